@@ -1,0 +1,132 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_outboxctl_global_optspecs
+    string join \n config= database-url= broker-url= log-level= log-format= h/help V/version
+end
+
+function __fish_outboxctl_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_outboxctl_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_outboxctl_using_subcommand
+    set -l cmd (__fish_outboxctl_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c outboxctl -n "__fish_outboxctl_needs_command" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
+complete -c outboxctl -n "__fish_outboxctl_needs_command" -l database-url -d 'PostgreSQL URL (setting database.url)' -r
+complete -c outboxctl -n "__fish_outboxctl_needs_command" -l broker-url -d 'RabbitMQ URL (setting broker.url)' -r
+complete -c outboxctl -n "__fish_outboxctl_needs_command" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)' -r
+complete -c outboxctl -n "__fish_outboxctl_needs_command" -l log-format -d 'Log line format on stderr (setting log.format)' -r -f -a "text\t''
+json\t''"
+complete -c outboxctl -n "__fish_outboxctl_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c outboxctl -n "__fish_outboxctl_needs_command" -s V -l version -d 'Print version'
+complete -c outboxctl -n "__fish_outboxctl_needs_command" -f -a "migrate" -d 'Apply the embedded database migrations (outbox, uploads, consumed_messages)'
+complete -c outboxctl -n "__fish_outboxctl_needs_command" -f -a "topology" -d 'Declare the RabbitMQ exchanges and queues'
+complete -c outboxctl -n "__fish_outboxctl_needs_command" -f -a "config" -d 'Show or check the effective configuration'
+complete -c outboxctl -n "__fish_outboxctl_needs_command" -f -a "relay" -d 'Publish pending outbox rows to RabbitMQ, marking them sent once confirmed'
+complete -c outboxctl -n "__fish_outboxctl_needs_command" -f -a "completions" -d 'Print a shell completion script to stdout'
+complete -c outboxctl -n "__fish_outboxctl_needs_command" -f -a "man" -d 'Print the man page (roff) to stdout, or write one page per command into a directory'
+complete -c outboxctl -n "__fish_outboxctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand migrate" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand migrate" -l database-url -d 'PostgreSQL URL (setting database.url)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand migrate" -l broker-url -d 'RabbitMQ URL (setting broker.url)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand migrate" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand migrate" -l log-format -d 'Log line format on stderr (setting log.format)' -r -f -a "text\t''
+json\t''"
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand migrate" -s h -l help -d 'Print help'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand topology; and not __fish_seen_subcommand_from apply help" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand topology; and not __fish_seen_subcommand_from apply help" -l database-url -d 'PostgreSQL URL (setting database.url)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand topology; and not __fish_seen_subcommand_from apply help" -l broker-url -d 'RabbitMQ URL (setting broker.url)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand topology; and not __fish_seen_subcommand_from apply help" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand topology; and not __fish_seen_subcommand_from apply help" -l log-format -d 'Log line format on stderr (setting log.format)' -r -f -a "text\t''
+json\t''"
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand topology; and not __fish_seen_subcommand_from apply help" -s h -l help -d 'Print help'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand topology; and not __fish_seen_subcommand_from apply help" -f -a "apply" -d 'Declare the exchange, work queues with their bindings, retry and dead-letter queues (idempotent)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand topology; and not __fish_seen_subcommand_from apply help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand topology; and __fish_seen_subcommand_from apply" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand topology; and __fish_seen_subcommand_from apply" -l database-url -d 'PostgreSQL URL (setting database.url)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand topology; and __fish_seen_subcommand_from apply" -l broker-url -d 'RabbitMQ URL (setting broker.url)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand topology; and __fish_seen_subcommand_from apply" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand topology; and __fish_seen_subcommand_from apply" -l log-format -d 'Log line format on stderr (setting log.format)' -r -f -a "text\t''
+json\t''"
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand topology; and __fish_seen_subcommand_from apply" -s h -l help -d 'Print help'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand topology; and __fish_seen_subcommand_from help" -f -a "apply" -d 'Declare the exchange, work queues with their bindings, retry and dead-letter queues (idempotent)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand topology; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and not __fish_seen_subcommand_from show check help" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and not __fish_seen_subcommand_from show check help" -l database-url -d 'PostgreSQL URL (setting database.url)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and not __fish_seen_subcommand_from show check help" -l broker-url -d 'RabbitMQ URL (setting broker.url)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and not __fish_seen_subcommand_from show check help" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and not __fish_seen_subcommand_from show check help" -l log-format -d 'Log line format on stderr (setting log.format)' -r -f -a "text\t''
+json\t''"
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and not __fish_seen_subcommand_from show check help" -s h -l help -d 'Print help'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and not __fish_seen_subcommand_from show check help" -f -a "show" -d 'Print the effective configuration as TOML (passwords masked), with each value\'s source'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and not __fish_seen_subcommand_from show check help" -f -a "check" -d 'Validate the configuration and reach PostgreSQL and RabbitMQ'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and not __fish_seen_subcommand_from show check help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and __fish_seen_subcommand_from show" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and __fish_seen_subcommand_from show" -l database-url -d 'PostgreSQL URL (setting database.url)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and __fish_seen_subcommand_from show" -l broker-url -d 'RabbitMQ URL (setting broker.url)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and __fish_seen_subcommand_from show" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and __fish_seen_subcommand_from show" -l log-format -d 'Log line format on stderr (setting log.format)' -r -f -a "text\t''
+json\t''"
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and __fish_seen_subcommand_from check" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and __fish_seen_subcommand_from check" -l database-url -d 'PostgreSQL URL (setting database.url)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and __fish_seen_subcommand_from check" -l broker-url -d 'RabbitMQ URL (setting broker.url)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and __fish_seen_subcommand_from check" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and __fish_seen_subcommand_from check" -l log-format -d 'Log line format on stderr (setting log.format)' -r -f -a "text\t''
+json\t''"
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "show" -d 'Print the effective configuration as TOML (passwords masked), with each value\'s source'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "check" -d 'Validate the configuration and reach PostgreSQL and RabbitMQ'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand relay" -l interval -d 'Poll this often even without notifications (setting relay.interval)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand relay" -l batch-size -d 'Rows claimed per batch (setting relay.batch_size)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand relay" -l workers -d 'Batches in flight at once, each on its own connection and channel (setting relay.workers)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand relay" -l max-attempts -d 'Attempts before a row is dead (setting relay.max_attempts)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand relay" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand relay" -l database-url -d 'PostgreSQL URL (setting database.url)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand relay" -l broker-url -d 'RabbitMQ URL (setting broker.url)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand relay" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand relay" -l log-format -d 'Log line format on stderr (setting log.format)' -r -f -a "text\t''
+json\t''"
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand relay" -l once -d 'Drain the rows ready now, then exit: 0 all went out, 1 rows left failing or dead, 2 error'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand relay" -l poll-only -d 'Do not LISTEN for notifications, only poll (for PgBouncer transaction pooling)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand relay" -l no-topology -d 'Do not declare the RabbitMQ topology on start (setting relay.apply_topology = false)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand relay" -s h -l help -d 'Print help'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand completions" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand completions" -l database-url -d 'PostgreSQL URL (setting database.url)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand completions" -l broker-url -d 'RabbitMQ URL (setting broker.url)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand completions" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand completions" -l log-format -d 'Log line format on stderr (setting log.format)' -r -f -a "text\t''
+json\t''"
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand man" -l out-dir -d 'Write outboxctl.1 and one page per subcommand into this directory' -r -F
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand man" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand man" -l database-url -d 'PostgreSQL URL (setting database.url)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand man" -l broker-url -d 'RabbitMQ URL (setting broker.url)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand man" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand man" -l log-format -d 'Log line format on stderr (setting log.format)' -r -f -a "text\t''
+json\t''"
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand man" -s h -l help -d 'Print help'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay completions man help" -f -a "migrate" -d 'Apply the embedded database migrations (outbox, uploads, consumed_messages)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay completions man help" -f -a "topology" -d 'Declare the RabbitMQ exchanges and queues'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay completions man help" -f -a "config" -d 'Show or check the effective configuration'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay completions man help" -f -a "relay" -d 'Publish pending outbox rows to RabbitMQ, marking them sent once confirmed'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay completions man help" -f -a "completions" -d 'Print a shell completion script to stdout'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay completions man help" -f -a "man" -d 'Print the man page (roff) to stdout, or write one page per command into a directory'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from topology" -f -a "apply" -d 'Declare the exchange, work queues with their bindings, retry and dead-letter queues (idempotent)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "show" -d 'Print the effective configuration as TOML (passwords masked), with each value\'s source'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "check" -d 'Validate the configuration and reach PostgreSQL and RabbitMQ'

@@ -1,0 +1,117 @@
+//! One match: command → flow or ops. Resolves the configuration once, sets up
+//! logging, and turns results into an [`Outcome`]; `main` picks exit codes.
+
+use std::process::ExitCode;
+
+use clap::ArgMatches;
+
+use crate::cli::{Cli, Command, ConfigCommand, TopologyCommand};
+use crate::config::{self, Inputs};
+use crate::flow::relay;
+use crate::ops::{docs, setup};
+use crate::output;
+
+/// How a command that did not fail ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Exit 0.
+    Success,
+    /// Exit 1: the command worked and the thing it checked is not fine
+    /// (e.g. `relay --once` left rows failing or dead).
+    CheckFailed,
+}
+
+impl Outcome {
+    pub fn exit_code(self) -> ExitCode {
+        match self {
+            Self::Success => ExitCode::SUCCESS,
+            Self::CheckFailed => ExitCode::from(1),
+        }
+    }
+}
+
+pub async fn run(cli: Cli, matches: &ArgMatches) -> anyhow::Result<Outcome> {
+    // Commands that need no configuration.
+    match &cli.command {
+        Command::Completions { shell } => {
+            docs::print(&docs::completions(*shell))?;
+            return Ok(Outcome::Success);
+        }
+        Command::Man { out_dir: None } => {
+            docs::print(&docs::man_page()?)?;
+            return Ok(Outcome::Success);
+        }
+        Command::Man { out_dir: Some(dir) } => {
+            docs::write_man_pages(dir)?;
+            return Ok(Outcome::Success);
+        }
+        _ => {}
+    }
+
+    let flag_env: Vec<String> = crate::cli::flag_env_names()
+        .into_iter()
+        .filter(|name| !config::settings().iter().any(|s| s.env_name() == *name))
+        .collect();
+    let resolved = config::resolve(Inputs {
+        flag_env,
+        overrides: cli.overrides(matches),
+        ..Inputs::from_process(cli.global.config.clone())
+    })?;
+    output::init_logging(&resolved.config.log)?;
+    let config = &resolved.config;
+
+    match cli.command {
+        Command::Completions { .. } | Command::Man { .. } => unreachable!("handled above"),
+        Command::Migrate => setup::migrate(config).await?,
+        Command::Topology(TopologyCommand::Apply) => setup::topology_apply(config).await?,
+        Command::Config(ConfigCommand::Show) => setup::config_show(&resolved)?,
+        Command::Config(ConfigCommand::Check) => setup::config_check(&resolved).await?,
+        Command::Relay(args) => {
+            let summary = relay::run(config, args.once, shutdown_signal()).await?;
+            if args.once {
+                let t = summary.trouble;
+                output::line(format!(
+                    "sent {}, failed {}, dead {} (this run); the outbox now has {} failing and {} dead rows",
+                    summary.sent, summary.failed, summary.dead, t.failing, t.dead
+                ))?;
+                if t.failing + t.dead > 0 {
+                    return Ok(Outcome::CheckFailed);
+                }
+            }
+        }
+    }
+    Ok(Outcome::Success)
+}
+
+/// Completes on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            // Without signal handlers there is nothing to wait for but Ctrl-C.
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Whether an error is a closed stdout (`outboxctl … | head`): not a failure.
+pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

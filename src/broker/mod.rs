@@ -1,0 +1,188 @@
+//! The only module that speaks AMQP (lapin): connecting, declaring the
+//! topology, publishing with confirms.
+//!
+//! Depends on `model` and `config` only; never on the store.
+
+pub mod publish;
+pub mod topology;
+
+use std::time::Duration;
+
+use lapin::{Connection, ConnectionProperties};
+
+use crate::config::{BrokerConfig, SecretUrl};
+
+pub use publish::Publisher;
+pub use topology::Topology;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BrokerError {
+    /// Cannot connect, or the connection or channel is gone; worth retrying.
+    #[error(
+        "RabbitMQ is unavailable: {0} — check broker.url (OUTBOX_BROKER_URL, --broker-url) \
+         and that the server is running"
+    )]
+    Unavailable(String),
+    /// The broker refused a declaration (e.g. a queue exists with other arguments).
+    #[error("{0}")]
+    Topology(String),
+}
+
+impl BrokerError {
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Unavailable(_))
+    }
+}
+
+pub(crate) fn describe(e: &lapin::Error) -> String {
+    e.to_string()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// One AMQP connection. Channels are cheap; make one per publisher.
+pub struct Broker {
+    conn: Connection,
+}
+
+impl std::fmt::Debug for Broker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Broker")
+            .field("connected", &self.is_connected())
+            .finish()
+    }
+}
+
+/// What a passive queue declaration tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueStats {
+    pub ready: u64,
+    pub consumers: u64,
+}
+
+/// A passive declaration answers NOT_FOUND by closing the channel; anything
+/// else is a real error.
+async fn finish_passive<T: Default>(
+    channel: lapin::Channel,
+    result: lapin::Result<T>,
+) -> Result<T, BrokerError> {
+    match result {
+        Ok(v) => {
+            let _ = channel.close(200, "done".into()).await;
+            Ok(v)
+        }
+        Err(e) if describe(&e).contains("NOT_FOUND") => Ok(T::default()),
+        Err(e) => Err(BrokerError::Unavailable(describe(&e))),
+    }
+}
+
+/// Heartbeats notice a silently dead peer; lapin's default waits for the
+/// server's 60 s proposal.
+const DEFAULT_HEARTBEAT_SECS: u16 = 10;
+
+fn with_heartbeat(url: &SecretUrl) -> String {
+    match url.parsed() {
+        Ok(mut u) if !u.query_pairs().any(|(k, _)| k == "heartbeat") => {
+            u.query_pairs_mut()
+                .append_pair("heartbeat", &DEFAULT_HEARTBEAT_SECS.to_string());
+            u.to_string()
+        }
+        _ => url.expose().to_string(),
+    }
+}
+
+impl Broker {
+    /// Connect within `broker.connect_timeout`. `name` shows in the management UI.
+    pub async fn connect(cfg: &BrokerConfig, name: &str) -> Result<Self, BrokerError> {
+        let props = ConnectionProperties::default().with_connection_name(name.into());
+        let url = with_heartbeat(&cfg.url);
+        let conn = tokio::time::timeout(cfg.connect_timeout, Connection::connect(&url, props))
+            .await
+            .map_err(|_| {
+                BrokerError::Unavailable(format!(
+                    "cannot connect to {}: no answer within {}",
+                    cfg.url,
+                    humantime::format_duration(cfg.connect_timeout)
+                ))
+            })?
+            .map_err(|e| {
+                BrokerError::Unavailable(format!("cannot connect to {}: {}", cfg.url, describe(&e)))
+            })?;
+        Ok(Self { conn })
+    }
+
+    pub fn is_connected(&self) -> bool {
+        self.conn.status().connected()
+    }
+
+    pub fn vhost(&self) -> String {
+        self.conn.status().vhost().to_string()
+    }
+
+    pub(crate) async fn channel(&self) -> Result<lapin::Channel, BrokerError> {
+        self.conn.create_channel().await.map_err(|e| {
+            BrokerError::Unavailable(format!("cannot open a channel: {}", describe(&e)))
+        })
+    }
+
+    /// Open a confirm-mode channel that publishes to `exchange`.
+    pub async fn publisher(
+        &self,
+        exchange: &str,
+        confirm_timeout: Duration,
+    ) -> Result<Publisher, BrokerError> {
+        Publisher::open(self.channel().await?, exchange, confirm_timeout).await
+    }
+
+    /// Declare `topology` (idempotent); returns one line per declared object.
+    pub async fn apply_topology(&self, topology: &Topology) -> Result<Vec<String>, BrokerError> {
+        topology.apply(self).await
+    }
+
+    /// Whether an exchange exists (a passive declare, on a throw-away channel:
+    /// the broker closes the channel when it does not).
+    pub async fn exchange_exists(&self, name: &str) -> Result<bool, BrokerError> {
+        let channel = self.channel().await?;
+        let options = lapin::options::ExchangeDeclareOptions {
+            passive: true,
+            ..Default::default()
+        };
+        let found = channel
+            .exchange_declare(
+                name.into(),
+                lapin::ExchangeKind::Topic,
+                options,
+                lapin::types::FieldTable::default(),
+            )
+            .await;
+        finish_passive(channel, found.map(|()| true)).await
+    }
+
+    /// Ready messages and consumers of a queue, or `None` if it does not exist.
+    pub async fn queue_stats(&self, name: &str) -> Result<Option<QueueStats>, BrokerError> {
+        let channel = self.channel().await?;
+        let options = lapin::options::QueueDeclareOptions {
+            passive: true,
+            ..Default::default()
+        };
+        let found = channel
+            .queue_declare(name.into(), options, lapin::types::FieldTable::default())
+            .await;
+        let stats = found.map(|q| QueueStats {
+            ready: u64::from(q.message_count()),
+            consumers: u64::from(q.consumer_count()),
+        });
+        finish_passive(channel, stats.map(Some)).await
+    }
+
+    pub async fn close(&self) {
+        if self.is_connected() {
+            let _ = tokio::time::timeout(
+                Duration::from_secs(2),
+                self.conn.close(200, "outboxctl closing".into()),
+            )
+            .await;
+        }
+    }
+}

@@ -1,0 +1,312 @@
+//! Every clap type of the `outboxctl` command line, and the translation of
+//! setting flags into configuration overrides. Nothing here does I/O.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args, CommandFactory, Parser, Subcommand, ValueEnum};
+
+use crate::config::{LogFormat, Override};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "outboxctl",
+    version,
+    about = "Transactional outbox for PostgreSQL and RabbitMQ",
+    long_about = "Transactional outbox for PostgreSQL and RabbitMQ.\n\n\
+        Applications write business rows and outbox rows in one PostgreSQL transaction; \
+        `outboxctl relay` publishes the outbox rows to RabbitMQ and marks them sent only \
+        after the broker confirmed them.\n\n\
+        Configuration: built-in defaults < outbox.toml (--config, else ./outbox.toml) < \
+        OUTBOX_* environment variables < flags. Every setting section.key has the variable \
+        OUTBOX_SECTION_KEY.",
+    after_help = "Exit status: 0 success; 1 a check failed (e.g. `relay --once` left rows failing or dead); \
+        2 usage or runtime error. NO_COLOR disables colours. See `outboxctl man`.",
+    after_long_help = AFTER_LONG_HELP
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+const AFTER_LONG_HELP: &str = "\
+EXIT STATUS
+  0  Success.
+  1  The command worked and what it checked is not fine: `relay --once` left rows failing \
+(retried later) or dead.
+  2  Usage error, bad configuration, unreachable server or another runtime error. One line on \
+stderr says what is wrong and how to fix it: `outboxctl: <what> — <fix>`.
+  A closed standard output (`outboxctl ... | head`) is not an error.
+
+ENVIRONMENT
+  OUTBOX_CONFIG            Configuration file (as --config).
+  OUTBOX_<SECTION>_<KEY>   Any setting, e.g. OUTBOX_DATABASE_URL, OUTBOX_RELAY_INTERVAL, \
+OUTBOX_BROKER_QUEUE_TYPE. Beats the file; flags beat it. An unknown OUTBOX_ variable is an error.
+  NO_COLOR                 When set and not empty, output has no colours.
+
+FILES
+  ./outbox.toml            Read when present and no --config is given. `outboxctl config show` \
+prints the effective configuration and the source of each value; passwords are masked.";
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Configuration file [default: ./outbox.toml when present]
+    #[arg(long, global = true, env = "OUTBOX_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// PostgreSQL URL (setting database.url)
+    #[arg(
+        long,
+        global = true,
+        env = "OUTBOX_DATABASE_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub database_url: Option<String>,
+    /// RabbitMQ URL (setting broker.url)
+    #[arg(
+        long,
+        global = true,
+        env = "OUTBOX_BROKER_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub broker_url: Option<String>,
+    /// Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)
+    #[arg(long, global = true, env = "OUTBOX_LOG_LEVEL", value_name = "FILTER")]
+    pub log_level: Option<String>,
+    /// Log line format on stderr (setting log.format)
+    #[arg(long, global = true, env = "OUTBOX_LOG_FORMAT", value_name = "FORMAT")]
+    pub log_format: Option<LogFormat>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply the embedded database migrations (outbox, uploads, consumed_messages)
+    Migrate,
+    /// Declare the RabbitMQ exchanges and queues
+    #[command(subcommand)]
+    Topology(TopologyCommand),
+    /// Show or check the effective configuration
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Publish pending outbox rows to RabbitMQ, marking them sent once confirmed
+    Relay(RelayArgs),
+    /// Print a shell completion script to stdout
+    Completions {
+        #[arg(value_enum)]
+        shell: Shell,
+    },
+    /// Print the man page (roff) to stdout, or write one page per command into a directory
+    Man {
+        /// Write outboxctl.1 and one page per subcommand into this directory
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TopologyCommand {
+    /// Declare the exchange, work queues with their bindings, retry and dead-letter queues
+    /// (idempotent)
+    Apply,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the effective configuration as TOML (passwords masked), with each value's source
+    Show,
+    /// Validate the configuration and reach PostgreSQL and RabbitMQ
+    Check,
+}
+
+#[derive(Debug, Args)]
+pub struct RelayArgs {
+    /// Poll this often even without notifications (setting relay.interval)
+    #[arg(long, env = "OUTBOX_RELAY_INTERVAL", value_parser = parse_duration, value_name = "DURATION")]
+    pub interval: Option<Duration>,
+    /// Drain the rows ready now, then exit: 0 all went out, 1 rows left failing or dead, 2 error
+    #[arg(long)]
+    pub once: bool,
+    /// Do not LISTEN for notifications, only poll (for PgBouncer transaction pooling)
+    #[arg(long, env = "OUTBOX_RELAY_POLL_ONLY")]
+    pub poll_only: bool,
+    /// Rows claimed per batch (setting relay.batch_size)
+    #[arg(long, env = "OUTBOX_RELAY_BATCH_SIZE", value_name = "N")]
+    pub batch_size: Option<u32>,
+    /// Batches in flight at once, each on its own connection and channel (setting relay.workers)
+    #[arg(long, env = "OUTBOX_RELAY_WORKERS", value_name = "N")]
+    pub workers: Option<u32>,
+    /// Attempts before a row is dead (setting relay.max_attempts)
+    #[arg(long, env = "OUTBOX_RELAY_MAX_ATTEMPTS", value_name = "N")]
+    pub max_attempts: Option<u32>,
+    /// Do not declare the RabbitMQ topology on start (setting relay.apply_topology = false)
+    #[arg(long)]
+    pub no_topology: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+    Elvish,
+    Powershell,
+}
+
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s).map_err(|e| format!("{e} (write a duration like 5s, 250ms or 2m)"))
+}
+
+/// Build the clap command (for help, completions and man pages).
+pub fn command() -> clap::Command {
+    Cli::command()
+}
+
+/// Environment variables read by flags that are not settings of their own.
+pub fn flag_env_names() -> Vec<String> {
+    fn walk(cmd: &clap::Command, out: &mut Vec<String>) {
+        for arg in cmd.get_arguments() {
+            if let Some(env) = arg.get_env() {
+                out.push(env.to_string_lossy().into_owned());
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            walk(sub, out);
+        }
+    }
+    let mut out = Vec::new();
+    walk(&command(), &mut out);
+    out.sort();
+    out.dedup();
+    out
+}
+
+impl Cli {
+    /// The setting flags given on the command line (or through the
+    /// environment variable clap read for them), as configuration overrides.
+    pub fn overrides(&self, matches: &ArgMatches) -> Vec<Override> {
+        let mut out = Overrides {
+            matches,
+            list: Vec::new(),
+        };
+        let g = &self.global;
+        out.string("database.url", "database_url", g.database_url.as_deref());
+        out.string("broker.url", "broker_url", g.broker_url.as_deref());
+        out.string("log.level", "log_level", g.log_level.as_deref());
+        out.string(
+            "log.format",
+            "log_format",
+            g.log_format.map(|f| match f {
+                LogFormat::Text => "text",
+                LogFormat::Json => "json",
+            }),
+        );
+        if let Command::Relay(a) = &self.command {
+            out.duration("relay.interval", "interval", a.interval);
+            out.integer("relay.batch_size", "batch_size", a.batch_size);
+            out.integer("relay.workers", "workers", a.workers);
+            out.integer("relay.max_attempts", "max_attempts", a.max_attempts);
+            if a.poll_only {
+                out.push("relay.poll_only", "poll_only", toml::Value::Boolean(true));
+            }
+            if a.no_topology {
+                out.push(
+                    "relay.apply_topology",
+                    "no_topology",
+                    toml::Value::Boolean(false),
+                );
+            }
+        }
+        out.list
+    }
+}
+
+struct Overrides<'a> {
+    matches: &'a ArgMatches,
+    list: Vec<Override>,
+}
+
+impl Overrides<'_> {
+    fn push(&mut self, path: &'static str, id: &str, value: toml::Value) {
+        let from_env = source_of(self.matches, id) == Some(ValueSource::EnvVariable);
+        self.list.push(Override {
+            path,
+            value,
+            flag: format!("--{}", id.replace('_', "-")),
+            from_env,
+        });
+    }
+
+    fn string(&mut self, path: &'static str, id: &str, v: Option<&str>) {
+        if let Some(v) = v {
+            self.push(path, id, toml::Value::String(v.to_string()));
+        }
+    }
+
+    fn integer(&mut self, path: &'static str, id: &str, v: Option<u32>) {
+        if let Some(v) = v {
+            self.push(path, id, toml::Value::Integer(v.into()));
+        }
+    }
+
+    fn duration(&mut self, path: &'static str, id: &str, v: Option<Duration>) {
+        if let Some(v) = v {
+            let text = humantime::format_duration(v).to_string();
+            self.push(path, id, toml::Value::String(text));
+        }
+    }
+}
+
+/// Where clap took an argument from, searching the chosen subcommands.
+fn source_of(matches: &ArgMatches, id: &str) -> Option<ValueSource> {
+    let mut m = matches;
+    loop {
+        if m.try_contains_id(id).unwrap_or(false)
+            && let Some(source) = m.value_source(id)
+        {
+            return Some(source);
+        }
+        m = m.subcommand()?.1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        command().debug_assert();
+    }
+
+    #[test]
+    fn relay_flags_become_overrides() {
+        let m = command()
+            .try_get_matches_from([
+                "outboxctl",
+                "relay",
+                "--interval",
+                "250ms",
+                "--batch-size",
+                "7",
+                "--no-topology",
+            ])
+            .unwrap();
+        let cli = <Cli as clap::FromArgMatches>::from_arg_matches(&m).unwrap();
+        let o = cli.overrides(&m);
+        let get = |p: &str| o.iter().find(|o| o.path == p).map(|o| o.value.clone());
+        assert_eq!(
+            get("relay.interval"),
+            Some(toml::Value::String("250ms".into()))
+        );
+        assert_eq!(get("relay.batch_size"), Some(toml::Value::Integer(7)));
+        assert_eq!(
+            get("relay.apply_topology"),
+            Some(toml::Value::Boolean(false))
+        );
+        assert!(o.iter().all(|o| !o.from_env));
+    }
+}

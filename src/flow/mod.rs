@@ -1,0 +1,3 @@
+//! The pipeline: the only layer that uses both the store and the broker.
+
+pub mod relay;

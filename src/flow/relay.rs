@@ -1,0 +1,641 @@
+//! The relayer: pending outbox rows → RabbitMQ, marked sent only once the
+//! broker confirmed them.
+//!
+//! Each worker repeats one step, [`Relay::relay_batch`]:
+//!
+//! 1. BEGIN; claim a batch (`FOR UPDATE SKIP LOCKED`, oldest first) and drop
+//!    rows that are not next in line for their partition key;
+//! 2. publish in waves: a wave holds at most one row per key, and a key whose
+//!    row failed sends nothing more in this batch, so per-key order survives
+//!    any failure; all rows of a wave are in flight together;
+//! 3. mark confirmed rows sent; record failures (attempts+1, error, backoff
+//!    with jitter, dead after `max_attempts`); COMMIT.
+//!
+//! The claim transaction stays open across publish and confirm: a relayer
+//! that dies releases its rows with its connection, and PostgreSQL's
+//! `idle_in_transaction_session_timeout` releases those of a hung one.
+//! Workers sleep until a NOTIFY from the outbox trigger, the poll interval, or
+//! the next row's backoff, whichever comes first.
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rand::Rng;
+use sqlx::PgPool;
+use sqlx::postgres::PgListener;
+use tokio::sync::{Mutex, Notify};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn};
+
+use crate::broker::{Broker, BrokerError, Publisher, Topology};
+use crate::config::Config;
+use crate::model::{Envelope, PublishFailure, PublishOutcome};
+use crate::store::{self, StoreError, outbox};
+
+/// How a relay run ended.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RelaySummary {
+    pub sent: u64,
+    pub failed: u64,
+    pub dead: u64,
+    /// After a `--once` run: rows left pending after a failed attempt, and dead rows.
+    pub trouble: outbox::Trouble,
+}
+
+/// What one batch did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BatchReport {
+    pub claimed: usize,
+    pub sent: usize,
+    pub failed: usize,
+    pub dead: usize,
+    /// Claimed but left for later: not next in line for their key, or the
+    /// batch stopped early (shutdown, lost connection, time budget).
+    pub released: usize,
+    pub waves: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Broker(#[from] BrokerError),
+}
+
+impl RelayError {
+    fn is_transient(&self) -> bool {
+        match self {
+            Self::Store(e) => e.is_transient(),
+            Self::Broker(e) => e.is_transient(),
+        }
+    }
+}
+
+/// Run the relayer until `shutdown` completes — or, with `once`, until the
+/// rows that are ready now are drained.
+pub async fn run(
+    config: &Config,
+    once: bool,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<RelaySummary, RelayError> {
+    let relay = Arc::new(Relay::start(config).await?);
+    let token = CancellationToken::new();
+    let mut tasks = JoinSet::new();
+    for n in 0..config.relay.workers {
+        let relay = relay.clone();
+        let token = token.clone();
+        tasks.spawn(async move { relay.worker(n, once, token).await });
+    }
+    if !once {
+        if !config.relay.poll_only {
+            tasks.spawn(listen(
+                relay.pool.clone(),
+                relay.wake.clone(),
+                token.clone(),
+            ));
+        }
+        tasks.spawn(report_progress(relay.clone(), token.clone()));
+    }
+
+    let started = Instant::now();
+    let mut first_error = None;
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown, if !token.is_cancelled() => {
+                info!("shutting down: finishing the batches in flight");
+                token.cancel();
+            }
+            joined = tasks.join_next() => match joined {
+                None => break,
+                Some(Ok(Ok(()))) => {}
+                Some(Ok(Err(e))) => {
+                    first_error.get_or_insert(e);
+                    token.cancel();
+                }
+                Some(Err(join_error)) => {
+                    token.cancel();
+                    std::panic::resume_unwind(join_error.into_panic());
+                }
+            }
+        }
+    }
+    relay.broker.close().await;
+    if let Some(e) = first_error {
+        return Err(e);
+    }
+    let mut summary = relay.totals();
+    if once {
+        summary.trouble = outbox::trouble(&relay.pool).await?;
+    }
+    info!(
+        sent = summary.sent,
+        failed = summary.failed,
+        dead = summary.dead,
+        elapsed = %humantime::format_duration(Duration::from_secs(started.elapsed().as_secs())),
+        "relay stopped"
+    );
+    Ok(summary)
+}
+
+struct Relay {
+    pool: PgPool,
+    broker: BrokerLink,
+    wake: Arc<Notify>,
+    batch_size: u32,
+    interval: Duration,
+    max_attempts: u32,
+    backoff_initial: Duration,
+    backoff_max: Duration,
+    /// Stop starting waves after this long, so a claim is held for a bounded time.
+    batch_budget: Duration,
+    totals: std::sync::Mutex<Counters>,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Counters {
+    sent: u64,
+    failed: u64,
+    dead: u64,
+}
+
+impl Relay {
+    async fn start(config: &Config) -> Result<Self, RelayError> {
+        let confirm = config.broker.confirm_timeout;
+        // A claim is held for at most two confirm timeouts (the budget plus the
+        // last wave); a relayer stuck beyond that loses it.
+        let idle_limit = confirm * 2 + Duration::from_secs(10);
+        let mut db = config.database.clone();
+        db.max_connections = db.max_connections.max(config.relay.workers + 2);
+        let pool = store::connect(
+            &db,
+            "outboxctl relay",
+            &[
+                (
+                    "idle_in_transaction_session_timeout",
+                    format!("{}ms", idle_limit.as_millis()),
+                ),
+                ("statement_timeout", "60s".to_string()),
+            ],
+        )
+        .await?;
+        let pending = store::pending_migrations(&pool).await?;
+        if let Some(first) = pending.first() {
+            return Err(StoreError::Schema(format!(
+                "{} migration(s) not applied, starting with {} {}",
+                pending.len(),
+                first.version,
+                first.description
+            ))
+            .into());
+        }
+
+        let topology = config
+            .relay
+            .apply_topology
+            .then(|| Topology::from_config(&config.broker));
+        let broker = BrokerLink {
+            config: config.broker.clone(),
+            topology,
+            current: Mutex::new(None),
+        };
+        // Fail fast on a broker that cannot be reached or a topology it refuses.
+        broker.connection().await?;
+
+        Ok(Self {
+            pool,
+            broker,
+            wake: Arc::new(Notify::new()),
+            batch_size: config.relay.batch_size,
+            interval: config.relay.interval,
+            max_attempts: config.relay.max_attempts,
+            backoff_initial: config.relay.backoff_initial,
+            backoff_max: config.relay.backoff_max,
+            batch_budget: confirm,
+            totals: std::sync::Mutex::new(Counters::default()),
+        })
+    }
+
+    fn totals(&self) -> RelaySummary {
+        let c = *self.totals.lock().unwrap_or_else(|e| e.into_inner());
+        RelaySummary {
+            sent: c.sent,
+            failed: c.failed,
+            dead: c.dead,
+            trouble: outbox::Trouble::default(),
+        }
+    }
+
+    async fn worker(&self, n: u32, once: bool, token: CancellationToken) -> Result<(), RelayError> {
+        let mut publisher: Option<Publisher> = None;
+        let mut retry = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
+        let mut contended = Backoff::new(
+            Duration::from_millis(5),
+            self.interval.min(Duration::from_millis(500)),
+        );
+        while !token.is_cancelled() {
+            let outcome = async {
+                if publisher.as_ref().is_none_or(|p| !p.is_usable()) {
+                    if let Some(old) = publisher.take() {
+                        old.close().await;
+                    }
+                    publisher = Some(self.broker.publisher().await?);
+                }
+                let p = publisher.as_mut().expect("publisher was just opened");
+                self.relay_batch(p, &token).await
+            }
+            .await;
+
+            let report = match outcome {
+                Ok(report) => {
+                    retry.reset();
+                    report
+                }
+                Err(e) if once || !e.is_transient() => return Err(e),
+                Err(e) => {
+                    let wait = retry.next();
+                    warn!(worker = n, error = %e, retry_in = ?wait, "relay batch failed; retrying");
+                    sleep_or_cancel(wait, &token).await;
+                    continue;
+                }
+            };
+
+            if report.claimed == 0 {
+                if once {
+                    return Ok(());
+                }
+                contended.reset();
+                self.wait_for_work(&token).await;
+            } else if report.sent + report.failed == 0 {
+                // Everything claimed is some other batch's turn (same keys).
+                if once {
+                    return Ok(());
+                }
+                tokio::select! {
+                    _ = self.wake.notified() => {}
+                    _ = sleep_or_cancel(contended.next(), &token) => {}
+                }
+            } else {
+                contended.reset();
+                if report.claimed as u32 >= self.batch_size {
+                    // A full batch: more is probably waiting; get a sleeping worker going.
+                    self.wake.notify_one();
+                }
+            }
+        }
+        if let Some(p) = publisher {
+            p.close().await;
+        }
+        Ok(())
+    }
+
+    /// Sleep until notified, the poll interval passes, or the next row in
+    /// backoff becomes due.
+    async fn wait_for_work(&self, token: &CancellationToken) {
+        let mut wait = self.interval;
+        if let Ok(Some(due)) = outbox::next_due(&self.pool).await {
+            let until_due = (due - chrono::Utc::now()).to_std().unwrap_or_default();
+            wait = wait.min(until_due + Duration::from_millis(5));
+        }
+        tokio::select! {
+            _ = self.wake.notified() => {}
+            _ = sleep_or_cancel(wait, token) => {}
+        }
+    }
+
+    /// One claim → publish → record cycle. See the module documentation.
+    async fn relay_batch(
+        &self,
+        publisher: &mut Publisher,
+        token: &CancellationToken,
+    ) -> Result<BatchReport, RelayError> {
+        let started = Instant::now();
+        let mut tx = self.pool.begin().await.map_err(StoreError::from)?;
+        let claimed = outbox::claim_batch(&mut tx, self.batch_size).await?;
+        if claimed.is_empty() {
+            tx.rollback().await.map_err(StoreError::from)?;
+            return Ok(BatchReport::default());
+        }
+        let held = outbox::held_back(&mut tx, &claimed).await?;
+        let mut report = BatchReport {
+            claimed: claimed.len(),
+            ..BatchReport::default()
+        };
+
+        let mut remaining: Vec<&Envelope> =
+            claimed.iter().filter(|r| !held.contains(&r.id)).collect();
+        let mut failed_keys: HashSet<&str> = HashSet::new();
+        let mut confirmed: Vec<i64> = Vec::new();
+        let mut failures: Vec<PublishFailure> = Vec::new();
+        while !remaining.is_empty()
+            && publisher.is_usable()
+            && !(report.waves > 0
+                && (token.is_cancelled() || started.elapsed() > self.batch_budget))
+        {
+            let (wave, rest) = next_wave(remaining, &failed_keys);
+            remaining = rest;
+            if wave.is_empty() {
+                break;
+            }
+            report.waves += 1;
+            let confirm_started = Instant::now();
+            let outcomes = publisher.publish(&wave).await;
+            metrics::histogram!("outbox_relay_confirm_latency_seconds")
+                .record(confirm_started.elapsed().as_secs_f64());
+            for (row, outcome) in wave.iter().zip(outcomes) {
+                if outcome == PublishOutcome::Confirmed {
+                    confirmed.push(row.id);
+                    metrics::counter!("outbox_relay_published_total", "topic" => row.topic.clone())
+                        .increment(1);
+                    continue;
+                }
+                metrics::counter!("outbox_relay_failed_total", "reason" => outcome.reason())
+                    .increment(1);
+                if let Some(key) = row.partition_key.as_deref() {
+                    failed_keys.insert(key);
+                }
+                failures.push(PublishFailure {
+                    id: row.id,
+                    error: outcome.describe().unwrap_or_default(),
+                    retry_in: self.backoff(row.attempts + 1),
+                    give_up: matches!(outcome, PublishOutcome::Invalid(_)),
+                });
+                debug!(id = row.id, message_id = %row.message_id, topic = %row.topic,
+                    reason = outcome.reason(), "publish failed");
+            }
+        }
+
+        outbox::mark_sent(&mut tx, &confirmed).await?;
+        let dead = outbox::record_failures(&mut tx, &failures, self.max_attempts).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+
+        for id in &dead {
+            warn!(
+                id,
+                "outbox row is dead after its last attempt; see `outboxctl outbox ls --dead`"
+            );
+        }
+        report.sent = confirmed.len();
+        report.failed = failures.len();
+        report.dead = dead.len();
+        report.released = report.claimed - report.sent - report.failed;
+        metrics::counter!("outbox_relay_dead_total").increment(dead.len() as u64);
+        metrics::histogram!("outbox_relay_batch_size").record(report.claimed as f64);
+        metrics::histogram!("outbox_relay_batch_duration_seconds")
+            .record(started.elapsed().as_secs_f64());
+        {
+            let mut t = self.totals.lock().unwrap_or_else(|e| e.into_inner());
+            t.sent += report.sent as u64;
+            t.failed += report.failed as u64;
+            t.dead += report.dead as u64;
+        }
+        debug!(
+            claimed = report.claimed,
+            sent = report.sent,
+            failed = report.failed,
+            dead = report.dead,
+            released = report.released,
+            waves = report.waves,
+            ms = started.elapsed().as_millis() as u64,
+            "batch"
+        );
+        Ok(report)
+    }
+
+    /// Delay before attempt `attempt + 1`: exponential from `backoff_initial`,
+    /// capped at `backoff_max`, then scaled by a random factor in [0.5, 1]
+    /// so rows that failed together do not retry together.
+    fn backoff(&self, attempt: i32) -> Duration {
+        let exp = attempt.clamp(1, 31) as u32 - 1;
+        let base = self
+            .backoff_initial
+            .saturating_mul(2u32.saturating_pow(exp))
+            .min(self.backoff_max);
+        base.mul_f64(rand::rng().random_range(0.5..=1.0))
+    }
+}
+
+/// Split rows (in id order) into the next wave — at most one row per key,
+/// none of a key that failed — and the rows for later waves.
+fn next_wave<'a>(
+    rows: Vec<&'a Envelope>,
+    failed_keys: &HashSet<&str>,
+) -> (Vec<&'a Envelope>, Vec<&'a Envelope>) {
+    let mut wave = Vec::new();
+    let mut rest = Vec::new();
+    let mut in_wave: HashSet<&str> = HashSet::new();
+    for row in rows {
+        match row.partition_key.as_deref() {
+            None => wave.push(row),
+            Some(key) if failed_keys.contains(key) => {}
+            Some(key) if in_wave.insert(key) => wave.push(row),
+            Some(_) => rest.push(row),
+        }
+    }
+    (wave, rest)
+}
+
+/// The shared AMQP connection, re-established on demand.
+struct BrokerLink {
+    config: crate::config::BrokerConfig,
+    topology: Option<Topology>,
+    current: Mutex<Option<Arc<Broker>>>,
+}
+
+impl BrokerLink {
+    /// A live connection; reconnects (and re-declares the topology, which
+    /// heals a deleted exchange) when the last one is gone.
+    async fn connection(&self) -> Result<Arc<Broker>, BrokerError> {
+        let mut current = self.current.lock().await;
+        if let Some(b) = current.as_ref()
+            && b.is_connected()
+        {
+            return Ok(b.clone());
+        }
+        let name = format!("outboxctl relay (pid {})", std::process::id());
+        let broker = Arc::new(Broker::connect(&self.config, &name).await?);
+        if let Some(topology) = &self.topology {
+            broker.apply_topology(topology).await?;
+        }
+        if current.is_some() {
+            info!("reconnected to RabbitMQ");
+        }
+        *current = Some(broker.clone());
+        Ok(broker)
+    }
+
+    async fn publisher(&self) -> Result<Publisher, BrokerError> {
+        let broker = self.connection().await?;
+        broker
+            .publisher(&self.config.exchange, self.config.confirm_timeout)
+            .await
+    }
+
+    async fn close(&self) {
+        if let Some(b) = self.current.lock().await.take() {
+            b.close().await;
+        }
+    }
+}
+
+/// Turn NOTIFYs from the outbox trigger into worker wake-ups. Notifications
+/// are best effort: after a lost connection every worker is woken once, and
+/// the poll interval covers the rest.
+async fn listen(
+    pool: PgPool,
+    wake: Arc<Notify>,
+    token: CancellationToken,
+) -> Result<(), RelayError> {
+    let mut retry = Backoff::new(Duration::from_millis(200), Duration::from_secs(30));
+    let mut warned = false;
+    while !token.is_cancelled() {
+        let mut listener = match PgListener::connect_with(&pool).await {
+            Ok(mut l) => match l.listen(outbox::NOTIFY_CHANNEL).await {
+                Ok(()) => l,
+                Err(e) => {
+                    warn_listen(&mut warned, &e);
+                    sleep_or_cancel(retry.next(), &token).await;
+                    continue;
+                }
+            },
+            Err(e) => {
+                warn_listen(&mut warned, &e);
+                sleep_or_cancel(retry.next(), &token).await;
+                continue;
+            }
+        };
+        debug!("listening for outbox notifications");
+        retry.reset();
+        loop {
+            tokio::select! {
+                _ = token.cancelled() => return Ok(()),
+                received = listener.try_recv() => match received {
+                    Ok(Some(_)) => wake.notify_one(),
+                    Ok(None) => {
+                        // Connection lost; try_recv reconnects on the next call.
+                        // Anything committed meanwhile went unannounced.
+                        debug!("notification connection lost; reconnecting");
+                        wake.notify_waiters();
+                        wake.notify_one();
+                    }
+                    Err(e) => {
+                        warn_listen(&mut warned, &e);
+                        break;
+                    }
+                }
+            }
+        }
+        sleep_or_cancel(retry.next(), &token).await;
+    }
+    Ok(())
+}
+
+fn warn_listen(warned: &mut bool, e: &sqlx::Error) {
+    if !*warned {
+        warn!(error = %e, "cannot LISTEN for outbox notifications; polling only until it works \
+            (set relay.poll_only = true behind PgBouncer transaction pooling)");
+        *warned = true;
+    }
+}
+
+/// An info line every 30 s when rows moved.
+async fn report_progress(relay: Arc<Relay>, token: CancellationToken) -> Result<(), RelayError> {
+    const EVERY: Duration = Duration::from_secs(30);
+    let mut last = relay.totals();
+    loop {
+        sleep_or_cancel(EVERY, &token).await;
+        if token.is_cancelled() {
+            return Ok(());
+        }
+        let now = relay.totals();
+        let sent = now.sent - last.sent;
+        let failed = now.failed - last.failed;
+        let dead = now.dead - last.dead;
+        if sent + failed + dead > 0 {
+            info!(
+                sent,
+                failed,
+                dead,
+                per_second = format!("{:.1}", sent as f64 / EVERY.as_secs_f64()),
+                "relayed in the last 30s"
+            );
+        }
+        last = now;
+    }
+}
+
+async fn sleep_or_cancel(d: Duration, token: &CancellationToken) {
+    tokio::select! {
+        _ = tokio::time::sleep(d) => {}
+        _ = token.cancelled() => {}
+    }
+}
+
+/// Exponential backoff with jitter for reconnects.
+struct Backoff {
+    initial: Duration,
+    max: Duration,
+    current: Duration,
+}
+
+impl Backoff {
+    fn new(initial: Duration, max: Duration) -> Self {
+        Self {
+            initial,
+            max,
+            current: initial,
+        }
+    }
+
+    fn next(&mut self) -> Duration {
+        let d = self.current;
+        self.current = (self.current * 2).min(self.max);
+        d.mul_f64(rand::rng().random_range(0.5..=1.0))
+    }
+
+    fn reset(&mut self) {
+        self.current = self.initial;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::MessageId;
+
+    fn row(id: i64, key: Option<&str>) -> Envelope {
+        Envelope {
+            id,
+            message_id: MessageId::new(),
+            topic: "t".into(),
+            partition_key: key.map(str::to_string),
+            payload: "{}".into(),
+            headers: serde_json::json!({}),
+            traceparent: None,
+            created_at: chrono::Utc::now(),
+            attempts: 0,
+        }
+    }
+
+    #[test]
+    fn a_wave_has_one_row_per_key_and_skips_failed_keys() {
+        let rows = [
+            row(1, Some("a")),
+            row(2, Some("a")),
+            row(3, None),
+            row(4, Some("b")),
+            row(5, None),
+            row(6, Some("c")),
+        ];
+        let refs: Vec<&Envelope> = rows.iter().collect();
+        let failed: HashSet<&str> = ["c"].into_iter().collect();
+        let (wave, rest) = next_wave(refs, &failed);
+        let ids = |v: &[&Envelope]| v.iter().map(|r| r.id).collect::<Vec<_>>();
+        assert_eq!(ids(&wave), [1, 3, 4, 5]);
+        assert_eq!(ids(&rest), [2]);
+    }
+}

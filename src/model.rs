@@ -1,0 +1,222 @@
+//! Plain domain types shared by every layer. No I/O here: the store, the
+//! broker and the flows exchange these values and nothing else.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// The AMQP `message-id` of an event and the consumer's deduplication key.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, sqlx::Type,
+)]
+#[serde(transparent)]
+#[sqlx(transparent)]
+pub struct MessageId(pub Uuid);
+
+impl MessageId {
+    pub fn new() -> Self {
+        Self(Uuid::now_v7())
+    }
+}
+
+impl Default for MessageId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Display for MessageId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl FromStr for MessageId {
+    type Err = uuid::Error;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Uuid::parse_str(s).map(Self)
+    }
+}
+
+/// A routing key on the topic exchange, checked once: 1 to 255 bytes (the
+/// AMQP short-string limit), no control characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Topic(String);
+
+impl Topic {
+    pub fn parse(s: impl Into<String>) -> Result<Self, InvalidTopic> {
+        let s = s.into();
+        if s.is_empty() || s.len() > 255 {
+            return Err(InvalidTopic(format!(
+                "a topic must be 1 to 255 bytes long, got {} bytes",
+                s.len()
+            )));
+        }
+        if s.chars().any(char::is_control) {
+            return Err(InvalidTopic(
+                "a topic must not contain control characters".into(),
+            ));
+        }
+        Ok(Self(s))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Topic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidTopic(String);
+
+/// Where an outbox row stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutboxStatus {
+    Pending,
+    Sent,
+    Dead,
+}
+
+impl OutboxStatus {
+    pub fn of(sent_at: Option<DateTime<Utc>>, dead_at: Option<DateTime<Utc>>) -> Self {
+        match (sent_at, dead_at) {
+            (Some(_), _) => Self::Sent,
+            (None, Some(_)) => Self::Dead,
+            (None, None) => Self::Pending,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Sent => "sent",
+            Self::Dead => "dead",
+        }
+    }
+}
+
+impl fmt::Display for OutboxStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An event ready to leave for the broker: what the relayer claimed from the
+/// outbox, in the shape the broker layer publishes.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Envelope {
+    /// The outbox row id (also sent as the `x-outbox-id` header).
+    pub id: i64,
+    pub message_id: MessageId,
+    pub topic: String,
+    pub partition_key: Option<String>,
+    /// The JSON payload as text, published byte for byte.
+    pub payload: String,
+    /// A JSON object of extra headers.
+    pub headers: serde_json::Value,
+    pub traceparent: Option<String>,
+    pub created_at: DateTime<Utc>,
+    /// Attempts made before this one.
+    pub attempts: i32,
+}
+
+/// Header names the relayer adds to every message.
+pub mod headers {
+    pub const OUTBOX_ID: &str = "x-outbox-id";
+    pub const PARTITION_KEY: &str = "x-outbox-partition-key";
+    /// Creation time of the outbox row, milliseconds since the Unix epoch.
+    pub const CREATED_AT_MS: &str = "x-outbox-created-at-ms";
+    pub const TRACEPARENT: &str = "traceparent";
+}
+
+/// What the broker said about one publish.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PublishOutcome {
+    /// Acknowledged and routed to at least one queue.
+    Confirmed,
+    /// Returned as unroutable (`mandatory`): no queue is bound for the topic.
+    Returned { reply: String },
+    /// Negatively acknowledged: the broker could not take the message.
+    Nacked,
+    /// No confirm arrived in time; the message may or may not have arrived.
+    TimedOut,
+    /// The channel or connection failed before the confirm arrived.
+    ConnectionLost(String),
+    /// The message can never be published as it is (e.g. an invalid header).
+    Invalid(String),
+}
+
+impl PublishOutcome {
+    /// A bounded label for metrics and logs.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::Confirmed => "confirmed",
+            Self::Returned { .. } => "returned",
+            Self::Nacked => "nack",
+            Self::TimedOut => "timeout",
+            Self::ConnectionLost(_) => "connection",
+            Self::Invalid(_) => "invalid",
+        }
+    }
+
+    /// The sentence stored in `outbox.last_error`.
+    pub fn describe(&self) -> Option<String> {
+        match self {
+            Self::Confirmed => None,
+            Self::Returned { reply } => Some(format!(
+                "returned by the broker as unroutable ({reply}): no queue is bound for this topic"
+            )),
+            Self::Nacked => Some("nacked by the broker (queue full or broker error)".into()),
+            Self::TimedOut => Some("no publisher confirm within the confirm timeout".into()),
+            Self::ConnectionLost(e) => Some(format!("broker connection lost: {e}")),
+            Self::Invalid(e) => Some(format!("cannot be published: {e}")),
+        }
+    }
+}
+
+/// A publish that did not go out, as the store records it.
+#[derive(Debug, Clone)]
+pub struct PublishFailure {
+    pub id: i64,
+    pub error: String,
+    /// Wait before the next attempt.
+    pub retry_in: std::time::Duration,
+    /// Give up now, whatever the attempt count (the message can never go out).
+    pub give_up: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topic_rejects_empty_long_and_control() {
+        assert!(Topic::parse("").is_err());
+        assert!(Topic::parse("a".repeat(256)).is_err());
+        assert!(Topic::parse("a\nb").is_err());
+        assert_eq!(
+            Topic::parse("upload.created").unwrap().as_str(),
+            "upload.created"
+        );
+        assert!(Topic::parse("a".repeat(255)).is_ok());
+    }
+
+    #[test]
+    fn status_from_timestamps() {
+        let now = Some(Utc::now());
+        assert_eq!(OutboxStatus::of(None, None), OutboxStatus::Pending);
+        assert_eq!(OutboxStatus::of(now, None), OutboxStatus::Sent);
+        assert_eq!(OutboxStatus::of(None, now), OutboxStatus::Dead);
+    }
+}

@@ -1,0 +1,173 @@
+//! The only module that speaks SQL. Functions that write take the caller's
+//! `Transaction`, so a business row and its outbox row commit together; reads
+//! take the pool. Driver errors become [`StoreError`] here, at the edge.
+//!
+//! Depends on `model` and `config` only; never on the broker.
+
+pub mod outbox;
+
+use std::collections::BTreeSet;
+use std::str::FromStr;
+
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Connection, PgConnection, PgPool, Postgres, Transaction};
+
+use crate::config::DatabaseConfig;
+
+/// The schema, embedded in the binary.
+pub static MIGRATOR: Migrator = sqlx::migrate!();
+
+pub type Tx = Transaction<'static, Postgres>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The tables are not there (or not as expected).
+    #[error("the database schema is missing or out of date ({0}) — run `outboxctl migrate`")]
+    Schema(String),
+    /// The server cannot be reached or dropped the connection; worth retrying.
+    #[error(
+        "PostgreSQL is unavailable: {0} — check database.url (OUTBOX_DATABASE_URL, \
+         --database-url) and that the server is running"
+    )]
+    Unavailable(String),
+    #[error("not found")]
+    NotFound,
+    #[error("database error: {0}")]
+    Database(#[source] sqlx::Error),
+}
+
+impl StoreError {
+    /// Whether waiting and trying again may help.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Unavailable(_))
+    }
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::RowNotFound => Self::NotFound,
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => Self::Unavailable(one_line(&e.to_string())),
+            sqlx::Error::Database(db) => match db.code().as_deref() {
+                // undefined_table, undefined_column, undefined_function
+                Some("42P01" | "42703" | "42883") => Self::Schema(one_line(db.message())),
+                // connection_exception class, admin/crash shutdown, cannot_connect_now,
+                // idle_in_transaction_session_timeout, read-only replica after failover
+                Some(code)
+                    if code.starts_with("08")
+                        || matches!(code, "57P01" | "57P02" | "57P03" | "25P03" | "25006") =>
+                {
+                    Self::Unavailable(one_line(db.message()))
+                }
+                _ => Self::Database(e),
+            },
+            _ => Self::Database(e),
+        }
+    }
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Open a pool. `session` settings (e.g. `statement_timeout`) apply to every
+/// connection. Fails fast with a message naming the (masked) URL.
+pub async fn connect(
+    cfg: &DatabaseConfig,
+    application_name: &str,
+    session: &[(&str, String)],
+) -> Result<PgPool, StoreError> {
+    let options = PgConnectOptions::from_str(cfg.url.expose())
+        .map_err(|e| {
+            StoreError::Unavailable(format!(
+                "database.url {} cannot be used: {}",
+                cfg.url,
+                one_line(&e.to_string())
+            ))
+        })?
+        .application_name(application_name)
+        .options(session.iter().map(|(k, v)| (*k, v.as_str())));
+    // One direct connection first: its error says why ("connection refused",
+    // "password authentication failed"), where the pool would only time out.
+    let probe = tokio::time::timeout(cfg.connect_timeout, PgConnection::connect_with(&options))
+        .await
+        .map_err(|_| {
+            StoreError::Unavailable(format!(
+                "cannot connect to {}: no answer within {}",
+                cfg.url,
+                humantime::format_duration(cfg.connect_timeout)
+            ))
+        })?
+        .map_err(|e| {
+            StoreError::Unavailable(format!(
+                "cannot connect to {}: {}",
+                cfg.url,
+                one_line(&e.to_string())
+            ))
+        })?;
+    let _ = probe.close().await;
+    Ok(PgPoolOptions::new()
+        .max_connections(cfg.max_connections)
+        .acquire_timeout(cfg.connect_timeout)
+        .connect_lazy_with(options))
+}
+
+/// A migration known to the binary.
+#[derive(Debug, Clone)]
+pub struct MigrationInfo {
+    pub version: i64,
+    pub description: String,
+}
+
+/// Versions recorded as applied in the database (empty before the first run).
+pub async fn applied_migrations(pool: &PgPool) -> Result<BTreeSet<i64>, StoreError> {
+    let exists: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+        .fetch_one(pool)
+        .await?;
+    if !exists {
+        return Ok(BTreeSet::new());
+    }
+    let versions: Vec<i64> =
+        sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
+            .fetch_all(pool)
+            .await?;
+    Ok(versions.into_iter().collect())
+}
+
+/// Migrations the binary has that the database has not applied yet.
+pub async fn pending_migrations(pool: &PgPool) -> Result<Vec<MigrationInfo>, StoreError> {
+    let applied = applied_migrations(pool).await?;
+    Ok(MIGRATOR
+        .iter()
+        .filter(|m| !m.migration_type.is_down_migration() && !applied.contains(&m.version))
+        .map(|m| MigrationInfo {
+            version: m.version,
+            description: m.description.to_string(),
+        })
+        .collect())
+}
+
+/// Apply every pending migration; returns the ones applied now. Concurrent
+/// runs are serialised by sqlx's advisory lock.
+pub async fn migrate(pool: &PgPool) -> Result<Vec<MigrationInfo>, StoreError> {
+    let pending = pending_migrations(pool).await?;
+    MIGRATOR.run(pool).await.map_err(|e| match e {
+        sqlx::migrate::MigrateError::Execute(inner) => StoreError::from(inner),
+        other => StoreError::Schema(one_line(&other.to_string())),
+    })?;
+    Ok(pending)
+}
+
+/// The server's version string, e.g. `PostgreSQL 15.20`.
+pub async fn server_version(pool: &PgPool) -> Result<String, StoreError> {
+    let v: String = sqlx::query_scalar("SELECT 'PostgreSQL ' || current_setting('server_version')")
+        .fetch_one(pool)
+        .await?;
+    Ok(v)
+}
