@@ -23,6 +23,13 @@ CREATE TABLE outbox (
     last_error    text,
     sent_at       timestamptz,
     dead_at       timestamptz,
+    -- One of 64 lanes; a relayer owns a lane for the length of a batch, so the
+    -- rows of one key (which share a lane) are never in two batches at once.
+    -- Unkeyed rows are spread by id. md5 is stable across PostgreSQL versions.
+    lane          smallint    GENERATED ALWAYS AS (
+                      CASE WHEN partition_key IS NULL THEN (id % 64)::smallint
+                           ELSE (('x' || substr(md5(partition_key), 1, 4))::bit(16)::integer % 64)::smallint
+                      END) STORED,
     CONSTRAINT outbox_message_id_key UNIQUE (message_id),
     CONSTRAINT outbox_topic_length CHECK (octet_length(topic) BETWEEN 1 AND 255),
     CONSTRAINT outbox_headers_object CHECK (jsonb_typeof(headers) = 'object'),
@@ -31,13 +38,13 @@ CREATE TABLE outbox (
     CONSTRAINT outbox_sent_or_dead CHECK (sent_at IS NULL OR dead_at IS NULL)
 );
 
--- The claim walks pending rows in id order. A partial index holds only
+-- The claim walks pending rows in id order. Partial indexes hold only
 -- pending rows, so millions of sent rows never slow it down.
 CREATE INDEX outbox_pending_idx ON outbox (id)
     WHERE sent_at IS NULL AND dead_at IS NULL;
--- Per-key order: "is there an older pending row of this key?"
-CREATE INDEX outbox_pending_key_idx ON outbox (partition_key, id)
-    WHERE sent_at IS NULL AND dead_at IS NULL AND partition_key IS NOT NULL;
+-- Which lanes have rows ready, oldest first.
+CREATE INDEX outbox_pending_lane_idx ON outbox (lane, id)
+    WHERE sent_at IS NULL AND dead_at IS NULL;
 -- Rows waiting for their backoff (few): which keys are blocked, and when to wake up.
 CREATE INDEX outbox_pending_available_idx ON outbox (available_at)
     WHERE sent_at IS NULL AND dead_at IS NULL;

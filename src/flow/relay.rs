@@ -3,8 +3,8 @@
 //!
 //! Each worker repeats one step, [`Relay::relay_batch`]:
 //!
-//! 1. BEGIN; claim a batch (`FOR UPDATE SKIP LOCKED`, oldest first) and drop
-//!    rows that are not next in line for their partition key;
+//! 1. BEGIN; claim a batch: lock a share of the lanes (a key's rows share a
+//!    lane) and their due rows, oldest first;
 //! 2. publish in waves: a wave holds at most one row per key, and a key whose
 //!    row failed sends nothing more in this batch, so per-key order survives
 //!    any failure; all rows of a wave are in flight together;
@@ -52,7 +52,7 @@ pub struct BatchReport {
     pub sent: usize,
     pub failed: usize,
     pub dead: usize,
-    /// Claimed but left for later: not next in line for their key, or the
+    /// Claimed but left for later: behind a failed row of their key, or the
     /// batch stopped early (shutdown, lost connection, time budget).
     pub released: usize,
     pub waves: usize,
@@ -147,6 +147,9 @@ struct Relay {
     broker: BrokerLink,
     wake: Arc<Notify>,
     batch_size: u32,
+    /// Each worker's share of the lanes, so the workers of one relay do not
+    /// queue behind each other.
+    lanes_per_batch: u32,
     interval: Duration,
     max_attempts: u32,
     backoff_initial: Duration,
@@ -180,6 +183,9 @@ impl Relay {
                     format!("{}ms", idle_limit.as_millis()),
                 ),
                 ("statement_timeout", "60s".to_string()),
+                // The claim waits for a row lock only if something outside
+                // outboxctl holds one on a pending row; do not wait forever.
+                ("lock_timeout", "5s".to_string()),
             ],
         )
         .await?;
@@ -211,6 +217,7 @@ impl Relay {
             broker,
             wake: Arc::new(Notify::new()),
             batch_size: config.relay.batch_size,
+            lanes_per_batch: outbox::LANES.div_ceil(config.relay.workers),
             interval: config.relay.interval,
             max_attempts: config.relay.max_attempts,
             backoff_initial: config.relay.backoff_initial,
@@ -233,10 +240,6 @@ impl Relay {
     async fn worker(&self, n: u32, once: bool, token: CancellationToken) -> Result<(), RelayError> {
         let mut publisher: Option<Publisher> = None;
         let mut retry = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
-        let mut contended = Backoff::new(
-            Duration::from_millis(5),
-            self.interval.min(Duration::from_millis(500)),
-        );
         while !token.is_cancelled() {
             let outcome = async {
                 if publisher.as_ref().is_none_or(|p| !p.is_usable()) {
@@ -268,23 +271,10 @@ impl Relay {
                 if once {
                     return Ok(());
                 }
-                contended.reset();
                 self.wait_for_work(&token).await;
-            } else if report.sent + report.failed == 0 {
-                // Everything claimed is some other batch's turn (same keys).
-                if once {
-                    return Ok(());
-                }
-                tokio::select! {
-                    _ = self.wake.notified() => {}
-                    _ = sleep_or_cancel(contended.next(), &token) => {}
-                }
-            } else {
-                contended.reset();
-                if report.claimed as u32 >= self.batch_size {
-                    // A full batch: more is probably waiting; get a sleeping worker going.
-                    self.wake.notify_one();
-                }
+            } else if report.claimed as u32 >= self.batch_size {
+                // A full batch: more is probably waiting; get a sleeping worker going.
+                self.wake.notify_one();
             }
         }
         if let Some(p) = publisher {
@@ -315,19 +305,17 @@ impl Relay {
     ) -> Result<BatchReport, RelayError> {
         let started = Instant::now();
         let mut tx = self.pool.begin().await.map_err(StoreError::from)?;
-        let claimed = outbox::claim_batch(&mut tx, self.batch_size).await?;
+        let claimed = outbox::claim_batch(&mut tx, self.batch_size, self.lanes_per_batch).await?;
         if claimed.is_empty() {
             tx.rollback().await.map_err(StoreError::from)?;
             return Ok(BatchReport::default());
         }
-        let held = outbox::held_back(&mut tx, &claimed).await?;
         let mut report = BatchReport {
             claimed: claimed.len(),
             ..BatchReport::default()
         };
 
-        let mut remaining: Vec<&Envelope> =
-            claimed.iter().filter(|r| !held.contains(&r.id)).collect();
+        let mut remaining: Vec<&Envelope> = claimed.iter().collect();
         let mut failed_keys: HashSet<&str> = HashSet::new();
         let mut confirmed: Vec<i64> = Vec::new();
         let mut failures: Vec<PublishFailure> = Vec::new();

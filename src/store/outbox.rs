@@ -1,8 +1,6 @@
 //! The outbox table: claiming pending rows for the relayer, recording what the
 //! broker said, and the counts operators and `relay --once` look at.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
-
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
@@ -15,17 +13,64 @@ pub const NOTIFY_CHANNEL: &str = "outbox";
 /// Longest `last_error` kept, in characters.
 const MAX_ERROR_CHARS: usize = 2000;
 
-/// Lock up to `limit` pending rows that are due, oldest first.
+/// Number of lanes (see the `lane` column); fixed by the schema.
+pub const LANES: u32 = 64;
+
+/// Namespace of the advisory locks on lanes (the first key of the two-key
+/// form), so they cannot collide with an application's own advisory locks.
+const LANE_LOCK_NAMESPACE: i32 = 0x4f42_5831;
+
+/// Claim up to `limit` due rows from up to `max_lanes` lanes.
 ///
-/// `FOR UPDATE SKIP LOCKED` lets several relayers claim side by side: a row
-/// locked by one is invisible to the others until that transaction ends, and a
-/// relayer that dies takes its locks with its connection. The caller keeps the
-/// transaction open while it publishes and awaits confirms.
+/// Every row lives in one of [`LANES`] lanes, and all rows of a partition key
+/// share a lane. A batch first takes transaction-scoped advisory locks on the
+/// lanes whose oldest due row is oldest (skipping lanes another relayer
+/// holds), then locks those lanes' due rows in id order. Owning the lane is
+/// what keeps per-key order with any number of relayers: no other batch can
+/// hold a row of the same key, so a batch's rows of a key are always the
+/// oldest pending ones. Rows queued behind a row of their key that waits for
+/// its backoff are left out, so only that key waits.
 ///
-/// Rows queued behind a row of the same key that waits for its backoff are
-/// left out here, so a failing key cannot fill the batch; whether a claimed
-/// row really is next in its key is settled by [`held_back`].
-pub async fn claim_batch(tx: &mut Tx, limit: u32) -> Result<Vec<Envelope>, StoreError> {
+/// The caller keeps the transaction open while it publishes and awaits
+/// confirms; the locks end with it, or with the connection of a relayer that
+/// died.
+pub async fn claim_batch(
+    tx: &mut Tx,
+    limit: u32,
+    max_lanes: u32,
+) -> Result<Vec<Envelope>, StoreError> {
+    // Lanes first, in a statement of their own: the rows are then read with a
+    // snapshot taken after the lanes are ours, so everything their previous
+    // owner committed is visible.
+    let lanes: Vec<i32> = sqlx::query_scalar(
+        r#"
+        WITH ready AS MATERIALIZED (
+            SELECT l.lane, h.id AS head
+            FROM generate_series(0, $2 - 1) AS l(lane)
+            CROSS JOIN LATERAL (
+                SELECT o.id FROM outbox o
+                WHERE o.lane = l.lane
+                  AND o.sent_at IS NULL AND o.dead_at IS NULL
+                  AND o.available_at <= now()
+                ORDER BY o.id
+                LIMIT 1
+            ) h
+            ORDER BY h.id
+        )
+        SELECT lane FROM ready
+        WHERE pg_try_advisory_xact_lock($3, lane)
+        LIMIT $1
+        "#,
+    )
+    .bind(i64::from(max_lanes.clamp(1, LANES)))
+    .bind(LANES as i32)
+    .bind(LANE_LOCK_NAMESPACE)
+    .fetch_all(&mut **tx)
+    .await?;
+    if lanes.is_empty() {
+        return Ok(Vec::new());
+    }
+
     let rows = sqlx::query_as::<_, Envelope>(
         r#"
         WITH blocked AS MATERIALIZED (
@@ -40,124 +85,21 @@ pub async fn claim_batch(tx: &mut Tx, limit: u32) -> Result<Vec<Envelope>, Store
                o.headers, o.traceparent, o.created_at, o.attempts
         FROM outbox o
         WHERE o.sent_at IS NULL AND o.dead_at IS NULL
+          AND o.lane = ANY ($2::int[])
           AND o.available_at <= now()
           AND NOT EXISTS (
               SELECT 1 FROM blocked b
               WHERE b.partition_key = o.partition_key AND b.first_id < o.id)
         ORDER BY o.id
         LIMIT $1
-        FOR UPDATE OF o SKIP LOCKED
+        FOR UPDATE OF o
         "#,
     )
     .bind(i64::from(limit))
+    .bind(&lanes)
     .fetch_all(&mut **tx)
     .await?;
     Ok(rows)
-}
-
-/// The ids among `claimed` (which this transaction has locked) that must not
-/// be published now because they are not next in line for their key.
-///
-/// Per-key order holds when, for every key, the claimed rows are exactly the
-/// oldest pending rows of that key. Two things break that: an older pending
-/// row of the key (locked by another relayer, or waiting for its backoff), and
-/// a gap: a pending row between two claimed ones that another relayer happens
-/// to have locked. A key with an older row is held back whole; a key with a
-/// gap keeps the part before the gap.
-pub async fn held_back(tx: &mut Tx, claimed: &[Envelope]) -> Result<HashSet<i64>, StoreError> {
-    let mut by_key: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
-    for row in claimed {
-        if let Some(key) = row.partition_key.as_deref() {
-            by_key.entry(key).or_default().push(row.id);
-        }
-    }
-    if by_key.is_empty() {
-        return Ok(HashSet::new());
-    }
-    for ids in by_key.values_mut() {
-        ids.sort_unstable();
-    }
-    let keys: Vec<&str> = by_key.keys().copied().collect();
-    let first: Vec<i64> = by_key.values().map(|ids| ids[0]).collect();
-    let last: Vec<i64> = by_key.values().map(|ids| ids[ids.len() - 1]).collect();
-    let count: Vec<i64> = by_key.values().map(|ids| ids.len() as i64).collect();
-
-    // One index probe per key; only keys out of line come back.
-    let flagged: Vec<(String, bool)> = sqlx::query_as(
-        r#"
-        SELECT k.key, o.older
-        FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[])
-             AS k(key, first_id, last_id, claimed)
-        CROSS JOIN LATERAL (
-            SELECT EXISTS (
-                SELECT 1 FROM outbox p
-                WHERE p.partition_key = k.key
-                  AND p.sent_at IS NULL AND p.dead_at IS NULL
-                  AND p.id < k.first_id) AS older
-        ) o
-        WHERE o.older
-           OR (k.claimed > 1 AND (
-                SELECT count(*) FROM outbox p
-                WHERE p.partition_key = k.key
-                  AND p.sent_at IS NULL AND p.dead_at IS NULL
-                  AND p.id BETWEEN k.first_id AND k.last_id) <> k.claimed)
-        "#,
-    )
-    .bind(&keys)
-    .bind(&first)
-    .bind(&last)
-    .bind(&count)
-    .fetch_all(&mut **tx)
-    .await?;
-
-    let mut held = HashSet::new();
-    let mut gapped: Vec<&str> = Vec::new();
-    for (key, older) in &flagged {
-        let Some((key, ids)) = by_key.get_key_value(key.as_str()) else {
-            continue;
-        };
-        if *older {
-            held.extend(ids.iter().copied());
-        } else {
-            gapped.push(key);
-        }
-    }
-    if gapped.is_empty() {
-        return Ok(held);
-    }
-
-    // Rare: keep each gapped key's claimed rows up to the first foreign row.
-    let gap_first: Vec<i64> = gapped.iter().map(|k| by_key[k][0]).collect();
-    let gap_last: Vec<i64> = gapped
-        .iter()
-        .map(|k| by_key[k][by_key[k].len() - 1])
-        .collect();
-    let pending: Vec<(String, i64)> = sqlx::query_as(
-        r#"
-        SELECT p.partition_key, p.id
-        FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS k(key, first_id, last_id)
-        JOIN outbox p ON p.partition_key = k.key
-                     AND p.sent_at IS NULL AND p.dead_at IS NULL
-                     AND p.id BETWEEN k.first_id AND k.last_id
-        ORDER BY p.partition_key, p.id
-        "#,
-    )
-    .bind(&gapped)
-    .bind(&gap_first)
-    .bind(&gap_last)
-    .fetch_all(&mut **tx)
-    .await?;
-    let mut pending_by_key: HashMap<&str, Vec<i64>> = HashMap::new();
-    for (key, id) in &pending {
-        pending_by_key.entry(key.as_str()).or_default().push(*id);
-    }
-    for key in gapped {
-        let mine = &by_key[key];
-        let all = pending_by_key.get(key).map(Vec::as_slice).unwrap_or(&[]);
-        let in_line = mine.iter().zip(all).take_while(|(a, b)| a == b).count();
-        held.extend(mine[in_line..].iter().copied());
-    }
-    Ok(held)
 }
 
 /// Mark rows the broker confirmed (and did not return) as sent.

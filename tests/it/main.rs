@@ -1,0 +1,7 @@
+//! One integration-test binary against the real PostgreSQL and RabbitMQ.
+//! Each test gets its own database (`#[sqlx::test]`) and its own exchanges
+//! and queues, so the tests run in parallel.
+
+mod relay;
+mod setup;
+mod support;

@@ -1,0 +1,524 @@
+//! The relayer against the real PostgreSQL and RabbitMQ: every guarantee in
+//! DESIGN.md gets a test that tries to break it.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use lapin::options::{QueueBindOptions, QueueDeclareOptions};
+use lapin::types::{AMQPValue, FieldTable};
+use outboxctl::broker::{Broker, Topology};
+use outboxctl::config::SecretUrl;
+use serde_json::json;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::support::*;
+
+fn header<'a>(d: &'a lapin::message::Delivery, name: &str) -> Option<&'a AMQPValue> {
+    d.properties.headers().as_ref()?.inner().get(name)
+}
+
+fn outbox_id(d: &lapin::message::Delivery) -> i64 {
+    match header(d, "x-outbox-id") {
+        Some(AMQPValue::LongLongInt(id)) => *id,
+        other => panic!("x-outbox-id header missing or not an integer: {other:?}"),
+    }
+}
+
+fn message_id(d: &lapin::message::Delivery) -> Uuid {
+    let id = d
+        .properties
+        .message_id()
+        .as_ref()
+        .expect("message_id is set");
+    Uuid::parse_str(id.as_str()).expect("message_id is a UUID")
+}
+
+async fn apply_topology(env: &TestEnv) {
+    let broker = Broker::connect(&env.config.broker, "test").await.unwrap();
+    broker
+        .apply_topology(&Topology::from_config(&env.config.broker))
+        .await
+        .unwrap();
+    broker.close().await;
+}
+
+#[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]
+async fn rows_inserted_by_plain_sql_reach_the_queue_and_are_marked_sent(pool: PgPool) {
+    let env = TestEnv::new(pool, &["order.*"]);
+    let (keyed_id, keyed_mid): (i64, Uuid) = sqlx::query_as(
+        r#"INSERT INTO outbox (topic, partition_key, payload, headers)
+           VALUES ('order.created', 'order-7', '{"order": 7, "total": 12.5}',
+                   '{"tenant": "acme", "priority": 3}')
+           RETURNING id, message_id"#,
+    )
+    .fetch_one(&env.pool)
+    .await
+    .unwrap();
+    let (plain_id, plain_mid) = env
+        .insert("order.cancelled", None, json!({"order": 8}))
+        .await;
+
+    let summary = relay_once(&env.config).await;
+    assert_eq!((summary.sent, summary.failed, summary.dead), (2, 0, 0));
+    assert_eq!(env.counts().await, (0, 2, 0));
+    let rows: Vec<(i32, Option<DateTime<Utc>>, Option<String>)> =
+        sqlx::query_as("SELECT attempts, sent_at, last_error FROM outbox ORDER BY id")
+            .fetch_all(&env.pool)
+            .await
+            .unwrap();
+    for (attempts, sent_at, last_error) in rows {
+        assert_eq!(attempts, 1);
+        assert!(sent_at.is_some());
+        assert_eq!(last_error, None);
+    }
+
+    let mut got: HashMap<Uuid, lapin::message::Delivery> = env
+        .take(&env.queue(), 2)
+        .await
+        .into_iter()
+        .map(|d| (message_id(&d), d))
+        .collect();
+    let keyed = got
+        .remove(&keyed_mid)
+        .expect("the keyed row's message arrived");
+    assert_eq!(keyed.routing_key.as_str(), "order.created");
+    assert_eq!(keyed.exchange.as_str(), env.config.broker.exchange);
+    let body: serde_json::Value = serde_json::from_slice(&keyed.data).unwrap();
+    assert_eq!(body, json!({"order": 7, "total": 12.5}));
+    assert_eq!(keyed.properties.delivery_mode(), &Some(2), "persistent");
+    assert_eq!(
+        keyed.properties.content_type().as_ref().map(|s| s.as_str()),
+        Some("application/json")
+    );
+    assert!(keyed.properties.timestamp().is_some());
+    assert_eq!(
+        header(&keyed, "tenant"),
+        Some(&AMQPValue::LongString("acme".into()))
+    );
+    assert_eq!(header(&keyed, "priority"), Some(&AMQPValue::LongLongInt(3)));
+    assert_eq!(outbox_id(&keyed), keyed_id);
+    assert_eq!(
+        header(&keyed, "x-outbox-partition-key"),
+        Some(&AMQPValue::LongString("order-7".into()))
+    );
+
+    let plain = got
+        .remove(&plain_mid)
+        .expect("the unkeyed row's message arrived");
+    assert_eq!(plain.routing_key.as_str(), "order.cancelled");
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&plain.data).unwrap(),
+        json!({"order": 8})
+    );
+    assert_eq!(outbox_id(&plain), plain_id);
+    assert_eq!(header(&plain, "x-outbox-partition-key"), None);
+}
+
+#[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]
+async fn unroutable_publish_is_not_marked_sent_until_a_binding_exists(pool: PgPool) {
+    let mut env = TestEnv::new(pool, &["bound.#"]);
+    // Long enough that --once cannot retry the row within its run.
+    env.config.relay.backoff_initial = Duration::from_secs(30);
+    env.config.relay.backoff_max = Duration::from_secs(30);
+    let (id, mid) = env.insert("unbound.thing", None, json!({"x": 1})).await;
+
+    let summary = relay_once(&env.config).await;
+    assert_eq!((summary.sent, summary.failed), (0, 1));
+    assert_eq!(summary.trouble.failing, 1);
+    let (attempts, sent_at, last_error): (i32, Option<DateTime<Utc>>, Option<String>) =
+        sqlx::query_as("SELECT attempts, sent_at, last_error FROM outbox WHERE id = $1")
+            .bind(id)
+            .fetch_one(&env.pool)
+            .await
+            .unwrap();
+    assert_eq!(attempts, 1);
+    assert_eq!(sent_at, None, "a returned message must not be marked sent");
+    let last_error = last_error.expect("last_error is recorded");
+    assert!(last_error.contains("unroutable"), "{last_error}");
+    assert_eq!(env.depth(&env.queue()).await, 0);
+
+    // An operator adds the missing binding; the next attempt goes out.
+    let conn = env.amqp().await;
+    let ch = conn.create_channel().await.unwrap();
+    ch.queue_bind(
+        env.queue().as_str().into(),
+        env.config.broker.exchange.as_str().into(),
+        "unbound.#".into(),
+        QueueBindOptions::default(),
+        FieldTable::default(),
+    )
+    .await
+    .unwrap();
+    // Skip the rest of the backoff.
+    sqlx::query("UPDATE outbox SET available_at = now()")
+        .execute(&env.pool)
+        .await
+        .unwrap();
+    let relay = RunningRelay::start(&env.config);
+    wait_for("the row to be sent", || async {
+        (env.counts().await == (0, 1, 0)).then_some(())
+    })
+    .await;
+    relay.stop().await;
+    let got = env.take(&env.queue(), 1).await;
+    assert_eq!(message_id(&got[0]), mid);
+    let attempts: i32 = sqlx::query_scalar("SELECT attempts FROM outbox WHERE id = $1")
+        .bind(id)
+        .fetch_one(&env.pool)
+        .await
+        .unwrap();
+    assert_eq!(attempts, 2);
+}
+
+#[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]
+async fn nacked_publish_is_not_marked_sent(pool: PgPool) {
+    let mut env = TestEnv::new(pool, &["ok.#"]);
+    env.config.relay.backoff_initial = Duration::from_secs(30);
+    env.config.relay.backoff_max = Duration::from_secs(30);
+    apply_topology(&env).await;
+    // A queue that refuses every message: the broker nacks publishes routed to it.
+    let full = format!("{}.extra", env.id);
+    let conn = env.amqp().await;
+    let ch = conn.create_channel().await.unwrap();
+    let mut args = FieldTable::default();
+    args.insert("x-max-length".into(), AMQPValue::LongLongInt(0));
+    args.insert(
+        "x-overflow".into(),
+        AMQPValue::LongString("reject-publish".into()),
+    );
+    ch.queue_declare(full.as_str().into(), QueueDeclareOptions::durable(), args)
+        .await
+        .unwrap();
+    ch.queue_bind(
+        full.as_str().into(),
+        env.config.broker.exchange.as_str().into(),
+        "full.#".into(),
+        QueueBindOptions::default(),
+        FieldTable::default(),
+    )
+    .await
+    .unwrap();
+
+    let (nacked, _) = env.insert("full.item", None, json!({})).await;
+    let (fine, _) = env.insert("ok.item", None, json!({})).await;
+    let summary = relay_once(&env.config).await;
+    assert_eq!((summary.sent, summary.failed), (1, 1));
+
+    let row = |id: i64| {
+        let pool = env.pool.clone();
+        async move {
+            sqlx::query_as::<_, (i32, Option<DateTime<Utc>>, Option<String>)>(
+                "SELECT attempts, sent_at, last_error FROM outbox WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    let (attempts, sent_at, last_error) = row(nacked).await;
+    assert_eq!(attempts, 1);
+    assert_eq!(sent_at, None, "a nacked message must not be marked sent");
+    assert!(last_error.unwrap().contains("nacked"));
+    let (_, sent_at, _) = row(fine).await;
+    assert!(
+        sent_at.is_some(),
+        "the other row of the same batch went out"
+    );
+}
+
+#[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]
+async fn relay_killed_mid_drain_then_restarted_loses_nothing(pool: PgPool) {
+    const ROWS: i64 = 5000;
+    let mut env = TestEnv::new(pool, &["bulk.#"]);
+    env.config.relay.batch_size = 50;
+    env.insert_many(ROWS, "bulk.item", 0).await;
+
+    let mut child = spawn(env.cmd().arg("relay"));
+    wait_for("the relay to send some rows", || async {
+        let (_, sent, _) = env.counts().await;
+        (sent >= 300).then_some(())
+    })
+    .await;
+    child.kill().unwrap(); // SIGKILL: no chance to finish anything
+    child.wait().unwrap();
+    let (pending, _, _) = env.counts().await;
+    assert!(
+        pending > 0,
+        "the relay finished before it was killed; raise ROWS"
+    );
+
+    let out = run(env.cmd().args(["relay", "--once"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(env.counts().await, (0, ROWS, 0));
+
+    // Every row reached the queue at least once (a batch cut short by the
+    // kill may have been published and then published again).
+    let depth = env.depth(&env.queue()).await as usize;
+    assert!(depth >= ROWS as usize);
+    let delivered: HashSet<Uuid> = env
+        .take(&env.queue(), depth)
+        .await
+        .iter()
+        .map(message_id)
+        .collect();
+    let missing = env
+        .message_ids()
+        .await
+        .into_iter()
+        .filter(|id| !delivered.contains(id))
+        .count();
+    assert_eq!(
+        missing, 0,
+        "{missing} rows are marked sent but never reached the queue"
+    );
+}
+
+#[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]
+async fn relay_reconnects_after_the_broker_connection_is_cut(pool: PgPool) {
+    const ROWS: i64 = 3000;
+    let proxy = Proxy::start("127.0.0.1:5672".parse().unwrap()).await;
+    let mut env = TestEnv::new(pool, &["bulk.#"]);
+    env.config.broker.url = SecretUrl::new(format!("amqp://guest:guest@{}/%2f", proxy.addr));
+    env.config.relay.batch_size = 50;
+    env.insert_many(ROWS, "bulk.item", 0).await;
+
+    let relay = RunningRelay::start(&env.config);
+    wait_for("the relay to send some rows", || async {
+        let (_, sent, _) = env.counts().await;
+        (sent >= 300).then_some(())
+    })
+    .await;
+    proxy.cut();
+    let (pending_at_cut, _, _) = env.counts().await;
+    assert!(
+        pending_at_cut > 0,
+        "the relay finished before the cut; raise ROWS"
+    );
+    wait_for("every row to be sent after the reconnect", || async {
+        (env.counts().await == (0, ROWS, 0)).then_some(())
+    })
+    .await;
+    relay.stop().await;
+
+    let depth = env.depth(&env.queue()).await as usize;
+    let delivered: HashSet<Uuid> = env
+        .take(&env.queue(), depth)
+        .await
+        .iter()
+        .map(message_id)
+        .collect();
+    let missing = env
+        .message_ids()
+        .await
+        .into_iter()
+        .filter(|id| !delivered.contains(id))
+        .count();
+    assert_eq!(
+        missing, 0,
+        "{missing} rows are marked sent but never reached the queue"
+    );
+}
+
+#[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]
+async fn three_relayers_keep_per_key_order_and_publish_each_row_once(pool: PgPool) {
+    const ROWS: i64 = 20_000;
+    const KEYS: i64 = 50;
+    let mut env = TestEnv::new(pool, &["keyed.#"]);
+    env.config.relay.batch_size = 200;
+    env.insert_many(ROWS, "keyed.item", KEYS).await;
+
+    let relays: Vec<RunningRelay> = (0..3).map(|_| RunningRelay::start(&env.config)).collect();
+    wait_for("all rows to be sent", || async {
+        (env.counts().await == (0, ROWS, 0)).then_some(())
+    })
+    .await;
+    let mut sent = 0;
+    let mut failed = 0;
+    for r in relays {
+        let s = r.stop().await;
+        sent += s.sent;
+        failed += s.failed;
+    }
+    assert_eq!((sent, failed), (ROWS as u64, 0));
+
+    assert_eq!(
+        env.depth(&env.queue()).await,
+        ROWS as u32,
+        "some row was published twice"
+    );
+    let messages = env.take(&env.queue(), ROWS as usize).await;
+    let mut last: HashMap<String, i64> = HashMap::new();
+    let mut ids = HashSet::new();
+    for m in &messages {
+        let key = match header(m, "x-outbox-partition-key") {
+            Some(AMQPValue::LongString(k)) => k.to_string(),
+            other => panic!("partition key header missing: {other:?}"),
+        };
+        let id = outbox_id(m);
+        assert!(ids.insert(id), "row {id} was delivered twice");
+        if let Some(prev) = last.insert(key.clone(), id) {
+            assert!(prev < id, "key {key}: row {id} arrived after row {prev}");
+        }
+    }
+    assert_eq!(last.len(), KEYS as usize);
+}
+
+#[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]
+async fn poison_row_goes_dead_after_max_attempts_while_other_keys_flow(pool: PgPool) {
+    let mut env = TestEnv::new(pool, &["good.#"]);
+    env.config.relay.max_attempts = 3;
+    // Always returned as unroutable: no queue binds bad.#.
+    let (poison, _) = env.insert("bad.thing", Some("k-bad"), json!({})).await;
+    let (behind, _) = env
+        .insert("good.thing", Some("k-bad"), json!({"after": "poison"}))
+        .await;
+    env.insert_many(200, "good.thing", 20).await;
+
+    let relay = RunningRelay::start(&env.config);
+    wait_for("the poison row to die and the rest to be sent", || async {
+        (env.counts().await == (0, 201, 1)).then_some(())
+    })
+    .await;
+    let summary = relay.stop().await;
+    assert_eq!((summary.failed, summary.dead), (3, 1));
+
+    let (attempts, dead_at, last_error): (i32, Option<DateTime<Utc>>, Option<String>) =
+        sqlx::query_as("SELECT attempts, dead_at, last_error FROM outbox WHERE id = $1")
+            .bind(poison)
+            .fetch_one(&env.pool)
+            .await
+            .unwrap();
+    assert_eq!(attempts, 3);
+    let dead_at = dead_at.expect("the poison row is dead");
+    assert!(last_error.unwrap().contains("unroutable"));
+
+    // Other keys went out at once; the poison row's own key waited for it.
+    let others_done: DateTime<Utc> =
+        sqlx::query_scalar("SELECT max(sent_at) FROM outbox WHERE partition_key <> 'k-bad'")
+            .fetch_one(&env.pool)
+            .await
+            .unwrap();
+    assert!(
+        others_done < dead_at,
+        "other keys were held back by the poison row"
+    );
+    let behind_sent: DateTime<Utc> = sqlx::query_scalar("SELECT sent_at FROM outbox WHERE id = $1")
+        .bind(behind)
+        .fetch_one(&env.pool)
+        .await
+        .unwrap();
+    assert!(
+        behind_sent > dead_at,
+        "a row overtook the older row of its key"
+    );
+}
+
+#[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]
+async fn once_exit_codes(pool: PgPool) {
+    let env = TestEnv::new(pool, &["ok.#"]);
+
+    env.insert("ok.thing", None, json!({})).await;
+    let out = run(env.cmd().args(["relay", "--once"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("sent 1"), "{}", stdout(&out));
+    assert_eq!(env.counts().await, (0, 1, 0));
+
+    env.insert("nowhere.thing", None, json!({})).await;
+    let out = run(env.cmd().args(["relay", "--once"]));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a row left failing: {}",
+        stderr(&out)
+    );
+    assert!(stdout(&out).contains("1 failing"), "{}", stdout(&out));
+
+    let out = run(env.cmd().args([
+        "--broker-url",
+        "amqp://guest:s3cr3t@127.0.0.1:1/%2f",
+        "relay",
+        "--once",
+    ]));
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with("outboxctl: RabbitMQ is unavailable"),
+        "{err}"
+    );
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(!err.contains("s3cr3t"), "{err}");
+}
+
+#[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]
+async fn notify_wakes_the_relay_long_before_the_poll_interval(pool: PgPool) {
+    let mut env = TestEnv::new(pool, &["n.#"]);
+    // Far beyond the test's patience: only a NOTIFY can get the row out in time.
+    env.config.relay.interval = Duration::from_secs(600);
+    let relay = RunningRelay::start(&env.config);
+
+    // The relay listens, and every connection of it is idle: no claim is under
+    // way that could pick the row up by chance.
+    wait_for("the relay to LISTEN and go idle", || async {
+        let (listening, busy): (i64, i64) = sqlx::query_as(
+            r#"SELECT count(*) FILTER (WHERE query ILIKE 'LISTEN%'),
+                      count(*) FILTER (WHERE state <> 'idle')
+               FROM pg_stat_activity
+               WHERE datname = current_database() AND application_name = 'outboxctl relay'"#,
+        )
+        .fetch_one(&env.pool)
+        .await
+        .unwrap();
+        (listening == 1 && busy == 0).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    env.insert("n.thing", None, json!({})).await;
+    wait_for("the notified relay to send the row", || async {
+        (env.counts().await == (0, 1, 0)).then_some(())
+    })
+    .await;
+    relay.stop().await;
+}
+
+#[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]
+async fn poll_only_relay_does_not_listen_and_still_delivers(pool: PgPool) {
+    let mut env = TestEnv::new(pool, &["p.#"]);
+    env.config.relay.poll_only = true;
+    env.config.relay.interval = Duration::from_millis(100);
+    let relay = RunningRelay::start(&env.config);
+    env.insert("p.thing", None, json!({})).await;
+    wait_for("the polling relay to send the row", || async {
+        (env.counts().await == (0, 1, 0)).then_some(())
+    })
+    .await;
+    let listening: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'LISTEN%'",
+    )
+    .fetch_one(&env.pool)
+    .await
+    .unwrap();
+    relay.stop().await;
+    assert_eq!(listening, 0);
+}
+
+#[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]
+async fn sigterm_stops_the_relay_cleanly(pool: PgPool) {
+    let env = TestEnv::new(pool, &["s.#"]);
+    env.insert_many(500, "s.item", 5).await;
+    let mut child = spawn(env.cmd().arg("relay"));
+    wait_for("some rows to be sent", || async {
+        let (_, sent, _) = env.counts().await;
+        (sent > 0).then_some(())
+    })
+    .await;
+    terminate(&child);
+    let status = wait_exit(&mut child).await;
+    assert_eq!(status.code(), Some(0));
+    // Nothing is left claimed: another relay can finish the job at once.
+    let summary = relay_once(&env.config).await;
+    assert_eq!(env.counts().await, (0, 500, 0), "{summary:?}");
+}

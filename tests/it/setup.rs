@@ -1,0 +1,250 @@
+//! `migrate`, `topology apply`, `config show|check` and bad configuration,
+//! through the real binary.
+
+use lapin::options::QueueDeclareOptions;
+use lapin::types::{AMQPValue, FieldTable};
+use sqlx::PgPool;
+
+use crate::support::*;
+
+/// Exit 2 with exactly one line on stderr, `outboxctl: …`, no panic or backtrace.
+fn assert_one_line_error(out: &std::process::Output) -> String {
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "stdout: {}\nstderr: {}",
+        stdout(out),
+        stderr(out)
+    );
+    let err = stderr(out);
+    assert_eq!(err.trim_end().lines().count(), 1, "not one line: {err}");
+    assert!(err.starts_with("outboxctl: "), "{err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("backtrace"),
+        "{err}"
+    );
+    err
+}
+
+#[sqlx::test(migrations = false)]
+async fn migrate_applies_the_schema_once(pool: PgPool) {
+    let env = TestEnv::new(pool, &["#"]);
+    let out = run(env.cmd().arg("migrate"));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("applied 0001 outbox"), "{text}");
+    let tables: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_tables WHERE tablename IN ('outbox', 'uploads', 'consumed_messages')",
+    )
+    .fetch_one(&env.pool)
+    .await
+    .unwrap();
+    assert_eq!(tables, 3);
+
+    let again = run(env.cmd().arg("migrate"));
+    assert_eq!(again.status.code(), Some(0));
+    assert!(
+        stdout(&again).starts_with("schema is up to date"),
+        "{}",
+        stdout(&again)
+    );
+    assert!(!stdout(&again).contains("applied 0001"));
+}
+
+#[sqlx::test(migrations = false)]
+async fn relay_refuses_to_start_on_a_database_without_the_schema(pool: PgPool) {
+    let env = TestEnv::new(pool, &["#"]);
+    let out = run(env.cmd().args(["relay", "--once"]));
+    let err = assert_one_line_error(&out);
+    assert!(err.contains("run `outboxctl migrate`"), "{err}");
+}
+
+#[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]
+async fn topology_apply_is_idempotent_and_reports_conflicts(pool: PgPool) {
+    let mut env = TestEnv::new(pool, &["a.#", "b.*"]);
+    for _ in 0..2 {
+        let out = run(env.cmd().args(["topology", "apply"]));
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let text = stdout(&out);
+        assert!(
+            text.contains(&format!(
+                "declared exchange {} (topic)",
+                env.config.broker.exchange
+            )),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("declared queue {}.work (quorum)", env.id)),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("declared queue {}.work.retry", env.id)),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("declared queue {}.work.dlq", env.id)),
+            "{text}"
+        );
+    }
+    assert_eq!(env.depth(&format!("{}.work.dlq", env.id)).await, 0);
+
+    // A queue that already exists as another type: the broker refuses; say so and how to fix it.
+    let clash = format!("{}.extra", env.id);
+    let conn = env.amqp().await;
+    let ch = conn.create_channel().await.unwrap();
+    let mut args = FieldTable::default();
+    args.insert(
+        "x-queue-type".into(),
+        AMQPValue::LongString("classic".into()),
+    );
+    ch.queue_declare(clash.as_str().into(), QueueDeclareOptions::durable(), args)
+        .await
+        .unwrap();
+    env.config.broker.queues[0].name = clash.clone();
+    let out = run(env.cmd().args(["topology", "apply"]));
+    let err = assert_one_line_error(&out);
+    assert!(
+        err.contains(&format!(
+            "queue {clash} already exists with different settings"
+        )),
+        "{err}"
+    );
+    assert!(err.contains("broker.queue_type"), "{err}");
+}
+
+#[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]
+async fn config_show_masks_passwords_and_names_sources(pool: PgPool) {
+    let env = TestEnv::new(pool, &["#"]);
+    let out = run(env.cmd().env("OUTBOX_RELAY_BATCH_SIZE", "77").args([
+        "--broker-url",
+        "amqp://guest:hunter2@127.0.0.1:5672/%2f",
+        "config",
+        "show",
+    ]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(!text.contains("hunter2"), "{text}");
+    assert!(
+        text.contains("url = \"amqp://guest:****@127.0.0.1:5672/%2f\"  # flag --broker-url"),
+        "{text}"
+    );
+    assert!(
+        text.contains("batch_size = 77  # env OUTBOX_RELAY_BATCH_SIZE"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "exchange = \"{}\"  # ",
+            env.config.broker.exchange
+        )),
+        "{text}"
+    );
+}
+
+#[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]
+async fn config_check_reaches_both_servers(pool: PgPool) {
+    let env = TestEnv::new(pool, &["#"]);
+    let out = run(env.cmd().args(["config", "check"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("database") && text.contains("ok, PostgreSQL"),
+        "{text}"
+    );
+    assert!(
+        text.contains("broker") && text.contains("ok, vhost /"),
+        "{text}"
+    );
+
+    let out = run(env.cmd().args([
+        "--database-url",
+        "postgres://postgres:pa55word@127.0.0.1:1/outbox",
+        "config",
+        "check",
+    ]));
+    let err = assert_one_line_error(&out);
+    assert!(err.contains("PostgreSQL is unavailable"), "{err}");
+    assert!(err.contains("database.url"), "{err}");
+    assert!(!err.contains("pa55word") && !stdout(&out).contains("pa55word"));
+    assert!(stdout(&out).contains("FAILED"), "{}", stdout(&out));
+}
+
+#[test]
+fn bad_configuration_is_one_line_exit_2_naming_the_setting() {
+    let dir = std::env::temp_dir().join(format!("outboxctl-cfg-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = |name: &str, text: &str| {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+
+    let broken = file("broken.toml", "[relay]\ninterval = 5s\n");
+    let out = run(outboxctl_cmd()
+        .env("RUST_BACKTRACE", "1")
+        .arg("--config")
+        .arg(&broken)
+        .arg("config")
+        .arg("show"));
+    let err = assert_one_line_error(&out);
+    assert!(err.contains("line 2"), "{err}");
+
+    let typo = file("typo.toml", "[relay]\nintervall = \"5s\"\n");
+    let out = run(outboxctl_cmd()
+        .arg("--config")
+        .arg(&typo)
+        .args(["relay", "--once"]));
+    let err = assert_one_line_error(&out);
+    assert!(
+        err.contains("unknown setting relay.intervall — did you mean relay.interval?"),
+        "{err}"
+    );
+
+    let wrong_type = file("type.toml", "[relay]\nbatch_size = \"many\"\n");
+    let out = run(outboxctl_cmd()
+        .arg("--config")
+        .arg(&wrong_type)
+        .args(["config", "show"]));
+    let err = assert_one_line_error(&out);
+    assert!(err.contains("relay.batch_size"), "{err}");
+
+    let out = run(outboxctl_cmd()
+        .arg("--config")
+        .arg(dir.join("missing.toml"))
+        .args(["config", "show"]));
+    let err = assert_one_line_error(&out);
+    assert!(
+        err.contains("missing.toml") && err.contains("--config"),
+        "{err}"
+    );
+
+    let out = run(outboxctl_cmd()
+        .env("OUTBOX_RELAY_INTERVALL", "5s")
+        .args(["config", "show"]));
+    let err = assert_one_line_error(&out);
+    assert!(
+        err.contains("OUTBOX_RELAY_INTERVALL")
+            && err.contains("did you mean OUTBOX_RELAY_INTERVAL?"),
+        "{err}"
+    );
+
+    let out = run(outboxctl_cmd()
+        .env("OUTBOX_DATABASE_URL", "mysql://root:t0psecret@db/outbox")
+        .args(["config", "show"]));
+    let err = assert_one_line_error(&out);
+    assert!(
+        err.contains("database.url must start with postgres://"),
+        "{err}"
+    );
+    assert!(!err.contains("t0psecret"), "{err}");
+
+    let out = run(outboxctl_cmd().args(["--broker-url", "not a url:pw@", "config", "show"]));
+    let err = assert_one_line_error(&out);
+    assert!(err.contains("broker.url is not a valid URL"), "{err}");
+
+    let out = run(outboxctl_cmd().args(["relay", "--interval", "5 parsecs"]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--interval"), "{}", stderr(&out));
+
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,427 @@
+//! Test helpers: a per-test database (from `#[sqlx::test]`) and per-test
+//! RabbitMQ objects, the real binary, a TCP proxy that cuts connections, and
+//! waits that fail loudly instead of hanging.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use lapin::message::Delivery;
+use lapin::options::{
+    BasicAckOptions, BasicConsumeOptions, BasicQosOptions, QueueDeclareOptions, QueueDeleteOptions,
+};
+use lapin::types::FieldTable;
+use outboxctl::config::{Config, QueueConfig, QueueType, SecretUrl};
+use sqlx::PgPool;
+use tokio::io::copy_bidirectional;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use uuid::Uuid;
+
+pub const AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+/// Longest any wait in a test may take before it counts as a hang.
+pub const HANG: Duration = Duration::from_secs(60);
+
+/// The URL of the database a `#[sqlx::test]` pool points at.
+pub fn database_url(pool: &PgPool) -> String {
+    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL is set by .cargo/config.toml");
+    let mut url = url::Url::parse(&base).expect("DATABASE_URL parses");
+    let db = pool
+        .connect_options()
+        .get_database()
+        .expect("test pool names its database")
+        .to_string();
+    url.set_path(&db);
+    url.to_string()
+}
+
+/// One test's world: its database, its exchange and queues (named after a
+/// fresh id, deleted when dropped) and a configuration pointing at both.
+pub struct TestEnv {
+    pub pool: PgPool,
+    pub config: Config,
+    pub id: String,
+    dir: PathBuf,
+}
+
+impl TestEnv {
+    /// One work queue `<id>.work` bound to `bindings`.
+    pub fn new(pool: PgPool, bindings: &[&str]) -> Self {
+        let id = format!("t-{}", &Uuid::new_v4().simple().to_string()[..12]);
+        let mut config = Config::default();
+        config.database.url = SecretUrl::new(database_url(&pool));
+        config.broker.url = SecretUrl::new(AMQP_URL);
+        config.broker.exchange = format!("{id}.x");
+        config.broker.dead_letter_exchange = format!("{id}.dlx");
+        config.broker.queue_type = QueueType::Quorum;
+        config.broker.confirm_timeout = Duration::from_secs(5);
+        config.broker.queues = vec![QueueConfig {
+            name: format!("{id}.work"),
+            bindings: bindings.iter().map(|b| b.to_string()).collect(),
+        }];
+        config.relay.interval = Duration::from_millis(200);
+        config.relay.backoff_initial = Duration::from_millis(20);
+        config.relay.backoff_max = Duration::from_millis(100);
+        config.log.level = "warn".into();
+        let dir = std::env::temp_dir().join(&id);
+        std::fs::create_dir_all(&dir).unwrap();
+        Self {
+            pool,
+            config,
+            id,
+            dir,
+        }
+    }
+
+    pub fn queue(&self) -> String {
+        self.config.broker.queues[0].name.clone()
+    }
+
+    /// The configuration as a file the binary can read (real passwords).
+    pub fn config_file(&self) -> PathBuf {
+        let mut table = toml::Table::try_from(&self.config).unwrap();
+        table["database"]["url"] = toml::Value::String(self.config.database.url.expose().into());
+        table["broker"]["url"] = toml::Value::String(self.config.broker.url.expose().into());
+        let path = self.dir.join("outbox.toml");
+        std::fs::write(&path, toml::to_string(&table).unwrap()).unwrap();
+        path
+    }
+
+    /// The real binary, with this test's configuration and a clean environment.
+    pub fn cmd(&self) -> Command {
+        let mut cmd = outboxctl_cmd();
+        cmd.arg("--config").arg(self.config_file());
+        cmd
+    }
+
+    /// Insert a row the way any application would: plain SQL.
+    pub async fn insert(
+        &self,
+        topic: &str,
+        key: Option<&str>,
+        payload: serde_json::Value,
+    ) -> (i64, Uuid) {
+        sqlx::query_as(
+            "INSERT INTO outbox (topic, partition_key, payload) VALUES ($1, $2, $3) RETURNING id, message_id",
+        )
+        .bind(topic)
+        .bind(key)
+        .bind(payload)
+        .fetch_one(&self.pool)
+        .await
+        .unwrap()
+    }
+
+    /// Insert `n` rows in one statement; row i gets key `k{i % keys}` (no key when `keys` is 0).
+    pub async fn insert_many(&self, n: i64, topic: &str, keys: i64) {
+        sqlx::query(
+            r#"
+            INSERT INTO outbox (topic, partition_key, payload)
+            SELECT $2, CASE WHEN $3 > 0 THEN 'k' || (i % $3) END, jsonb_build_object('n', i)
+            FROM generate_series(1, $1) AS i
+            "#,
+        )
+        .bind(n)
+        .bind(topic)
+        .bind(keys)
+        .execute(&self.pool)
+        .await
+        .unwrap();
+    }
+
+    /// (pending, sent, dead)
+    pub async fn counts(&self) -> (i64, i64, i64) {
+        sqlx::query_as(
+            r#"SELECT count(*) FILTER (WHERE sent_at IS NULL AND dead_at IS NULL),
+                      count(*) FILTER (WHERE sent_at IS NOT NULL),
+                      count(*) FILTER (WHERE dead_at IS NOT NULL)
+               FROM outbox"#,
+        )
+        .fetch_one(&self.pool)
+        .await
+        .unwrap()
+    }
+
+    pub async fn message_ids(&self) -> Vec<Uuid> {
+        sqlx::query_scalar("SELECT message_id FROM outbox ORDER BY id")
+            .fetch_all(&self.pool)
+            .await
+            .unwrap()
+    }
+
+    pub async fn amqp(&self) -> lapin::Connection {
+        lapin::Connection::connect(AMQP_URL, lapin::ConnectionProperties::default())
+            .await
+            .unwrap()
+    }
+
+    /// Ready messages in a queue.
+    pub async fn depth(&self, queue: &str) -> u32 {
+        let conn = self.amqp().await;
+        let ch = conn.create_channel().await.unwrap();
+        let q = ch
+            .queue_declare(
+                queue.into(),
+                QueueDeclareOptions {
+                    passive: true,
+                    ..Default::default()
+                },
+                FieldTable::default(),
+            )
+            .await
+            .unwrap();
+        let _ = conn.close(200, "".into()).await;
+        q.message_count()
+    }
+
+    /// Consume and ack exactly `n` messages from `queue`, in delivery order.
+    pub async fn take(&self, queue: &str, n: usize) -> Vec<Delivery> {
+        let conn = self.amqp().await;
+        let ch = conn.create_channel().await.unwrap();
+        ch.basic_qos(1000, BasicQosOptions::default())
+            .await
+            .unwrap();
+        let mut consumer = ch
+            .basic_consume(
+                queue.into(),
+                "test".into(),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .unwrap();
+        let mut out = Vec::with_capacity(n);
+        let deadline = Instant::now() + HANG;
+        while out.len() < n {
+            let next = tokio::time::timeout_at(deadline.into(), consumer.next()).await;
+            let delivery = match next {
+                Ok(Some(Ok(d))) => d,
+                other => panic!(
+                    "expected {n} messages in {queue}, got {} ({other:?})",
+                    out.len()
+                ),
+            };
+            delivery
+                .acker
+                .ack(BasicAckOptions::default())
+                .await
+                .unwrap();
+            out.push(delivery);
+        }
+        let _ = ch.close(200, "".into()).await;
+        let _ = conn.close(200, "".into()).await;
+        out
+    }
+}
+
+impl Drop for TestEnv {
+    /// Delete this test's exchanges and queues, even after a panic.
+    fn drop(&mut self) {
+        let mut queues: Vec<String> = Vec::new();
+        for q in &self.config.broker.queues {
+            queues.extend([
+                q.name.clone(),
+                format!("{}.retry", q.name),
+                format!("{}.dlq", q.name),
+            ]);
+        }
+        queues.push(format!("{}.extra", self.id));
+        let exchanges = [
+            self.config.broker.exchange.clone(),
+            self.config.broker.dead_letter_exchange.clone(),
+        ];
+        let dir = self.dir.clone();
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let Ok(conn) =
+                    lapin::Connection::connect(AMQP_URL, lapin::ConnectionProperties::default())
+                        .await
+                else {
+                    return;
+                };
+                for q in &queues {
+                    if let Ok(ch) = conn.create_channel().await {
+                        let _ = ch
+                            .queue_delete(q.as_str().into(), QueueDeleteOptions::default())
+                            .await;
+                    }
+                }
+                for x in &exchanges {
+                    if let Ok(ch) = conn.create_channel().await {
+                        let _ = ch
+                            .exchange_delete(x.as_str().into(), Default::default())
+                            .await;
+                    }
+                }
+                let _ = conn.close(200, "".into()).await;
+            });
+            let _ = std::fs::remove_dir_all(dir);
+        })
+        .join();
+    }
+}
+
+/// The binary with no inherited OUTBOX_* variables and a quiet log.
+pub fn outboxctl_cmd() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_outboxctl"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("OUTBOX_") || k == "RUST_LOG" {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.stdin(Stdio::null());
+    cmd
+}
+
+pub fn run(cmd: &mut Command) -> Output {
+    cmd.output().expect("outboxctl runs")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+pub fn spawn(cmd: &mut Command) -> Child {
+    cmd.stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("outboxctl starts")
+}
+
+/// Send SIGTERM.
+pub fn terminate(child: &Child) {
+    let status = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// Wait for `child` to exit, failing after [`HANG`].
+pub async fn wait_exit(child: &mut Child) -> std::process::ExitStatus {
+    let deadline = Instant::now() + HANG;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "outboxctl did not exit");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Poll `check` until it returns `Some`, failing after [`HANG`].
+pub async fn wait_for<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + HANG;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// The relayer running in this process until the returned handle is stopped.
+pub struct RunningRelay {
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<outboxctl::flow::relay::RelaySummary>,
+}
+
+impl RunningRelay {
+    pub fn start(config: &Config) -> Self {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let config = config.clone();
+        let task = tokio::spawn(async move {
+            outboxctl::flow::relay::run(&config, false, async {
+                let _ = stopped.await;
+            })
+            .await
+            .expect("relay runs")
+        });
+        Self {
+            stop: Some(stop),
+            task,
+        }
+    }
+
+    pub async fn stop(mut self) -> outboxctl::flow::relay::RelaySummary {
+        let _ = self.stop.take().unwrap().send(());
+        tokio::time::timeout(HANG, &mut self.task)
+            .await
+            .expect("relay stops")
+            .expect("relay task does not panic")
+    }
+}
+
+/// `relay --once`, in process.
+pub async fn relay_once(config: &Config) -> outboxctl::flow::relay::RelaySummary {
+    tokio::time::timeout(
+        HANG,
+        outboxctl::flow::relay::run(config, true, std::future::pending()),
+    )
+    .await
+    .expect("relay --once finishes")
+    .expect("relay --once succeeds")
+}
+
+/// A TCP proxy in front of a server; [`Proxy::cut`] drops every connection
+/// open at that moment, new ones go through.
+pub struct Proxy {
+    pub addr: SocketAddr,
+    cut: watch::Sender<u64>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Proxy {
+    pub async fn start(upstream: SocketAddr) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (cut, watch) = watch::channel(0u64);
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((mut inbound, _)) = listener.accept().await else {
+                    return;
+                };
+                let mut watch = watch.clone();
+                watch.mark_unchanged();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = TcpStream::connect(upstream).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        // Dropping both sockets closes them under the peers' feet.
+                        _ = watch.changed() => {}
+                    }
+                });
+            }
+        });
+        Self { addr, cut, task }
+    }
+
+    pub fn cut(&self) {
+        self.cut.send_modify(|n| *n += 1);
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
