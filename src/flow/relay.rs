@@ -186,19 +186,22 @@ impl Relay {
                 // The claim waits for a row lock only if something outside
                 // outboxctl holds one on a pending row; do not wait forever.
                 ("lock_timeout", "5s".to_string()),
+                // The claim must walk the pending index in id order and stop
+                // after a batch. Statistics lag behind bursts (a backlog after
+                // a broker outage looks like an empty table), and then the
+                // planner prefers collecting every pending row and sorting it:
+                // seconds per claim just when the relay must catch up. These
+                // connections run only the relay's few queries, none of which
+                // needs a sort or bitmap scan to be fast.
+                ("enable_sort", "off".to_string()),
+                ("enable_bitmapscan", "off".to_string()),
+                // A disabled sort inflates plan costs past jit_above_cost, and
+                // compiling a plan costs far more than running these queries.
+                ("jit", "off".to_string()),
             ],
         )
         .await?;
-        let pending = store::pending_migrations(&pool).await?;
-        if let Some(first) = pending.first() {
-            return Err(StoreError::Schema(format!(
-                "{} migration(s) not applied, starting with {} {}",
-                pending.len(),
-                first.version,
-                first.description
-            ))
-            .into());
-        }
+        store::check_schema(&pool).await?;
 
         let topology = config
             .relay
@@ -306,6 +309,7 @@ impl Relay {
         let started = Instant::now();
         let mut tx = self.pool.begin().await.map_err(StoreError::from)?;
         let claimed = outbox::claim_batch(&mut tx, self.batch_size, self.lanes_per_batch).await?;
+        let claim_ms = started.elapsed().as_millis() as u64;
         if claimed.is_empty() {
             tx.rollback().await.map_err(StoreError::from)?;
             return Ok(BatchReport::default());
@@ -319,6 +323,7 @@ impl Relay {
         let mut failed_keys: HashSet<&str> = HashSet::new();
         let mut confirmed: Vec<i64> = Vec::new();
         let mut failures: Vec<PublishFailure> = Vec::new();
+        let mut publish_time = Duration::ZERO;
         while !remaining.is_empty()
             && publisher.is_usable()
             && !(report.waves > 0
@@ -332,6 +337,7 @@ impl Relay {
             report.waves += 1;
             let confirm_started = Instant::now();
             let outcomes = publisher.publish(&wave).await;
+            publish_time += confirm_started.elapsed();
             metrics::histogram!("outbox_relay_confirm_latency_seconds")
                 .record(confirm_started.elapsed().as_secs_f64());
             for (row, outcome) in wave.iter().zip(outcomes) {
@@ -388,6 +394,8 @@ impl Relay {
             dead = report.dead,
             released = report.released,
             waves = report.waves,
+            claim_ms,
+            publish_ms = publish_time.as_millis() as u64,
             ms = started.elapsed().as_millis() as u64,
             "batch"
         );

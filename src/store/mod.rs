@@ -23,7 +23,7 @@ pub type Tx = Transaction<'static, Postgres>;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The tables are not there (or not as expected).
-    #[error("the database schema is missing or out of date ({0}) — run `outboxctl migrate`")]
+    #[error("{0}")]
     Schema(String),
     /// The server cannot be reached or dropped the connection; worth retrying.
     #[error(
@@ -56,7 +56,10 @@ impl From<sqlx::Error> for StoreError {
             | sqlx::Error::WorkerCrashed => Self::Unavailable(one_line(&e.to_string())),
             sqlx::Error::Database(db) => match db.code().as_deref() {
                 // undefined_table, undefined_column, undefined_function
-                Some("42P01" | "42703" | "42883") => Self::Schema(one_line(db.message())),
+                Some("42P01" | "42703" | "42883") => Self::Schema(format!(
+                    "the database schema is missing or out of date ({}) — run `outboxctl migrate`",
+                    one_line(db.message())
+                )),
                 // connection_exception class, admin/crash shutdown, cannot_connect_now,
                 // idle_in_transaction_session_timeout, read-only replica after failover
                 Some(code)
@@ -153,13 +156,51 @@ pub async fn pending_migrations(pool: &PgPool) -> Result<Vec<MigrationInfo>, Sto
         .collect())
 }
 
+/// Check that the database has exactly the schema this binary expects:
+/// every migration applied, none changed since.
+pub async fn check_schema(pool: &PgPool) -> Result<(), StoreError> {
+    let pending = pending_migrations(pool).await?;
+    if let Some(first) = pending.first() {
+        return Err(StoreError::Schema(format!(
+            "the database schema is behind this binary: {} migration(s) not applied, starting \
+             with {:04} {} — run `outboxctl migrate`",
+            pending.len(),
+            first.version,
+            first.description
+        )));
+    }
+    let applied: Vec<(i64, Vec<u8>)> =
+        sqlx::query_as("SELECT version, checksum FROM _sqlx_migrations WHERE success")
+            .fetch_all(pool)
+            .await?;
+    for m in MIGRATOR
+        .iter()
+        .filter(|m| !m.migration_type.is_down_migration())
+    {
+        if let Some((_, checksum)) = applied.iter().find(|(v, _)| *v == m.version)
+            && checksum.as_slice() != &*m.checksum
+        {
+            return Err(StoreError::Schema(format!(
+                "migration {:04} {} in the database differs from this binary's — the schema was \
+                 applied by another build; migrate with the matching outboxctl or recreate the \
+                 database",
+                m.version, m.description
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Apply every pending migration; returns the ones applied now. Concurrent
 /// runs are serialised by sqlx's advisory lock.
 pub async fn migrate(pool: &PgPool) -> Result<Vec<MigrationInfo>, StoreError> {
     let pending = pending_migrations(pool).await?;
     MIGRATOR.run(pool).await.map_err(|e| match e {
         sqlx::migrate::MigrateError::Execute(inner) => StoreError::from(inner),
-        other => StoreError::Schema(one_line(&other.to_string())),
+        other => StoreError::Schema(format!(
+            "cannot migrate: {} — the database was migrated by another build of outboxctl",
+            one_line(&other.to_string())
+        )),
     })?;
     Ok(pending)
 }

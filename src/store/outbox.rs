@@ -77,7 +77,7 @@ pub async fn claim_batch(
             SELECT partition_key, min(id) AS first_id
             FROM outbox
             WHERE sent_at IS NULL AND dead_at IS NULL
-              AND available_at > now()
+              AND available_at > created_at AND available_at > now()
               AND partition_key IS NOT NULL
             GROUP BY partition_key
         )
@@ -165,7 +165,8 @@ pub async fn next_due(pool: &PgPool) -> Result<Option<DateTime<Utc>>, StoreError
     let due = sqlx::query_scalar(
         r#"
         SELECT min(available_at) FROM outbox
-        WHERE sent_at IS NULL AND dead_at IS NULL AND available_at > now()
+        WHERE sent_at IS NULL AND dead_at IS NULL
+          AND available_at > created_at AND available_at > now()
         "#,
     )
     .fetch_one(pool)
