@@ -31,6 +31,7 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand topology 'Declare the RabbitMQ exchanges and queues'
             cand config 'Show or check the effective configuration'
             cand relay 'Publish pending outbox rows to RabbitMQ, marking them sent once confirmed'
+            cand serve 'Serve the producer HTTP API (POST /uploads and friends)'
             cand completions 'Print a shell completion script to stdout'
             cand man 'Print the man page (roff) to stdout, or write one page per command into a directory'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -129,6 +130,16 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
         }
+        &'outboxctl;serve'= {
+            cand --listen 'Address to listen on (setting api.listen)'
+            cand --config 'Configuration file [default: ./outbox.toml when present]'
+            cand --database-url 'PostgreSQL URL (setting database.url)'
+            cand --broker-url 'RabbitMQ URL (setting broker.url)'
+            cand --log-level 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)'
+            cand --log-format 'Log line format on stderr (setting log.format)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'outboxctl;completions'= {
             cand --config 'Configuration file [default: ./outbox.toml when present]'
             cand --database-url 'PostgreSQL URL (setting database.url)'
@@ -153,6 +164,7 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand topology 'Declare the RabbitMQ exchanges and queues'
             cand config 'Show or check the effective configuration'
             cand relay 'Publish pending outbox rows to RabbitMQ, marking them sent once confirmed'
+            cand serve 'Serve the producer HTTP API (POST /uploads and friends)'
             cand completions 'Print a shell completion script to stdout'
             cand man 'Print the man page (roff) to stdout, or write one page per command into a directory'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -173,6 +185,8 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
         &'outboxctl;help;config;check'= {
         }
         &'outboxctl;help;relay'= {
+        }
+        &'outboxctl;help;serve'= {
         }
         &'outboxctl;help;completions'= {
         }

@@ -82,6 +82,8 @@ CREATE TABLE uploads (
     size_bytes          bigint      NOT NULL,
     content             bytea       NOT NULL,
     status              text        NOT NULL DEFAULT 'registered',
+    -- The message id of this upload's upload.created event.
+    message_id          uuid        NOT NULL,
     sha256              text,
     width               integer,
     height              integer,
@@ -97,7 +99,7 @@ CREATE TABLE uploads (
 );
 -- Images are already compressed: store them out of line without trying again.
 ALTER TABLE uploads ALTER COLUMN content SET STORAGE EXTERNAL;
-CREATE INDEX uploads_created_idx ON uploads (created_at, id);
+CREATE INDEX uploads_status_idx ON uploads (status, id);
 
 -- Consumption history: a row per (consumer, message) written in the same
 -- transaction as the consumer's effect, so a redelivery changes nothing twice.

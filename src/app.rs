@@ -7,7 +7,7 @@ use clap::ArgMatches;
 
 use crate::cli::{Cli, Command, ConfigCommand, TopologyCommand};
 use crate::config::{self, Inputs};
-use crate::flow::relay;
+use crate::flow::{produce, relay};
 use crate::ops::{docs, setup};
 use crate::output;
 
@@ -66,8 +66,14 @@ pub async fn run(cli: Cli, matches: &ArgMatches) -> anyhow::Result<Outcome> {
         Command::Topology(TopologyCommand::Apply) => setup::topology_apply(config).await?,
         Command::Config(ConfigCommand::Show) => setup::config_show(&resolved)?,
         Command::Config(ConfigCommand::Check) => setup::config_check(&resolved).await?,
+        Command::Serve(_) => {
+            let shutdown = shutdown_signal();
+            let listener = produce::bind(config).await?;
+            produce::serve(config, listener, shutdown).await?;
+        }
         Command::Relay(args) => {
-            let summary = relay::run(config, args.once, shutdown_signal()).await?;
+            let shutdown = shutdown_signal();
+            let summary = relay::run(config, args.once, shutdown).await?;
             if args.once {
                 let t = summary.trouble;
                 output::line(format!(
@@ -83,27 +89,35 @@ pub async fn run(cli: Cli, matches: &ArgMatches) -> anyhow::Result<Outcome> {
     Ok(Outcome::Success)
 }
 
-/// Completes on SIGINT or SIGTERM.
-pub async fn shutdown_signal() {
+/// Completes on SIGINT or SIGTERM. The handlers are installed when this is
+/// called, not when the future is first polled: a signal that arrives while a
+/// command is still starting up must not kill the process.
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut term), Ok(mut int)) = (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-        ) else {
-            // Without signal handlers there is nothing to wait for but Ctrl-C.
-            let _ = tokio::signal::ctrl_c().await;
-            return;
-        };
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = int.recv() => {}
+        let handlers =
+            signal(SignalKind::terminate()).and_then(|t| Ok((t, signal(SignalKind::interrupt())?)));
+        async move {
+            match handlers {
+                Ok((mut term, mut int)) => {
+                    tokio::select! {
+                        _ = term.recv() => {}
+                        _ = int.recv() => {}
+                    }
+                }
+                // Without signal handlers there is nothing to wait for but Ctrl-C.
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 

@@ -94,6 +94,8 @@ pub enum Command {
     Config(ConfigCommand),
     /// Publish pending outbox rows to RabbitMQ, marking them sent once confirmed
     Relay(RelayArgs),
+    /// Serve the producer HTTP API (POST /uploads and friends)
+    Serve(ServeArgs),
     /// Print a shell completion script to stdout
     Completions {
         #[arg(value_enum)]
@@ -145,6 +147,13 @@ pub struct RelayArgs {
     /// Do not declare the RabbitMQ topology on start (setting relay.apply_topology = false)
     #[arg(long)]
     pub no_topology: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (setting api.listen)
+    #[arg(long, env = "OUTBOX_API_LISTEN", value_name = "ADDR")]
+    pub listen: Option<std::net::SocketAddr>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -204,6 +213,13 @@ impl Cli {
                 LogFormat::Json => "json",
             }),
         );
+        if let Command::Serve(a) = &self.command {
+            out.string(
+                "api.listen",
+                "listen",
+                a.listen.map(|l| l.to_string()).as_deref(),
+            );
+        }
         if let Command::Relay(a) = &self.command {
             out.duration("relay.interval", "interval", a.interval);
             out.integer("relay.batch_size", "batch_size", a.batch_size);

@@ -26,6 +26,7 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub broker: BrokerConfig,
     pub relay: RelayConfig,
+    pub api: ApiConfig,
     pub log: LogConfig,
 }
 
@@ -135,6 +136,136 @@ impl Default for RelayConfig {
     }
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiConfig {
+    pub listen: std::net::SocketAddr,
+    /// Bearer token every route but the health checks requires; none = open.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<Secret>,
+    /// Largest file `POST /uploads` accepts.
+    pub max_upload_size: ByteSize,
+    /// Content types an uploaded file may have.
+    pub content_types: Vec<String>,
+    /// A request still running after this long is answered 408.
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            listen: std::net::SocketAddr::from(([127, 0, 0, 1], 8080)),
+            token: None,
+            max_upload_size: ByteSize(10 * 1024 * 1024),
+            content_types: [
+                "image/png",
+                "image/jpeg",
+                "image/gif",
+                "image/webp",
+                "application/pdf",
+                "text/plain",
+                "application/octet-stream",
+            ]
+            .map(String::from)
+            .to_vec(),
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A secret string (e.g. an API token): never displayed, serialised as `****`.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(****)")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("****")
+    }
+}
+
+/// A size in bytes, written `10MiB`, `512KiB`, `1GB` or a plain number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ByteSize(pub u64);
+
+impl ByteSize {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let t = s.trim();
+        let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+        let (digits, unit) = t.split_at(split);
+        let n: u64 = digits
+            .parse()
+            .map_err(|_| format!("{s:?} is not a size; write it like 10MiB, 512KiB or 1048576"))?;
+        let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+            "" | "b" => 1,
+            "k" | "kb" => 1000,
+            "kib" => 1 << 10,
+            "m" | "mb" => 1_000_000,
+            "mib" => 1 << 20,
+            "g" | "gb" => 1_000_000_000,
+            "gib" => 1 << 30,
+            other => {
+                return Err(format!(
+                    "unknown size unit {other:?} in {s:?}; use KiB, MiB or GiB"
+                ));
+            }
+        };
+        n.checked_mul(factor)
+            .map(Self)
+            .ok_or_else(|| format!("{s:?} is too large"))
+    }
+}
+
+impl fmt::Display for ByteSize {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.0;
+        for (unit, size) in [("GiB", 1u64 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)] {
+            if n >= size && n.is_multiple_of(size) {
+                return write!(f, "{}{unit}", n / size);
+            }
+        }
+        write!(f, "{n}")
+    }
+}
+
+impl Serialize for ByteSize {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for ByteSize {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Number(u64),
+            Text(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Number(n) => Ok(Self(n)),
+            Raw::Text(t) => Self::parse(&t).map_err(serde::de::Error::custom),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -161,7 +292,7 @@ impl Default for LogConfig {
 
 /// Settings that have no default value, so serialising the defaults does not
 /// reveal them: `(section, key)`.
-const OPTIONAL_SETTINGS: &[(&str, &str)] = &[];
+const OPTIONAL_SETTINGS: &[(&str, &str)] = &[("api", "token")];
 
 /// A URL that may hold a password. `Display`, `Debug` and `Serialize` mask the
 /// password; only [`SecretUrl::expose`] gives the real string, for connecting.
@@ -541,6 +672,9 @@ pub fn resolve(inputs: Inputs) -> Result<Resolved, ConfigError> {
             register_secret(&password);
         }
     }
+    if let Some(token) = &config.api.token {
+        register_secret(token.expose());
+    }
     Ok(Resolved {
         config,
         file,
@@ -772,6 +906,28 @@ fn validate(c: &Config, sources: &BTreeMap<String, Source>) -> Result<(), Config
             }
         }
     }
+    if c.api.max_upload_size.0 == 0 {
+        return Err(err(
+            "api.max_upload_size must be more than 0 — write a size like 10MiB",
+        ));
+    }
+    if let Some(token) = &c.api.token
+        && (token.expose().len() < 16 || token.expose().chars().any(char::is_whitespace))
+    {
+        return Err(err(format!(
+            "api.token must be at least 16 characters without spaces{} — generate one, e.g. \
+             `openssl rand -hex 32`",
+            from("api.token")
+        )));
+    }
+    for t in &c.api.content_types {
+        if !t.contains('/') || t.chars().any(|c| c.is_whitespace() || c == ';') {
+            return Err(err(format!(
+                "api.content_types: {t:?} is not a media type — write them like \"image/png\""
+            )));
+        }
+    }
+    nonzero("api.request_timeout", c.api.request_timeout)?;
     if c.log.level.trim().is_empty() {
         return Err(err(
             "log.level is empty — use info, debug, warn or a filter like outboxctl=debug",
@@ -1026,6 +1182,47 @@ mod tests {
         assert!(
             text.contains("url = \"amqp://u:****@h:5672/%2f\"  # env OUTBOX_BROKER_URL"),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn byte_sizes_parse_and_print() {
+        assert_eq!(ByteSize::parse("10MiB").unwrap(), ByteSize(10 << 20));
+        assert_eq!(ByteSize::parse("512 KiB").unwrap(), ByteSize(512 << 10));
+        assert_eq!(ByteSize::parse("1000").unwrap(), ByteSize(1000));
+        assert_eq!(ByteSize::parse("2MB").unwrap(), ByteSize(2_000_000));
+        assert!(ByteSize::parse("10 parsecs").is_err());
+        assert!(ByteSize::parse("MiB").is_err());
+        assert_eq!(ByteSize(10 << 20).to_string(), "10MiB");
+        assert_eq!(ByteSize(1500).to_string(), "1500");
+        let r = resolve(inputs(None, &[("OUTBOX_API_MAX_UPLOAD_SIZE", "1KiB")])).unwrap();
+        assert_eq!(r.config.api.max_upload_size, ByteSize(1024));
+    }
+
+    #[test]
+    fn api_token_is_masked_everywhere() {
+        let r = resolve(inputs(
+            None,
+            &[("OUTBOX_API_TOKEN", "0123456789abcdef-token")],
+        ))
+        .unwrap();
+        assert_eq!(
+            r.config.api.token.as_ref().unwrap().expose(),
+            "0123456789abcdef-token"
+        );
+        let shown = r.render_toml();
+        assert!(!shown.contains("0123456789abcdef-token"), "{shown}");
+        assert!(
+            shown.contains("token = \"****\"  # env OUTBOX_API_TOKEN"),
+            "{shown}"
+        );
+        assert_eq!(scrub("Bearer 0123456789abcdef-token"), "Bearer ****");
+        let e = resolve(inputs(None, &[("OUTBOX_API_TOKEN", "short")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("api.token must be at least 16 characters"),
+            "{e}"
         );
     }
 

@@ -16,3 +16,4 @@ pub mod model;
 pub mod ops;
 pub mod output;
 pub mod store;
+pub mod telemetry;

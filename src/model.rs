@@ -80,8 +80,9 @@ impl fmt::Display for Topic {
 pub struct InvalidTopic(String);
 
 /// Where an outbox row stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
 #[serde(rename_all = "lowercase")]
+#[sqlx(type_name = "text", rename_all = "lowercase")]
 pub enum OutboxStatus {
     Pending,
     Sent,
@@ -194,6 +195,87 @@ pub struct PublishFailure {
     pub retry_in: std::time::Duration,
     /// Give up now, whatever the attempt count (the message can never go out).
     pub give_up: bool,
+}
+
+/// Where an upload stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[serde(rename_all = "lowercase")]
+#[sqlx(type_name = "text", rename_all = "lowercase")]
+pub enum UploadStatus {
+    /// Stored; its `upload.created` event is on its way.
+    Registered,
+    /// The consumer checked it and recorded its digest and dimensions.
+    Processed,
+    /// The bytes are not what the content type says.
+    Rejected,
+}
+
+impl UploadStatus {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "registered" => Some(Self::Registered),
+            "processed" => Some(Self::Processed),
+            "rejected" => Some(Self::Rejected),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Registered => "registered",
+            Self::Processed => "processed",
+            Self::Rejected => "rejected",
+        }
+    }
+}
+
+/// An upload's metadata (never its bytes).
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Upload {
+    pub id: uuid::Uuid,
+    pub filename: String,
+    pub content_type: String,
+    pub size_bytes: i64,
+    pub status: UploadStatus,
+    pub message_id: MessageId,
+    pub sha256: Option<String>,
+    pub width: Option<i32>,
+    pub height: Option<i32>,
+    pub rejection_reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub processed_at: Option<DateTime<Utc>>,
+}
+
+/// Where an outbox row (an event) stands.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct EventState {
+    pub id: i64,
+    pub message_id: MessageId,
+    pub topic: String,
+    pub partition_key: Option<String>,
+    pub status: OutboxStatus,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub available_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub dead_at: Option<DateTime<Utc>>,
+}
+
+/// One consumer's record of having processed a message.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Consumption {
+    pub consumer: String,
+    pub message_id: MessageId,
+    pub topic: String,
+    pub queue: String,
+    pub received_at: DateTime<Utc>,
+    pub committed_at: DateTime<Utc>,
+    pub delivery_attempt: i32,
+    pub redelivered: bool,
+    pub processing_ms: f64,
+    pub duplicates: i32,
+    pub traceparent: Option<String>,
 }
 
 #[cfg(test)]

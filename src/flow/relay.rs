@@ -378,7 +378,7 @@ impl Relay {
         report.dead = dead.len();
         report.released = report.claimed - report.sent - report.failed;
         metrics::counter!("outbox_relay_dead_total").increment(dead.len() as u64);
-        metrics::histogram!("outbox_relay_batch_size").record(report.claimed as f64);
+        metrics::histogram!("outbox_relay_batch_rows").record(report.claimed as f64);
         metrics::histogram!("outbox_relay_batch_duration_seconds")
             .record(started.elapsed().as_secs_f64());
         {

@@ -4,7 +4,9 @@
 //!
 //! Depends on `model` and `config` only; never on the broker.
 
+pub mod inbox;
 pub mod outbox;
+pub mod uploads;
 
 use std::collections::BTreeSet;
 use std::str::FromStr;

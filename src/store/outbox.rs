@@ -5,13 +5,59 @@ use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
 use super::{StoreError, Tx};
-use crate::model::{Envelope, PublishFailure};
+use crate::model::{Envelope, EventState, MessageId, PublishFailure, Topic};
 
 /// The channel `outbox_notify()` signals on every insert.
 pub const NOTIFY_CHANNEL: &str = "outbox";
 
 /// Longest `last_error` kept, in characters.
 const MAX_ERROR_CHARS: usize = 2000;
+
+/// An event about to be written in the caller's transaction.
+#[derive(Debug)]
+pub struct NewEvent<'a> {
+    pub message_id: MessageId,
+    pub topic: &'a Topic,
+    pub partition_key: Option<&'a str>,
+    pub payload: &'a serde_json::Value,
+    pub traceparent: Option<&'a str>,
+}
+
+/// Write an outbox row in the caller's transaction; returns its id. It is
+/// published once the transaction commits, and never if it rolls back.
+pub async fn insert(tx: &mut Tx, event: &NewEvent<'_>) -> Result<i64, StoreError> {
+    let id = sqlx::query_scalar(
+        r#"INSERT INTO outbox (message_id, topic, partition_key, payload, traceparent)
+           VALUES ($1, $2, $3, $4, $5) RETURNING id"#,
+    )
+    .bind(event.message_id)
+    .bind(event.topic.as_str())
+    .bind(event.partition_key)
+    .bind(event.payload)
+    .bind(event.traceparent)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(id)
+}
+
+const EVENT_COLUMNS: &str = "id, message_id, topic, partition_key, \
+    CASE WHEN sent_at IS NOT NULL THEN 'sent' WHEN dead_at IS NOT NULL THEN 'dead' \
+         ELSE 'pending' END AS status, \
+    attempts, last_error, created_at, available_at, sent_at, dead_at";
+
+/// Where the event with this message id stands (`None` once purged).
+pub async fn event_state(
+    pool: &PgPool,
+    message_id: MessageId,
+) -> Result<Option<EventState>, StoreError> {
+    let row = sqlx::query_as::<_, EventState>(sqlx::AssertSqlSafe(format!(
+        "SELECT {EVENT_COLUMNS} FROM outbox WHERE message_id = $1"
+    )))
+    .bind(message_id)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row)
+}
 
 /// Number of lanes (see the `lane` column); fixed by the schema.
 pub const LANES: u32 = 64;

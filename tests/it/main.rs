@@ -2,6 +2,7 @@
 //! Each test gets its own database (`#[sqlx::test]`) and its own exchanges
 //! and queues, so the tests run in parallel.
 
+mod api;
 mod relay;
 mod setup;
 mod support;

@@ -6,6 +6,8 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
@@ -385,6 +387,7 @@ pub async fn relay_once(config: &Config) -> outboxctl::flow::relay::RelaySummary
 pub struct Proxy {
     pub addr: SocketAddr,
     cut: watch::Sender<u64>,
+    down: Arc<AtomicBool>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -393,11 +396,16 @@ impl Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (cut, watch) = watch::channel(0u64);
+        let down = Arc::new(AtomicBool::new(false));
+        let refuse = down.clone();
         let task = tokio::spawn(async move {
             loop {
                 let Ok((mut inbound, _)) = listener.accept().await else {
                     return;
                 };
+                if refuse.load(Ordering::SeqCst) {
+                    continue; // dropped at once: the server looks down
+                }
                 let mut watch = watch.clone();
                 watch.mark_unchanged();
                 tokio::spawn(async move {
@@ -412,11 +420,24 @@ impl Proxy {
                 });
             }
         });
-        Self { addr, cut, task }
+        Self {
+            addr,
+            cut,
+            down,
+            task,
+        }
     }
 
     pub fn cut(&self) {
         self.cut.send_modify(|n| *n += 1);
+    }
+
+    /// Take the server "down" (cut every connection, refuse new ones) or back up.
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, Ordering::SeqCst);
+        if down {
+            self.cut();
+        }
     }
 }
 

@@ -1,0 +1,799 @@
+//! The producer API (`outboxctl serve`): `POST /uploads` stores an upload and
+//! its `upload.created` outbox row in one PostgreSQL transaction, so the event
+//! exists exactly when the upload does. It never talks to RabbitMQ; the relay
+//! does that.
+//!
+//! The only module that uses axum. Every error is JSON,
+//! `{"error": "<code>", "message": "<sentence>"}`, and a request that fails
+//! changes nothing.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::{
+    DefaultBodyLimit, FromRequest, MatchedPath, Multipart, Path, Query, Request, State,
+};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, get};
+use axum::{Json, Router};
+use base64::Engine;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+use tower_http::timeout::TimeoutLayer;
+use tracing::{error, info};
+use uuid::Uuid;
+
+use crate::config::{Config, Secret};
+use crate::flow::openapi;
+use crate::model::{MessageId, Topic, Upload, UploadStatus};
+use crate::store::outbox::{self, NewEvent};
+use crate::store::uploads::{self, NewUpload};
+use crate::store::{self, StoreError, inbox};
+use crate::telemetry::{self, TraceContext};
+
+/// The topic of the event every upload produces.
+pub const UPLOAD_CREATED: &str = "upload.created";
+
+/// Every route the API has. The router is built from this list and the
+/// OpenAPI document is checked against it, so neither can drift.
+pub struct Route {
+    pub method: &'static str,
+    pub path: &'static str,
+    /// Reachable without the bearer token.
+    pub public: bool,
+}
+
+pub const ROUTES: &[Route] = &[
+    Route {
+        method: "GET",
+        path: "/healthz",
+        public: true,
+    },
+    Route {
+        method: "GET",
+        path: "/readyz",
+        public: true,
+    },
+    Route {
+        method: "GET",
+        path: "/metrics",
+        public: false,
+    },
+    Route {
+        method: "GET",
+        path: "/openapi.json",
+        public: false,
+    },
+    Route {
+        method: "POST",
+        path: "/uploads",
+        public: false,
+    },
+    Route {
+        method: "GET",
+        path: "/uploads",
+        public: false,
+    },
+    Route {
+        method: "GET",
+        path: "/uploads/{id}",
+        public: false,
+    },
+];
+
+struct Api {
+    pool: PgPool,
+    token: Option<Secret>,
+    max_upload: u64,
+    content_types: Vec<String>,
+    topic: Topic,
+}
+
+/// Bind `api.listen`, naming the setting when the address is unusable.
+pub async fn bind(config: &Config) -> anyhow::Result<TcpListener> {
+    let addr = config.api.listen;
+    TcpListener::bind(addr).await.map_err(|e| {
+        anyhow::anyhow!(
+            "cannot listen on {addr}: {e} — choose another address with --listen, \
+             OUTBOX_API_LISTEN or api.listen"
+        )
+    })
+}
+
+/// Serve the API on `listener` until `shutdown` completes, then stop taking
+/// connections, finish the requests in flight, and return.
+pub async fn serve(
+    config: &Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let pool = store::connect(
+        &config.database,
+        "outboxctl serve",
+        &[("statement_timeout", "30s".into()), ("jit", "off".into())],
+    )
+    .await?;
+    store::check_schema(&pool).await?;
+    telemetry::prometheus();
+    let app = router(config, pool);
+    info!(address = %listener.local_addr()?, "API listening");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    info!("API stopped");
+    Ok(())
+}
+
+fn router(config: &Config, pool: PgPool) -> Router {
+    let api = Arc::new(Api {
+        pool,
+        token: config.api.token.clone(),
+        max_upload: config.api.max_upload_size.0,
+        content_types: config.api.content_types.clone(),
+        topic: Topic::parse(UPLOAD_CREATED).expect("a valid topic"),
+    });
+    // Room for multipart framing and the base64 of a JSON upload; the file
+    // itself is held to max_upload exactly.
+    let body_limit =
+        usize::try_from(api.max_upload.saturating_mul(4) / 3 + 64 * 1024).unwrap_or(usize::MAX);
+
+    let mut public = Router::new();
+    let mut protected = Router::new();
+    let mut paths: Vec<(&str, bool)> = ROUTES.iter().map(|r| (r.path, r.public)).collect();
+    paths.dedup();
+    for (path, is_public) in paths {
+        let route = method_router(path, body_limit);
+        if is_public {
+            public = public.route(path, route);
+        } else {
+            protected = protected.route(path, route);
+        }
+    }
+    let protected =
+        protected.route_layer(middleware::from_fn_with_state(api.clone(), require_token));
+    public
+        .merge(protected)
+        .fallback(|| async {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no such route; see GET /openapi.json",
+            )
+        })
+        .with_state(api)
+        .layer(middleware::from_fn(json_errors))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            config.api.request_timeout,
+        ))
+        .layer(middleware::from_fn(track))
+}
+
+fn method_router(path: &str, body_limit: usize) -> MethodRouter<Arc<Api>> {
+    match path {
+        "/healthz" => get(healthz),
+        "/readyz" => get(readyz),
+        "/metrics" => get(metrics),
+        "/openapi.json" => get(|| async { Json(openapi::document()) }),
+        "/uploads" => get(list_uploads)
+            .post(create_upload)
+            .layer(DefaultBodyLimit::max(body_limit)),
+        "/uploads/{id}" => get(get_upload),
+        other => unreachable!("route {other} is listed in ROUTES but has no handler"),
+    }
+}
+
+/// An error answer: status, a stable code for programs, a sentence for people.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = (
+            self.status,
+            Json(json!({ "error": self.code, "message": self.message })),
+        )
+            .into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(_) => {
+                error!(error = %e, "database unavailable");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "database_unavailable",
+                    "the database is unavailable; nothing was changed — try again shortly",
+                )
+            }
+            StoreError::NotFound => {
+                Self::new(StatusCode::NOT_FOUND, "not_found", "no such resource")
+            }
+            other => {
+                error!(error = %other, "request failed");
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "the request failed and changed nothing; the server log has the details",
+                )
+            }
+        }
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        StoreError::from(e).into()
+    }
+}
+
+/// Requests by route and status, and their latency.
+async fn track(req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let method = req.method().as_str().to_string();
+    let started = Instant::now();
+    let response = next.run(req).await;
+    let status = response.status().as_u16().to_string();
+    metrics::counter!("outbox_api_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status)
+        .increment(1);
+    metrics::histogram!("outbox_api_request_duration_seconds", "method" => method, "route" => route)
+        .record(started.elapsed().as_secs_f64());
+    response
+}
+
+/// Error answers that did not come from a handler (405, 408, 413 from a body
+/// limit) get the same JSON shape as the others.
+async fn json_errors(req: Request, next: Next) -> Response {
+    let response = next.run(req).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !status.is_client_error() && !status.is_server_error() || is_json {
+        return response;
+    }
+    let (code, message) = match status {
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method_not_allowed",
+            "this route does not take that method; see GET /openapi.json",
+        ),
+        StatusCode::REQUEST_TIMEOUT => (
+            "timeout",
+            "the request took longer than api.request_timeout and was abandoned",
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            "too_large",
+            "the request body is larger than the API accepts",
+        ),
+        _ => ("error", status.canonical_reason().unwrap_or("error")),
+    };
+    let mut fixed = ApiError::new(status, code, message).into_response();
+    if let Some(allow) = response.headers().get(header::ALLOW) {
+        fixed.headers_mut().insert(header::ALLOW, allow.clone());
+    }
+    fixed
+}
+
+async fn require_token(State(api): State<Arc<Api>>, req: Request, next: Next) -> Response {
+    if let Some(token) = &api.token {
+        let given = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        let ok = given.is_some_and(|g| constant_time_eq(g.as_bytes(), token.expose().as_bytes()));
+        if !ok {
+            let message = if given.is_some() {
+                "the bearer token is wrong"
+            } else {
+                "this route needs `Authorization: Bearer <api.token>`"
+            };
+            return ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+                .into_response();
+        }
+    }
+    next.run(req).await
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn healthz() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+async fn readyz(State(api): State<Arc<Api>>) -> Result<Json<Value>, ApiError> {
+    let ping = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&api.pool);
+    match tokio::time::timeout(Duration::from_secs(2), ping).await {
+        Ok(Ok(_)) => Ok(Json(json!({ "status": "ready" }))),
+        Ok(Err(e)) => Err(StoreError::from(e).into()),
+        Err(_) => Err(StoreError::Unavailable("no answer within 2s".into()).into()),
+    }
+}
+
+async fn metrics() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        telemetry::render(),
+    )
+}
+
+/// The file of a `POST /uploads`, however it was sent.
+struct Incoming {
+    filename: String,
+    content_type: String,
+    content: Bytes,
+}
+
+#[derive(Deserialize)]
+struct UploadQuery {
+    filename: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsonUpload {
+    filename: String,
+    content_type: String,
+    content_base64: String,
+}
+
+async fn create_upload(
+    State(api): State<Arc<Api>>,
+    headers: HeaderMap,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let key = idempotency_key(&headers)?;
+    let trace = headers
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .and_then(TraceContext::parse)
+        .map_or_else(TraceContext::new_root, |t| t.child());
+    let incoming = read_upload(&api, req).await?;
+    let fingerprint = key.map(|_| fingerprint(&incoming));
+
+    // A retried request whose key lost a race with a row that then vanished
+    // (rolled back) simply runs again.
+    for _ in 0..3 {
+        let mut tx = api.pool.begin().await?;
+        let new = NewUpload {
+            id: Uuid::now_v7(),
+            filename: &incoming.filename,
+            content_type: &incoming.content_type,
+            content: &incoming.content,
+            message_id: MessageId::new(),
+            idempotency_key: key,
+            fingerprint: fingerprint.as_deref(),
+        };
+        if let Some(upload) = uploads::insert(&mut tx, &new).await? {
+            let payload = json!({
+                "upload_id": upload.id,
+                "filename": upload.filename,
+                "content_type": upload.content_type,
+                "size_bytes": upload.size_bytes,
+                "created_at": upload.created_at,
+            });
+            let partition_key = upload.id.to_string();
+            let traceparent = trace.header();
+            outbox::insert(
+                &mut tx,
+                &NewEvent {
+                    message_id: upload.message_id,
+                    topic: &api.topic,
+                    partition_key: Some(&partition_key),
+                    payload: &payload,
+                    traceparent: Some(&traceparent),
+                },
+            )
+            .await?;
+            tx.commit().await?;
+            metrics::counter!("outbox_api_events_written_total", "topic" => UPLOAD_CREATED)
+                .increment(1);
+            info!(upload_id = %upload.id, message_id = %upload.message_id, trace_id = %trace.trace_id,
+                size = upload.size_bytes, "upload registered");
+            return Ok(created(&upload, false, &trace));
+        }
+        let key = key.expect("only an idempotency key can conflict");
+        let existing = uploads::by_idempotency_key(&mut tx, key).await?;
+        tx.rollback().await?;
+        match existing {
+            Some((upload, stored)) if stored == fingerprint => {
+                return Ok(created(&upload, true, &trace));
+            }
+            Some(_) => {
+                return Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    "idempotency_key_reused",
+                    "this Idempotency-Key was used for a different request; use a new key for a new upload",
+                ));
+            }
+            None => continue,
+        }
+    }
+    Err(ApiError::new(
+        StatusCode::CONFLICT,
+        "idempotency_key_busy",
+        "another request with this Idempotency-Key kept failing; try again",
+    ))
+}
+
+fn created(upload: &Upload, replayed: bool, trace: &TraceContext) -> Response {
+    let mut response = (StatusCode::CREATED, Json(upload)).into_response();
+    let h = response.headers_mut();
+    if let Ok(location) = HeaderValue::from_str(&format!("/uploads/{}", upload.id)) {
+        h.insert(header::LOCATION, location);
+    }
+    if replayed {
+        h.insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    if let Ok(tp) = HeaderValue::from_str(&trace.header()) {
+        h.insert("traceparent", tp);
+    }
+    response
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .ok()
+        .filter(|k| (1..=255).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()));
+    key.map(Some).ok_or_else(|| {
+        ApiError::bad_request(
+            "invalid_idempotency_key",
+            "Idempotency-Key must be 1 to 255 visible ASCII characters, e.g. a UUID",
+        )
+    })
+}
+
+fn fingerprint(file: &Incoming) -> String {
+    let mut h = Sha256::new();
+    h.update(file.filename.as_bytes());
+    h.update([0]);
+    h.update(file.content_type.as_bytes());
+    h.update([0]);
+    h.update(&file.content);
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The media type without parameters, lower-cased: `image/png`.
+fn essence(content_type: &str) -> String {
+    content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
+}
+
+async fn read_upload(api: &Api, req: Request) -> Result<Incoming, ApiError> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(essence);
+    let query = Query::<UploadQuery>::try_from_uri(req.uri())
+        .map_err(|e| {
+            ApiError::bad_request(
+                "invalid_query",
+                format!("the query string is not valid: {e}"),
+            )
+        })?
+        .0;
+    let incoming = match declared.as_deref() {
+        None => {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "missing_content_type",
+                "send multipart/form-data with a `file` part, a JSON upload, or the file itself \
+                 with its Content-Type and ?filename=",
+            ));
+        }
+        Some("multipart/form-data") => read_multipart(api, req).await?,
+        Some("application/json") if query.filename.is_none() => read_json(api, req).await?,
+        Some(content_type) => {
+            let filename = query.filename.ok_or_else(|| {
+                ApiError::bad_request(
+                    "missing_filename",
+                    "a raw upload needs ?filename=<name> (or send multipart/form-data)",
+                )
+            })?;
+            let content_type = content_type.to_string();
+            let content = Bytes::from_request(req, &())
+                .await
+                .map_err(|e| body_error(api, e.status(), &e.body_text()))?;
+            Incoming {
+                filename,
+                content_type,
+                content,
+            }
+        }
+    };
+    check_upload(api, incoming)
+}
+
+fn body_error(api: &Api, status: StatusCode, detail: &str) -> ApiError {
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        too_large(api)
+    } else {
+        ApiError::bad_request(
+            "unreadable_body",
+            format!("the request body could not be read: {detail}"),
+        )
+    }
+}
+
+fn too_large(api: &Api) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "file_too_large",
+        format!(
+            "the file is larger than {} (api.max_upload_size)",
+            crate::config::ByteSize(api.max_upload)
+        ),
+    )
+}
+
+async fn read_multipart(api: &Api, req: Request) -> Result<Incoming, ApiError> {
+    let malformed = |e: axum::extract::multipart::MultipartError| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            too_large(api)
+        } else {
+            ApiError::bad_request(
+                "malformed_multipart",
+                format!("the multipart body is malformed: {}", e.body_text()),
+            )
+        }
+    };
+    let mut multipart = Multipart::from_request(req, &())
+        .await
+        .map_err(|e| ApiError::bad_request("malformed_multipart", e.body_text()))?;
+    let mut file: Option<Incoming> = None;
+    let mut filename_field: Option<String> = None;
+    while let Some(mut field) = multipart.next_field().await.map_err(malformed)? {
+        match field.name() {
+            Some("file") => {
+                if file.is_some() {
+                    return Err(ApiError::bad_request(
+                        "too_many_files",
+                        "send exactly one `file` part",
+                    ));
+                }
+                let filename = field.file_name().unwrap_or_default().to_string();
+                let content_type = field
+                    .content_type()
+                    .map_or("application/octet-stream".into(), essence);
+                let mut content = Vec::new();
+                while let Some(chunk) = field.chunk().await.map_err(malformed)? {
+                    if (content.len() + chunk.len()) as u64 > api.max_upload {
+                        return Err(too_large(api));
+                    }
+                    content.extend_from_slice(&chunk);
+                }
+                file = Some(Incoming {
+                    filename,
+                    content_type,
+                    content: content.into(),
+                });
+            }
+            Some("filename") => filename_field = Some(field.text().await.map_err(malformed)?),
+            _ => {}
+        }
+    }
+    let mut file = file.ok_or_else(|| {
+        ApiError::bad_request(
+            "missing_file",
+            "the multipart body has no `file` part; add one with the file's bytes",
+        )
+    })?;
+    if let Some(name) = filename_field {
+        file.filename = name;
+    }
+    Ok(file)
+}
+
+async fn read_json(api: &Api, req: Request) -> Result<Incoming, ApiError> {
+    let body = Bytes::from_request(req, &())
+        .await
+        .map_err(|e| body_error(api, e.status(), &e.body_text()))?;
+    let upload: JsonUpload = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad_request(
+            "malformed_json",
+            format!(
+                "the JSON body is not valid: {e} — expected {{\"filename\", \"content_type\", \"content_base64\"}}"
+            ),
+        )
+    })?;
+    let content = base64::engine::general_purpose::STANDARD
+        .decode(upload.content_base64.as_bytes())
+        .map_err(|e| {
+            ApiError::bad_request(
+                "invalid_base64",
+                format!("content_base64 is not valid base64: {e}"),
+            )
+        })?;
+    Ok(Incoming {
+        filename: upload.filename,
+        content_type: essence(&upload.content_type),
+        content: content.into(),
+    })
+}
+
+/// Name, type and size rules shared by every way of uploading.
+fn check_upload(api: &Api, mut file: Incoming) -> Result<Incoming, ApiError> {
+    // Keep the last path segment: a client's "C:\\tmp\\cat.png" is "cat.png".
+    let name = file
+        .filename
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_string();
+    if name.is_empty() {
+        return Err(ApiError::bad_request(
+            "missing_filename",
+            "the upload has no file name; set it in the multipart part, the JSON or ?filename=",
+        ));
+    }
+    if name.chars().count() > 255 || name.chars().any(char::is_control) {
+        return Err(ApiError::bad_request(
+            "invalid_filename",
+            "the file name must be at most 255 characters without control characters",
+        ));
+    }
+    file.filename = name;
+    if file.content.is_empty() {
+        return Err(ApiError::bad_request(
+            "empty_file",
+            "the file is empty; there is nothing to store",
+        ));
+    }
+    if file.content.len() as u64 > api.max_upload {
+        return Err(too_large(api));
+    }
+    if !api.content_types.contains(&file.content_type) {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_content_type",
+            format!(
+                "files of type {:?} are not accepted; accepted: {} (api.content_types)",
+                file.content_type,
+                api.content_types.join(", ")
+            ),
+        ));
+    }
+    Ok(file)
+}
+
+fn parse_id(raw: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(raw).map_err(|_| {
+        ApiError::bad_request(
+            "invalid_id",
+            format!("{raw:?} is not an upload id; ids are UUIDs"),
+        )
+    })
+}
+
+async fn get_upload(
+    State(api): State<Arc<Api>>,
+    Path(raw): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = parse_id(&raw)?;
+    let upload = uploads::get(&api.pool, id).await?.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("there is no upload {id}"),
+        )
+    })?;
+    let event = outbox::event_state(&api.pool, upload.message_id).await?;
+    let consumed = inbox::history(&api.pool, upload.message_id).await?;
+    let mut body = serde_json::to_value(&upload).map_err(|e| {
+        error!(error = %e, "cannot serialise an upload");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "cannot render the upload",
+        )
+    })?;
+    body["event"] = json!(event);
+    body["consumed"] = json!(consumed);
+    Ok(Json(body))
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    status: Option<String>,
+    limit: Option<String>,
+    after: Option<String>,
+}
+
+async fn list_uploads(State(api): State<Arc<Api>>, req: Request) -> Result<Json<Value>, ApiError> {
+    let q = Query::<ListQuery>::try_from_uri(req.uri())
+        .map_err(|e| {
+            ApiError::bad_request(
+                "invalid_query",
+                format!("the query string is not valid: {e}"),
+            )
+        })?
+        .0;
+    let status = match q.status.as_deref() {
+        None | Some("") => None,
+        Some(s) => Some(UploadStatus::parse(s).ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_status",
+                format!("status {s:?} is not one of registered, processed, rejected"),
+            )
+        })?),
+    };
+    let limit = match q.limit.as_deref() {
+        None | Some("") => 20,
+        Some(s) => s
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=100).contains(n))
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    "invalid_limit",
+                    format!("limit {s:?} must be a number from 1 to 100"),
+                )
+            })?,
+    };
+    let after = match q.after.as_deref() {
+        None | Some("") => None,
+        Some(s) => Some(Uuid::parse_str(s).map_err(|_| {
+            ApiError::bad_request(
+                "invalid_after",
+                format!("after {s:?} is not an upload id (a UUID)"),
+            )
+        })?),
+    };
+    // One more than asked tells whether another page exists.
+    let mut items = uploads::list(&api.pool, status, limit + 1, after).await?;
+    let next = (items.len() > limit as usize).then(|| {
+        items.truncate(limit as usize);
+        items[items.len() - 1].id
+    });
+    Ok(Json(json!({ "items": items, "next": next })))
+}

@@ -1,0 +1,103 @@
+//! The example producer's business table: one row per uploaded file.
+
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::{StoreError, Tx};
+use crate::model::{MessageId, Upload, UploadStatus};
+
+const COLUMNS: &str = "id, filename, content_type, size_bytes, status, message_id, sha256, \
+                       width, height, rejection_reason, created_at, processed_at";
+
+/// An upload about to be stored.
+#[derive(Debug)]
+pub struct NewUpload<'a> {
+    pub id: Uuid,
+    pub filename: &'a str,
+    pub content_type: &'a str,
+    pub content: &'a [u8],
+    pub message_id: MessageId,
+    pub idempotency_key: Option<&'a str>,
+    /// Digest of the request, to tell a retry from a different request
+    /// reusing the same idempotency key.
+    pub fingerprint: Option<&'a str>,
+}
+
+/// Insert an upload. With an idempotency key that is already taken, nothing
+/// is written and `None` comes back; a concurrent insert of the same key
+/// waits here until the other transaction ends.
+pub async fn insert(tx: &mut Tx, new: &NewUpload<'_>) -> Result<Option<Upload>, StoreError> {
+    let row = sqlx::query_as::<_, Upload>(
+        r#"
+        INSERT INTO uploads (id, filename, content_type, size_bytes, content, message_id,
+                             idempotency_key, request_fingerprint)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+        ON CONFLICT (idempotency_key) DO NOTHING
+        RETURNING id, filename, content_type, size_bytes, status, message_id, sha256,
+                  width, height, rejection_reason, created_at, processed_at
+        "#,
+    )
+    .bind(new.id)
+    .bind(new.filename)
+    .bind(new.content_type)
+    .bind(new.content.len() as i64)
+    .bind(new.content)
+    .bind(new.message_id)
+    .bind(new.idempotency_key)
+    .bind(new.fingerprint)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(row)
+}
+
+/// The upload stored under an idempotency key, with its request fingerprint.
+pub async fn by_idempotency_key(
+    tx: &mut Tx,
+    key: &str,
+) -> Result<Option<(Upload, Option<String>)>, StoreError> {
+    #[derive(sqlx::FromRow)]
+    struct Keyed {
+        #[sqlx(flatten)]
+        upload: Upload,
+        request_fingerprint: Option<String>,
+    }
+    let row = sqlx::query_as::<_, Keyed>(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS}, request_fingerprint FROM uploads WHERE idempotency_key = $1"
+    )))
+    .bind(key)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(row.map(|k| (k.upload, k.request_fingerprint)))
+}
+
+pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<Upload>, StoreError> {
+    let upload = sqlx::query_as::<_, Upload>(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM uploads WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
+    Ok(upload)
+}
+
+/// Newest first; `before` is the last id of the previous page.
+pub async fn list(
+    pool: &PgPool,
+    status: Option<UploadStatus>,
+    limit: u32,
+    before: Option<Uuid>,
+) -> Result<Vec<Upload>, StoreError> {
+    let rows = sqlx::query_as::<_, Upload>(sqlx::AssertSqlSafe(format!(
+        r#"SELECT {COLUMNS} FROM uploads
+           WHERE ($1::text IS NULL OR status = $1)
+             AND ($2::uuid IS NULL OR id < $2)
+           ORDER BY id DESC
+           LIMIT $3"#
+    )))
+    .bind(status)
+    .bind(before)
+    .bind(i64::from(limit))
+    .fetch_all(pool)
+    .await?;
+    Ok(rows)
+}

@@ -1,0 +1,134 @@
+//! Metrics (one Prometheus recorder per process) and W3C trace context.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use rand::Rng;
+
+/// The process's Prometheus recorder, installed on first use.
+pub fn prometheus() -> &'static PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE.get_or_init(|| {
+        let seconds = [
+            0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+            30.0,
+        ];
+        let rows = [
+            1.0, 5.0, 10.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0, 10000.0,
+        ];
+        let builder = PrometheusBuilder::new()
+            .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &seconds)
+            .and_then(|b| b.set_buckets_for_metric(Matcher::Suffix("_rows".into()), &rows))
+            .expect("bucket lists are not empty");
+        match builder.install_recorder() {
+            Ok(handle) => {
+                // Without the exporter's own HTTP listener, upkeep is ours.
+                let upkeep = handle.clone();
+                std::thread::Builder::new()
+                    .name("metrics-upkeep".into())
+                    .spawn(move || {
+                        loop {
+                            std::thread::sleep(Duration::from_secs(5));
+                            upkeep.run_upkeep();
+                        }
+                    })
+                    .expect("spawn metrics upkeep thread");
+                handle
+            }
+            // Another recorder is installed (e.g. by an embedding program):
+            // render from a private one rather than fail.
+            Err(_) => PrometheusBuilder::new().build_recorder().handle(),
+        }
+    })
+}
+
+/// The text exposition of every metric recorded so far.
+pub fn render() -> String {
+    prometheus().render()
+}
+
+/// A W3C `traceparent`: version 00, trace id, parent span id, flags.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TraceContext {
+    pub trace_id: String,
+    pub span_id: String,
+    pub flags: String,
+}
+
+impl TraceContext {
+    /// Parse a `traceparent` header; `None` if it is not valid.
+    pub fn parse(header: &str) -> Option<Self> {
+        let mut parts = header.trim().split('-');
+        let (version, trace_id, span_id, flags) =
+            (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+        let hex = |s: &str, len: usize| {
+            s.len() == len
+                && s.bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        };
+        let valid = hex(version, 2)
+            && version != "ff"
+            && (version != "00" || parts.next().is_none())
+            && hex(trace_id, 32)
+            && trace_id.bytes().any(|b| b != b'0')
+            && hex(span_id, 16)
+            && span_id.bytes().any(|b| b != b'0')
+            && hex(flags, 2);
+        valid.then(|| Self {
+            trace_id: trace_id.into(),
+            span_id: span_id.into(),
+            flags: flags.into(),
+        })
+    }
+
+    /// A new trace, sampled.
+    pub fn new_root() -> Self {
+        let mut rng = rand::rng();
+        Self {
+            trace_id: format!("{:032x}", rng.random::<u128>().max(1)),
+            span_id: format!("{:016x}", rng.random::<u64>().max(1)),
+            flags: "01".into(),
+        }
+    }
+
+    /// The same trace with a new span of ours as the parent.
+    pub fn child(&self) -> Self {
+        Self {
+            trace_id: self.trace_id.clone(),
+            span_id: format!("{:016x}", rand::rng().random::<u64>().max(1)),
+            flags: self.flags.clone(),
+        }
+    }
+
+    pub fn header(&self) -> String {
+        format!("00-{}-{}-{}", self.trace_id, self.span_id, self.flags)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn traceparent_round_trip_and_rejects() {
+        let h = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        let t = TraceContext::parse(h).unwrap();
+        assert_eq!(t.trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
+        assert_eq!(t.header(), h);
+        let c = t.child();
+        assert_eq!(c.trace_id, t.trace_id);
+        assert_ne!(c.span_id, t.span_id);
+        for bad in [
+            "",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+            "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        ] {
+            assert!(TraceContext::parse(bad).is_none(), "{bad}");
+        }
+        assert!(TraceContext::parse(&TraceContext::new_root().header()).is_some());
+    }
+}
