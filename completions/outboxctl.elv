@@ -32,6 +32,8 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand config 'Show or check the effective configuration'
             cand relay 'Publish pending outbox rows to RabbitMQ, marking them sent once confirmed'
             cand serve 'Serve the producer HTTP API (POST /uploads and friends)'
+            cand consume 'Process messages from a queue, each effect exactly once'
+            cand up 'Migrate, declare the topology, then serve, relay and consume in one process'
             cand completions 'Print a shell completion script to stdout'
             cand man 'Print the man page (roff) to stdout, or write one page per command into a directory'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -140,6 +142,30 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
         }
+        &'outboxctl;consume'= {
+            cand --queue 'Queue to consume [default: the first of broker.queues] (setting consumer.queue)'
+            cand --prefetch 'Deliveries in flight ahead of acknowledgements (setting consumer.prefetch)'
+            cand --concurrency 'Messages processed at once (setting consumer.concurrency)'
+            cand --name 'Consumer name in consumed_messages [default: the queue name] (setting consumer.name)'
+            cand --config 'Configuration file [default: ./outbox.toml when present]'
+            cand --database-url 'PostgreSQL URL (setting database.url)'
+            cand --broker-url 'RabbitMQ URL (setting broker.url)'
+            cand --log-level 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)'
+            cand --log-format 'Log line format on stderr (setting log.format)'
+            cand --no-topology 'Do not declare the RabbitMQ topology on start (setting consumer.apply_topology = false)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'outboxctl;up'= {
+            cand --listen 'Address to listen on (setting api.listen)'
+            cand --config 'Configuration file [default: ./outbox.toml when present]'
+            cand --database-url 'PostgreSQL URL (setting database.url)'
+            cand --broker-url 'RabbitMQ URL (setting broker.url)'
+            cand --log-level 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)'
+            cand --log-format 'Log line format on stderr (setting log.format)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'outboxctl;completions'= {
             cand --config 'Configuration file [default: ./outbox.toml when present]'
             cand --database-url 'PostgreSQL URL (setting database.url)'
@@ -165,6 +191,8 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand config 'Show or check the effective configuration'
             cand relay 'Publish pending outbox rows to RabbitMQ, marking them sent once confirmed'
             cand serve 'Serve the producer HTTP API (POST /uploads and friends)'
+            cand consume 'Process messages from a queue, each effect exactly once'
+            cand up 'Migrate, declare the topology, then serve, relay and consume in one process'
             cand completions 'Print a shell completion script to stdout'
             cand man 'Print the man page (roff) to stdout, or write one page per command into a directory'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -187,6 +215,10 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
         &'outboxctl;help;relay'= {
         }
         &'outboxctl;help;serve'= {
+        }
+        &'outboxctl;help;consume'= {
+        }
+        &'outboxctl;help;up'= {
         }
         &'outboxctl;help;completions'= {
         }

@@ -37,6 +37,8 @@ complete -c outboxctl -n "__fish_outboxctl_needs_command" -f -a "topology" -d 'D
 complete -c outboxctl -n "__fish_outboxctl_needs_command" -f -a "config" -d 'Show or check the effective configuration'
 complete -c outboxctl -n "__fish_outboxctl_needs_command" -f -a "relay" -d 'Publish pending outbox rows to RabbitMQ, marking them sent once confirmed'
 complete -c outboxctl -n "__fish_outboxctl_needs_command" -f -a "serve" -d 'Serve the producer HTTP API (POST /uploads and friends)'
+complete -c outboxctl -n "__fish_outboxctl_needs_command" -f -a "consume" -d 'Process messages from a queue, each effect exactly once'
+complete -c outboxctl -n "__fish_outboxctl_needs_command" -f -a "up" -d 'Migrate, declare the topology, then serve, relay and consume in one process'
 complete -c outboxctl -n "__fish_outboxctl_needs_command" -f -a "completions" -d 'Print a shell completion script to stdout'
 complete -c outboxctl -n "__fish_outboxctl_needs_command" -f -a "man" -d 'Print the man page (roff) to stdout, or write one page per command into a directory'
 complete -c outboxctl -n "__fish_outboxctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -114,6 +116,26 @@ complete -c outboxctl -n "__fish_outboxctl_using_subcommand serve" -l log-level 
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand serve" -l log-format -d 'Log line format on stderr (setting log.format)' -r -f -a "text\t''
 json\t''"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand serve" -s h -l help -d 'Print help'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand consume" -l queue -d 'Queue to consume [default: the first of broker.queues] (setting consumer.queue)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand consume" -l prefetch -d 'Deliveries in flight ahead of acknowledgements (setting consumer.prefetch)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand consume" -l concurrency -d 'Messages processed at once (setting consumer.concurrency)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand consume" -l name -d 'Consumer name in consumed_messages [default: the queue name] (setting consumer.name)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand consume" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand consume" -l database-url -d 'PostgreSQL URL (setting database.url)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand consume" -l broker-url -d 'RabbitMQ URL (setting broker.url)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand consume" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand consume" -l log-format -d 'Log line format on stderr (setting log.format)' -r -f -a "text\t''
+json\t''"
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand consume" -l no-topology -d 'Do not declare the RabbitMQ topology on start (setting consumer.apply_topology = false)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand consume" -s h -l help -d 'Print help'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand up" -l listen -d 'Address to listen on (setting api.listen)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand up" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand up" -l database-url -d 'PostgreSQL URL (setting database.url)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand up" -l broker-url -d 'RabbitMQ URL (setting broker.url)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand up" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand up" -l log-format -d 'Log line format on stderr (setting log.format)' -r -f -a "text\t''
+json\t''"
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand up" -s h -l help -d 'Print help'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand completions" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand completions" -l database-url -d 'PostgreSQL URL (setting database.url)' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand completions" -l broker-url -d 'RabbitMQ URL (setting broker.url)' -r
@@ -129,14 +151,16 @@ complete -c outboxctl -n "__fish_outboxctl_using_subcommand man" -l log-level -d
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand man" -l log-format -d 'Log line format on stderr (setting log.format)' -r -f -a "text\t''
 json\t''"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand man" -s h -l help -d 'Print help'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve completions man help" -f -a "migrate" -d 'Apply the embedded database migrations (outbox, uploads, consumed_messages)'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve completions man help" -f -a "topology" -d 'Declare the RabbitMQ exchanges and queues'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve completions man help" -f -a "config" -d 'Show or check the effective configuration'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve completions man help" -f -a "relay" -d 'Publish pending outbox rows to RabbitMQ, marking them sent once confirmed'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve completions man help" -f -a "serve" -d 'Serve the producer HTTP API (POST /uploads and friends)'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve completions man help" -f -a "completions" -d 'Print a shell completion script to stdout'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve completions man help" -f -a "man" -d 'Print the man page (roff) to stdout, or write one page per command into a directory'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up completions man help" -f -a "migrate" -d 'Apply the embedded database migrations (outbox, uploads, consumed_messages)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up completions man help" -f -a "topology" -d 'Declare the RabbitMQ exchanges and queues'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up completions man help" -f -a "config" -d 'Show or check the effective configuration'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up completions man help" -f -a "relay" -d 'Publish pending outbox rows to RabbitMQ, marking them sent once confirmed'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up completions man help" -f -a "serve" -d 'Serve the producer HTTP API (POST /uploads and friends)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up completions man help" -f -a "consume" -d 'Process messages from a queue, each effect exactly once'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up completions man help" -f -a "up" -d 'Migrate, declare the topology, then serve, relay and consume in one process'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up completions man help" -f -a "completions" -d 'Print a shell completion script to stdout'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up completions man help" -f -a "man" -d 'Print the man page (roff) to stdout, or write one page per command into a directory'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from topology" -f -a "apply" -d 'Declare the exchange, work queues with their bindings, retry and dead-letter queues (idempotent)'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "show" -d 'Print the effective configuration as TOML (passwords masked), with each value\'s source'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "check" -d 'Validate the configuration and reach PostgreSQL and RabbitMQ'

@@ -7,7 +7,7 @@ use clap::ArgMatches;
 
 use crate::cli::{Cli, Command, ConfigCommand, TopologyCommand};
 use crate::config::{self, Inputs};
-use crate::flow::{produce, relay};
+use crate::flow::{consume, produce, relay, up};
 use crate::ops::{docs, setup};
 use crate::output;
 
@@ -70,6 +70,14 @@ pub async fn run(cli: Cli, matches: &ArgMatches) -> anyhow::Result<Outcome> {
             let shutdown = shutdown_signal();
             let listener = produce::bind(config).await?;
             produce::serve(config, listener, shutdown).await?;
+        }
+        Command::Consume(_) => {
+            let shutdown = shutdown_signal();
+            consume::run(config, consume::Handlers::standard(), shutdown).await?;
+        }
+        Command::Up(_) => {
+            let shutdown = shutdown_signal();
+            up::run(config, shutdown).await?;
         }
         Command::Relay(args) => {
             let shutdown = shutdown_signal();

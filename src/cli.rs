@@ -96,6 +96,10 @@ pub enum Command {
     Relay(RelayArgs),
     /// Serve the producer HTTP API (POST /uploads and friends)
     Serve(ServeArgs),
+    /// Process messages from a queue, each effect exactly once
+    Consume(ConsumeArgs),
+    /// Migrate, declare the topology, then serve, relay and consume in one process
+    Up(ServeArgs),
     /// Print a shell completion script to stdout
     Completions {
         #[arg(value_enum)]
@@ -156,6 +160,25 @@ pub struct ServeArgs {
     pub listen: Option<std::net::SocketAddr>,
 }
 
+#[derive(Debug, Args)]
+pub struct ConsumeArgs {
+    /// Queue to consume [default: the first of broker.queues] (setting consumer.queue)
+    #[arg(long, env = "OUTBOX_CONSUMER_QUEUE", value_name = "QUEUE")]
+    pub queue: Option<String>,
+    /// Deliveries in flight ahead of acknowledgements (setting consumer.prefetch)
+    #[arg(long, env = "OUTBOX_CONSUMER_PREFETCH", value_name = "N")]
+    pub prefetch: Option<u16>,
+    /// Messages processed at once (setting consumer.concurrency)
+    #[arg(long, env = "OUTBOX_CONSUMER_CONCURRENCY", value_name = "N")]
+    pub concurrency: Option<u32>,
+    /// Consumer name in consumed_messages [default: the queue name] (setting consumer.name)
+    #[arg(long, env = "OUTBOX_CONSUMER_NAME", value_name = "CONSUMER")]
+    pub name: Option<String>,
+    /// Do not declare the RabbitMQ topology on start (setting consumer.apply_topology = false)
+    #[arg(long)]
+    pub no_topology: bool,
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum Shell {
     Bash,
@@ -213,12 +236,22 @@ impl Cli {
                 LogFormat::Json => "json",
             }),
         );
-        if let Command::Serve(a) = &self.command {
-            out.string(
-                "api.listen",
-                "listen",
-                a.listen.map(|l| l.to_string()).as_deref(),
-            );
+        if let Command::Serve(a) | Command::Up(a) = &self.command {
+            let listen = a.listen.map(|l| l.to_string());
+            out.string("api.listen", "listen", listen.as_deref());
+        }
+        if let Command::Consume(a) = &self.command {
+            out.string("consumer.queue", "queue", a.queue.as_deref());
+            out.integer("consumer.prefetch", "prefetch", a.prefetch.map(u32::from));
+            out.integer("consumer.concurrency", "concurrency", a.concurrency);
+            out.string("consumer.name", "name", a.name.as_deref());
+            if a.no_topology {
+                out.push(
+                    "consumer.apply_topology",
+                    "no_topology",
+                    toml::Value::Boolean(false),
+                );
+            }
         }
         if let Command::Relay(a) = &self.command {
             out.duration("relay.interval", "interval", a.interval);

@@ -27,6 +27,7 @@ pub struct Config {
     pub broker: BrokerConfig,
     pub relay: RelayConfig,
     pub api: ApiConfig,
+    pub consumer: ConsumerConfig,
     pub log: LogConfig,
 }
 
@@ -174,6 +175,65 @@ impl Default for ApiConfig {
     }
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConsumerConfig {
+    /// Queue to consume; default: the first of `broker.queues`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue: Option<String>,
+    /// Name recorded in `consumed_messages`, the scope of deduplication:
+    /// every instance of one service uses the same. Default: the queue name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Deliveries RabbitMQ sends ahead of acknowledgements.
+    pub prefetch: u16,
+    /// Messages processed at once (messages of one partition key never are).
+    pub concurrency: u32,
+    /// Attempts (the first delivery included) before a message is dead-lettered.
+    pub max_attempts: u32,
+    /// Wait before a failed message is delivered again.
+    #[serde(with = "humantime_serde")]
+    pub retry_delay: Duration,
+    /// Dead-letter messages of topics without a handler instead of recording them.
+    pub reject_unknown_topics: bool,
+    /// Declare the topology on start.
+    pub apply_topology: bool,
+}
+
+impl Default for ConsumerConfig {
+    fn default() -> Self {
+        Self {
+            queue: None,
+            name: None,
+            prefetch: 50,
+            concurrency: 8,
+            max_attempts: 5,
+            retry_delay: Duration::from_secs(5),
+            reject_unknown_topics: false,
+            apply_topology: true,
+        }
+    }
+}
+
+impl Config {
+    /// The queue `consume` reads: `consumer.queue`, else the first configured queue.
+    pub fn consumer_queue(&self) -> &str {
+        self.consumer
+            .queue
+            .as_deref()
+            .or_else(|| self.broker.queues.first().map(|q| q.name.as_str()))
+            .unwrap_or("uploads.process")
+    }
+
+    /// The consumer's name in `consumed_messages`.
+    pub fn consumer_name(&self) -> &str {
+        self.consumer
+            .name
+            .as_deref()
+            .unwrap_or_else(|| self.consumer_queue())
+    }
+}
+
 /// A secret string (e.g. an API token): never displayed, serialised as `****`.
 #[derive(Clone, PartialEq, Eq, Deserialize)]
 #[serde(transparent)]
@@ -292,7 +352,11 @@ impl Default for LogConfig {
 
 /// Settings that have no default value, so serialising the defaults does not
 /// reveal them: `(section, key)`.
-const OPTIONAL_SETTINGS: &[(&str, &str)] = &[("api", "token")];
+const OPTIONAL_SETTINGS: &[(&str, &str)] = &[
+    ("api", "token"),
+    ("consumer", "queue"),
+    ("consumer", "name"),
+];
 
 /// A URL that may hold a password. `Display`, `Debug` and `Serialize` mask the
 /// password; only [`SecretUrl::expose`] gives the real string, for connecting.
@@ -928,6 +992,39 @@ fn validate(c: &Config, sources: &BTreeMap<String, Source>) -> Result<(), Config
         }
     }
     nonzero("api.request_timeout", c.api.request_timeout)?;
+    positive("consumer.prefetch", c.consumer.prefetch.into(), 65_535)?;
+    positive("consumer.concurrency", c.consumer.concurrency.into(), 1024)?;
+    positive(
+        "consumer.max_attempts",
+        c.consumer.max_attempts.into(),
+        1000,
+    )?;
+    nonzero("consumer.retry_delay", c.consumer.retry_delay)?;
+    if c.broker.queues.is_empty() && c.consumer.queue.is_none() {
+        return Err(err(
+            "broker.queues is empty — declare at least one [[broker.queues]] in the config file",
+        ));
+    }
+    if let Some(q) = &c.consumer.queue
+        && !c.broker.queues.iter().any(|b| b.name == *q)
+    {
+        return Err(err(format!(
+            "consumer.queue {q:?} is not one of broker.queues ({}) — add it there or pick one of those",
+            c.broker
+                .queues
+                .iter()
+                .map(|b| b.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    if let Some(name) = &c.consumer.name
+        && (name.is_empty() || name.len() > 200)
+    {
+        return Err(err(
+            "consumer.name must be 1 to 200 characters — e.g. the service's name",
+        ));
+    }
     if c.log.level.trim().is_empty() {
         return Err(err(
             "log.level is empty — use info, debug, warn or a filter like outboxctl=debug",

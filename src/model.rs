@@ -246,6 +246,17 @@ pub struct Upload {
     pub processed_at: Option<DateTime<Utc>>,
 }
 
+/// What the consumer found in an upload's bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Findings {
+    /// Lower-case hex SHA-256 of the bytes.
+    pub sha256: String,
+    /// Pixel width and height, for images.
+    pub dimensions: Option<(u32, u32)>,
+    /// Why the bytes are not what the content type says, if they are not.
+    pub rejection: Option<String>,
+}
+
 /// Where an outbox row (an event) stands.
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct EventState {

@@ -3,6 +3,7 @@
 //!
 //! Depends on `model` and `config` only; never on the store.
 
+pub mod consume;
 pub mod publish;
 pub mod topology;
 
@@ -12,6 +13,7 @@ use lapin::{Connection, ConnectionProperties};
 
 use crate::config::{BrokerConfig, SecretUrl};
 
+pub use consume::{Delivery, Forwarder, Subscription};
 pub use publish::Publisher;
 pub use topology::Topology;
 

@@ -222,6 +222,9 @@ fn properties(env: &Envelope) -> Result<BasicProperties, String> {
         .with_message_id(ShortString::from(env.message_id.to_string()))
         .with_timestamp(env.created_at.timestamp().max(0) as u64)
         .with_content_type("application/json".into())
+        // The topic again: a retried or dead-lettered copy travels under
+        // another routing key, and `type` is where consumers find it.
+        .with_type(ShortString::try_new(env.topic.as_str()).map_err(|e| format!("topic: {e}"))?)
         .with_app_id("outboxctl".into())
         .with_headers(table))
 }

@@ -4,7 +4,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::{StoreError, Tx};
-use crate::model::{MessageId, Upload, UploadStatus};
+use crate::model::{Findings, MessageId, Upload, UploadStatus};
 
 const COLUMNS: &str = "id, filename, content_type, size_bytes, status, message_id, sha256, \
                        width, height, rejection_reason, created_at, processed_at";
@@ -100,4 +100,51 @@ pub async fn list(
     .fetch_all(pool)
     .await?;
     Ok(rows)
+}
+
+/// Lock an upload for its consumer and load its bytes.
+pub async fn lock_for_processing(
+    tx: &mut Tx,
+    id: Uuid,
+) -> Result<Option<(Upload, Vec<u8>)>, StoreError> {
+    #[derive(sqlx::FromRow)]
+    struct WithContent {
+        #[sqlx(flatten)]
+        upload: Upload,
+        content: Vec<u8>,
+    }
+    let row = sqlx::query_as::<_, WithContent>(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS}, content FROM uploads WHERE id = $1 FOR UPDATE"
+    )))
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(row.map(|r| (r.upload, r.content)))
+}
+
+/// Store the findings: `processed`, or `rejected` with the reason.
+pub async fn record_findings(tx: &mut Tx, id: Uuid, f: &Findings) -> Result<(), StoreError> {
+    let status = if f.rejection.is_some() {
+        UploadStatus::Rejected
+    } else {
+        UploadStatus::Processed
+    };
+    let (width, height) = f.dimensions.map_or((None, None), |(w, h)| {
+        (i32::try_from(w).ok(), i32::try_from(h).ok())
+    });
+    sqlx::query(
+        r#"UPDATE uploads
+           SET status = $2, sha256 = $3, width = $4, height = $5, rejection_reason = $6,
+               processed_at = clock_timestamp()
+           WHERE id = $1"#,
+    )
+    .bind(id)
+    .bind(status)
+    .bind(&f.sha256)
+    .bind(width)
+    .bind(height)
+    .bind(f.rejection.as_deref())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }

@@ -3,6 +3,7 @@
 //! and queues, so the tests run in parallel.
 
 mod api;
+mod consume;
 mod relay;
 mod setup;
 mod support;

@@ -65,6 +65,7 @@ impl TestEnv {
             bindings: bindings.iter().map(|b| b.to_string()).collect(),
         }];
         config.relay.interval = Duration::from_millis(200);
+        config.consumer.retry_delay = Duration::from_millis(100);
         config.relay.backoff_initial = Duration::from_millis(20);
         config.relay.backoff_max = Duration::from_millis(100);
         config.log.level = "warn".into();
@@ -444,5 +445,98 @@ impl Proxy {
 impl Drop for Proxy {
     fn drop(&mut self) {
         self.task.abort();
+    }
+}
+
+/// The consumer running in this process until the returned handle is stopped.
+pub struct RunningConsumer {
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<outboxctl::flow::consume::ConsumeSummary>,
+}
+
+impl RunningConsumer {
+    pub fn start(config: &Config, handlers: outboxctl::flow::consume::Handlers) -> Self {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let config = config.clone();
+        let task = tokio::spawn(async move {
+            outboxctl::flow::consume::run(&config, handlers, async {
+                let _ = stopped.await;
+            })
+            .await
+            .expect("consumer runs")
+        });
+        Self {
+            stop: Some(stop),
+            task,
+        }
+    }
+
+    pub async fn stop(mut self) -> outboxctl::flow::consume::ConsumeSummary {
+        let _ = self.stop.take().unwrap().send(());
+        tokio::time::timeout(HANG, &mut self.task)
+            .await
+            .expect("consumer stops")
+            .expect("consumer task does not panic")
+    }
+}
+
+/// A message as a producer other than outboxctl could publish it.
+pub struct RawMessage<'a> {
+    pub routing_key: &'a str,
+    pub body: &'a [u8],
+    pub message_id: Option<&'a str>,
+    pub message_type: Option<&'a str>,
+}
+
+impl TestEnv {
+    /// Publish to this test's exchange and wait for the broker's confirm.
+    pub async fn publish(&self, m: RawMessage<'_>) {
+        use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
+        let conn = self.amqp().await;
+        let ch = conn.create_channel().await.unwrap();
+        ch.confirm_select(ConfirmSelectOptions::default())
+            .await
+            .unwrap();
+        let mut props = lapin::BasicProperties::default().with_delivery_mode(2);
+        if let Some(id) = m.message_id {
+            props = props.with_message_id(id.into());
+        }
+        if let Some(t) = m.message_type {
+            props = props.with_type(t.into());
+        }
+        let confirm = ch
+            .basic_publish(
+                self.config.broker.exchange.as_str().into(),
+                m.routing_key.into(),
+                BasicPublishOptions {
+                    mandatory: true,
+                    immediate: false,
+                },
+                m.body,
+                props,
+            )
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+        assert!(
+            confirm.is_ack() && confirm.take_message().is_none(),
+            "the test message was not routed"
+        );
+        let _ = conn.close(200, "".into()).await;
+    }
+
+    /// Declare this test's exchanges and queues.
+    pub async fn apply_topology(&self) {
+        let broker = outboxctl::broker::Broker::connect(&self.config.broker, "test")
+            .await
+            .unwrap();
+        broker
+            .apply_topology(&outboxctl::broker::Topology::from_config(
+                &self.config.broker,
+            ))
+            .await
+            .unwrap();
+        broker.close().await;
     }
 }

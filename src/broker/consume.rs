@@ -1,0 +1,401 @@
+//! Taking deliveries off a queue, acknowledging them, and forwarding copies to
+//! the retry queue or the dead-letter queue (with confirms, before the
+//! original is acknowledged: a crash in between leaves a duplicate, never a
+//! loss).
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use lapin::Acker;
+use lapin::options::{
+    BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicNackOptions,
+    BasicPublishOptions, BasicQosOptions, ConfirmSelectOptions,
+};
+use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
+use lapin::{BasicProperties, Channel, Confirmation};
+
+use super::topology::retry_queue;
+use super::{Broker, BrokerError, describe};
+
+/// Header names of the consumer's retry and dead-letter copies.
+pub mod headers {
+    /// Attempt number of this delivery (absent on the first).
+    pub const ATTEMPT: &str = "x-outbox-attempt";
+    /// Why the previous attempt failed.
+    pub const LAST_ERROR: &str = "x-outbox-last-error";
+    /// Why the message was dead-lettered.
+    pub const DEATH_REASON: &str = "x-outbox-death-reason";
+    /// Attempts made before it was dead-lettered.
+    pub const ATTEMPTS: &str = "x-outbox-attempts";
+    /// The work queue it was dead-lettered from.
+    pub const QUEUE: &str = "x-outbox-queue";
+    /// When it was dead-lettered (ms since the Unix epoch).
+    pub const DIED_AT_MS: &str = "x-outbox-died-at-ms";
+    /// Redeliveries counted by a quorum queue (after a consumer died).
+    pub const DELIVERY_COUNT: &str = "x-delivery-count";
+}
+
+/// A message taken off a queue, not yet acknowledged.
+pub struct Delivery {
+    pub routing_key: String,
+    pub redelivered: bool,
+    pub body: Vec<u8>,
+    properties: BasicProperties,
+    acker: Acker,
+}
+
+impl std::fmt::Debug for Delivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Delivery")
+            .field("routing_key", &self.routing_key)
+            .field("message_id", &self.message_id())
+            .field("redelivered", &self.redelivered)
+            .finish()
+    }
+}
+
+impl Delivery {
+    pub fn message_id(&self) -> Option<&str> {
+        self.properties
+            .message_id()
+            .as_ref()
+            .map(ShortString::as_str)
+    }
+
+    /// The AMQP `type` property (outboxctl puts the topic there).
+    pub fn message_type(&self) -> Option<&str> {
+        self.properties.kind().as_ref().map(ShortString::as_str)
+    }
+
+    pub fn header_i64(&self, name: &str) -> Option<i64> {
+        match self.header(name)? {
+            AMQPValue::LongLongInt(v) => Some(*v),
+            AMQPValue::LongInt(v) => Some((*v).into()),
+            AMQPValue::LongUInt(v) => Some((*v).into()),
+            AMQPValue::ShortInt(v) => Some((*v).into()),
+            AMQPValue::ShortUInt(v) => Some((*v).into()),
+            AMQPValue::ShortShortInt(v) => Some((*v).into()),
+            AMQPValue::ShortShortUInt(v) => Some((*v).into()),
+            AMQPValue::Timestamp(v) => i64::try_from(*v).ok(),
+            _ => None,
+        }
+    }
+
+    pub fn header_str(&self, name: &str) -> Option<String> {
+        match self.header(name)? {
+            AMQPValue::LongString(s) => Some(String::from_utf8_lossy(s.as_bytes()).into_owned()),
+            AMQPValue::ShortString(s) => Some(s.to_string()),
+            _ => None,
+        }
+    }
+
+    fn header(&self, name: &str) -> Option<&AMQPValue> {
+        self.properties.headers().as_ref()?.inner().get(name)
+    }
+
+    pub async fn ack(&self) -> Result<(), BrokerError> {
+        self.acker
+            .ack(BasicAckOptions::default())
+            .await
+            .map(drop)
+            .map_err(|e| {
+                BrokerError::Unavailable(format!("cannot acknowledge a delivery: {}", describe(&e)))
+            })
+    }
+
+    /// Give the message back to its queue, for another consumer or later.
+    pub async fn requeue(&self) -> Result<(), BrokerError> {
+        self.acker
+            .nack(BasicNackOptions {
+                multiple: false,
+                requeue: true,
+            })
+            .await
+            .map(drop)
+            .map_err(|e| {
+                BrokerError::Unavailable(format!("cannot requeue a delivery: {}", describe(&e)))
+            })
+    }
+}
+
+/// A consumer on one queue.
+pub struct Subscription {
+    channel: Channel,
+    consumer: lapin::Consumer,
+    tag: String,
+}
+
+impl Broker {
+    /// Start consuming `queue` with manual acknowledgements and `prefetch`
+    /// deliveries in flight.
+    pub async fn subscribe(
+        &self,
+        queue: &str,
+        prefetch: u16,
+        tag: &str,
+    ) -> Result<Subscription, BrokerError> {
+        let channel = self.channel().await?;
+        channel
+            .basic_qos(prefetch, BasicQosOptions::default())
+            .await
+            .map_err(|e| {
+                BrokerError::Unavailable(format!("cannot set prefetch: {}", describe(&e)))
+            })?;
+        let consumer = channel
+            .basic_consume(
+                ShortString::from(queue),
+                ShortString::from(tag),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .map_err(|e| {
+                let msg = describe(&e);
+                if msg.contains("NOT_FOUND") {
+                    BrokerError::Topology(format!(
+                        "queue {queue} does not exist — run `outboxctl topology apply` or set consumer.queue"
+                    ))
+                } else {
+                    BrokerError::Unavailable(format!("cannot consume {queue}: {msg}"))
+                }
+            })?;
+        Ok(Subscription {
+            channel,
+            consumer,
+            tag: tag.to_string(),
+        })
+    }
+
+    /// A confirm-mode channel that forwards deliveries of `queue` to its
+    /// retry and dead-letter queues.
+    pub async fn forwarder(
+        &self,
+        queue: &str,
+        dead_letter_exchange: &str,
+        confirm_timeout: Duration,
+    ) -> Result<Forwarder, BrokerError> {
+        let channel = self.channel().await?;
+        channel
+            .confirm_select(ConfirmSelectOptions::default())
+            .await
+            .map_err(|e| {
+                BrokerError::Unavailable(format!(
+                    "cannot enable publisher confirms: {}",
+                    describe(&e)
+                ))
+            })?;
+        Ok(Forwarder {
+            channel,
+            queue: queue.to_string(),
+            dead_letter_exchange: dead_letter_exchange.to_string(),
+            confirm_timeout,
+        })
+    }
+}
+
+impl Subscription {
+    /// The next delivery; `None` when the consumer or its connection ended.
+    pub async fn next(&mut self) -> Option<Result<Delivery, BrokerError>> {
+        let item = self.consumer.next().await?;
+        Some(
+            item.map(|d| Delivery {
+                routing_key: d.routing_key.to_string(),
+                redelivered: d.redelivered,
+                body: d.data,
+                properties: d.properties,
+                acker: d.acker,
+            })
+            .map_err(|e| {
+                BrokerError::Unavailable(format!("the delivery stream failed: {}", describe(&e)))
+            }),
+        )
+    }
+
+    /// Ask the broker to stop sending deliveries (those in hand stay valid).
+    pub async fn cancel(&self) {
+        let _ = self
+            .channel
+            .basic_cancel(
+                ShortString::from(self.tag.as_str()),
+                BasicCancelOptions::default(),
+            )
+            .await;
+    }
+
+    /// Close the channel: every unacknowledged delivery returns to the queue.
+    pub async fn close(self) {
+        if self.channel.status().connected() {
+            let _ = tokio::time::timeout(
+                Duration::from_secs(2),
+                self.channel.close(200, "consumer closed".into()),
+            )
+            .await;
+        }
+    }
+}
+
+/// Publishes copies of deliveries to the retry or dead-letter queue.
+pub struct Forwarder {
+    channel: Channel,
+    queue: String,
+    dead_letter_exchange: String,
+    confirm_timeout: Duration,
+}
+
+impl Forwarder {
+    pub fn is_usable(&self) -> bool {
+        self.channel.status().connected()
+    }
+
+    /// Send a copy to `<queue>.retry`, which hands it back to the work queue
+    /// after `delay`, as attempt number `attempt`. The copy comes back under
+    /// the queue's name as routing key, so its `type` carries `topic`.
+    pub async fn retry(
+        &self,
+        d: &Delivery,
+        topic: &str,
+        attempt: u32,
+        delay: Duration,
+        error: &str,
+    ) -> Result<(), BrokerError> {
+        let extra = [
+            (headers::ATTEMPT, AMQPValue::LongLongInt(attempt.into())),
+            (headers::LAST_ERROR, long_string(error)),
+            (headers::QUEUE, long_string(&self.queue)),
+        ];
+        let props = copy_properties(d, topic, &extra)
+            .with_expiration(ShortString::from(delay.as_millis().to_string()));
+        self.publish("", &retry_queue(&self.queue), d, props).await
+    }
+
+    /// Send a copy to `<queue>.dlq` with the reason and attempt count.
+    pub async fn dead_letter(
+        &self,
+        d: &Delivery,
+        topic: &str,
+        attempts: u32,
+        reason: &str,
+    ) -> Result<(), BrokerError> {
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        let extra = [
+            (headers::DEATH_REASON, long_string(reason)),
+            (headers::ATTEMPTS, AMQPValue::LongLongInt(attempts.into())),
+            (headers::QUEUE, long_string(&self.queue)),
+            (headers::DIED_AT_MS, AMQPValue::LongLongInt(now_ms)),
+        ];
+        let props = copy_properties(d, topic, &extra);
+        let dlx = self.dead_letter_exchange.clone();
+        self.publish(&dlx, &self.queue, d, props).await
+    }
+
+    async fn publish(
+        &self,
+        exchange: &str,
+        routing_key: &str,
+        d: &Delivery,
+        props: BasicProperties,
+    ) -> Result<(), BrokerError> {
+        let send = async {
+            let confirm = self
+                .channel
+                .basic_publish(
+                    ShortString::from(exchange),
+                    ShortString::from(routing_key),
+                    BasicPublishOptions {
+                        mandatory: true,
+                        immediate: false,
+                    },
+                    &d.body,
+                    props,
+                )
+                .await?;
+            confirm.await
+        };
+        let where_to = if exchange.is_empty() {
+            routing_key.to_string()
+        } else {
+            format!("{exchange} → {routing_key}")
+        };
+        match tokio::time::timeout(self.confirm_timeout, send).await {
+            Ok(Ok(Confirmation::Ack(None))) => Ok(()),
+            Ok(Ok(Confirmation::Ack(Some(_)))) => Err(BrokerError::Topology(format!(
+                "{where_to} does not exist (the copy was returned) — run `outboxctl topology apply`"
+            ))),
+            Ok(Ok(_)) => Err(BrokerError::Unavailable(format!(
+                "the broker refused the copy for {where_to}"
+            ))),
+            Ok(Err(e)) => Err(BrokerError::Unavailable(format!(
+                "forwarding to {where_to} failed: {}",
+                describe(&e)
+            ))),
+            Err(_) => Err(BrokerError::Unavailable(format!(
+                "no confirm for the copy to {where_to} in time"
+            ))),
+        }
+    }
+
+    pub async fn close(self) {
+        if self.channel.status().connected() {
+            let _ = tokio::time::timeout(
+                Duration::from_secs(2),
+                self.channel.close(200, "forwarder closed".into()),
+            )
+            .await;
+        }
+    }
+}
+
+fn long_string(s: &str) -> AMQPValue {
+    AMQPValue::LongString(LongString::from(s))
+}
+
+/// A persistent copy of the delivery's properties with `extra` headers set.
+/// Left out: a stale quorum redelivery count, any expiration (the copy's
+/// own), and `user-id`, which the broker checks against our connection.
+fn copy_properties(d: &Delivery, topic: &str, extra: &[(&str, AMQPValue)]) -> BasicProperties {
+    let mut table = FieldTable::default();
+    if let Some(original) = d.properties.headers() {
+        for (k, v) in original {
+            if k.as_str() != headers::DELIVERY_COUNT {
+                table.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    for (k, v) in extra {
+        table.insert(ShortString::from(*k), v.clone());
+    }
+    let p = &d.properties;
+    let mut copy = BasicProperties::default()
+        .with_headers(table)
+        .with_delivery_mode(2);
+    if let Some(v) = p.content_type() {
+        copy = copy.with_content_type(v.clone());
+    }
+    if let Some(v) = p.content_encoding() {
+        copy = copy.with_content_encoding(v.clone());
+    }
+    if let Some(v) = p.message_id() {
+        copy = copy.with_message_id(v.clone());
+    }
+    if let Some(v) = p.correlation_id() {
+        copy = copy.with_correlation_id(v.clone());
+    }
+    if let Some(v) = p.timestamp() {
+        copy = copy.with_timestamp(*v);
+    }
+    match p.kind() {
+        Some(v) => copy = copy.with_type(v.clone()),
+        None => {
+            if let Ok(t) = ShortString::try_new(topic) {
+                copy = copy.with_type(t);
+            }
+        }
+    }
+    if let Some(v) = p.app_id() {
+        copy = copy.with_app_id(v.clone());
+    }
+    if let Some(v) = p.priority() {
+        copy = copy.with_priority(*v);
+    }
+    copy
+}

@@ -1,0 +1,737 @@
+//! The consumer (`outboxctl consume`): at-least-once delivery made into an
+//! effect that happens once.
+//!
+//! For every delivery, one transaction: record `(consumer, message_id)` in
+//! `consumed_messages` — if it is already there, the delivery is a duplicate:
+//! count it, commit, acknowledge, nothing else — then run the topic's handler,
+//! commit, and only then acknowledge. A failure rolls everything back and the
+//! message goes to `<queue>.retry`, which hands it back after
+//! `consumer.retry_delay`; after `consumer.max_attempts` it goes to
+//! `<queue>.dlq` with the reason in its headers. A message that cannot be
+//! decoded goes there at once. Copies are confirmed by the broker before the
+//! original is acknowledged.
+//!
+//! Messages are spread over `consumer.concurrency` lanes by partition key, so
+//! the messages of one key are processed one after the other, in delivery
+//! order.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::hash::{Hash, Hasher};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use rand::Rng;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use sqlx::PgPool;
+use tokio::sync::mpsc;
+use tracing::{debug, info, warn};
+use uuid::Uuid;
+
+use crate::broker::consume::headers;
+use crate::broker::{Broker, BrokerError, Delivery, Forwarder, Topology};
+use crate::config::Config;
+use crate::model::{Findings, MessageId, UploadStatus, headers as outbox_headers};
+use crate::store::inbox::{self, NewConsumption};
+use crate::store::{self, StoreError, Tx, uploads};
+
+/// A decoded delivery, as handlers see it.
+#[derive(Debug, Clone)]
+pub struct Message {
+    pub message_id: MessageId,
+    pub topic: String,
+    pub payload: Value,
+    /// 1 on the first delivery.
+    pub attempt: u32,
+    pub redelivered: bool,
+    pub partition_key: Option<String>,
+    pub traceparent: Option<String>,
+    /// Creation time of the outbox row (ms since the epoch), when known.
+    pub created_at_ms: Option<i64>,
+}
+
+impl Message {
+    pub fn trace_id(&self) -> &str {
+        self.traceparent
+            .as_deref()
+            .and_then(|t| t.split('-').nth(1))
+            .unwrap_or("-")
+    }
+}
+
+/// Why a handler did not finish.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum HandlerError {
+    /// Worth another attempt later (a database hiccup, a busy dependency).
+    #[error("{0}")]
+    Retry(String),
+    /// Will never work: dead-letter it now.
+    #[error("{0}")]
+    Reject(String),
+    /// The database cannot be reached: retry, and hold other messages until
+    /// it is back.
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+impl From<StoreError> for HandlerError {
+    fn from(e: StoreError) -> Self {
+        if e.is_transient() {
+            Self::Unavailable(e.to_string())
+        } else {
+            Self::Retry(e.to_string())
+        }
+    }
+}
+
+pub type HandlerFuture<'a> = Pin<Box<dyn Future<Output = Result<(), HandlerError>> + Send + 'a>>;
+
+/// The effect of one topic. It runs inside the transaction that records the
+/// consumption, so what it writes commits exactly once.
+pub trait Handler: Send + Sync + 'static {
+    fn handle<'a>(&'a self, tx: &'a mut Tx, message: &'a Message) -> HandlerFuture<'a>;
+}
+
+/// Handlers by topic.
+#[derive(Clone, Default)]
+pub struct Handlers {
+    by_topic: HashMap<String, Arc<dyn Handler>>,
+}
+
+impl Handlers {
+    /// The handlers `outboxctl consume` runs: `upload.created`.
+    pub fn standard() -> Self {
+        Self::default().with(crate::flow::produce::UPLOAD_CREATED, UploadCreated)
+    }
+
+    pub fn with(mut self, topic: &str, handler: impl Handler) -> Self {
+        self.by_topic.insert(topic.to_string(), Arc::new(handler));
+        self
+    }
+
+    fn get(&self, topic: &str) -> Option<&Arc<dyn Handler>> {
+        self.by_topic.get(topic)
+    }
+}
+
+/// What a run of the consumer did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ConsumeSummary {
+    pub processed: u64,
+    pub duplicates: u64,
+    pub retried: u64,
+    pub dead_lettered: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConsumeError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Broker(#[from] BrokerError),
+}
+
+#[derive(Default)]
+struct Counters {
+    processed: AtomicU64,
+    duplicates: AtomicU64,
+    retried: AtomicU64,
+    dead_lettered: AtomicU64,
+}
+
+struct Consumer {
+    pool: PgPool,
+    handlers: Handlers,
+    name: String,
+    queue: String,
+    max_attempts: u32,
+    retry_delay: Duration,
+    reject_unknown: bool,
+    db_down: AtomicBool,
+    counters: Counters,
+}
+
+/// Consume `consumer.queue` until `shutdown` completes: stop taking
+/// deliveries, finish and acknowledge the ones in hand, and return.
+/// Unacknowledged deliveries go back to the queue by themselves.
+pub async fn run(
+    config: &Config,
+    handlers: Handlers,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<ConsumeSummary, ConsumeError> {
+    let mut db = config.database.clone();
+    db.max_connections = db.max_connections.max(config.consumer.concurrency + 2);
+    let pool = store::connect(
+        &db,
+        "outboxctl consume",
+        &[("statement_timeout", "60s".into()), ("jit", "off".into())],
+    )
+    .await?;
+    store::check_schema(&pool).await?;
+    let consumer = Arc::new(Consumer {
+        pool,
+        handlers,
+        name: config.consumer_name().to_string(),
+        queue: config.consumer_queue().to_string(),
+        max_attempts: config.consumer.max_attempts,
+        retry_delay: config.consumer.retry_delay,
+        reject_unknown: config.consumer.reject_unknown_topics,
+        db_down: AtomicBool::new(false),
+        counters: Counters::default(),
+    });
+    let topology = config
+        .consumer
+        .apply_topology
+        .then(|| Topology::from_config(&config.broker));
+    tokio::pin!(shutdown);
+
+    // The first connection fails fast; later ones are retried with backoff.
+    let mut session = Some(Session::open(config, &consumer, topology.as_ref()).await?);
+    let mut backoff = Duration::from_millis(200);
+    info!(queue = %consumer.queue, name = %consumer.name, "consuming");
+    loop {
+        let current = match session.take() {
+            Some(s) => s,
+            None => match Session::open(config, &consumer, topology.as_ref()).await {
+                Ok(s) => {
+                    info!(queue = %consumer.queue, "reconnected to RabbitMQ");
+                    backoff = Duration::from_millis(200);
+                    s
+                }
+                Err(e) => {
+                    warn!(error = %e, retry_in = ?backoff, "cannot consume; retrying");
+                    tokio::select! {
+                        _ = tokio::time::sleep(jitter(backoff)) => {}
+                        _ = &mut shutdown => break,
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(30));
+                    continue;
+                }
+            },
+        };
+        let stopped = current
+            .run(config.consumer.concurrency, &mut shutdown)
+            .await;
+        if stopped {
+            break;
+        }
+        warn!("the broker connection was lost; reconnecting");
+    }
+    let c = &consumer.counters;
+    let summary = ConsumeSummary {
+        processed: c.processed.load(Ordering::Relaxed),
+        duplicates: c.duplicates.load(Ordering::Relaxed),
+        retried: c.retried.load(Ordering::Relaxed),
+        dead_lettered: c.dead_lettered.load(Ordering::Relaxed),
+    };
+    info!(
+        processed = summary.processed,
+        duplicates = summary.duplicates,
+        retried = summary.retried,
+        dead_lettered = summary.dead_lettered,
+        "consumer stopped"
+    );
+    Ok(summary)
+}
+
+fn jitter(d: Duration) -> Duration {
+    d.mul_f64(rand::rng().random_range(0.5..=1.0))
+}
+
+/// One connection's worth of consuming.
+struct Session {
+    broker: Broker,
+    subscription: crate::broker::Subscription,
+    forwarder: Arc<Forwarder>,
+    consumer: Arc<Consumer>,
+}
+
+impl Session {
+    async fn open(
+        config: &Config,
+        consumer: &Arc<Consumer>,
+        topology: Option<&Topology>,
+    ) -> Result<Self, BrokerError> {
+        let tag = format!(
+            "outboxctl-{}-{:08x}",
+            std::process::id(),
+            rand::rng().random::<u32>()
+        );
+        let broker = Broker::connect(&config.broker, &format!("outboxctl consume ({tag})")).await?;
+        if let Some(t) = topology {
+            broker.apply_topology(t).await?;
+        }
+        let forwarder = broker
+            .forwarder(
+                &consumer.queue,
+                &config.broker.dead_letter_exchange,
+                config.broker.confirm_timeout,
+            )
+            .await?;
+        let subscription = broker
+            .subscribe(&consumer.queue, config.consumer.prefetch, &tag)
+            .await?;
+        Ok(Self {
+            broker,
+            subscription,
+            forwarder: Arc::new(forwarder),
+            consumer: consumer.clone(),
+        })
+    }
+
+    /// Dispatch deliveries to the lanes until shutdown (returns `true`) or
+    /// the connection is lost (`false`); either way, the deliveries in the
+    /// lanes are finished first.
+    async fn run<S: Future<Output = ()>>(mut self, lanes: u32, shutdown: &mut Pin<&mut S>) -> bool {
+        let mut senders = Vec::new();
+        let mut workers = tokio::task::JoinSet::new();
+        for _ in 0..lanes {
+            let (tx, mut rx) = mpsc::unbounded_channel::<Delivery>();
+            senders.push(tx);
+            let consumer = self.consumer.clone();
+            let forwarder = self.forwarder.clone();
+            workers.spawn(async move {
+                while let Some(delivery) = rx.recv().await {
+                    consumer.process(&forwarder, delivery).await;
+                }
+            });
+        }
+        let stopped = loop {
+            tokio::select! {
+                next = self.subscription.next() => match next {
+                    Some(Ok(delivery)) => {
+                        let lane = lane_of(&delivery, senders.len());
+                        let _ = senders[lane].send(delivery);
+                    }
+                    Some(Err(e)) => {
+                        warn!(error = %e, "delivery failed");
+                        break false;
+                    }
+                    None => break false,
+                },
+                _ = shutdown.as_mut() => {
+                    info!("shutting down: finishing the messages in hand");
+                    self.subscription.cancel().await;
+                    break true;
+                }
+            }
+        };
+        drop(senders);
+        while workers.join_next().await.is_some() {}
+        self.subscription.close().await;
+        if let Ok(f) = Arc::try_unwrap(self.forwarder) {
+            f.close().await;
+        }
+        self.broker.close().await;
+        stopped
+    }
+}
+
+fn lane_of(d: &Delivery, lanes: usize) -> usize {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    d.header_str(outbox_headers::PARTITION_KEY)
+        .or_else(|| d.message_id().map(str::to_string))
+        .hash(&mut h);
+    (h.finish() % lanes as u64) as usize
+}
+
+enum Outcome {
+    Processed,
+    Duplicate,
+}
+
+impl Consumer {
+    async fn process(&self, forwarder: &Forwarder, delivery: Delivery) {
+        let received_at = Utc::now();
+        let started = Instant::now();
+        let attempt = attempt_of(&delivery);
+        let message = match decode(&delivery, attempt) {
+            Ok(m) => m,
+            Err(reason) => {
+                warn!(reason = %reason, message_id = delivery.message_id().unwrap_or("-"), "undecodable message; dead-lettering it");
+                self.dead_letter(
+                    forwarder,
+                    &delivery,
+                    attempt,
+                    &format!("undecodable: {reason}"),
+                    "-",
+                )
+                .await;
+                return;
+            }
+        };
+        let handler = self.handlers.get(&message.topic);
+        if handler.is_none() && self.reject_unknown {
+            let reason = format!(
+                "no handler for topic {} (consumer.reject_unknown_topics)",
+                message.topic
+            );
+            self.dead_letter(forwarder, &delivery, attempt, &reason, &message.topic)
+                .await;
+            return;
+        }
+        self.wait_for_database().await;
+
+        match self.attempt(&message, handler, received_at, started).await {
+            Ok(outcome) => {
+                if let Err(e) = delivery.ack().await {
+                    // Committed but not acknowledged: the redelivery is a duplicate.
+                    warn!(error = %e, message_id = %message.message_id, "acknowledgement lost");
+                }
+                let (label, counter) = match outcome {
+                    Outcome::Processed => ("processed", &self.counters.processed),
+                    Outcome::Duplicate => ("duplicate", &self.counters.duplicates),
+                };
+                counter.fetch_add(1, Ordering::Relaxed);
+                self.count(&message.topic, label);
+                if matches!(outcome, Outcome::Processed) {
+                    metrics::histogram!("outbox_consumer_handler_duration_seconds", "topic" => message.topic.clone())
+                        .record(started.elapsed().as_secs_f64());
+                    if let Some(ms) = message.created_at_ms {
+                        let e2e = (Utc::now().timestamp_millis() - ms).max(0) as f64 / 1000.0;
+                        metrics::histogram!("outbox_consumer_end_to_end_seconds", "topic" => message.topic.clone())
+                            .record(e2e);
+                    }
+                }
+                debug!(message_id = %message.message_id, trace_id = %message.trace_id(), topic = %message.topic,
+                    attempt, outcome = label, ms = started.elapsed().as_millis() as u64, "message");
+            }
+            Err(HandlerError::Reject(reason)) => {
+                warn!(message_id = %message.message_id, trace_id = %message.trace_id(), reason = %reason,
+                    "handler rejected the message; dead-lettering it");
+                self.dead_letter(forwarder, &delivery, attempt, &reason, &message.topic)
+                    .await;
+            }
+            Err(HandlerError::Retry(reason) | HandlerError::Unavailable(reason))
+                if attempt >= self.max_attempts =>
+            {
+                warn!(message_id = %message.message_id, trace_id = %message.trace_id(), attempt, reason = %reason,
+                    "last attempt failed; dead-lettering the message");
+                let reason = format!("failed {attempt} attempts; last error: {reason}");
+                self.dead_letter(forwarder, &delivery, attempt, &reason, &message.topic)
+                    .await;
+            }
+            Err(HandlerError::Retry(reason) | HandlerError::Unavailable(reason)) => {
+                warn!(message_id = %message.message_id, trace_id = %message.trace_id(), attempt, reason = %reason,
+                    retry_in = ?self.retry_delay, "attempt failed; retrying later");
+                match forwarder
+                    .retry(
+                        &delivery,
+                        &message.topic,
+                        attempt + 1,
+                        self.retry_delay,
+                        &reason,
+                    )
+                    .await
+                {
+                    Ok(()) => {
+                        self.counters.retried.fetch_add(1, Ordering::Relaxed);
+                        self.count(&message.topic, "retried");
+                        let _ = delivery.ack().await;
+                    }
+                    Err(e) => self.give_back(forwarder, &delivery, &e).await,
+                }
+            }
+        }
+    }
+
+    /// One transaction: record, handle, commit.
+    async fn attempt(
+        &self,
+        message: &Message,
+        handler: Option<&Arc<dyn Handler>>,
+        received_at: chrono::DateTime<Utc>,
+        started: Instant,
+    ) -> Result<Outcome, HandlerError> {
+        let result = async {
+            let mut tx = self.pool.begin().await.map_err(StoreError::from)?;
+            let first = inbox::record(
+                &mut tx,
+                &NewConsumption {
+                    consumer: &self.name,
+                    message_id: message.message_id,
+                    topic: &message.topic,
+                    queue: &self.queue,
+                    received_at,
+                    delivery_attempt: i32::try_from(message.attempt).unwrap_or(i32::MAX),
+                    redelivered: message.redelivered,
+                    traceparent: message.traceparent.as_deref(),
+                },
+            )
+            .await?;
+            if !first {
+                tx.commit().await.map_err(StoreError::from)?;
+                return Ok(Outcome::Duplicate);
+            }
+            if let Some(h) = handler {
+                h.handle(&mut tx, message).await?;
+            }
+            let ms = started.elapsed().as_secs_f64() * 1000.0;
+            inbox::finish(&mut tx, &self.name, message.message_id, ms).await?;
+            tx.commit().await.map_err(StoreError::from)?;
+            Ok(Outcome::Processed)
+        }
+        .await;
+        if let Err(HandlerError::Unavailable(_)) = &result {
+            self.db_down.store(true, Ordering::SeqCst);
+        }
+        result
+    }
+
+    /// While the database is down, hold deliveries instead of burning their
+    /// attempts: they wait in the lanes, unacknowledged.
+    async fn wait_for_database(&self) {
+        let mut wait = Duration::from_millis(200);
+        while self.db_down.load(Ordering::SeqCst) {
+            match sqlx::query_scalar::<_, i32>("SELECT 1")
+                .fetch_one(&self.pool)
+                .await
+            {
+                Ok(_) => {
+                    info!("database reachable again; consuming");
+                    self.db_down.store(false, Ordering::SeqCst);
+                }
+                Err(_) => {
+                    tokio::time::sleep(jitter(wait)).await;
+                    wait = (wait * 2).min(Duration::from_secs(10));
+                }
+            }
+        }
+    }
+
+    async fn dead_letter(
+        &self,
+        forwarder: &Forwarder,
+        delivery: &Delivery,
+        attempt: u32,
+        reason: &str,
+        topic: &str,
+    ) {
+        match forwarder
+            .dead_letter(delivery, topic, attempt, reason)
+            .await
+        {
+            Ok(()) => {
+                self.counters.dead_lettered.fetch_add(1, Ordering::Relaxed);
+                self.count(topic, "dead_lettered");
+                let _ = delivery.ack().await;
+            }
+            Err(e) => self.give_back(forwarder, delivery, &e).await,
+        }
+    }
+
+    /// Forwarding failed: put the message back on its queue, after a pause
+    /// so a broker in trouble is not hammered with the same message. With the
+    /// connection gone, it goes back by itself.
+    async fn give_back(&self, forwarder: &Forwarder, delivery: &Delivery, e: &BrokerError) {
+        warn!(error = %e, message_id = delivery.message_id().unwrap_or("-"),
+            "cannot forward the message; returning it to the queue");
+        if forwarder.is_usable() {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let _ = delivery.requeue().await;
+        }
+    }
+
+    fn count(&self, topic: &str, outcome: &'static str) {
+        metrics::counter!("outbox_consumer_messages_total", "queue" => self.queue.clone(),
+            "topic" => topic.to_string(), "outcome" => outcome)
+        .increment(1);
+    }
+}
+
+/// Attempt number of a delivery: our retry header, plus redeliveries after a
+/// consumer died (counted by quorum queues; a classic queue only flags them).
+fn attempt_of(d: &Delivery) -> u32 {
+    let base = d.header_i64(headers::ATTEMPT).unwrap_or(1).max(1);
+    let redeliveries = match d.header_i64(headers::DELIVERY_COUNT) {
+        Some(n) => n.max(0),
+        None => i64::from(d.redelivered),
+    };
+    u32::try_from(base + redeliveries).unwrap_or(u32::MAX)
+}
+
+fn decode(d: &Delivery, attempt: u32) -> Result<Message, String> {
+    let raw_id = d.message_id().ok_or("no message-id property")?;
+    let message_id = raw_id
+        .parse::<MessageId>()
+        .map_err(|_| format!("message-id {raw_id:?} is not a UUID"))?;
+    let payload: Value =
+        serde_json::from_slice(&d.body).map_err(|e| format!("the body is not JSON: {e}"))?;
+    let topic = d.message_type().unwrap_or(&d.routing_key).to_string();
+    if topic.is_empty() {
+        return Err("no topic (type property or routing key)".into());
+    }
+    Ok(Message {
+        message_id,
+        topic,
+        payload,
+        attempt,
+        redelivered: d.redelivered,
+        partition_key: d.header_str(outbox_headers::PARTITION_KEY),
+        traceparent: d
+            .header_str(outbox_headers::TRACEPARENT)
+            .filter(|t| crate::telemetry::TraceContext::parse(t).is_some()),
+        created_at_ms: d.header_i64(outbox_headers::CREATED_AT_MS),
+    })
+}
+
+/// `upload.created`: read the stored bytes, compute their SHA-256, read the
+/// pixel size of images, and mark the upload `processed` — or `rejected` when
+/// the bytes are not what the content type says.
+pub struct UploadCreated;
+
+impl Handler for UploadCreated {
+    fn handle<'a>(&'a self, tx: &'a mut Tx, message: &'a Message) -> HandlerFuture<'a> {
+        Box::pin(async move {
+            let id = message
+                .payload
+                .get("upload_id")
+                .and_then(Value::as_str)
+                .and_then(|s| Uuid::parse_str(s).ok())
+                .ok_or_else(|| HandlerError::Reject("the payload has no upload_id".into()))?;
+            let (upload, content) = uploads::lock_for_processing(tx, id)
+                .await?
+                .ok_or_else(|| HandlerError::Reject(format!("upload {id} does not exist")))?;
+            if upload.status != UploadStatus::Registered {
+                // Already handled through another event: the effect happened.
+                return Ok(());
+            }
+            let content_type = upload.content_type.clone();
+            let findings = tokio::task::spawn_blocking(move || inspect(&content_type, &content))
+                .await
+                .map_err(|e| HandlerError::Retry(format!("inspection failed: {e}")))?;
+            uploads::record_findings(tx, id, &findings).await?;
+            info!(upload_id = %id, message_id = %message.message_id, trace_id = %message.trace_id(),
+                status = if findings.rejection.is_some() { "rejected" } else { "processed" },
+                "upload checked");
+            Ok(())
+        })
+    }
+}
+
+/// SHA-256, image dimensions, and whether the bytes match the declared type.
+pub fn inspect(content_type: &str, bytes: &[u8]) -> Findings {
+    let sha256: String = Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let expected = match content_type {
+        "image/png" => Some(imagesize::ImageType::Png),
+        "image/jpeg" => Some(imagesize::ImageType::Jpeg),
+        "image/gif" => Some(imagesize::ImageType::Gif),
+        "image/webp" => Some(imagesize::ImageType::Webp),
+        _ => None,
+    };
+    let (dimensions, rejection) = match expected {
+        Some(expected) => match imagesize::image_type(bytes) {
+            Ok(found) if found == expected => match imagesize::blob_size(bytes) {
+                Ok(size) => (Some((size.width as u32, size.height as u32)), None),
+                Err(e) => (
+                    None,
+                    Some(format!(
+                        "declared {content_type} but the image header is damaged: {e}"
+                    )),
+                ),
+            },
+            Ok(found) => (
+                None,
+                Some(format!(
+                    "declared {content_type} but the bytes are a {found:?} image"
+                )),
+            ),
+            Err(_) => (
+                None,
+                Some(format!(
+                    "declared {content_type} but the bytes are not an image"
+                )),
+            ),
+        },
+        None => match content_type {
+            "application/pdf" if !bytes.starts_with(b"%PDF-") => (
+                None,
+                Some("declared application/pdf but the bytes do not start with %PDF-".into()),
+            ),
+            "text/plain" if std::str::from_utf8(bytes).is_err() => (
+                None,
+                Some("declared text/plain but the bytes are not UTF-8 text".into()),
+            ),
+            _ => (None, None),
+        },
+    };
+    Findings {
+        sha256,
+        dimensions,
+        rejection,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Smallest valid headers of each format, 3×2 pixels.
+    const PNG: &[u8] = &[
+        0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, b'I', b'H', b'D', b'R', 0,
+        0, 0, 3, 0, 0, 0, 2, 8, 6, 0, 0, 0, 0, 0, 0, 0,
+    ];
+    const GIF: &[u8] = b"GIF89a\x03\x00\x02\x00\x00\x00\x00\x00\x00\x00\x00\x00";
+    const WEBP: &[u8] = &[
+        b'R', b'I', b'F', b'F', 0x24, 0, 0, 0, b'W', b'E', b'B', b'P', b'V', b'P', b'8', b'X',
+        0x0a, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 1, 0, 0, 0, 0,
+    ];
+    const JPEG: &[u8] = &[
+        0xff, 0xd8, 0xff, 0xe0, 0, 0x10, b'J', b'F', b'I', b'F', 0, 1, 1, 0, 0, 1, 0, 1, 0, 0,
+        0xff, 0xc0, 0, 0x11, 8, 0, 2, 0, 3, 3, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1, 0xff, 0xd9,
+    ];
+
+    #[test]
+    fn images_get_their_dimensions() {
+        for (mime, bytes) in [
+            ("image/png", PNG),
+            ("image/gif", GIF),
+            ("image/webp", WEBP),
+            ("image/jpeg", JPEG),
+        ] {
+            let f = inspect(mime, bytes);
+            assert_eq!(f.rejection, None, "{mime}");
+            assert_eq!(f.dimensions, Some((3, 2)), "{mime}");
+            assert_eq!(f.sha256.len(), 64);
+        }
+    }
+
+    #[test]
+    fn bytes_that_are_not_what_the_type_says_are_rejected() {
+        let f = inspect("image/png", JPEG);
+        assert!(f.rejection.unwrap().contains("Jpeg"));
+        let f = inspect("image/gif", b"hello, world");
+        assert!(f.rejection.unwrap().contains("not an image"));
+        assert!(inspect("application/pdf", b"hello").rejection.is_some());
+        assert!(
+            inspect("application/pdf", b"%PDF-1.7 ...")
+                .rejection
+                .is_none()
+        );
+        assert!(
+            inspect("text/plain", &[0xff, 0xfe, 0x00])
+                .rejection
+                .is_some()
+        );
+        assert!(
+            inspect("application/octet-stream", &[0xff, 0xfe])
+                .rejection
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn sha256_is_the_known_digest() {
+        assert_eq!(
+            inspect("text/plain", b"abc").sha256,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+}

@@ -1,0 +1,114 @@
+//! `outboxctl up`: migrate, declare the topology, then run the API, the
+//! relayer and the consumer in one process — for a laptop or a demo. Each
+//! runs as a supervised task, restarted with backoff when it fails.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio_util::sync::CancellationToken;
+use tracing::{Instrument, error, info, info_span, warn};
+
+use crate::broker::{Broker, Topology};
+use crate::config::Config;
+use crate::flow::{consume, produce, relay};
+use crate::store;
+
+pub async fn run(config: &Config, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
+    let pool = store::connect(&config.database, "outboxctl up", &[]).await?;
+    for m in store::migrate(&pool).await? {
+        info!(version = m.version, description = %m.description, "applied migration");
+    }
+    pool.close().await;
+    let broker = Broker::connect(&config.broker, "outboxctl up").await?;
+    let declared = broker
+        .apply_topology(&Topology::from_config(&config.broker))
+        .await;
+    broker.close().await;
+    declared?;
+    // The API's address must be free now; later restarts rebind it.
+    drop(produce::bind(config).await?);
+
+    let config = Arc::new(config.clone());
+    let token = CancellationToken::new();
+    let mut tasks = tokio::task::JoinSet::new();
+    {
+        let (config, stop) = (config.clone(), token.clone());
+        tasks.spawn(supervise("serve", token.clone(), move || {
+            let (config, stop) = (config.clone(), stop.clone());
+            async move {
+                let listener = produce::bind(&config).await?;
+                produce::serve(&config, listener, stop.cancelled_owned()).await
+            }
+        }));
+    }
+    {
+        let (config, stop) = (config.clone(), token.clone());
+        tasks.spawn(supervise("relay", token.clone(), move || {
+            let (config, stop) = (config.clone(), stop.clone());
+            async move {
+                relay::run(&config, false, stop.cancelled_owned()).await?;
+                Ok(())
+            }
+        }));
+    }
+    {
+        let (config, stop) = (config.clone(), token.clone());
+        tasks.spawn(supervise("consume", token.clone(), move || {
+            let (config, stop) = (config.clone(), stop.clone());
+            async move {
+                consume::run(
+                    &config,
+                    consume::Handlers::standard(),
+                    stop.cancelled_owned(),
+                )
+                .await?;
+                Ok(())
+            }
+        }));
+    }
+    info!(api = %config.api.listen, "up: serving, relaying and consuming; Ctrl-C stops");
+    shutdown.await;
+    info!("shutting down");
+    token.cancel();
+    while tasks.join_next().await.is_some() {}
+    Ok(())
+}
+
+/// Run `component` until `stop` is cancelled, restarting it with backoff
+/// (1 s doubling to 30 s, reset after a minute of health) when it fails.
+async fn supervise<F, Fut>(name: &'static str, stop: CancellationToken, component: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = anyhow::Result<()>>,
+{
+    let mut backoff = Duration::from_secs(1);
+    loop {
+        let started = Instant::now();
+        let result = component()
+            .instrument(info_span!("up", component = name))
+            .await;
+        if stop.is_cancelled() {
+            return;
+        }
+        match result {
+            Ok(()) => warn!(
+                component = name,
+                "stopped unexpectedly; restarting in {backoff:?}"
+            ),
+            Err(e) => error!(
+                component = name,
+                error = format!("{e:#}"),
+                "failed; restarting in {backoff:?}"
+            ),
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            backoff = Duration::from_secs(1);
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(backoff) => {}
+            _ = stop.cancelled() => return,
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(30));
+    }
+}

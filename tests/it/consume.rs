@@ -1,0 +1,542 @@
+//! `outboxctl consume` and `outboxctl up` against the real servers: effects
+//! happen once, failures are retried after a delay and then dead-lettered.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use lapin::types::AMQPValue;
+use outboxctl::config::SecretUrl;
+use outboxctl::flow::consume::{Handler, HandlerError, HandlerFuture, Handlers, Message};
+use outboxctl::store::Tx;
+use reqwest::StatusCode;
+use reqwest::multipart::{Form, Part};
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::api::{PNG, Server};
+use crate::support::*;
+
+/// Fails with `Retry` a given number of times, then succeeds; counts calls.
+struct Flaky {
+    failures: AtomicU32,
+    calls: Arc<AtomicU32>,
+}
+
+impl Handler for Flaky {
+    fn handle<'a>(&'a self, _tx: &'a mut Tx, _m: &'a Message) -> HandlerFuture<'a> {
+        Box::pin(async move {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            let left = self.failures.load(Ordering::SeqCst);
+            if left > 0 {
+                self.failures.store(left - 1, Ordering::SeqCst);
+                return Err(HandlerError::Retry(format!(
+                    "boom: disk on fire ({left} to go)"
+                )));
+            }
+            Ok(())
+        })
+    }
+}
+
+async fn history(pool: &PgPool, message_id: &str) -> Vec<(i32, bool, i32)> {
+    sqlx::query_as("SELECT delivery_attempt, redelivered, duplicates FROM consumed_messages WHERE message_id = $1::uuid")
+        .bind(message_id)
+        .fetch_all(pool)
+        .await
+        .unwrap()
+}
+
+fn header<'a>(d: &'a lapin::message::Delivery, name: &str) -> Option<&'a AMQPValue> {
+    d.properties.headers().as_ref()?.inner().get(name)
+}
+
+fn header_text(d: &lapin::message::Delivery, name: &str) -> String {
+    match header(d, name) {
+        Some(AMQPValue::LongString(s)) => s.to_string(),
+        other => panic!("header {name}: {other:?}"),
+    }
+}
+
+/// An upload stored through the API, its event not yet relayed: (upload id, message id).
+async fn stored_upload(
+    env: &TestEnv,
+    bytes: &'static [u8],
+    name: &str,
+    mime: &str,
+) -> (String, String) {
+    let server = Server::start(&env.config).await;
+    let form = Form::new().part(
+        "file",
+        Part::bytes(bytes)
+            .file_name(name.to_string())
+            .mime_str(mime)
+            .unwrap(),
+    );
+    let r = server
+        .http
+        .post(server.url("/uploads"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let body: Value = r.json().await.unwrap();
+    server.stop().await;
+    (
+        body["id"].as_str().unwrap().to_string(),
+        body["message_id"].as_str().unwrap().to_string(),
+    )
+}
+
+#[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]
+async fn a_message_delivered_twice_changes_the_upload_once(pool: PgPool) {
+    let env = TestEnv::new(pool, &["upload.#"]);
+    env.apply_topology().await;
+    let (upload_id, message_id) = stored_upload(&env, PNG, "twice.png", "image/png").await;
+    let payload = json!({ "upload_id": upload_id }).to_string();
+    for _ in 0..2 {
+        env.publish(RawMessage {
+            routing_key: "upload.created",
+            body: payload.as_bytes(),
+            message_id: Some(&message_id),
+            message_type: Some("upload.created"),
+        })
+        .await;
+    }
+    let consumer = RunningConsumer::start(&env.config, Handlers::standard());
+    wait_for("both deliveries to be handled", || async {
+        let h = history(&env.pool, &message_id).await;
+        (h.len() == 1 && h[0].2 == 1).then_some(())
+    })
+    .await;
+    let summary = consumer.stop().await;
+    assert_eq!((summary.processed, summary.duplicates), (1, 1));
+    let (status, processed_at): (String, Option<chrono::DateTime<chrono::Utc>>) =
+        sqlx::query_as("SELECT status, processed_at FROM uploads WHERE id = $1::uuid")
+            .bind(&upload_id)
+            .fetch_one(&env.pool)
+            .await
+            .unwrap();
+    assert_eq!(status, "processed");
+    let committed: chrono::DateTime<chrono::Utc> = sqlx::query_scalar(
+        "SELECT committed_at FROM consumed_messages WHERE message_id = $1::uuid",
+    )
+    .bind(&message_id)
+    .fetch_one(&env.pool)
+    .await
+    .unwrap();
+    assert!(
+        processed_at.unwrap() <= committed,
+        "the upload was changed again by the duplicate"
+    );
+    assert_eq!(env.depth(&env.queue()).await, 0);
+}
+
+#[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]
+async fn a_consumer_killed_mid_message_is_redelivered_and_processed_once(pool: PgPool) {
+    let env = TestEnv::new(pool, &["upload.#"]);
+    let (upload_id, message_id) = stored_upload(&env, PNG, "killed.png", "image/png").await;
+    relay_once(&env.config).await;
+
+    // Hold the upload's row so the consumer blocks inside its transaction.
+    let mut blocker = env.pool.begin().await.unwrap();
+    sqlx::query("SELECT 1 FROM uploads WHERE id = $1::uuid FOR UPDATE")
+        .bind(&upload_id)
+        .execute(&mut *blocker)
+        .await
+        .unwrap();
+    let mut child = spawn(env.cmd().arg("consume"));
+    wait_for(
+        "the consumer to be stuck processing the message",
+        || async {
+            let waiting: i64 = sqlx::query_scalar(
+                r#"SELECT count(*) FROM pg_stat_activity
+               WHERE datname = current_database() AND application_name = 'outboxctl consume'
+                 AND wait_event_type = 'Lock'"#,
+            )
+            .fetch_one(&env.pool)
+            .await
+            .unwrap();
+            (waiting == 1).then_some(())
+        },
+    )
+    .await;
+    child.kill().unwrap(); // SIGKILL mid-message
+    child.wait().unwrap();
+    blocker.rollback().await.unwrap();
+    assert!(
+        history(&env.pool, &message_id).await.is_empty(),
+        "nothing committed before the kill"
+    );
+
+    let consumer = RunningConsumer::start(&env.config, Handlers::standard());
+    wait_for("the redelivered message to be processed", || async {
+        (!history(&env.pool, &message_id).await.is_empty()).then_some(())
+    })
+    .await;
+    let summary = consumer.stop().await;
+    assert_eq!(summary.processed, 1);
+    let h = history(&env.pool, &message_id).await;
+    assert_eq!(h.len(), 1);
+    let (attempt, redelivered, duplicates) = h[0];
+    assert!(redelivered, "it was a redelivery");
+    assert_eq!((attempt, duplicates), (2, 0));
+    let status: String = sqlx::query_scalar("SELECT status FROM uploads WHERE id = $1::uuid")
+        .bind(&upload_id)
+        .fetch_one(&env.pool)
+        .await
+        .unwrap();
+    assert_eq!(status, "processed");
+}
+
+#[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]
+async fn a_handler_failing_twice_is_processed_once_after_two_delayed_retries(pool: PgPool) {
+    let env = TestEnv::new(pool, &["flaky.#"]);
+    env.apply_topology().await;
+    let calls = Arc::new(AtomicU32::new(0));
+    let handlers = Handlers::default().with(
+        "flaky.thing",
+        Flaky {
+            failures: AtomicU32::new(2),
+            calls: calls.clone(),
+        },
+    );
+    let message_id = Uuid::new_v4().to_string();
+    env.publish(RawMessage {
+        routing_key: "flaky.thing",
+        body: b"{}",
+        message_id: Some(&message_id),
+        message_type: None,
+    })
+    .await;
+    let consumer = RunningConsumer::start(&env.config, handlers);
+    wait_for("the third attempt to succeed", || async {
+        (!history(&env.pool, &message_id).await.is_empty()).then_some(())
+    })
+    .await;
+    let summary = consumer.stop().await;
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+    assert_eq!(
+        (summary.processed, summary.retried, summary.dead_lettered),
+        (1, 2, 0)
+    );
+    // The attempt number travelled through the retry queue twice.
+    assert_eq!(history(&env.pool, &message_id).await, vec![(3, false, 0)]);
+    assert_eq!(env.depth(&format!("{}.retry", env.queue())).await, 0);
+}
+
+#[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]
+async fn a_handler_that_always_fails_is_dead_lettered_after_max_attempts(pool: PgPool) {
+    let mut env = TestEnv::new(pool, &["doomed.#"]);
+    env.config.consumer.max_attempts = 3;
+    env.apply_topology().await;
+    let calls = Arc::new(AtomicU32::new(0));
+    let handlers = Handlers::default().with(
+        "doomed.thing",
+        Flaky {
+            failures: AtomicU32::new(u32::MAX),
+            calls: calls.clone(),
+        },
+    );
+    let message_id = Uuid::new_v4().to_string();
+    env.publish(RawMessage {
+        routing_key: "doomed.thing",
+        body: b"{\"n\": 1}",
+        message_id: Some(&message_id),
+        message_type: None,
+    })
+    .await;
+    let consumer = RunningConsumer::start(&env.config, handlers);
+    let dlq = format!("{}.dlq", env.queue());
+    wait_for("the message in the dead-letter queue", || async {
+        (env.depth(&dlq).await == 1).then_some(())
+    })
+    .await;
+    let summary = consumer.stop().await;
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+    assert_eq!(
+        (summary.processed, summary.retried, summary.dead_lettered),
+        (0, 2, 1)
+    );
+    assert!(
+        history(&env.pool, &message_id).await.is_empty(),
+        "a failed attempt left a history row"
+    );
+
+    let dead = env.take(&dlq, 1).await.remove(0);
+    assert_eq!(
+        dead.properties.message_id().as_ref().unwrap().as_str(),
+        message_id
+    );
+    assert_eq!(dead.data, b"{\"n\": 1}");
+    let reason = header_text(&dead, "x-outbox-death-reason");
+    assert!(
+        reason.contains("failed 3 attempts") && reason.contains("boom: disk on fire"),
+        "{reason}"
+    );
+    assert_eq!(
+        header(&dead, "x-outbox-attempts"),
+        Some(&AMQPValue::LongLongInt(3))
+    );
+    assert_eq!(header_text(&dead, "x-outbox-queue"), env.queue());
+}
+
+#[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]
+async fn undecodable_messages_are_dead_lettered_at_once_and_the_consumer_keeps_going(pool: PgPool) {
+    let env = TestEnv::new(pool, &["#"]);
+    env.apply_topology().await;
+    let good = Uuid::new_v4().to_string();
+    env.publish(RawMessage {
+        routing_key: "any.thing",
+        body: b"this is not json",
+        message_id: Some(&Uuid::new_v4().to_string()),
+        message_type: None,
+    })
+    .await;
+    env.publish(RawMessage {
+        routing_key: "any.thing",
+        body: b"{}",
+        message_id: None,
+        message_type: None,
+    })
+    .await;
+    env.publish(RawMessage {
+        routing_key: "any.thing",
+        body: b"{}",
+        message_id: Some("not-a-uuid"),
+        message_type: None,
+    })
+    .await;
+    env.publish(RawMessage {
+        routing_key: "other.topic",
+        body: b"{\"ok\": true}",
+        message_id: Some(&good),
+        message_type: None,
+    })
+    .await;
+
+    let consumer = RunningConsumer::start(&env.config, Handlers::standard());
+    let dlq = format!("{}.dlq", env.queue());
+    wait_for(
+        "three dead letters and the good message recorded",
+        || async {
+            (env.depth(&dlq).await == 3 && !history(&env.pool, &good).await.is_empty())
+                .then_some(())
+        },
+    )
+    .await;
+    let summary = consumer.stop().await;
+    assert_eq!(
+        (summary.processed, summary.retried, summary.dead_lettered),
+        (1, 0, 3)
+    );
+    let mut reasons: Vec<String> = env
+        .take(&dlq, 3)
+        .await
+        .iter()
+        .map(|d| header_text(d, "x-outbox-death-reason"))
+        .collect();
+    reasons.sort();
+    assert!(
+        reasons.iter().all(|r| r.starts_with("undecodable")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.iter().any(|r| r.contains("not JSON")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.iter().any(|r| r.contains("no message-id")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.iter().any(|r| r.contains("not a UUID")),
+        "{reasons:?}"
+    );
+    // A topic without a handler is recorded (a generic consumer).
+    let topic: String =
+        sqlx::query_scalar("SELECT topic FROM consumed_messages WHERE message_id = $1::uuid")
+            .bind(&good)
+            .fetch_one(&env.pool)
+            .await
+            .unwrap();
+    assert_eq!(topic, "other.topic");
+}
+
+#[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]
+async fn unknown_topics_can_be_rejected_instead(pool: PgPool) {
+    let mut env = TestEnv::new(pool, &["#"]);
+    env.config.consumer.reject_unknown_topics = true;
+    env.apply_topology().await;
+    let id = Uuid::new_v4().to_string();
+    env.publish(RawMessage {
+        routing_key: "stray.topic",
+        body: b"{}",
+        message_id: Some(&id),
+        message_type: None,
+    })
+    .await;
+    let consumer = RunningConsumer::start(&env.config, Handlers::standard());
+    let dlq = format!("{}.dlq", env.queue());
+    wait_for("the stray message dead-lettered", || async {
+        (env.depth(&dlq).await == 1).then_some(())
+    })
+    .await;
+    consumer.stop().await;
+    assert!(history(&env.pool, &id).await.is_empty());
+    let dead = env.take(&dlq, 1).await.remove(0);
+    assert!(
+        header_text(&dead, "x-outbox-death-reason").contains("no handler for topic stray.topic")
+    );
+}
+
+#[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]
+async fn the_whole_pipeline_processes_an_upload(pool: PgPool) {
+    let env = TestEnv::new(pool, &["upload.#"]);
+    let relay = RunningRelay::start(&env.config);
+    let consumer = RunningConsumer::start(&env.config, Handlers::standard());
+    let server = Server::start(&env.config).await;
+    let good = server.upload_png("pixel.png").await;
+    // Declared PNG, but the bytes are text: rejected with the reason.
+    let r = server
+        .http
+        .post(server.url("/uploads?filename=fake.png"))
+        .header("content-type", "image/png")
+        .body("not a picture at all")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let fake: Value = r.json().await.unwrap();
+
+    let detail = |id: String| {
+        let (http, url) = (server.http.clone(), server.url(&format!("/uploads/{id}")));
+        async move {
+            http.get(url)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let processed = wait_for("the upload to be processed", || async {
+        let d = detail(good["id"].as_str().unwrap().to_string()).await;
+        (d["status"] != "registered").then_some(d)
+    })
+    .await;
+    assert_eq!(processed["status"], "processed");
+    assert_eq!(
+        processed["sha256"],
+        "4ff6ab670a58c14270e034e2090d9a432caa263a14e0a25785386b0c12f880b5"
+    );
+    assert_eq!(
+        (processed["width"].as_i64(), processed["height"].as_i64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(processed["event"]["status"], "sent");
+    assert_eq!(processed["consumed"][0]["consumer"], env.queue());
+    assert_eq!(processed["consumed"][0]["delivery_attempt"], 1);
+
+    let rejected = wait_for("the fake upload to be checked", || async {
+        let d = detail(fake["id"].as_str().unwrap().to_string()).await;
+        (d["status"] != "registered").then_some(d)
+    })
+    .await;
+    assert_eq!(rejected["status"], "rejected");
+    assert!(
+        rejected["rejection_reason"]
+            .as_str()
+            .unwrap()
+            .contains("not an image")
+    );
+    assert_eq!(rejected["sha256"].as_str().unwrap().len(), 64);
+
+    server.stop().await;
+    relay.stop().await;
+    let summary = consumer.stop().await;
+    assert_eq!(summary.processed, 2);
+}
+
+#[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]
+async fn the_consumer_reconnects_after_the_broker_connection_is_cut(pool: PgPool) {
+    let proxy = Proxy::start("127.0.0.1:5672".parse().unwrap()).await;
+    let env = TestEnv::new(pool, &["#"]);
+    env.apply_topology().await;
+    let mut via_proxy = env.config.clone();
+    via_proxy.broker.url = SecretUrl::new(format!("amqp://guest:guest@{}/%2f", proxy.addr));
+    let consumer = RunningConsumer::start(&via_proxy, Handlers::standard());
+    let first = Uuid::new_v4().to_string();
+    env.publish(RawMessage {
+        routing_key: "a.b",
+        body: b"{}",
+        message_id: Some(&first),
+        message_type: None,
+    })
+    .await;
+    wait_for("the first message", || async {
+        (!history(&env.pool, &first).await.is_empty()).then_some(())
+    })
+    .await;
+
+    proxy.cut();
+    let second = Uuid::new_v4().to_string();
+    env.publish(RawMessage {
+        routing_key: "a.b",
+        body: b"{}",
+        message_id: Some(&second),
+        message_type: None,
+    })
+    .await;
+    wait_for("the message sent after the cut", || async {
+        (!history(&env.pool, &second).await.is_empty()).then_some(())
+    })
+    .await;
+    let summary = consumer.stop().await;
+    assert_eq!(summary.processed, 2);
+}
+
+#[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]
+async fn up_serves_relays_and_consumes_then_stops_on_sigterm(pool: PgPool) {
+    let mut env = TestEnv::new(pool, &["upload.#"]);
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    env.config.api.listen = format!("127.0.0.1:{port}").parse().unwrap();
+    let mut child = spawn(env.cmd().arg("up"));
+    let http = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    wait_for("up to serve", || async {
+        let r = http.get(format!("{base}/readyz")).send().await.ok()?;
+        r.status().is_success().then_some(())
+    })
+    .await;
+    let form = Form::new().part(
+        "file",
+        Part::bytes(PNG)
+            .file_name("demo.png")
+            .mime_str("image/png")
+            .unwrap(),
+    );
+    let created: Value = http
+        .post(format!("{base}/uploads"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let url = format!("{base}/uploads/{}", created["id"].as_str().unwrap());
+    let done = wait_for("the upload to be processed", || async {
+        let d: Value = http.get(&url).send().await.ok()?.json().await.ok()?;
+        (d["status"] == "processed").then_some(d)
+    })
+    .await;
+    assert_eq!(done["width"], 1);
+    terminate(&child);
+    assert_eq!(wait_exit(&mut child).await.code(), Some(0));
+}
