@@ -34,6 +34,9 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand serve 'Serve the producer HTTP API (POST /uploads and friends)'
             cand consume 'Process messages from a queue, each effect exactly once'
             cand up 'Migrate, declare the topology, then serve, relay and consume in one process'
+            cand outbox 'Inspect and steer outbox rows: ls, show, why, replay, requeue, purge'
+            cand lag 'How far behind each stage is: pending rows and their age, queues, unconsumed'
+            cand dlq 'The dead-letter queue: ls, show, replay, purge'
             cand completions 'Print a shell completion script to stdout'
             cand man 'Print the man page (roff) to stdout, or write one page per command into a directory'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -166,6 +169,225 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
         }
+        &'outboxctl;outbox'= {
+            cand --config 'Configuration file [default: ./outbox.toml when present]'
+            cand --database-url 'PostgreSQL URL (setting database.url)'
+            cand --broker-url 'RabbitMQ URL (setting broker.url)'
+            cand --log-level 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)'
+            cand --log-format 'Log line format on stderr (setting log.format)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand ls 'List rows: id, message id, topic, key, status, attempts, age, last error'
+            cand show 'Everything about one row: payload, headers, timestamps, attempts, consumption'
+            cand why 'Explain why a row has not gone out (or when it did)'
+            cand replay 'Publish sent rows again (same message id by default: consumers that have it skip it)'
+            cand requeue 'Put dead rows back to pending with their attempts reset'
+            cand purge 'Delete old sent rows in bounded batches'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'outboxctl;outbox;ls'= {
+            cand --topic 'Only this topic'
+            cand --key 'Only this partition key'
+            cand --since 'Created at or after: 1h (ago), 2026-11-27, 2026-11-27T10:00:00Z'
+            cand --until 'Created before (same forms as --since)'
+            cand --limit 'At most this many rows'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand --config 'Configuration file [default: ./outbox.toml when present]'
+            cand --database-url 'PostgreSQL URL (setting database.url)'
+            cand --broker-url 'RabbitMQ URL (setting broker.url)'
+            cand --log-level 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)'
+            cand --log-format 'Log line format on stderr (setting log.format)'
+            cand --pending 'Only rows waiting to go out'
+            cand --sent 'Only rows the broker confirmed'
+            cand --dead 'Only rows that gave up after relay.max_attempts'
+            cand --all 'Rows of every status (the default)'
+            cand --oldest-first 'Oldest first (default: newest first)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'outboxctl;outbox;show'= {
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand --config 'Configuration file [default: ./outbox.toml when present]'
+            cand --database-url 'PostgreSQL URL (setting database.url)'
+            cand --broker-url 'RabbitMQ URL (setting broker.url)'
+            cand --log-level 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)'
+            cand --log-format 'Log line format on stderr (setting log.format)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'outboxctl;outbox;why'= {
+            cand --config 'Configuration file [default: ./outbox.toml when present]'
+            cand --database-url 'PostgreSQL URL (setting database.url)'
+            cand --broker-url 'RabbitMQ URL (setting broker.url)'
+            cand --log-level 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)'
+            cand --log-format 'Log line format on stderr (setting log.format)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'outboxctl;outbox;replay'= {
+            cand --topic 'Every sent row of this topic created in --since..--until'
+            cand --since 'With --topic: created at or after (1h, 2026-11-27, RFC 3339)'
+            cand --until 'With --topic: created before'
+            cand --config 'Configuration file [default: ./outbox.toml when present]'
+            cand --database-url 'PostgreSQL URL (setting database.url)'
+            cand --broker-url 'RabbitMQ URL (setting broker.url)'
+            cand --log-level 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)'
+            cand --log-format 'Log line format on stderr (setting log.format)'
+            cand --same-id 'Keep each row''s message id: consumers that processed it skip it (the default)'
+            cand --new-id 'Publish copies with new message ids: consumers process them again'
+            cand --dry-run 'Say what would happen, change nothing'
+            cand -y 'Do not ask for confirmation when more than one row is affected'
+            cand --yes 'Do not ask for confirmation when more than one row is affected'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'outboxctl;outbox;requeue'= {
+            cand --topic 'With --dead: only this topic'
+            cand --config 'Configuration file [default: ./outbox.toml when present]'
+            cand --database-url 'PostgreSQL URL (setting database.url)'
+            cand --broker-url 'RabbitMQ URL (setting broker.url)'
+            cand --log-level 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)'
+            cand --log-format 'Log line format on stderr (setting log.format)'
+            cand --dead 'Every dead row (of --topic, if given)'
+            cand --dry-run 'Say what would happen, change nothing'
+            cand -y 'Do not ask for confirmation when more than one row is affected'
+            cand --yes 'Do not ask for confirmation when more than one row is affected'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'outboxctl;outbox;purge'= {
+            cand --older-than 'Only rows sent longer ago than this, e.g. 7d'
+            cand --batch 'Rows deleted per transaction'
+            cand --config 'Configuration file [default: ./outbox.toml when present]'
+            cand --database-url 'PostgreSQL URL (setting database.url)'
+            cand --broker-url 'RabbitMQ URL (setting broker.url)'
+            cand --log-level 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)'
+            cand --log-format 'Log line format on stderr (setting log.format)'
+            cand --sent 'Delete sent rows (the only kind purge deletes; required to say so)'
+            cand --dry-run 'Count what would be deleted, delete nothing'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'outboxctl;outbox;help'= {
+            cand ls 'List rows: id, message id, topic, key, status, attempts, age, last error'
+            cand show 'Everything about one row: payload, headers, timestamps, attempts, consumption'
+            cand why 'Explain why a row has not gone out (or when it did)'
+            cand replay 'Publish sent rows again (same message id by default: consumers that have it skip it)'
+            cand requeue 'Put dead rows back to pending with their attempts reset'
+            cand purge 'Delete old sent rows in bounded batches'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'outboxctl;outbox;help;ls'= {
+        }
+        &'outboxctl;outbox;help;show'= {
+        }
+        &'outboxctl;outbox;help;why'= {
+        }
+        &'outboxctl;outbox;help;replay'= {
+        }
+        &'outboxctl;outbox;help;requeue'= {
+        }
+        &'outboxctl;outbox;help;purge'= {
+        }
+        &'outboxctl;outbox;help;help'= {
+        }
+        &'outboxctl;lag'= {
+            cand --watch 'Redraw every DURATION until interrupted'
+            cand --max-age 'Exit 1 when the oldest pending row is older than this (for cron alerts)'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand --config 'Configuration file [default: ./outbox.toml when present]'
+            cand --database-url 'PostgreSQL URL (setting database.url)'
+            cand --broker-url 'RabbitMQ URL (setting broker.url)'
+            cand --log-level 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)'
+            cand --log-format 'Log line format on stderr (setting log.format)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'outboxctl;dlq'= {
+            cand --config 'Configuration file [default: ./outbox.toml when present]'
+            cand --database-url 'PostgreSQL URL (setting database.url)'
+            cand --broker-url 'RabbitMQ URL (setting broker.url)'
+            cand --log-level 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)'
+            cand --log-format 'Log line format on stderr (setting log.format)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand ls 'List dead letters with their reason and attempts (they stay in the queue)'
+            cand show 'One dead letter in full (it stays in the queue)'
+            cand replay 'Move dead letters back to the work queue, attempts reset'
+            cand purge 'Delete every dead letter'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'outboxctl;dlq;ls'= {
+            cand --queue 'Work queue whose dead letters to use [default: consumer.queue or the first of broker.queues]'
+            cand --limit 'At most this many messages'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand --config 'Configuration file [default: ./outbox.toml when present]'
+            cand --database-url 'PostgreSQL URL (setting database.url)'
+            cand --broker-url 'RabbitMQ URL (setting broker.url)'
+            cand --log-level 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)'
+            cand --log-format 'Log line format on stderr (setting log.format)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'outboxctl;dlq;show'= {
+            cand --queue 'Work queue whose dead letters to use [default: consumer.queue or the first of broker.queues]'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand --config 'Configuration file [default: ./outbox.toml when present]'
+            cand --database-url 'PostgreSQL URL (setting database.url)'
+            cand --broker-url 'RabbitMQ URL (setting broker.url)'
+            cand --log-level 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)'
+            cand --log-format 'Log line format on stderr (setting log.format)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'outboxctl;dlq;replay'= {
+            cand --queue 'Work queue whose dead letters to use [default: consumer.queue or the first of broker.queues]'
+            cand --config 'Configuration file [default: ./outbox.toml when present]'
+            cand --database-url 'PostgreSQL URL (setting database.url)'
+            cand --broker-url 'RabbitMQ URL (setting broker.url)'
+            cand --log-level 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)'
+            cand --log-format 'Log line format on stderr (setting log.format)'
+            cand --all 'Move every dead letter'
+            cand --dry-run 'Say what would happen, change nothing'
+            cand -y 'Do not ask for confirmation when more than one message is affected'
+            cand --yes 'Do not ask for confirmation when more than one message is affected'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'outboxctl;dlq;purge'= {
+            cand --queue 'Work queue whose dead letters to use [default: consumer.queue or the first of broker.queues]'
+            cand --config 'Configuration file [default: ./outbox.toml when present]'
+            cand --database-url 'PostgreSQL URL (setting database.url)'
+            cand --broker-url 'RabbitMQ URL (setting broker.url)'
+            cand --log-level 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)'
+            cand --log-format 'Log line format on stderr (setting log.format)'
+            cand -y 'Do not ask for confirmation'
+            cand --yes 'Do not ask for confirmation'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'outboxctl;dlq;help'= {
+            cand ls 'List dead letters with their reason and attempts (they stay in the queue)'
+            cand show 'One dead letter in full (it stays in the queue)'
+            cand replay 'Move dead letters back to the work queue, attempts reset'
+            cand purge 'Delete every dead letter'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'outboxctl;dlq;help;ls'= {
+        }
+        &'outboxctl;dlq;help;show'= {
+        }
+        &'outboxctl;dlq;help;replay'= {
+        }
+        &'outboxctl;dlq;help;purge'= {
+        }
+        &'outboxctl;dlq;help;help'= {
+        }
         &'outboxctl;completions'= {
             cand --config 'Configuration file [default: ./outbox.toml when present]'
             cand --database-url 'PostgreSQL URL (setting database.url)'
@@ -193,6 +415,9 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand serve 'Serve the producer HTTP API (POST /uploads and friends)'
             cand consume 'Process messages from a queue, each effect exactly once'
             cand up 'Migrate, declare the topology, then serve, relay and consume in one process'
+            cand outbox 'Inspect and steer outbox rows: ls, show, why, replay, requeue, purge'
+            cand lag 'How far behind each stage is: pending rows and their age, queues, unconsumed'
+            cand dlq 'The dead-letter queue: ls, show, replay, purge'
             cand completions 'Print a shell completion script to stdout'
             cand man 'Print the man page (roff) to stdout, or write one page per command into a directory'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -219,6 +444,42 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
         &'outboxctl;help;consume'= {
         }
         &'outboxctl;help;up'= {
+        }
+        &'outboxctl;help;outbox'= {
+            cand ls 'List rows: id, message id, topic, key, status, attempts, age, last error'
+            cand show 'Everything about one row: payload, headers, timestamps, attempts, consumption'
+            cand why 'Explain why a row has not gone out (or when it did)'
+            cand replay 'Publish sent rows again (same message id by default: consumers that have it skip it)'
+            cand requeue 'Put dead rows back to pending with their attempts reset'
+            cand purge 'Delete old sent rows in bounded batches'
+        }
+        &'outboxctl;help;outbox;ls'= {
+        }
+        &'outboxctl;help;outbox;show'= {
+        }
+        &'outboxctl;help;outbox;why'= {
+        }
+        &'outboxctl;help;outbox;replay'= {
+        }
+        &'outboxctl;help;outbox;requeue'= {
+        }
+        &'outboxctl;help;outbox;purge'= {
+        }
+        &'outboxctl;help;lag'= {
+        }
+        &'outboxctl;help;dlq'= {
+            cand ls 'List dead letters with their reason and attempts (they stay in the queue)'
+            cand show 'One dead letter in full (it stays in the queue)'
+            cand replay 'Move dead letters back to the work queue, attempts reset'
+            cand purge 'Delete every dead letter'
+        }
+        &'outboxctl;help;dlq;ls'= {
+        }
+        &'outboxctl;help;dlq;show'= {
+        }
+        &'outboxctl;help;dlq;replay'= {
+        }
+        &'outboxctl;help;dlq;purge'= {
         }
         &'outboxctl;help;completions'= {
         }

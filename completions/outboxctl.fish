@@ -39,6 +39,9 @@ complete -c outboxctl -n "__fish_outboxctl_needs_command" -f -a "relay" -d 'Publ
 complete -c outboxctl -n "__fish_outboxctl_needs_command" -f -a "serve" -d 'Serve the producer HTTP API (POST /uploads and friends)'
 complete -c outboxctl -n "__fish_outboxctl_needs_command" -f -a "consume" -d 'Process messages from a queue, each effect exactly once'
 complete -c outboxctl -n "__fish_outboxctl_needs_command" -f -a "up" -d 'Migrate, declare the topology, then serve, relay and consume in one process'
+complete -c outboxctl -n "__fish_outboxctl_needs_command" -f -a "outbox" -d 'Inspect and steer outbox rows: ls, show, why, replay, requeue, purge'
+complete -c outboxctl -n "__fish_outboxctl_needs_command" -f -a "lag" -d 'How far behind each stage is: pending rows and their age, queues, unconsumed'
+complete -c outboxctl -n "__fish_outboxctl_needs_command" -f -a "dlq" -d 'The dead-letter queue: ls, show, replay, purge'
 complete -c outboxctl -n "__fish_outboxctl_needs_command" -f -a "completions" -d 'Print a shell completion script to stdout'
 complete -c outboxctl -n "__fish_outboxctl_needs_command" -f -a "man" -d 'Print the man page (roff) to stdout, or write one page per command into a directory'
 complete -c outboxctl -n "__fish_outboxctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -136,6 +139,167 @@ complete -c outboxctl -n "__fish_outboxctl_using_subcommand up" -l log-level -d 
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand up" -l log-format -d 'Log line format on stderr (setting log.format)' -r -f -a "text\t''
 json\t''"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand up" -s h -l help -d 'Print help'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and not __fish_seen_subcommand_from ls show why replay requeue purge help" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and not __fish_seen_subcommand_from ls show why replay requeue purge help" -l database-url -d 'PostgreSQL URL (setting database.url)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and not __fish_seen_subcommand_from ls show why replay requeue purge help" -l broker-url -d 'RabbitMQ URL (setting broker.url)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and not __fish_seen_subcommand_from ls show why replay requeue purge help" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and not __fish_seen_subcommand_from ls show why replay requeue purge help" -l log-format -d 'Log line format on stderr (setting log.format)' -r -f -a "text\t''
+json\t''"
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and not __fish_seen_subcommand_from ls show why replay requeue purge help" -s h -l help -d 'Print help'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and not __fish_seen_subcommand_from ls show why replay requeue purge help" -f -a "ls" -d 'List rows: id, message id, topic, key, status, attempts, age, last error'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and not __fish_seen_subcommand_from ls show why replay requeue purge help" -f -a "show" -d 'Everything about one row: payload, headers, timestamps, attempts, consumption'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and not __fish_seen_subcommand_from ls show why replay requeue purge help" -f -a "why" -d 'Explain why a row has not gone out (or when it did)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and not __fish_seen_subcommand_from ls show why replay requeue purge help" -f -a "replay" -d 'Publish sent rows again (same message id by default: consumers that have it skip it)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and not __fish_seen_subcommand_from ls show why replay requeue purge help" -f -a "requeue" -d 'Put dead rows back to pending with their attempts reset'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and not __fish_seen_subcommand_from ls show why replay requeue purge help" -f -a "purge" -d 'Delete old sent rows in bounded batches'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and not __fish_seen_subcommand_from ls show why replay requeue purge help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from ls" -l topic -d 'Only this topic' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from ls" -l key -d 'Only this partition key' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from ls" -l since -d 'Created at or after: 1h (ago), 2026-11-27, 2026-11-27T10:00:00Z' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from ls" -l until -d 'Created before (same forms as --since)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from ls" -l limit -d 'At most this many rows' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from ls" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people'
+json\t'One JSON object per line, for scripts'"
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from ls" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from ls" -l database-url -d 'PostgreSQL URL (setting database.url)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from ls" -l broker-url -d 'RabbitMQ URL (setting broker.url)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from ls" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from ls" -l log-format -d 'Log line format on stderr (setting log.format)' -r -f -a "text\t''
+json\t''"
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from ls" -l pending -d 'Only rows waiting to go out'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from ls" -l sent -d 'Only rows the broker confirmed'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from ls" -l dead -d 'Only rows that gave up after relay.max_attempts'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from ls" -l all -d 'Rows of every status (the default)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from ls" -l oldest-first -d 'Oldest first (default: newest first)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from show" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people'
+json\t'One JSON object per line, for scripts'"
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from show" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from show" -l database-url -d 'PostgreSQL URL (setting database.url)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from show" -l broker-url -d 'RabbitMQ URL (setting broker.url)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from show" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from show" -l log-format -d 'Log line format on stderr (setting log.format)' -r -f -a "text\t''
+json\t''"
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from why" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from why" -l database-url -d 'PostgreSQL URL (setting database.url)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from why" -l broker-url -d 'RabbitMQ URL (setting broker.url)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from why" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from why" -l log-format -d 'Log line format on stderr (setting log.format)' -r -f -a "text\t''
+json\t''"
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from why" -s h -l help -d 'Print help'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from replay" -l topic -d 'Every sent row of this topic created in --since..--until' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from replay" -l since -d 'With --topic: created at or after (1h, 2026-11-27, RFC 3339)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from replay" -l until -d 'With --topic: created before' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from replay" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from replay" -l database-url -d 'PostgreSQL URL (setting database.url)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from replay" -l broker-url -d 'RabbitMQ URL (setting broker.url)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from replay" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from replay" -l log-format -d 'Log line format on stderr (setting log.format)' -r -f -a "text\t''
+json\t''"
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from replay" -l same-id -d 'Keep each row\'s message id: consumers that processed it skip it (the default)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from replay" -l new-id -d 'Publish copies with new message ids: consumers process them again'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from replay" -l dry-run -d 'Say what would happen, change nothing'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from replay" -s y -l yes -d 'Do not ask for confirmation when more than one row is affected'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from replay" -s h -l help -d 'Print help'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from requeue" -l topic -d 'With --dead: only this topic' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from requeue" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from requeue" -l database-url -d 'PostgreSQL URL (setting database.url)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from requeue" -l broker-url -d 'RabbitMQ URL (setting broker.url)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from requeue" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from requeue" -l log-format -d 'Log line format on stderr (setting log.format)' -r -f -a "text\t''
+json\t''"
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from requeue" -l dead -d 'Every dead row (of --topic, if given)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from requeue" -l dry-run -d 'Say what would happen, change nothing'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from requeue" -s y -l yes -d 'Do not ask for confirmation when more than one row is affected'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from requeue" -s h -l help -d 'Print help'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from purge" -l older-than -d 'Only rows sent longer ago than this, e.g. 7d' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from purge" -l batch -d 'Rows deleted per transaction' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from purge" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from purge" -l database-url -d 'PostgreSQL URL (setting database.url)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from purge" -l broker-url -d 'RabbitMQ URL (setting broker.url)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from purge" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from purge" -l log-format -d 'Log line format on stderr (setting log.format)' -r -f -a "text\t''
+json\t''"
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from purge" -l sent -d 'Delete sent rows (the only kind purge deletes; required to say so)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from purge" -l dry-run -d 'Count what would be deleted, delete nothing'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from purge" -s h -l help -d 'Print help'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from help" -f -a "ls" -d 'List rows: id, message id, topic, key, status, attempts, age, last error'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from help" -f -a "show" -d 'Everything about one row: payload, headers, timestamps, attempts, consumption'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from help" -f -a "why" -d 'Explain why a row has not gone out (or when it did)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from help" -f -a "replay" -d 'Publish sent rows again (same message id by default: consumers that have it skip it)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from help" -f -a "requeue" -d 'Put dead rows back to pending with their attempts reset'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from help" -f -a "purge" -d 'Delete old sent rows in bounded batches'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand lag" -l watch -d 'Redraw every DURATION until interrupted' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand lag" -l max-age -d 'Exit 1 when the oldest pending row is older than this (for cron alerts)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand lag" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people'
+json\t'One JSON object per line, for scripts'"
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand lag" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand lag" -l database-url -d 'PostgreSQL URL (setting database.url)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand lag" -l broker-url -d 'RabbitMQ URL (setting broker.url)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand lag" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand lag" -l log-format -d 'Log line format on stderr (setting log.format)' -r -f -a "text\t''
+json\t''"
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand lag" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and not __fish_seen_subcommand_from ls show replay purge help" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and not __fish_seen_subcommand_from ls show replay purge help" -l database-url -d 'PostgreSQL URL (setting database.url)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and not __fish_seen_subcommand_from ls show replay purge help" -l broker-url -d 'RabbitMQ URL (setting broker.url)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and not __fish_seen_subcommand_from ls show replay purge help" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and not __fish_seen_subcommand_from ls show replay purge help" -l log-format -d 'Log line format on stderr (setting log.format)' -r -f -a "text\t''
+json\t''"
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and not __fish_seen_subcommand_from ls show replay purge help" -s h -l help -d 'Print help'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and not __fish_seen_subcommand_from ls show replay purge help" -f -a "ls" -d 'List dead letters with their reason and attempts (they stay in the queue)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and not __fish_seen_subcommand_from ls show replay purge help" -f -a "show" -d 'One dead letter in full (it stays in the queue)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and not __fish_seen_subcommand_from ls show replay purge help" -f -a "replay" -d 'Move dead letters back to the work queue, attempts reset'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and not __fish_seen_subcommand_from ls show replay purge help" -f -a "purge" -d 'Delete every dead letter'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and not __fish_seen_subcommand_from ls show replay purge help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from ls" -l queue -d 'Work queue whose dead letters to use [default: consumer.queue or the first of broker.queues]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from ls" -l limit -d 'At most this many messages' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from ls" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people'
+json\t'One JSON object per line, for scripts'"
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from ls" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from ls" -l database-url -d 'PostgreSQL URL (setting database.url)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from ls" -l broker-url -d 'RabbitMQ URL (setting broker.url)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from ls" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from ls" -l log-format -d 'Log line format on stderr (setting log.format)' -r -f -a "text\t''
+json\t''"
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from show" -l queue -d 'Work queue whose dead letters to use [default: consumer.queue or the first of broker.queues]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from show" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people'
+json\t'One JSON object per line, for scripts'"
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from show" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from show" -l database-url -d 'PostgreSQL URL (setting database.url)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from show" -l broker-url -d 'RabbitMQ URL (setting broker.url)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from show" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from show" -l log-format -d 'Log line format on stderr (setting log.format)' -r -f -a "text\t''
+json\t''"
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from replay" -l queue -d 'Work queue whose dead letters to use [default: consumer.queue or the first of broker.queues]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from replay" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from replay" -l database-url -d 'PostgreSQL URL (setting database.url)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from replay" -l broker-url -d 'RabbitMQ URL (setting broker.url)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from replay" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from replay" -l log-format -d 'Log line format on stderr (setting log.format)' -r -f -a "text\t''
+json\t''"
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from replay" -l all -d 'Move every dead letter'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from replay" -l dry-run -d 'Say what would happen, change nothing'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from replay" -s y -l yes -d 'Do not ask for confirmation when more than one message is affected'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from replay" -s h -l help -d 'Print help'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from purge" -l queue -d 'Work queue whose dead letters to use [default: consumer.queue or the first of broker.queues]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from purge" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from purge" -l database-url -d 'PostgreSQL URL (setting database.url)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from purge" -l broker-url -d 'RabbitMQ URL (setting broker.url)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from purge" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from purge" -l log-format -d 'Log line format on stderr (setting log.format)' -r -f -a "text\t''
+json\t''"
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from purge" -s y -l yes -d 'Do not ask for confirmation'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from purge" -s h -l help -d 'Print help'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from help" -f -a "ls" -d 'List dead letters with their reason and attempts (they stay in the queue)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from help" -f -a "show" -d 'One dead letter in full (it stays in the queue)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from help" -f -a "replay" -d 'Move dead letters back to the work queue, attempts reset'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from help" -f -a "purge" -d 'Delete every dead letter'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand completions" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand completions" -l database-url -d 'PostgreSQL URL (setting database.url)' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand completions" -l broker-url -d 'RabbitMQ URL (setting broker.url)' -r
@@ -151,16 +315,29 @@ complete -c outboxctl -n "__fish_outboxctl_using_subcommand man" -l log-level -d
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand man" -l log-format -d 'Log line format on stderr (setting log.format)' -r -f -a "text\t''
 json\t''"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand man" -s h -l help -d 'Print help'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up completions man help" -f -a "migrate" -d 'Apply the embedded database migrations (outbox, uploads, consumed_messages)'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up completions man help" -f -a "topology" -d 'Declare the RabbitMQ exchanges and queues'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up completions man help" -f -a "config" -d 'Show or check the effective configuration'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up completions man help" -f -a "relay" -d 'Publish pending outbox rows to RabbitMQ, marking them sent once confirmed'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up completions man help" -f -a "serve" -d 'Serve the producer HTTP API (POST /uploads and friends)'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up completions man help" -f -a "consume" -d 'Process messages from a queue, each effect exactly once'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up completions man help" -f -a "up" -d 'Migrate, declare the topology, then serve, relay and consume in one process'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up completions man help" -f -a "completions" -d 'Print a shell completion script to stdout'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up completions man help" -f -a "man" -d 'Print the man page (roff) to stdout, or write one page per command into a directory'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq completions man help" -f -a "migrate" -d 'Apply the embedded database migrations (outbox, uploads, consumed_messages)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq completions man help" -f -a "topology" -d 'Declare the RabbitMQ exchanges and queues'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq completions man help" -f -a "config" -d 'Show or check the effective configuration'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq completions man help" -f -a "relay" -d 'Publish pending outbox rows to RabbitMQ, marking them sent once confirmed'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq completions man help" -f -a "serve" -d 'Serve the producer HTTP API (POST /uploads and friends)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq completions man help" -f -a "consume" -d 'Process messages from a queue, each effect exactly once'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq completions man help" -f -a "up" -d 'Migrate, declare the topology, then serve, relay and consume in one process'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq completions man help" -f -a "outbox" -d 'Inspect and steer outbox rows: ls, show, why, replay, requeue, purge'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq completions man help" -f -a "lag" -d 'How far behind each stage is: pending rows and their age, queues, unconsumed'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq completions man help" -f -a "dlq" -d 'The dead-letter queue: ls, show, replay, purge'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq completions man help" -f -a "completions" -d 'Print a shell completion script to stdout'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq completions man help" -f -a "man" -d 'Print the man page (roff) to stdout, or write one page per command into a directory'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from topology" -f -a "apply" -d 'Declare the exchange, work queues with their bindings, retry and dead-letter queues (idempotent)'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "show" -d 'Print the effective configuration as TOML (passwords masked), with each value\'s source'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "check" -d 'Validate the configuration and reach PostgreSQL and RabbitMQ'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from outbox" -f -a "ls" -d 'List rows: id, message id, topic, key, status, attempts, age, last error'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from outbox" -f -a "show" -d 'Everything about one row: payload, headers, timestamps, attempts, consumption'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from outbox" -f -a "why" -d 'Explain why a row has not gone out (or when it did)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from outbox" -f -a "replay" -d 'Publish sent rows again (same message id by default: consumers that have it skip it)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from outbox" -f -a "requeue" -d 'Put dead rows back to pending with their attempts reset'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from outbox" -f -a "purge" -d 'Delete old sent rows in bounded batches'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from dlq" -f -a "ls" -d 'List dead letters with their reason and attempts (they stay in the queue)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from dlq" -f -a "show" -d 'One dead letter in full (it stays in the queue)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from dlq" -f -a "replay" -d 'Move dead letters back to the work queue, attempts reset'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from dlq" -f -a "purge" -d 'Delete every dead letter'

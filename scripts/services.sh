@@ -64,5 +64,11 @@ fi
 if command -v rabbitmqctl >/dev/null; then
   as_root rabbitmqctl -q enable_feature_flag stream_queue >/dev/null 2>&1 || true
 fi
+# The management API tells `outboxctl lag` how many messages are unacknowledged.
+if command -v rabbitmq-plugins >/dev/null && ! port_open 127.0.0.1 15672; then
+  log "enabling the RabbitMQ management plugin"
+  as_root rabbitmq-plugins -q enable rabbitmq_management >/dev/null
+  wait_for "the RabbitMQ management API" 60 port_open 127.0.0.1 15672
+fi
 
 log "PostgreSQL on $PGHOST:$PGPORT (database $OUTBOX_DB) and RabbitMQ on 127.0.0.1:$AMQP_PORT are up"

@@ -1,34 +1,15 @@
 //! One match: command → flow or ops. Resolves the configuration once, sets up
 //! logging, and turns results into an [`Outcome`]; `main` picks exit codes.
 
-use std::process::ExitCode;
-
 use clap::ArgMatches;
 
-use crate::cli::{Cli, Command, ConfigCommand, TopologyCommand};
+use crate::cli::{Cli, Command, ConfigCommand, DlqCommand, OutboxCommand, TopologyCommand};
 use crate::config::{self, Inputs};
 use crate::flow::{consume, produce, relay, up};
-use crate::ops::{docs, setup};
+use crate::ops::{dlq, docs, lag, outbox, setup};
 use crate::output;
 
-/// How a command that did not fail ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    /// Exit 0.
-    Success,
-    /// Exit 1: the command worked and the thing it checked is not fine
-    /// (e.g. `relay --once` left rows failing or dead).
-    CheckFailed,
-}
-
-impl Outcome {
-    pub fn exit_code(self) -> ExitCode {
-        match self {
-            Self::Success => ExitCode::SUCCESS,
-            Self::CheckFailed => ExitCode::from(1),
-        }
-    }
-}
+pub use crate::ops::Outcome;
 
 pub async fn run(cli: Cli, matches: &ArgMatches) -> anyhow::Result<Outcome> {
     // Commands that need no configuration.
@@ -78,6 +59,55 @@ pub async fn run(cli: Cli, matches: &ArgMatches) -> anyhow::Result<Outcome> {
         Command::Up(_) => {
             let shutdown = shutdown_signal();
             up::run(config, shutdown).await?;
+        }
+        Command::Outbox(cmd) => {
+            return match cmd {
+                OutboxCommand::Ls(args) => outbox::ls(config, &args).await,
+                OutboxCommand::Show { row, output } => {
+                    outbox::show(config, row, output.output).await
+                }
+                OutboxCommand::Why { row } => outbox::why(config, row).await,
+                OutboxCommand::Replay(args) => outbox::replay(config, &args).await,
+                OutboxCommand::Requeue(args) => outbox::requeue(config, &args).await,
+                OutboxCommand::Purge(args) => {
+                    outbox::purge(config, args.older_than, args.batch, args.dry_run).await
+                }
+            };
+        }
+        Command::Lag(args) => return lag::run(config, &args).await,
+        Command::Dlq(cmd) => {
+            return match cmd {
+                DlqCommand::Ls {
+                    queue,
+                    limit,
+                    output,
+                } => dlq::ls(config, queue.queue.as_deref(), limit, output.output).await,
+                DlqCommand::Show {
+                    message_id,
+                    queue,
+                    output,
+                } => dlq::show(config, queue.queue.as_deref(), &message_id, output.output).await,
+                DlqCommand::Replay {
+                    message_ids,
+                    all,
+                    queue,
+                    dry_run,
+                    yes,
+                } => {
+                    dlq::replay(
+                        config,
+                        queue.queue.as_deref(),
+                        &message_ids,
+                        all,
+                        dry_run,
+                        yes,
+                    )
+                    .await
+                }
+                DlqCommand::Purge { queue, yes } => {
+                    dlq::purge(config, queue.queue.as_deref(), yes).await
+                }
+            };
         }
         Command::Relay(args) => {
             let shutdown = shutdown_signal();

@@ -8,6 +8,7 @@ use clap::parser::ValueSource;
 use clap::{ArgMatches, Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::config::{LogFormat, Override};
+use crate::model::RowRef;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -100,6 +101,14 @@ pub enum Command {
     Consume(ConsumeArgs),
     /// Migrate, declare the topology, then serve, relay and consume in one process
     Up(ServeArgs),
+    /// Inspect and steer outbox rows: ls, show, why, replay, requeue, purge
+    #[command(subcommand)]
+    Outbox(OutboxCommand),
+    /// How far behind each stage is: pending rows and their age, queues, unconsumed
+    Lag(LagArgs),
+    /// The dead-letter queue: ls, show, replay, purge
+    #[command(subcommand)]
+    Dlq(DlqCommand),
     /// Print a shell completion script to stdout
     Completions {
         #[arg(value_enum)]
@@ -177,6 +186,236 @@ pub struct ConsumeArgs {
     /// Do not declare the RabbitMQ topology on start (setting consumer.apply_topology = false)
     #[arg(long)]
     pub no_topology: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum Output {
+    /// Aligned columns for people
+    #[default]
+    Table,
+    /// One JSON object per line, for scripts
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, Args)]
+pub struct OutputArgs {
+    /// Output format
+    #[arg(long, short = 'o', value_enum, default_value_t = Output::Table)]
+    pub output: Output,
+}
+
+/// A point in time: `1h` or `30m` (ago), `2026-11-27`, or an RFC 3339 timestamp.
+pub fn parse_time(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    let s = s.trim();
+    if let Ok(d) = humantime::parse_duration(s) {
+        let d = chrono::Duration::from_std(d).map_err(|e| e.to_string())?;
+        return Ok(chrono::Utc::now() - d);
+    }
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&chrono::Utc));
+    }
+    if let Ok(t) = humantime::parse_rfc3339_weak(s) {
+        return Ok(t.into());
+    }
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return Ok(d.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc());
+    }
+    Err(format!(
+        "{s:?} is not a time: write an age like 1h or 30m, a date like 2026-11-27, or 2026-11-27T10:00:00Z"
+    ))
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OutboxCommand {
+    /// List rows: id, message id, topic, key, status, attempts, age, last error
+    Ls(LsArgs),
+    /// Everything about one row: payload, headers, timestamps, attempts, consumption
+    Show {
+        /// Row id or message id
+        row: RowRef,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// Explain why a row has not gone out (or when it did)
+    Why {
+        /// Row id or message id
+        row: RowRef,
+    },
+    /// Publish sent rows again (same message id by default: consumers that have it skip it)
+    Replay(ReplayArgs),
+    /// Put dead rows back to pending with their attempts reset
+    Requeue(RequeueArgs),
+    /// Delete old sent rows in bounded batches
+    Purge(PurgeArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("status").args(["pending", "sent", "dead", "all"])))]
+pub struct LsArgs {
+    /// Only rows waiting to go out
+    #[arg(long)]
+    pub pending: bool,
+    /// Only rows the broker confirmed
+    #[arg(long)]
+    pub sent: bool,
+    /// Only rows that gave up after relay.max_attempts
+    #[arg(long)]
+    pub dead: bool,
+    /// Rows of every status (the default)
+    #[arg(long)]
+    pub all: bool,
+    /// Only this topic
+    #[arg(long, value_name = "TOPIC")]
+    pub topic: Option<String>,
+    /// Only this partition key
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<String>,
+    /// Created at or after: 1h (ago), 2026-11-27, 2026-11-27T10:00:00Z
+    #[arg(long, value_parser = parse_time, value_name = "TIME")]
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Created before (same forms as --since)
+    #[arg(long, value_parser = parse_time, value_name = "TIME")]
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
+    /// At most this many rows
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub limit: u32,
+    /// Oldest first (default: newest first)
+    #[arg(long)]
+    pub oldest_first: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("select").args(["rows", "topic"]).required(true)))]
+pub struct ReplayArgs {
+    /// Row ids or message ids of sent rows
+    #[arg(value_name = "ROW")]
+    pub rows: Vec<RowRef>,
+    /// Every sent row of this topic created in --since..--until
+    #[arg(long, value_name = "TOPIC", requires = "since")]
+    pub topic: Option<String>,
+    /// With --topic: created at or after (1h, 2026-11-27, RFC 3339)
+    #[arg(long, value_parser = parse_time, value_name = "TIME", requires = "topic")]
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+    /// With --topic: created before
+    #[arg(long, value_parser = parse_time, value_name = "TIME", requires = "topic")]
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
+    /// Keep each row's message id: consumers that processed it skip it (the default)
+    #[arg(long, conflicts_with = "new_id")]
+    pub same_id: bool,
+    /// Publish copies with new message ids: consumers process them again
+    #[arg(long)]
+    pub new_id: bool,
+    /// Say what would happen, change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask for confirmation when more than one row is affected
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("select").args(["rows", "dead"]).required(true)))]
+pub struct RequeueArgs {
+    /// Row ids or message ids of dead rows
+    #[arg(value_name = "ROW")]
+    pub rows: Vec<RowRef>,
+    /// Every dead row (of --topic, if given)
+    #[arg(long)]
+    pub dead: bool,
+    /// With --dead: only this topic
+    #[arg(long, value_name = "TOPIC", requires = "dead")]
+    pub topic: Option<String>,
+    /// Say what would happen, change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask for confirmation when more than one row is affected
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PurgeArgs {
+    /// Delete sent rows (the only kind purge deletes; required to say so)
+    #[arg(long, required = true)]
+    pub sent: bool,
+    /// Only rows sent longer ago than this, e.g. 7d
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION", required = true)]
+    pub older_than: Duration,
+    /// Rows deleted per transaction
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub batch: u32,
+    /// Count what would be deleted, delete nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LagArgs {
+    /// Redraw every DURATION until interrupted
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    pub watch: Option<Duration>,
+    /// Exit 1 when the oldest pending row is older than this (for cron alerts)
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    pub max_age: Option<Duration>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DlqQueueArg {
+    /// Work queue whose dead letters to use [default: consumer.queue or the first of broker.queues]
+    #[arg(long, value_name = "QUEUE")]
+    pub queue: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DlqCommand {
+    /// List dead letters with their reason and attempts (they stay in the queue)
+    Ls {
+        #[command(flatten)]
+        queue: DlqQueueArg,
+        /// At most this many messages
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        limit: u32,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// One dead letter in full (it stays in the queue)
+    Show {
+        /// Its message id
+        message_id: String,
+        #[command(flatten)]
+        queue: DlqQueueArg,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// Move dead letters back to the work queue, attempts reset
+    #[command(group(clap::ArgGroup::new("select").args(["message_ids", "all"]).required(true)))]
+    Replay {
+        /// Message ids to move
+        message_ids: Vec<String>,
+        /// Move every dead letter
+        #[arg(long)]
+        all: bool,
+        #[command(flatten)]
+        queue: DlqQueueArg,
+        /// Say what would happen, change nothing
+        #[arg(long)]
+        dry_run: bool,
+        /// Do not ask for confirmation when more than one message is affected
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+    /// Delete every dead letter
+    Purge {
+        #[command(flatten)]
+        queue: DlqQueueArg,
+        /// Do not ask for confirmation
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -86,6 +86,10 @@ pub struct BrokerConfig {
     pub connect_timeout: Duration,
     #[serde(with = "humantime_serde")]
     pub confirm_timeout: Duration,
+    /// RabbitMQ management API, for unacknowledged counts in `lag`. Default:
+    /// http://<broker host>:15672 with the broker's user and password.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub management_url: Option<SecretUrl>,
     pub queues: Vec<QueueConfig>,
 }
 
@@ -98,6 +102,7 @@ impl Default for BrokerConfig {
             queue_type: QueueType::Quorum,
             connect_timeout: Duration::from_secs(5),
             confirm_timeout: Duration::from_secs(10),
+            management_url: None,
             queues: vec![QueueConfig {
                 name: "uploads.process".into(),
                 bindings: vec!["upload.#".into()],
@@ -353,6 +358,7 @@ impl Default for LogConfig {
 /// Settings that have no default value, so serialising the defaults does not
 /// reveal them: `(section, key)`.
 const OPTIONAL_SETTINGS: &[(&str, &str)] = &[
+    ("broker", "management_url"),
     ("api", "token"),
     ("consumer", "queue"),
     ("consumer", "name"),
@@ -731,7 +737,10 @@ pub fn resolve(inputs: Inputs) -> Result<Resolved, ConfigError> {
         })?;
     validate(&config, &sources)?;
 
-    for url in [&config.database.url, &config.broker.url] {
+    for url in [&config.database.url, &config.broker.url]
+        .into_iter()
+        .chain(config.broker.management_url.as_ref())
+    {
         for password in url.passwords() {
             register_secret(&password);
         }
@@ -883,6 +892,15 @@ fn validate(c: &Config, sources: &BTreeMap<String, Source>) -> Result<(), Config
         &from("broker.url"),
         "amqp://user:password@host:5672/%2f",
     )?;
+    if let Some(m) = &c.broker.management_url {
+        check_url(
+            m,
+            &["http", "https"],
+            "broker.management_url",
+            &from("broker.management_url"),
+            "http://user:password@host:15672",
+        )?;
+    }
 
     let positive = |path: &str, v: u64, max: u64| -> Result<(), ConfigError> {
         if v == 0 || v > max {

@@ -273,6 +273,60 @@ pub struct EventState {
     pub dead_at: Option<DateTime<Utc>>,
 }
 
+/// Everything about one outbox row.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub message_id: MessageId,
+    pub topic: String,
+    pub partition_key: Option<String>,
+    pub status: OutboxStatus,
+    pub payload: serde_json::Value,
+    pub headers: serde_json::Value,
+    pub traceparent: Option<String>,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub available_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub dead_at: Option<DateTime<Utc>>,
+    pub lane: i16,
+    pub replay_of: Option<i64>,
+    pub replay_count: i32,
+    pub replayed_at: Option<DateTime<Utc>>,
+    pub replayed_by: Option<String>,
+    pub requeued_at: Option<DateTime<Utc>>,
+    pub requeued_by: Option<String>,
+}
+
+/// How an operator names a row: by id or by message id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowRef {
+    Id(i64),
+    MessageId(MessageId),
+}
+
+impl FromStr for RowRef {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if let Ok(id) = s.parse::<i64>() {
+            return Ok(Self::Id(id));
+        }
+        s.parse::<MessageId>()
+            .map(Self::MessageId)
+            .map_err(|_| format!("{s:?} is neither a row id (a number) nor a message id (a UUID)"))
+    }
+}
+
+impl fmt::Display for RowRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Id(id) => write!(f, "row {id}"),
+            Self::MessageId(m) => write!(f, "message {m}"),
+        }
+    }
+}
+
 /// One consumer's record of having processed a message.
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct Consumption {

@@ -85,3 +85,162 @@ impl Write for ScrubbingWriter {
         io::stderr().flush()
     }
 }
+
+/// Print one value as a line of JSON (the `--output json` format).
+pub fn json_line(value: &impl serde::Serialize) -> io::Result<()> {
+    let text = serde_json::to_string(value).map_err(io::Error::other)?;
+    line(text)
+}
+
+/// A table for people: no borders, a header row, columns two spaces apart,
+/// as wide as the terminal allows.
+pub fn table(header: &[&str]) -> comfy_table::Table {
+    let mut t = comfy_table::Table::new();
+    t.load_style(comfy_table::presets::NOTHING)
+        .set_content_arrangement(comfy_table::ContentArrangement::Dynamic)
+        .set_header(
+            header
+                .iter()
+                .map(|h| comfy_table::Cell::new(h.to_uppercase())),
+        );
+    if !use_color_stdout() {
+        t.force_no_tty();
+    }
+    t
+}
+
+/// Print a table built with [`table`].
+pub fn print_table(t: &comfy_table::Table) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    for l in t.lines() {
+        out.write_all(l.trim_end().as_bytes())?;
+        out.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
+/// Colour on stdout only on a terminal, and never when `NO_COLOR` is set.
+pub fn use_color_stdout() -> bool {
+    use std::io::IsTerminal;
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && io::stdout().is_terminal()
+}
+
+/// A cell coloured by outbox status (when colours are on).
+pub fn status_cell(status: &str) -> comfy_table::Cell {
+    let cell = comfy_table::Cell::new(status);
+    if !use_color_stdout() {
+        return cell;
+    }
+    match status {
+        "dead" => cell.fg(comfy_table::Color::Red),
+        "pending" => cell.fg(comfy_table::Color::Yellow),
+        _ => cell,
+    }
+}
+
+/// Width of the terminal on stdout; `None` when stdout is not a terminal
+/// (then nothing is cut: a pipe gets every character).
+pub fn terminal_width() -> Option<usize> {
+    use std::io::IsTerminal;
+    if !io::stdout().is_terminal() {
+        return None;
+    }
+    comfy_table::Table::new().width().map(usize::from)
+}
+
+/// Room left on the terminal after `used` columns, at least 20; unbounded
+/// when stdout is not a terminal.
+pub fn room(used: usize) -> usize {
+    terminal_width().map_or(usize::MAX, |w| w.saturating_sub(used).max(20))
+}
+
+/// `s` on one line, cut to `max` characters with an ellipsis.
+pub fn cut(s: &str, max: usize) -> String {
+    let one_line = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one_line.chars().count() <= max {
+        return one_line;
+    }
+    let mut out: String = one_line.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// A short age: `42s`, `3m12s`, `5h4m`, `2d3h`.
+pub fn age(d: chrono::TimeDelta) -> String {
+    let s = d.num_seconds().max(0);
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m{}s", s / 60, s % 60),
+        3600..86400 => format!("{}h{}m", s / 3600, s % 3600 / 60),
+        _ => format!("{}d{}h", s / 86400, s % 86400 / 3600),
+    }
+}
+
+/// An instant for people: `2026-11-27 23:12:01Z (3h4m ago)` or `(in 5s)`.
+pub fn when(t: chrono::DateTime<chrono::Utc>) -> String {
+    let now = chrono::Utc::now();
+    let rel = if t <= now {
+        format!("{} ago", age(now - t))
+    } else {
+        format!("in {}", age(t - now))
+    };
+    format!("{} ({rel})", t.format("%Y-%m-%d %H:%M:%SZ"))
+}
+
+/// Who is acting, recorded on rows an operator changes: `user@host`.
+pub fn actor() -> String {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default();
+    if host.is_empty() {
+        user
+    } else {
+        format!("{user}@{host}")
+    }
+}
+
+/// Ask before changing more than one thing. `Ok(false)`: the operator said no.
+/// Without a terminal to ask on, refuse (an error: exit 2) unless `yes`.
+pub fn confirm(question: &str, affected: usize, yes: bool) -> anyhow::Result<bool> {
+    use std::io::IsTerminal;
+    if affected <= 1 || yes {
+        return Ok(true);
+    }
+    if !io::stdin().is_terminal() {
+        anyhow::bail!(
+            "refusing to {question} without --yes: stdin is not a terminal to ask on — add --yes \
+             (or --dry-run to see what would happen)"
+        );
+    }
+    let mut err = io::stderr().lock();
+    write!(err, "{question}? [y/N] ")?;
+    err.flush()?;
+    let mut answer = String::new();
+    io::stdin().read_line(&mut answer)?;
+    Ok(matches!(
+        answer.trim().to_ascii_lowercase().as_str(),
+        "y" | "yes"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_and_cuts() {
+        assert_eq!(age(chrono::TimeDelta::seconds(42)), "42s");
+        assert_eq!(age(chrono::TimeDelta::seconds(192)), "3m12s");
+        assert_eq!(age(chrono::TimeDelta::seconds(3 * 3600 + 240)), "3h4m");
+        assert_eq!(
+            age(chrono::TimeDelta::seconds(2 * 86400 + 3 * 3600)),
+            "2d3h"
+        );
+        assert_eq!(cut("a  b\nc", 10), "a b c");
+        assert_eq!(cut("abcdefghij", 5), "abcd…");
+    }
+}

@@ -81,6 +81,23 @@ impl Delivery {
         }
     }
 
+    /// Every header, as text, for display.
+    pub fn headers_text(&self) -> Vec<(String, String)> {
+        let Some(table) = self.properties.headers() else {
+            return Vec::new();
+        };
+        table
+            .inner()
+            .iter()
+            .map(|(k, v)| (k.to_string(), value_text(v)))
+            .collect()
+    }
+
+    /// The timestamp property (seconds since the epoch).
+    pub fn timestamp(&self) -> Option<u64> {
+        *self.properties.timestamp()
+    }
+
     pub fn header_str(&self, name: &str) -> Option<String> {
         match self.header(name)? {
             AMQPValue::LongString(s) => Some(String::from_utf8_lossy(s.as_bytes()).into_owned()),
@@ -115,6 +132,56 @@ impl Delivery {
             .map_err(|e| {
                 BrokerError::Unavailable(format!("cannot requeue a delivery: {}", describe(&e)))
             })
+    }
+}
+
+/// Messages taken off a queue one at a time without acknowledging them:
+/// those not acknowledged go back to the queue when the browser is closed
+/// (or its connection drops), so looking loses nothing.
+pub struct Browser {
+    channel: Channel,
+    queue: String,
+}
+
+impl Browser {
+    /// The next message, or `None` when the queue has no more for us.
+    pub async fn next(&self) -> Result<Option<Delivery>, BrokerError> {
+        let got = self
+            .channel
+            .basic_get(
+                ShortString::from(self.queue.as_str()),
+                lapin::options::BasicGetOptions { no_ack: false },
+            )
+            .await
+            .map_err(|e| {
+                let msg = describe(&e);
+                if msg.contains("NOT_FOUND") {
+                    BrokerError::Topology(format!(
+                        "queue {} does not exist — run `outboxctl topology apply`",
+                        self.queue
+                    ))
+                } else {
+                    BrokerError::Unavailable(format!("cannot read {}: {msg}", self.queue))
+                }
+            })?;
+        Ok(got.map(|m| Delivery {
+            routing_key: m.delivery.routing_key.to_string(),
+            redelivered: m.delivery.redelivered,
+            body: m.delivery.data,
+            properties: m.delivery.properties,
+            acker: m.delivery.acker,
+        }))
+    }
+
+    /// Give every message not acknowledged back to the queue.
+    pub async fn close(self) {
+        if self.channel.status().connected() {
+            let _ = tokio::time::timeout(
+                Duration::from_secs(5),
+                self.channel.close(200, "browser closed".into()),
+            )
+            .await;
+        }
     }
 }
 
@@ -164,6 +231,30 @@ impl Broker {
             consumer,
             tag: tag.to_string(),
         })
+    }
+
+    /// Read `queue` without consuming it (see [`Browser`]).
+    pub async fn browse(&self, queue: &str) -> Result<Browser, BrokerError> {
+        Ok(Browser {
+            channel: self.channel().await?,
+            queue: queue.to_string(),
+        })
+    }
+
+    /// Delete every ready message of `queue`; returns how many.
+    pub async fn purge_queue(&self, queue: &str) -> Result<u32, BrokerError> {
+        let channel = self.channel().await?;
+        let n = channel
+            .queue_purge(
+                ShortString::from(queue),
+                lapin::options::QueuePurgeOptions::default(),
+            )
+            .await
+            .map_err(|e| {
+                BrokerError::Unavailable(format!("cannot purge {queue}: {}", describe(&e)))
+            })?;
+        let _ = channel.close(200, "purged".into()).await;
+        Ok(n)
     }
 
     /// A confirm-mode channel that forwards deliveries of `queue` to its
@@ -268,6 +359,22 @@ impl Forwarder {
         self.publish("", &retry_queue(&self.queue), d, props).await
     }
 
+    /// Send a dead letter back to the work queue for a fresh start: without
+    /// its death and attempt headers.
+    pub async fn restore(&self, d: &Delivery) -> Result<(), BrokerError> {
+        let props = copy_properties(d, "", &[]);
+        let mut table = FieldTable::default();
+        if let Some(h) = props.headers() {
+            for (k, v) in h {
+                if !RESTORE_DROPS.contains(&k.as_str()) && k.as_str() != "x-death" {
+                    table.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        let queue = self.queue.clone();
+        self.publish("", &queue, d, props.with_headers(table)).await
+    }
+
     /// Send a copy to `<queue>.dlq` with the reason and attempt count.
     pub async fn dead_letter(
         &self,
@@ -345,6 +452,46 @@ impl Forwarder {
     }
 }
 
+/// Headers a restored message sheds: it starts over at attempt 1.
+const RESTORE_DROPS: &[&str] = &[
+    headers::ATTEMPT,
+    headers::LAST_ERROR,
+    headers::DEATH_REASON,
+    headers::ATTEMPTS,
+    headers::QUEUE,
+    headers::DIED_AT_MS,
+];
+
+fn value_text(v: &AMQPValue) -> String {
+    match v {
+        AMQPValue::LongString(s) => String::from_utf8_lossy(s.as_bytes()).into_owned(),
+        AMQPValue::ShortString(s) => s.to_string(),
+        AMQPValue::Boolean(b) => b.to_string(),
+        AMQPValue::LongLongInt(i) => i.to_string(),
+        AMQPValue::LongInt(i) => i.to_string(),
+        AMQPValue::Double(d) => d.to_string(),
+        AMQPValue::Timestamp(t) => t.to_string(),
+        AMQPValue::Void => "null".into(),
+        AMQPValue::FieldArray(a) => format!(
+            "[{}]",
+            a.as_slice()
+                .iter()
+                .map(value_text)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        AMQPValue::FieldTable(t) => format!(
+            "{{{}}}",
+            t.inner()
+                .iter()
+                .map(|(k, v)| format!("{k}: {}", value_text(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        other => format!("{other:?}"),
+    }
+}
+
 fn long_string(s: &str) -> AMQPValue {
     AMQPValue::LongString(LongString::from(s))
 }
@@ -385,11 +532,12 @@ fn copy_properties(d: &Delivery, topic: &str, extra: &[(&str, AMQPValue)]) -> Ba
     }
     match p.kind() {
         Some(v) => copy = copy.with_type(v.clone()),
-        None => {
+        None if !topic.is_empty() => {
             if let Ok(t) = ShortString::try_new(topic) {
                 copy = copy.with_type(t);
             }
         }
+        None => {}
     }
     if let Some(v) = p.app_id() {
         copy = copy.with_app_id(v.clone());

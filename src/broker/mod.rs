@@ -4,6 +4,7 @@
 //! Depends on `model` and `config` only; never on the store.
 
 pub mod consume;
+pub mod management;
 pub mod publish;
 pub mod topology;
 

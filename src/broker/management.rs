@@ -1,0 +1,142 @@
+//! The RabbitMQ management HTTP API, for what AMQP does not tell: how many
+//! messages are delivered but not yet acknowledged.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::config::{BrokerConfig, SecretUrl};
+
+/// A queue's message counts as the management API reports them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub struct QueueCounts {
+    #[serde(rename = "messages_ready", default)]
+    pub ready: u64,
+    #[serde(rename = "messages_unacknowledged", default)]
+    pub unacked: u64,
+    #[serde(default)]
+    pub consumers: u64,
+}
+
+/// The management API's base URL: `broker.management_url`, else the broker's
+/// host on port 15672 with the broker URL's credentials.
+pub fn base_url(cfg: &BrokerConfig) -> Option<SecretUrl> {
+    if let Some(u) = &cfg.management_url {
+        return Some(u.clone());
+    }
+    let amqp = cfg.url.parsed().ok()?;
+    let scheme = if amqp.scheme() == "amqps" {
+        "https"
+    } else {
+        "http"
+    };
+    let mut url = url::Url::parse(&format!("{scheme}://{}:15672/", amqp.host_str()?)).ok()?;
+    let user = if amqp.username().is_empty() {
+        "guest"
+    } else {
+        amqp.username()
+    };
+    url.set_username(user).ok()?;
+    url.set_password(Some(amqp.password().unwrap_or("guest")))
+        .ok()?;
+    Some(SecretUrl::new(url.to_string()))
+}
+
+/// The vhost of the broker URL (`/` when the path is empty or `%2f`).
+pub fn vhost(cfg: &BrokerConfig) -> String {
+    let path = cfg
+        .url
+        .parsed()
+        .map(|u| u.path().to_string())
+        .unwrap_or_default();
+    let raw = path.strip_prefix('/').unwrap_or(&path);
+    if raw.is_empty() {
+        "/".into()
+    } else {
+        percent_encoding::percent_decode_str(raw)
+            .decode_utf8_lossy()
+            .into_owned()
+    }
+}
+
+/// Counts of `queue`, or why they are unknown.
+pub async fn queue_counts(cfg: &BrokerConfig, queue: &str) -> Result<QueueCounts, String> {
+    let base = base_url(cfg).ok_or("no management URL could be derived from broker.url")?;
+    let parsed = base.parsed().map_err(|e| e.to_string())?;
+    let mut url = parsed.clone();
+    url.set_username("").ok();
+    url.set_password(None).ok();
+    const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'.')
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'~');
+    let enc = |s: &str| percent_encoding::utf8_percent_encode(s, SEGMENT).to_string();
+    let endpoint = format!(
+        "{}/api/queues/{}/{}",
+        url.as_str().trim_end_matches('/'),
+        enc(&vhost(cfg)),
+        enc(queue)
+    );
+    let user = percent_encoding::percent_decode_str(parsed.username())
+        .decode_utf8_lossy()
+        .into_owned();
+    let password = parsed.password().map(|p| {
+        percent_encoding::percent_decode_str(p)
+            .decode_utf8_lossy()
+            .into_owned()
+    });
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(3))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let response = client
+        .get(&endpoint)
+        .basic_auth(user, password)
+        .send()
+        .await
+        .map_err(|e| {
+            let why = if e.is_connect() {
+                "cannot connect".to_string()
+            } else if e.is_timeout() {
+                "no answer in 3s".to_string()
+            } else {
+                e.without_url().to_string()
+            };
+            format!("management API at {base} unreachable ({why}); enable the rabbitmq_management plugin or set broker.management_url")
+        })?;
+    if !response.status().is_success() {
+        return Err(format!(
+            "management API at {base} answered {}",
+            response.status()
+        ));
+    }
+    response
+        .json()
+        .await
+        .map_err(|e| format!("management API answer not understood: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn derives_the_management_url_from_the_broker_url() {
+        let mut cfg = BrokerConfig {
+            url: SecretUrl::new("amqp://app:s%40cret@mq.internal:5672/prod"),
+            ..BrokerConfig::default()
+        };
+        assert_eq!(
+            base_url(&cfg).unwrap().expose(),
+            "http://app:s%40cret@mq.internal:15672/"
+        );
+        assert_eq!(vhost(&cfg), "prod");
+        cfg.url = SecretUrl::new("amqps://mq/%2f");
+        assert_eq!(
+            base_url(&cfg).unwrap().expose(),
+            "https://guest:guest@mq:15672/"
+        );
+        assert_eq!(vhost(&cfg), "/");
+    }
+}

@@ -1,0 +1,233 @@
+//! `outboxctl lag`: how far behind each stage is — the outbox (pending rows
+//! and the age of the oldest: the outbox lag), the queues (ready, unacked,
+//! consumers), and what was sent but not consumed yet.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use chrono::Utc;
+use serde::Serialize;
+use sqlx::PgPool;
+
+use super::Outcome;
+use crate::broker::{Broker, management, topology};
+use crate::cli::{LagArgs, Output};
+use crate::config::Config;
+use crate::output;
+use crate::store::{self, outbox};
+
+/// One snapshot, as `--output json` prints it (one object per line).
+#[derive(Debug, Clone, Serialize)]
+pub struct Snapshot {
+    pub at: chrono::DateTime<Utc>,
+    pub outbox: OutboxFigures,
+    pub queues: Vec<QueueFigures>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OutboxFigures {
+    pub pending: i64,
+    pub oldest_pending_age_seconds: f64,
+    pub dead: i64,
+    pub sent_last_minute: i64,
+    /// Rows sent in the last 24 hours that no consumer has recorded.
+    pub sent_not_consumed_24h: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct QueueFigures {
+    pub name: String,
+    /// `work`, `retry` or `dead-letter`.
+    pub role: &'static str,
+    pub ready: Option<u64>,
+    /// Needs the management API; `null` when it cannot be reached.
+    pub unacked: Option<u64>,
+    pub consumers: Option<u64>,
+    /// Why some figures are missing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+pub async fn run(config: &Config, args: &LagArgs) -> anyhow::Result<Outcome> {
+    let pool = store::connect(&config.database, "outboxctl lag", &[("jit", "off".into())]).await?;
+    store::check_schema(&pool).await?;
+    let Some(every) = args.watch else {
+        let snap = snapshot(config, &pool).await?;
+        print(&snap, args.output.output, args.max_age)?;
+        return Ok(match args.max_age {
+            Some(max) if over(&snap, max) => {
+                eprintln!(
+                    "outboxctl: the oldest pending row is {:.1}s old, over --max-age {}",
+                    snap.outbox.oldest_pending_age_seconds,
+                    humantime::format_duration(max)
+                );
+                Outcome::CheckFailed
+            }
+            _ => Outcome::Success,
+        });
+    };
+    let redraw = args.output.output == Output::Table && std::io::stdout().is_terminal();
+    let stop = crate::app::shutdown_signal();
+    tokio::pin!(stop);
+    loop {
+        let snap = snapshot(config, &pool).await?;
+        if redraw {
+            // Home and clear: the table redraws in place.
+            output::text("\x1b[H\x1b[2J")?;
+            output::line(format!(
+                "every {} — {} (Ctrl-C stops)",
+                humantime::format_duration(every),
+                snap.at.format("%H:%M:%S")
+            ))?;
+        }
+        print(&snap, args.output.output, args.max_age)?;
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = &mut stop => return Ok(Outcome::Success),
+        }
+    }
+}
+
+fn over(snap: &Snapshot, max: Duration) -> bool {
+    snap.outbox.oldest_pending_age_seconds > max.as_secs_f64()
+}
+
+/// Take the figures; a broker that cannot be reached leaves the queue
+/// figures empty with a note rather than failing the whole command.
+pub async fn snapshot(config: &Config, pool: &PgPool) -> anyhow::Result<Snapshot> {
+    let o = outbox::lag(pool).await?;
+    let mut queues = Vec::new();
+    let broker = Broker::connect(&config.broker, "outboxctl lag").await;
+    for q in &config.broker.queues {
+        for (name, role) in [
+            (q.name.clone(), "work"),
+            (topology::retry_queue(&q.name), "retry"),
+            (topology::dead_letter_queue(&q.name), "dead-letter"),
+        ] {
+            queues.push(queue_figures(config, broker.as_ref().ok(), name, role).await);
+        }
+    }
+    if let Ok(b) = &broker {
+        b.close().await;
+    }
+    Ok(Snapshot {
+        at: Utc::now(),
+        outbox: OutboxFigures {
+            pending: o.pending,
+            oldest_pending_age_seconds: o.oldest_pending_seconds,
+            dead: o.dead,
+            sent_last_minute: o.sent_last_minute,
+            sent_not_consumed_24h: o.sent_not_consumed,
+        },
+        queues,
+    })
+}
+
+async fn queue_figures(
+    config: &Config,
+    broker: Option<&Broker>,
+    name: String,
+    role: &'static str,
+) -> QueueFigures {
+    match management::queue_counts(&config.broker, &name).await {
+        Ok(c) => QueueFigures {
+            name,
+            role,
+            ready: Some(c.ready),
+            unacked: Some(c.unacked),
+            consumers: Some(c.consumers),
+            note: None,
+        },
+        Err(why) => {
+            // AMQP still tells ready messages and consumers.
+            let amqp = match broker {
+                Some(b) => b.queue_stats(&name).await.map_err(|e| e.to_string()),
+                None => Err("RabbitMQ unreachable".to_string()),
+            };
+            match amqp {
+                Ok(Some(s)) => QueueFigures {
+                    name,
+                    role,
+                    ready: Some(s.ready),
+                    unacked: None,
+                    consumers: Some(s.consumers),
+                    note: Some(format!("unacked unknown: {why}")),
+                },
+                Ok(None) => QueueFigures {
+                    name,
+                    role,
+                    ready: None,
+                    unacked: None,
+                    consumers: None,
+                    note: Some("queue does not exist (run `outboxctl topology apply`)".into()),
+                },
+                Err(e) => QueueFigures {
+                    name,
+                    role,
+                    ready: None,
+                    unacked: None,
+                    consumers: None,
+                    note: Some(e),
+                },
+            }
+        }
+    }
+}
+
+fn print(snap: &Snapshot, format: Output, max_age: Option<Duration>) -> anyhow::Result<()> {
+    if format == Output::Json {
+        output::json_line(snap)?;
+        return Ok(());
+    }
+    let o = &snap.outbox;
+    let oldest = if o.pending == 0 {
+        "-".to_string()
+    } else {
+        let mut s = format!("{:.1}s", o.oldest_pending_age_seconds);
+        if let Some(max) = max_age
+            && over(snap, max)
+        {
+            s.push_str(&format!(
+                "  over --max-age {}",
+                humantime::format_duration(max)
+            ));
+        }
+        s
+    };
+    let mut t = output::table(&["outbox", ""]);
+    t.add_row(vec!["pending rows".to_string(), o.pending.to_string()]);
+    t.add_row(vec!["oldest pending (lag)".to_string(), oldest]);
+    t.add_row(vec!["dead rows".to_string(), o.dead.to_string()]);
+    t.add_row(vec![
+        "sent in the last minute".to_string(),
+        o.sent_last_minute.to_string(),
+    ]);
+    t.add_row(vec![
+        "sent, not consumed (24h)".to_string(),
+        o.sent_not_consumed_24h.to_string(),
+    ]);
+    output::print_table(&t)?;
+    output::line("")?;
+    let n = |v: Option<u64>| v.map_or("?".to_string(), |v| v.to_string());
+    let mut q = output::table(&["queue", "role", "ready", "unacked", "consumers"]);
+    let mut notes = Vec::new();
+    for f in &snap.queues {
+        q.add_row(vec![
+            f.name.clone(),
+            f.role.to_string(),
+            n(f.ready),
+            n(f.unacked),
+            n(f.consumers),
+        ]);
+        if let Some(note) = &f.note
+            && !notes.contains(note)
+        {
+            notes.push(note.clone());
+        }
+    }
+    output::print_table(&q)?;
+    for note in notes {
+        output::line(format!("note: {note}"))?;
+    }
+    Ok(())
+}
