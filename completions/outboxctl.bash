@@ -468,7 +468,7 @@ _outboxctl() {
             return 0
             ;;
         outboxctl__subcmd__consume)
-            opts="-h --queue --prefetch --concurrency --name --no-topology --config --database-url --broker-url --log-level --log-format --help"
+            opts="-h --queue --prefetch --concurrency --name --no-topology --metrics-listen --config --database-url --broker-url --log-level --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -487,6 +487,10 @@ _outboxctl() {
                     return 0
                     ;;
                 --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-listen)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1718,7 +1722,7 @@ _outboxctl() {
             return 0
             ;;
         outboxctl__subcmd__relay)
-            opts="-h --interval --once --poll-only --batch-size --workers --max-attempts --no-topology --config --database-url --broker-url --log-level --log-format --help"
+            opts="-h --interval --once --poll-only --batch-size --workers --max-attempts --no-topology --metrics-listen --config --database-url --broker-url --log-level --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1737,6 +1741,10 @@ _outboxctl() {
                     return 0
                     ;;
                 --max-attempts)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-listen)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1916,13 +1924,17 @@ _outboxctl() {
             return 0
             ;;
         outboxctl__subcmd__up)
-            opts="-h --listen --config --database-url --broker-url --log-level --log-format --help"
+            opts="-h --listen --metrics-listen --config --database-url --broker-url --log-level --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-listen)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -124,6 +124,7 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand --batch-size 'Rows claimed per batch (setting relay.batch_size)'
             cand --workers 'Batches in flight at once, each on its own connection and channel (setting relay.workers)'
             cand --max-attempts 'Attempts before a row is dead (setting relay.max_attempts)'
+            cand --metrics-listen 'Serve Prometheus metrics at http://ADDR/metrics (setting metrics.listen)'
             cand --config 'Configuration file [default: ./outbox.toml when present]'
             cand --database-url 'PostgreSQL URL (setting database.url)'
             cand --broker-url 'RabbitMQ URL (setting broker.url)'
@@ -150,6 +151,7 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand --prefetch 'Deliveries in flight ahead of acknowledgements (setting consumer.prefetch)'
             cand --concurrency 'Messages processed at once (setting consumer.concurrency)'
             cand --name 'Consumer name in consumed_messages [default: the queue name] (setting consumer.name)'
+            cand --metrics-listen 'Serve Prometheus metrics at http://ADDR/metrics (setting metrics.listen)'
             cand --config 'Configuration file [default: ./outbox.toml when present]'
             cand --database-url 'PostgreSQL URL (setting database.url)'
             cand --broker-url 'RabbitMQ URL (setting broker.url)'
@@ -160,7 +162,8 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand --help 'Print help'
         }
         &'outboxctl;up'= {
-            cand --listen 'Address to listen on (setting api.listen)'
+            cand --listen 'Address the API listens on (setting api.listen)'
+            cand --metrics-listen 'Serve Prometheus metrics at http://ADDR/metrics (setting metrics.listen)'
             cand --config 'Configuration file [default: ./outbox.toml when present]'
             cand --database-url 'PostgreSQL URL (setting database.url)'
             cand --broker-url 'RabbitMQ URL (setting broker.url)'

@@ -101,6 +101,7 @@ complete -c outboxctl -n "__fish_outboxctl_using_subcommand relay" -l interval -
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand relay" -l batch-size -d 'Rows claimed per batch (setting relay.batch_size)' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand relay" -l workers -d 'Batches in flight at once, each on its own connection and channel (setting relay.workers)' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand relay" -l max-attempts -d 'Attempts before a row is dead (setting relay.max_attempts)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand relay" -l metrics-listen -d 'Serve Prometheus metrics at http://ADDR/metrics (setting metrics.listen)' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand relay" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand relay" -l database-url -d 'PostgreSQL URL (setting database.url)' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand relay" -l broker-url -d 'RabbitMQ URL (setting broker.url)' -r
@@ -123,6 +124,7 @@ complete -c outboxctl -n "__fish_outboxctl_using_subcommand consume" -l queue -d
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand consume" -l prefetch -d 'Deliveries in flight ahead of acknowledgements (setting consumer.prefetch)' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand consume" -l concurrency -d 'Messages processed at once (setting consumer.concurrency)' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand consume" -l name -d 'Consumer name in consumed_messages [default: the queue name] (setting consumer.name)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand consume" -l metrics-listen -d 'Serve Prometheus metrics at http://ADDR/metrics (setting metrics.listen)' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand consume" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand consume" -l database-url -d 'PostgreSQL URL (setting database.url)' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand consume" -l broker-url -d 'RabbitMQ URL (setting broker.url)' -r
@@ -131,7 +133,8 @@ complete -c outboxctl -n "__fish_outboxctl_using_subcommand consume" -l log-form
 json\t''"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand consume" -l no-topology -d 'Do not declare the RabbitMQ topology on start (setting consumer.apply_topology = false)'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand consume" -s h -l help -d 'Print help'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand up" -l listen -d 'Address to listen on (setting api.listen)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand up" -l listen -d 'Address the API listens on (setting api.listen)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand up" -l metrics-listen -d 'Serve Prometheus metrics at http://ADDR/metrics (setting metrics.listen)' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand up" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand up" -l database-url -d 'PostgreSQL URL (setting database.url)' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand up" -l broker-url -d 'RabbitMQ URL (setting broker.url)' -r

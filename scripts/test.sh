@@ -4,4 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/services.sh
+./scripts/tools.sh
 cargo test --locked "$@"

@@ -2,6 +2,7 @@
 //! logging, and turns results into an [`Outcome`]; `main` picks exit codes.
 
 use clap::ArgMatches;
+use tokio_util::sync::CancellationToken;
 
 use crate::cli::{Cli, Command, ConfigCommand, DlqCommand, OutboxCommand, TopologyCommand};
 use crate::config::{self, Inputs};
@@ -53,12 +54,21 @@ pub async fn run(cli: Cli, matches: &ArgMatches) -> anyhow::Result<Outcome> {
             produce::serve(config, listener, shutdown).await?;
         }
         Command::Consume(_) => {
-            let shutdown = shutdown_signal();
-            consume::run(config, consume::Handlers::standard(), shutdown).await?;
+            let stop = stop_on_signal();
+            let metrics = serve_metrics(config, &stop).await?;
+            consume::run(
+                config,
+                consume::Handlers::standard(),
+                stop.cancelled_owned(),
+            )
+            .await?;
+            drop(metrics);
         }
         Command::Up(_) => {
-            let shutdown = shutdown_signal();
-            up::run(config, shutdown).await?;
+            let stop = stop_on_signal();
+            let metrics = serve_metrics(config, &stop).await?;
+            up::run(config, stop.cancelled_owned()).await?;
+            drop(metrics);
         }
         Command::Outbox(cmd) => {
             return match cmd {
@@ -110,8 +120,14 @@ pub async fn run(cli: Cli, matches: &ArgMatches) -> anyhow::Result<Outcome> {
             };
         }
         Command::Relay(args) => {
-            let shutdown = shutdown_signal();
-            let summary = relay::run(config, args.once, shutdown).await?;
+            let stop = stop_on_signal();
+            let metrics = if args.once {
+                None
+            } else {
+                serve_metrics(config, &stop).await?
+            };
+            let summary = relay::run(config, args.once, stop.clone().cancelled_owned()).await?;
+            drop(metrics);
             if args.once {
                 let t = summary.trouble;
                 output::line(format!(
@@ -156,6 +172,31 @@ pub fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'stat
         async {
             let _ = tokio::signal::ctrl_c().await;
         }
+    }
+}
+
+/// A token cancelled on SIGINT or SIGTERM (the handlers are installed now).
+fn stop_on_signal() -> CancellationToken {
+    let token = CancellationToken::new();
+    let signal = shutdown_signal();
+    let cancel = token.clone();
+    tokio::spawn(async move {
+        signal.await;
+        cancel.cancel();
+    });
+    token
+}
+
+/// The `/metrics` endpoint on `metrics.listen`, when set; it stops with `stop`.
+async fn serve_metrics(
+    config: &crate::config::Config,
+    stop: &CancellationToken,
+) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
+    match config.metrics.listen {
+        Some(addr) => Ok(Some(
+            crate::telemetry::serve_metrics(addr, stop.clone().cancelled_owned()).await?,
+        )),
+        None => Ok(None),
     }
 }
 

@@ -100,7 +100,7 @@ pub enum Command {
     /// Process messages from a queue, each effect exactly once
     Consume(ConsumeArgs),
     /// Migrate, declare the topology, then serve, relay and consume in one process
-    Up(ServeArgs),
+    Up(UpArgs),
     /// Inspect and steer outbox rows: ls, show, why, replay, requeue, purge
     #[command(subcommand)]
     Outbox(OutboxCommand),
@@ -160,6 +160,15 @@ pub struct RelayArgs {
     /// Do not declare the RabbitMQ topology on start (setting relay.apply_topology = false)
     #[arg(long)]
     pub no_topology: bool,
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct MetricsArgs {
+    /// Serve Prometheus metrics at http://ADDR/metrics (setting metrics.listen)
+    #[arg(long, env = "OUTBOX_METRICS_LISTEN", value_name = "ADDR")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 #[derive(Debug, Args)]
@@ -186,6 +195,17 @@ pub struct ConsumeArgs {
     /// Do not declare the RabbitMQ topology on start (setting consumer.apply_topology = false)
     #[arg(long)]
     pub no_topology: bool,
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// Address the API listens on (setting api.listen)
+    #[arg(long, env = "OUTBOX_API_LISTEN", value_name = "ADDR")]
+    pub listen: Option<std::net::SocketAddr>,
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
@@ -475,10 +495,27 @@ impl Cli {
                 LogFormat::Json => "json",
             }),
         );
-        if let Command::Serve(a) | Command::Up(a) = &self.command {
-            let listen = a.listen.map(|l| l.to_string());
-            out.string("api.listen", "listen", listen.as_deref());
-        }
+        let listen = match &self.command {
+            Command::Serve(a) => a.listen,
+            Command::Up(a) => a.listen,
+            _ => None,
+        };
+        out.string(
+            "api.listen",
+            "listen",
+            listen.map(|l| l.to_string()).as_deref(),
+        );
+        let metrics = match &self.command {
+            Command::Relay(a) => a.metrics.metrics_listen,
+            Command::Consume(a) => a.metrics.metrics_listen,
+            Command::Up(a) => a.metrics.metrics_listen,
+            _ => None,
+        };
+        out.string(
+            "metrics.listen",
+            "metrics_listen",
+            metrics.map(|l| l.to_string()).as_deref(),
+        );
         if let Command::Consume(a) = &self.command {
             out.string("consumer.queue", "queue", a.queue.as_deref());
             out.integer("consumer.prefetch", "prefetch", a.prefetch.map(u32::from));

@@ -28,6 +28,7 @@ pub struct Config {
     pub relay: RelayConfig,
     pub api: ApiConfig,
     pub consumer: ConsumerConfig,
+    pub metrics: MetricsConfig,
     pub log: LogConfig,
 }
 
@@ -239,6 +240,15 @@ impl Config {
     }
 }
 
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Serve Prometheus metrics on this address (`relay`, `consume`, `up`);
+    /// `serve` has them on its own port at `/metrics`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<std::net::SocketAddr>,
+}
+
 /// A secret string (e.g. an API token): never displayed, serialised as `****`.
 #[derive(Clone, PartialEq, Eq, Deserialize)]
 #[serde(transparent)]
@@ -362,6 +372,7 @@ const OPTIONAL_SETTINGS: &[(&str, &str)] = &[
     ("api", "token"),
     ("consumer", "queue"),
     ("consumer", "name"),
+    ("metrics", "listen"),
 ];
 
 /// A URL that may hold a password. `Display`, `Debug` and `Serialize` mask the

@@ -1,5 +1,7 @@
 //! Metrics (one Prometheus recorder per process) and W3C trace context.
 
+use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -34,6 +36,7 @@ pub fn prometheus() -> &'static PrometheusHandle {
                         }
                     })
                     .expect("spawn metrics upkeep thread");
+                describe();
                 handle
             }
             // Another recorder is installed (e.g. by an embedding program):
@@ -46,6 +49,125 @@ pub fn prometheus() -> &'static PrometheusHandle {
 /// The text exposition of every metric recorded so far.
 pub fn render() -> String {
     prometheus().render()
+}
+
+/// Serve `GET /metrics` on `addr` until `shutdown` completes. Binding
+/// happens before this returns, so a taken address is reported at start-up.
+pub async fn serve_metrics(
+    addr: SocketAddr,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+        anyhow::anyhow!(
+            "cannot serve metrics on {addr}: {e} — choose another address with --metrics-listen, \
+             OUTBOX_METRICS_LISTEN or metrics.listen"
+        )
+    })?;
+    prometheus();
+    tracing::info!(address = %addr, "metrics at /metrics");
+    Ok(tokio::spawn(async move {
+        tokio::pin!(shutdown);
+        loop {
+            let (stream, _) = tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok(a) => a,
+                    Err(_) => continue,
+                },
+                _ = &mut shutdown => return,
+            };
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(
+                    |req: hyper::Request<hyper::body::Incoming>| async move {
+                        let (status, body) = if req.uri().path() == "/metrics" {
+                            (hyper::StatusCode::OK, render())
+                        } else {
+                            (
+                                hyper::StatusCode::NOT_FOUND,
+                                "only /metrics is here\n".to_string(),
+                            )
+                        };
+                        hyper::Response::builder()
+                            .status(status)
+                            .header("content-type", "text/plain; version=0.0.4")
+                            .body(http_body_util::Full::new(hyper::body::Bytes::from(body)))
+                    },
+                );
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    }))
+}
+
+/// HELP texts for the metrics outboxctl exports.
+pub fn describe() {
+    use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+    describe_counter!(
+        "outbox_relay_published_total",
+        "Outbox rows published and confirmed by the broker, by topic"
+    );
+    describe_counter!(
+        "outbox_relay_failed_total",
+        "Publish attempts that failed, by reason: nack, returned, timeout, connection, invalid"
+    );
+    describe_counter!(
+        "outbox_relay_dead_total",
+        "Outbox rows that became dead after their last attempt"
+    );
+    describe_histogram!("outbox_relay_batch_rows", "Rows claimed per relay batch");
+    describe_histogram!(
+        "outbox_relay_batch_duration_seconds",
+        Unit::Seconds,
+        "Claim, publish, confirm and record, per batch"
+    );
+    describe_histogram!(
+        "outbox_relay_confirm_latency_seconds",
+        Unit::Seconds,
+        "From publishing a wave to its last confirm"
+    );
+    describe_gauge!("outbox_pending_rows", "Outbox rows waiting to be published");
+    describe_gauge!(
+        "outbox_oldest_pending_age_seconds",
+        Unit::Seconds,
+        "Age of the oldest pending outbox row: the outbox lag"
+    );
+    describe_gauge!(
+        "outbox_dead_rows",
+        "Outbox rows that gave up and wait for an operator"
+    );
+    describe_gauge!(
+        "outbox_relay_heartbeat_timestamp_seconds",
+        Unit::Seconds,
+        "Last time a relay worker went round its loop"
+    );
+    describe_counter!(
+        "outbox_consumer_messages_total",
+        "Messages handled by the consumer, by queue, topic and outcome: processed, duplicate, retried, dead_lettered"
+    );
+    describe_histogram!(
+        "outbox_consumer_handler_duration_seconds",
+        Unit::Seconds,
+        "From receiving a message to committing its effect"
+    );
+    describe_histogram!(
+        "outbox_consumer_end_to_end_seconds",
+        Unit::Seconds,
+        "From the outbox row's creation to the consumer's commit"
+    );
+    describe_counter!(
+        "outbox_api_requests_total",
+        "API requests by method, route and status"
+    );
+    describe_histogram!(
+        "outbox_api_request_duration_seconds",
+        Unit::Seconds,
+        "API request latency by method and route"
+    );
+    describe_counter!(
+        "outbox_api_events_written_total",
+        "Outbox rows the API wrote, by topic"
+    );
 }
 
 /// A W3C `traceparent`: version 00, trace id, parent span id, flags.

@@ -99,6 +99,7 @@ pub async fn run(
             ));
         }
         tasks.spawn(report_progress(relay.clone(), token.clone()));
+        tasks.spawn(refresh_gauges(relay.pool.clone(), token.clone()));
     }
 
     let started = Instant::now();
@@ -244,6 +245,8 @@ impl Relay {
         let mut publisher: Option<Publisher> = None;
         let mut retry = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
         while !token.is_cancelled() {
+            metrics::gauge!("outbox_relay_heartbeat_timestamp_seconds")
+                .set(chrono::Utc::now().timestamp_millis() as f64 / 1000.0);
             let outcome = async {
                 if publisher.as_ref().is_none_or(|p| !p.is_usable()) {
                     if let Some(old) = publisher.take() {
@@ -342,6 +345,8 @@ impl Relay {
                 .record(confirm_started.elapsed().as_secs_f64());
             for (row, outcome) in wave.iter().zip(outcomes) {
                 if outcome == PublishOutcome::Confirmed {
+                    debug!(message_id = %row.message_id, trace_id = trace_id(row), topic = %row.topic,
+                        id = row.id, "published");
                     confirmed.push(row.id);
                     metrics::counter!("outbox_relay_published_total", "topic" => row.topic.clone())
                         .increment(1);
@@ -358,8 +363,8 @@ impl Relay {
                     retry_in: self.backoff(row.attempts + 1),
                     give_up: matches!(outcome, PublishOutcome::Invalid(_)),
                 });
-                debug!(id = row.id, message_id = %row.message_id, topic = %row.topic,
-                    reason = outcome.reason(), "publish failed");
+                debug!(id = row.id, message_id = %row.message_id, trace_id = trace_id(row),
+                    topic = %row.topic, reason = outcome.reason(), "publish failed");
             }
         }
 
@@ -413,6 +418,14 @@ impl Relay {
             .min(self.backoff_max);
         base.mul_f64(rand::rng().random_range(0.5..=1.0))
     }
+}
+
+/// The trace id of a row's traceparent, or `-`.
+fn trace_id(row: &Envelope) -> &str {
+    row.traceparent
+        .as_deref()
+        .and_then(|t| t.split('-').nth(1))
+        .unwrap_or("-")
 }
 
 /// Split rows (in id order) into the next wave — at most one row per key,
@@ -536,6 +549,19 @@ fn warn_listen(warned: &mut bool, e: &sqlx::Error) {
             (set relay.poll_only = true behind PgBouncer transaction pooling)");
         *warned = true;
     }
+}
+
+/// The backlog gauges (pending rows, the outbox lag, dead rows), every 5 s.
+async fn refresh_gauges(pool: PgPool, token: CancellationToken) -> Result<(), RelayError> {
+    while !token.is_cancelled() {
+        if let Ok(b) = outbox::backlog(&pool).await {
+            metrics::gauge!("outbox_pending_rows").set(b.pending as f64);
+            metrics::gauge!("outbox_oldest_pending_age_seconds").set(b.oldest_pending_seconds);
+            metrics::gauge!("outbox_dead_rows").set(b.dead as f64);
+        }
+        sleep_or_cancel(Duration::from_secs(5), &token).await;
+    }
+    Ok(())
 }
 
 /// An info line every 30 s when rows moved.

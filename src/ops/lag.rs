@@ -113,9 +113,9 @@ pub async fn snapshot(config: &Config, pool: &PgPool) -> anyhow::Result<Snapshot
     Ok(Snapshot {
         at: Utc::now(),
         outbox: OutboxFigures {
-            pending: o.pending,
-            oldest_pending_age_seconds: o.oldest_pending_seconds,
-            dead: o.dead,
+            pending: o.backlog.pending,
+            oldest_pending_age_seconds: o.backlog.oldest_pending_seconds,
+            dead: o.backlog.dead,
             sent_last_minute: o.sent_last_minute,
             sent_not_consumed_24h: o.sent_not_consumed,
         },

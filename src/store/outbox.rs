@@ -516,32 +516,52 @@ pub async fn purge_sent_batch(
     Ok(done.rows_affected())
 }
 
-/// The outbox figures `lag` shows.
+/// What waits in the outbox: cheap enough to read every few seconds (only
+/// the partial indexes of pending and dead rows are touched).
 #[derive(Debug, Clone, Copy, Default, PartialEq, sqlx::FromRow)]
-pub struct OutboxLag {
+pub struct Backlog {
     pub pending: i64,
     /// Age of the oldest pending row, in seconds (0 when none).
     pub oldest_pending_seconds: f64,
     pub dead: i64,
+}
+
+pub async fn backlog(pool: &PgPool) -> Result<Backlog, StoreError> {
+    let b = sqlx::query_as::<_, Backlog>(
+        r#"SELECT
+             (SELECT count(*) FROM outbox WHERE sent_at IS NULL AND dead_at IS NULL) AS pending,
+             COALESCE((SELECT extract(epoch FROM now() - created_at)::float8 FROM outbox
+                       WHERE sent_at IS NULL AND dead_at IS NULL ORDER BY id LIMIT 1), 0) AS oldest_pending_seconds,
+             (SELECT count(*) FROM outbox WHERE dead_at IS NOT NULL) AS dead"#,
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok(b)
+}
+
+/// The outbox figures `lag` shows.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct OutboxLag {
+    pub backlog: Backlog,
     pub sent_last_minute: i64,
     /// Rows sent in the last 24 hours that no consumer has recorded.
     pub sent_not_consumed: i64,
 }
 
 pub async fn lag(pool: &PgPool) -> Result<OutboxLag, StoreError> {
-    let lag = sqlx::query_as::<_, OutboxLag>(
+    let backlog = backlog(pool).await?;
+    let (sent_last_minute, sent_not_consumed): (i64, i64) = sqlx::query_as(
         r#"SELECT
-             (SELECT count(*) FROM outbox WHERE sent_at IS NULL AND dead_at IS NULL) AS pending,
-             COALESCE((SELECT extract(epoch FROM now() - created_at)::float8 FROM outbox
-                       WHERE sent_at IS NULL AND dead_at IS NULL ORDER BY id LIMIT 1), 0) AS oldest_pending_seconds,
-             (SELECT count(*) FROM outbox WHERE dead_at IS NOT NULL) AS dead,
-             (SELECT count(*) FROM outbox WHERE sent_at >= now() - interval '1 minute') AS sent_last_minute,
+             (SELECT count(*) FROM outbox WHERE sent_at >= now() - interval '1 minute'),
              (SELECT count(*) FROM outbox o
               WHERE o.sent_at >= now() - interval '24 hours'
-                AND NOT EXISTS (SELECT 1 FROM consumed_messages c WHERE c.message_id = o.message_id)
-             ) AS sent_not_consumed"#,
+                AND NOT EXISTS (SELECT 1 FROM consumed_messages c WHERE c.message_id = o.message_id))"#,
     )
     .fetch_one(pool)
     .await?;
-    Ok(lag)
+    Ok(OutboxLag {
+        backlog,
+        sent_last_minute,
+        sent_not_consumed,
+    })
 }

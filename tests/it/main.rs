@@ -4,6 +4,7 @@
 
 mod api;
 mod consume;
+mod observability;
 mod ops;
 mod relay;
 mod setup;
