@@ -211,8 +211,8 @@ impl Default for ConsumerConfig {
         Self {
             queue: None,
             name: None,
-            prefetch: 50,
-            concurrency: 8,
+            prefetch: 512,
+            concurrency: 4,
             max_attempts: 5,
             retry_delay: Duration::from_secs(5),
             reject_unknown_topics: false,

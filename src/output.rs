@@ -28,7 +28,7 @@ pub fn init_logging(cfg: &LogConfig) -> anyhow::Result<()> {
     // messages); outboxctl logs what matters itself. Naming them in log.level
     // brings them back.
     let mut directives = cfg.level.clone();
-    for (target, level) in [("sqlx", "warn"), ("lapin", "off")] {
+    for (target, level) in [("sqlx", "error"), ("lapin", "off")] {
         if !directives.contains(target) {
             directives.push_str(&format!(",{target}={level}"));
         }

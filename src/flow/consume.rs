@@ -27,7 +27,7 @@ use chrono::Utc;
 use rand::Rng;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 use uuid::Uuid;
@@ -37,7 +37,7 @@ use crate::broker::{Broker, BrokerError, Delivery, Forwarder, Topology};
 use crate::config::Config;
 use crate::model::{Findings, MessageId, UploadStatus, headers as outbox_headers};
 use crate::store::inbox::{self, NewConsumption};
-use crate::store::{self, StoreError, Tx, uploads};
+use crate::store::{self, StoreError, uploads};
 
 /// A decoded delivery, as handlers see it.
 #[derive(Debug, Clone)]
@@ -93,7 +93,8 @@ pub type HandlerFuture<'a> = Pin<Box<dyn Future<Output = Result<(), HandlerError
 /// The effect of one topic. It runs inside the transaction that records the
 /// consumption, so what it writes commits exactly once.
 pub trait Handler: Send + Sync + 'static {
-    fn handle<'a>(&'a self, tx: &'a mut Tx, message: &'a Message) -> HandlerFuture<'a>;
+    /// Run the effect on `conn`, which is inside the consumer's transaction.
+    fn handle<'a>(&'a self, conn: &'a mut PgConnection, message: &'a Message) -> HandlerFuture<'a>;
 }
 
 /// Handlers by topic.
@@ -295,8 +296,16 @@ impl Session {
             let consumer = self.consumer.clone();
             let forwarder = self.forwarder.clone();
             workers.spawn(async move {
-                while let Some(delivery) = rx.recv().await {
-                    consumer.process(&forwarder, delivery).await;
+                while let Some(first) = rx.recv().await {
+                    // What else waits in this lane goes into the same transaction.
+                    let mut batch = vec![first];
+                    while batch.len() < BATCH_MAX {
+                        match rx.try_recv() {
+                            Ok(d) => batch.push(d),
+                            Err(_) => break,
+                        }
+                    }
+                    consumer.process(&forwarder, batch).await;
                 }
             });
         }
@@ -339,88 +348,131 @@ fn lane_of(d: &Delivery, lanes: usize) -> usize {
     (h.finish() % lanes as u64) as usize
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Outcome {
     Processed,
     Duplicate,
 }
 
+/// Most deliveries of one lane handled in one transaction.
+const BATCH_MAX: usize = 128;
+
+/// A decoded delivery of a batch.
+struct Item {
+    delivery: Delivery,
+    message: Message,
+}
+
 impl Consumer {
-    async fn process(&self, forwarder: &Forwarder, delivery: Delivery) {
+    /// Handle the deliveries a lane had waiting: one transaction for all of
+    /// them (a commit and its flush shared); if anything in it fails, each is
+    /// handled again on its own, so a failure stays with its message.
+    async fn process(&self, forwarder: &Forwarder, deliveries: Vec<Delivery>) {
         let received_at = Utc::now();
         let started = Instant::now();
-        let attempt = attempt_of(&delivery);
-        let message = match decode(&delivery, attempt) {
-            Ok(m) => m,
-            Err(reason) => {
-                warn!(reason = %reason, message_id = delivery.message_id().unwrap_or("-"), "undecodable message; dead-lettering it");
-                self.dead_letter(
-                    forwarder,
-                    &delivery,
-                    attempt,
-                    &format!("undecodable: {reason}"),
-                    "-",
-                )
-                .await;
-                return;
-            }
-        };
-        let handler = self.handlers.get(&message.topic);
-        if handler.is_none() && self.reject_unknown {
-            let reason = format!(
-                "no handler for topic {} (consumer.reject_unknown_topics)",
-                message.topic
-            );
-            self.dead_letter(forwarder, &delivery, attempt, &reason, &message.topic)
-                .await;
-            return;
-        }
-        self.wait_for_database().await;
-
-        match self.attempt(&message, handler, received_at, started).await {
-            Ok(outcome) => {
-                if let Err(e) = delivery.ack().await {
-                    // Committed but not acknowledged: the redelivery is a duplicate.
-                    warn!(error = %e, message_id = %message.message_id, "acknowledgement lost");
+        let mut items = Vec::with_capacity(deliveries.len());
+        for delivery in deliveries {
+            let attempt = attempt_of(&delivery);
+            let message = match decode(&delivery, attempt) {
+                Ok(m) => m,
+                Err(reason) => {
+                    warn!(reason = %reason, message_id = delivery.message_id().unwrap_or("-"),
+                        "undecodable message; dead-lettering it");
+                    let reason = format!("undecodable: {reason}");
+                    self.dead_letter(forwarder, &delivery, attempt, &reason, "-")
+                        .await;
+                    continue;
                 }
-                let (label, counter) = match outcome {
-                    Outcome::Processed => ("processed", &self.counters.processed),
-                    Outcome::Duplicate => ("duplicate", &self.counters.duplicates),
-                };
-                counter.fetch_add(1, Ordering::Relaxed);
-                self.count(&message.topic, label);
-                if matches!(outcome, Outcome::Processed) {
-                    metrics::histogram!("outbox_consumer_handler_duration_seconds", "topic" => message.topic.clone())
-                        .record(started.elapsed().as_secs_f64());
-                    if let Some(ms) = message.created_at_ms {
-                        let e2e = (Utc::now().timestamp_millis() - ms).max(0) as f64 / 1000.0;
-                        metrics::histogram!("outbox_consumer_end_to_end_seconds", "topic" => message.topic.clone())
-                            .record(e2e);
-                    }
-                }
-                debug!(message_id = %message.message_id, trace_id = %message.trace_id(), topic = %message.topic,
-                    attempt, outcome = label, ms = started.elapsed().as_millis() as u64, "message");
-            }
-            Err(HandlerError::Reject(reason)) => {
-                warn!(message_id = %message.message_id, trace_id = %message.trace_id(), reason = %reason,
-                    "handler rejected the message; dead-lettering it");
+            };
+            if self.reject_unknown && self.handlers.get(&message.topic).is_none() {
+                let reason = format!(
+                    "no handler for topic {} (consumer.reject_unknown_topics)",
+                    message.topic
+                );
                 self.dead_letter(forwarder, &delivery, attempt, &reason, &message.topic)
                     .await;
+                continue;
             }
-            Err(HandlerError::Retry(reason) | HandlerError::Unavailable(reason))
+            items.push(Item { delivery, message });
+        }
+        if items.len() > 1 {
+            self.wait_for_database().await;
+            match self.attempt(&items, received_at, started).await {
+                Ok(outcomes) => {
+                    for (item, outcome) in items.iter().zip(outcomes) {
+                        self.settled(item, outcome, started).await;
+                    }
+                    return;
+                }
+                Err(e) => {
+                    debug!(error = %e, size = items.len(), "batch failed; handling its messages one by one")
+                }
+            }
+        }
+        for item in &items {
+            self.wait_for_database().await;
+            match self
+                .attempt(std::slice::from_ref(item), received_at, started)
+                .await
+            {
+                Ok(outcomes) => self.settled(item, outcomes[0], started).await,
+                Err(e) => self.failed(forwarder, item, e).await,
+            }
+        }
+    }
+
+    /// Committed: acknowledge and count.
+    async fn settled(&self, item: &Item, outcome: Outcome, started: Instant) {
+        let message = &item.message;
+        if let Err(e) = item.delivery.ack().await {
+            // Committed but not acknowledged: the redelivery is a duplicate.
+            warn!(error = %e, message_id = %message.message_id, "acknowledgement lost");
+        }
+        let (label, counter) = match outcome {
+            Outcome::Processed => ("processed", &self.counters.processed),
+            Outcome::Duplicate => ("duplicate", &self.counters.duplicates),
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        self.count(&message.topic, label);
+        if outcome == Outcome::Processed {
+            metrics::histogram!("outbox_consumer_handler_duration_seconds", "topic" => message.topic.clone())
+                .record(started.elapsed().as_secs_f64());
+            if let Some(ms) = message.created_at_ms {
+                let e2e = (Utc::now().timestamp_millis() - ms).max(0) as f64 / 1000.0;
+                metrics::histogram!("outbox_consumer_end_to_end_seconds", "topic" => message.topic.clone())
+                    .record(e2e);
+            }
+        }
+        debug!(message_id = %message.message_id, trace_id = %message.trace_id(), topic = %message.topic,
+            attempt = message.attempt, outcome = label, ms = started.elapsed().as_millis() as u64, "message");
+    }
+
+    /// Rolled back: retry later, or dead-letter.
+    async fn failed(&self, forwarder: &Forwarder, item: &Item, error: HandlerError) {
+        let (delivery, message) = (&item.delivery, &item.message);
+        let attempt = message.attempt;
+        match error {
+            HandlerError::Reject(reason) => {
+                warn!(message_id = %message.message_id, trace_id = %message.trace_id(), reason = %reason,
+                    "handler rejected the message; dead-lettering it");
+                self.dead_letter(forwarder, delivery, attempt, &reason, &message.topic)
+                    .await;
+            }
+            HandlerError::Retry(reason) | HandlerError::Unavailable(reason)
                 if attempt >= self.max_attempts =>
             {
                 warn!(message_id = %message.message_id, trace_id = %message.trace_id(), attempt, reason = %reason,
                     "last attempt failed; dead-lettering the message");
                 let reason = format!("failed {attempt} attempts; last error: {reason}");
-                self.dead_letter(forwarder, &delivery, attempt, &reason, &message.topic)
+                self.dead_letter(forwarder, delivery, attempt, &reason, &message.topic)
                     .await;
             }
-            Err(HandlerError::Retry(reason) | HandlerError::Unavailable(reason)) => {
+            HandlerError::Retry(reason) | HandlerError::Unavailable(reason) => {
                 warn!(message_id = %message.message_id, trace_id = %message.trace_id(), attempt, reason = %reason,
                     retry_in = ?self.retry_delay, "attempt failed; retrying later");
                 match forwarder
                     .retry(
-                        &delivery,
+                        delivery,
                         &message.topic,
                         attempt + 1,
                         self.retry_delay,
@@ -433,47 +485,54 @@ impl Consumer {
                         self.count(&message.topic, "retried");
                         let _ = delivery.ack().await;
                     }
-                    Err(e) => self.give_back(forwarder, &delivery, &e).await,
+                    Err(e) => self.give_back(forwarder, delivery, &e).await,
                 }
             }
         }
     }
 
-    /// One transaction: record, handle, commit.
+    /// One transaction: record every delivery, run the handlers of the new
+    /// ones, stamp them, commit.
     async fn attempt(
         &self,
-        message: &Message,
-        handler: Option<&Arc<dyn Handler>>,
+        items: &[Item],
         received_at: chrono::DateTime<Utc>,
         started: Instant,
-    ) -> Result<Outcome, HandlerError> {
+    ) -> Result<Vec<Outcome>, HandlerError> {
         let result = async {
             let mut tx = self.pool.begin().await.map_err(StoreError::from)?;
-            let first = inbox::record(
-                &mut tx,
-                &NewConsumption {
-                    consumer: &self.name,
-                    message_id: message.message_id,
-                    topic: &message.topic,
+            let records: Vec<NewConsumption> = items
+                .iter()
+                .map(|i| NewConsumption {
+                    message_id: i.message.message_id,
+                    topic: &i.message.topic,
                     queue: &self.queue,
                     received_at,
-                    delivery_attempt: i32::try_from(message.attempt).unwrap_or(i32::MAX),
-                    redelivered: message.redelivered,
-                    traceparent: message.traceparent.as_deref(),
-                },
-            )
-            .await?;
-            if !first {
-                tx.commit().await.map_err(StoreError::from)?;
-                return Ok(Outcome::Duplicate);
+                    delivery_attempt: i32::try_from(i.message.attempt).unwrap_or(i32::MAX),
+                    redelivered: i.message.redelivered,
+                    traceparent: i.message.traceparent.as_deref(),
+                })
+                .collect();
+            let new = inbox::record(&mut tx, &self.name, &records).await?;
+            let mut outcomes = Vec::with_capacity(items.len());
+            let mut done = Vec::new();
+            for (item, new) in items.iter().zip(new) {
+                if !new {
+                    outcomes.push(Outcome::Duplicate);
+                    continue;
+                }
+                if let Some(h) = self.handlers.get(&item.message.topic) {
+                    h.handle(&mut tx, &item.message).await?;
+                }
+                done.push((
+                    item.message.message_id,
+                    started.elapsed().as_secs_f64() * 1000.0,
+                ));
+                outcomes.push(Outcome::Processed);
             }
-            if let Some(h) = handler {
-                h.handle(&mut tx, message).await?;
-            }
-            let ms = started.elapsed().as_secs_f64() * 1000.0;
-            inbox::finish(&mut tx, &self.name, message.message_id, ms).await?;
+            inbox::finish(&mut tx, &self.name, &done).await?;
             tx.commit().await.map_err(StoreError::from)?;
-            Ok(Outcome::Processed)
+            Ok(outcomes)
         }
         .await;
         if let Err(HandlerError::Unavailable(_)) = &result {
@@ -585,7 +644,7 @@ fn decode(d: &Delivery, attempt: u32) -> Result<Message, String> {
 pub struct UploadCreated;
 
 impl Handler for UploadCreated {
-    fn handle<'a>(&'a self, tx: &'a mut Tx, message: &'a Message) -> HandlerFuture<'a> {
+    fn handle<'a>(&'a self, conn: &'a mut PgConnection, message: &'a Message) -> HandlerFuture<'a> {
         Box::pin(async move {
             let id = message
                 .payload
@@ -593,18 +652,24 @@ impl Handler for UploadCreated {
                 .and_then(Value::as_str)
                 .and_then(|s| Uuid::parse_str(s).ok())
                 .ok_or_else(|| HandlerError::Reject("the payload has no upload_id".into()))?;
-            let (upload, content) = uploads::lock_for_processing(tx, id)
+            let (upload, content) = uploads::lock_for_processing(conn, id)
                 .await?
                 .ok_or_else(|| HandlerError::Reject(format!("upload {id} does not exist")))?;
             if upload.status != UploadStatus::Registered {
                 // Already handled through another event: the effect happened.
                 return Ok(());
             }
-            let content_type = upload.content_type.clone();
-            let findings = tokio::task::spawn_blocking(move || inspect(&content_type, &content))
-                .await
-                .map_err(|e| HandlerError::Retry(format!("inspection failed: {e}")))?;
-            uploads::record_findings(tx, id, &findings).await?;
+            // Hashing megabytes would stall the async workers; small files
+            // are quicker hashed in place than handed to another thread.
+            let findings = if content.len() > 256 * 1024 {
+                let content_type = upload.content_type.clone();
+                tokio::task::spawn_blocking(move || inspect(&content_type, &content))
+                    .await
+                    .map_err(|e| HandlerError::Retry(format!("inspection failed: {e}")))?
+            } else {
+                inspect(&upload.content_type, &content)
+            };
+            uploads::record_findings(conn, id, &findings).await?;
             info!(upload_id = %id, message_id = %message.message_id, trace_id = %message.trace_id(),
                 status = if findings.rejection.is_some() { "rejected" } else { "processed" },
                 "upload checked");

@@ -14,12 +14,18 @@
 //! The claim transaction stays open across publish and confirm: a relayer
 //! that dies releases its rows with its connection, and PostgreSQL's
 //! `idle_in_transaction_session_timeout` releases those of a hung one.
-//! Workers sleep until a NOTIFY from the outbox trigger, the poll interval, or
-//! the next row's backoff, whichever comes first.
+//!
+//! Waking up: right after work, the first worker polls every 10 ms for a
+//! second; then it sets `outbox_relay_state.listening`, and the outbox
+//! trigger starts to NOTIFY on inserts. Workers sleep until a NOTIFY, the poll
+//! interval, or the next row's backoff, whichever comes first. Notifying only
+//! while a relayer sleeps keeps NOTIFY's commit serialization off the writers'
+//! hot path.
 
 use std::collections::HashSet;
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use rand::Rng;
@@ -34,6 +40,11 @@ use crate::broker::{Broker, BrokerError, Publisher, Topology};
 use crate::config::Config;
 use crate::model::{Envelope, PublishFailure, PublishOutcome};
 use crate::store::{self, StoreError, outbox};
+
+/// After work, the first worker polls this often (without notifications)…
+const HOT_POLL: Duration = Duration::from_millis(10);
+/// …for this long, before it asks writers to notify and sleeps.
+const HOT_LINGER: Duration = Duration::from_secs(1);
 
 /// How a relay run ended.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -82,7 +93,7 @@ pub async fn run(
     once: bool,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<RelaySummary, RelayError> {
-    let relay = Arc::new(Relay::start(config).await?);
+    let relay = Arc::new(Relay::start(config, once).await?);
     let token = CancellationToken::new();
     let mut tasks = JoinSet::new();
     for n in 0..config.relay.workers {
@@ -148,8 +159,8 @@ struct Relay {
     broker: BrokerLink,
     wake: Arc<Notify>,
     batch_size: u32,
-    /// Each worker's share of the lanes, so the workers of one relay do not
-    /// queue behind each other.
+    /// A worker's share of the lanes while others are busy too, so the
+    /// workers of one relay do not queue behind each other.
     lanes_per_batch: u32,
     interval: Duration,
     max_attempts: u32,
@@ -157,6 +168,17 @@ struct Relay {
     backoff_max: Duration,
     /// Stop starting waves after this long, so a claim is held for a bounded time.
     batch_budget: Duration,
+    /// Whether this relayer sets `outbox_relay_state.listening` (not in
+    /// poll-only or `--once` mode).
+    steers_notify: bool,
+    /// What this process last told writers through `outbox_relay_state`:
+    /// `true` when they should notify.
+    listening: AtomicBool,
+    /// Workers in the middle of a batch.
+    active: AtomicU32,
+    /// When any worker last found rows, in ms since `epoch`.
+    last_work: AtomicU64,
+    epoch: Instant,
     totals: std::sync::Mutex<Counters>,
 }
 
@@ -168,7 +190,7 @@ struct Counters {
 }
 
 impl Relay {
-    async fn start(config: &Config) -> Result<Self, RelayError> {
+    async fn start(config: &Config, once: bool) -> Result<Self, RelayError> {
         let confirm = config.broker.confirm_timeout;
         // A claim is held for at most two confirm timeouts (the budget plus the
         // last wave); a relayer stuck beyond that loses it.
@@ -215,6 +237,12 @@ impl Relay {
         };
         // Fail fast on a broker that cannot be reached or a topology it refuses.
         broker.connection().await?;
+        // Only a relayer that sleeps on notifications steers them; until it
+        // knows better, writers notify.
+        let steers_notify = !config.relay.poll_only && !once;
+        if steers_notify {
+            outbox::set_listening(&pool, true).await?;
+        }
 
         Ok(Self {
             pool,
@@ -227,6 +255,11 @@ impl Relay {
             backoff_initial: config.relay.backoff_initial,
             backoff_max: config.relay.backoff_max,
             batch_budget: confirm,
+            steers_notify,
+            listening: AtomicBool::new(true),
+            last_work: AtomicU64::new(0),
+            active: AtomicU32::new(0),
+            epoch: Instant::now(),
             totals: std::sync::Mutex::new(Counters::default()),
         })
     }
@@ -273,15 +306,54 @@ impl Relay {
                 }
             };
 
-            if report.claimed == 0 {
-                if once {
-                    return Ok(());
+            if report.claimed > 0 {
+                self.last_work
+                    .store(self.epoch.elapsed().as_millis() as u64, Ordering::SeqCst);
+                if self.steers_notify && self.listening.swap(false, Ordering::SeqCst) {
+                    // Awake with work: writers need not notify any more.
+                    if outbox::set_listening(&self.pool, false).await.is_err() {
+                        self.listening.store(true, Ordering::SeqCst);
+                    }
                 }
-                self.wait_for_work(&token).await;
-            } else if report.claimed as u32 >= self.batch_size {
-                // A full batch: more is probably waiting; get a sleeping worker going.
-                self.wake.notify_one();
+                if report.claimed as u32 >= self.batch_size {
+                    // A full batch: more is probably waiting; get a sleeping worker going.
+                    self.wake.notify_one();
+                }
+                continue;
             }
+            if once {
+                return Ok(());
+            }
+            if !self.steers_notify {
+                self.wait_for_work(&token).await;
+                continue;
+            }
+            let since_work = self
+                .epoch
+                .elapsed()
+                .saturating_sub(Duration::from_millis(self.last_work.load(Ordering::SeqCst)));
+            if since_work < HOT_LINGER {
+                // Right after work, more is likely: the first worker polls
+                // briefly, without asking writers to notify (that would
+                // serialize their commits); the others wait for it.
+                let pause = HOT_POLL;
+                tokio::select! {
+                    _ = self.wake.notified() => {}
+                    _ = sleep_or_cancel(pause, &token) => {}
+                }
+                continue;
+            }
+            if !self.listening.swap(true, Ordering::SeqCst) {
+                // About to sleep: ask writers to notify, then look once more
+                // after a moment — a row whose trigger ran just before the
+                // flag flipped was not announced.
+                if outbox::set_listening(&self.pool, true).await.is_err() {
+                    self.listening.store(false, Ordering::SeqCst);
+                }
+                sleep_or_cancel(HOT_POLL, &token).await;
+                continue;
+            }
+            self.wait_for_work(&token).await;
         }
         if let Some(p) = publisher {
             p.close().await;
@@ -311,7 +383,16 @@ impl Relay {
     ) -> Result<BatchReport, RelayError> {
         let started = Instant::now();
         let mut tx = self.pool.begin().await.map_err(StoreError::from)?;
-        let claimed = outbox::claim_batch(&mut tx, self.batch_size, self.lanes_per_batch).await?;
+        // Alone, a worker takes every ready lane: rows in lanes it left out
+        // would wait a whole batch. With others busy, it takes its share.
+        let others = self.active.fetch_add(1, Ordering::SeqCst);
+        let _active = ActiveGuard(&self.active);
+        let lanes = if others == 0 {
+            outbox::LANES
+        } else {
+            self.lanes_per_batch
+        };
+        let claimed = outbox::claim_batch(&mut tx, self.batch_size, lanes).await?;
         let claim_ms = started.elapsed().as_millis() as u64;
         if claimed.is_empty() {
             tx.rollback().await.map_err(StoreError::from)?;
@@ -426,6 +507,15 @@ fn trace_id(row: &Envelope) -> &str {
         .as_deref()
         .and_then(|t| t.split('-').nth(1))
         .unwrap_or("-")
+}
+
+/// Counts a worker as active until dropped.
+struct ActiveGuard<'a>(&'a AtomicU32);
+
+impl Drop for ActiveGuard<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// Split rows (in id order) into the next wave — at most one row per key,

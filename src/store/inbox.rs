@@ -3,7 +3,11 @@
 
 use sqlx::PgPool;
 
-use super::{StoreError, Tx};
+use std::collections::HashSet;
+
+use sqlx::PgConnection;
+
+use super::StoreError;
 use crate::model::{Consumption, MessageId};
 
 /// Every consumer's record of a message, oldest first.
@@ -22,7 +26,6 @@ pub async fn history(pool: &PgPool, message_id: MessageId) -> Result<Vec<Consump
 /// A delivery about to be recorded as consumed.
 #[derive(Debug)]
 pub struct NewConsumption<'a> {
-    pub consumer: &'a str,
     pub message_id: MessageId,
     pub topic: &'a str,
     pub queue: &'a str,
@@ -32,56 +35,78 @@ pub struct NewConsumption<'a> {
     pub traceparent: Option<&'a str>,
 }
 
-/// Record that `consumer` took `message_id`, in the transaction of its effect.
-/// Returns `false` if it had already been recorded (a duplicate delivery),
-/// after counting the duplicate. A concurrent delivery of the same message
-/// waits here until the first one commits or rolls back.
-pub async fn record(tx: &mut Tx, c: &NewConsumption<'_>) -> Result<bool, StoreError> {
-    let inserted = sqlx::query(
+/// Record that `consumer` took these deliveries, in the transaction of their
+/// effects; one statement for the whole batch. Returns, for each delivery in
+/// order, whether it is new — `false`: its message was recorded before (or
+/// earlier in this batch), a duplicate, which is counted. A concurrent
+/// transaction recording the same message makes this wait until it ends.
+pub async fn record(
+    conn: &mut PgConnection,
+    consumer: &str,
+    batch: &[NewConsumption<'_>],
+) -> Result<Vec<bool>, StoreError> {
+    let inserted: Vec<MessageId> = sqlx::query_scalar(
         r#"INSERT INTO consumed_messages
                (consumer, message_id, topic, queue, received_at, delivery_attempt, redelivered, traceparent)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-           ON CONFLICT (consumer, message_id) DO NOTHING"#,
-    )
-    .bind(c.consumer)
-    .bind(c.message_id)
-    .bind(c.topic)
-    .bind(c.queue)
-    .bind(c.received_at)
-    .bind(c.delivery_attempt)
-    .bind(c.redelivered)
-    .bind(c.traceparent)
-    .execute(&mut **tx)
-    .await?
-    .rows_affected()
-        == 1;
-    if !inserted {
-        sqlx::query(
-            "UPDATE consumed_messages SET duplicates = duplicates + 1 WHERE consumer = $1 AND message_id = $2",
-        )
-        .bind(c.consumer)
-        .bind(c.message_id)
-        .execute(&mut **tx)
-        .await?;
-    }
-    Ok(inserted)
-}
-
-/// Stamp the commit time and processing time on a recorded consumption.
-pub async fn finish(
-    tx: &mut Tx,
-    consumer: &str,
-    message_id: MessageId,
-    processing_ms: f64,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        r#"UPDATE consumed_messages SET committed_at = clock_timestamp(), processing_ms = $3
-           WHERE consumer = $1 AND message_id = $2"#,
+           SELECT $1, m, t, q, r, a, d, p
+           FROM unnest($2::uuid[], $3::text[], $4::text[], $5::timestamptz[], $6::int[], $7::bool[], $8::text[])
+                AS b(m, t, q, r, a, d, p)
+           ON CONFLICT (consumer, message_id) DO NOTHING
+           RETURNING message_id"#,
     )
     .bind(consumer)
-    .bind(message_id)
-    .bind(processing_ms)
-    .execute(&mut **tx)
+    .bind(batch.iter().map(|c| c.message_id).collect::<Vec<_>>())
+    .bind(batch.iter().map(|c| c.topic).collect::<Vec<_>>())
+    .bind(batch.iter().map(|c| c.queue).collect::<Vec<_>>())
+    .bind(batch.iter().map(|c| c.received_at).collect::<Vec<_>>())
+    .bind(batch.iter().map(|c| c.delivery_attempt).collect::<Vec<_>>())
+    .bind(batch.iter().map(|c| c.redelivered).collect::<Vec<_>>())
+    .bind(batch.iter().map(|c| c.traceparent).collect::<Vec<_>>())
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut fresh: HashSet<MessageId> = inserted.into_iter().collect();
+    let new: Vec<bool> = batch.iter().map(|c| fresh.remove(&c.message_id)).collect();
+    let duplicates: Vec<MessageId> = batch
+        .iter()
+        .zip(&new)
+        .filter(|(_, new)| !**new)
+        .map(|(c, _)| c.message_id)
+        .collect();
+    if !duplicates.is_empty() {
+        // `= ANY` keeps this an index lookup whatever the planner thinks
+        // of the array's size (a join with unnest() can turn into a scan).
+        sqlx::query(
+            r#"UPDATE consumed_messages SET duplicates = duplicates
+                   + (SELECT count(*) FROM unnest($2::uuid[]) AS d(m) WHERE d.m = message_id)::int
+               WHERE consumer = $1 AND message_id = ANY($2)"#,
+        )
+        .bind(consumer)
+        .bind(&duplicates)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(new)
+}
+
+/// Stamp commit time and processing time on recorded consumptions.
+pub async fn finish(
+    conn: &mut PgConnection,
+    consumer: &str,
+    done: &[(MessageId, f64)],
+) -> Result<(), StoreError> {
+    if done.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        r#"UPDATE consumed_messages
+           SET committed_at = clock_timestamp(),
+               processing_ms = ($3::float8[])[array_position($2::uuid[], message_id)]
+           WHERE consumer = $1 AND message_id = ANY($2)"#,
+    )
+    .bind(consumer)
+    .bind(done.iter().map(|(m, _)| *m).collect::<Vec<_>>())
+    .bind(done.iter().map(|(_, ms)| *ms).collect::<Vec<_>>())
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }

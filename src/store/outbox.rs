@@ -185,17 +185,20 @@ pub async fn record_failures(
         .map(|f| i64::try_from(f.retry_in.as_millis()).unwrap_or(i64::MAX))
         .collect();
     let give_up: Vec<bool> = failures.iter().map(|f| f.give_up).collect();
+    // `id = ANY` keeps this an index lookup whatever the planner thinks of
+    // the arrays' size (a join with unnest() can turn into a table scan).
     let dead: Vec<Option<i64>> = sqlx::query_scalar(
         r#"
-        UPDATE outbox AS o SET
-            attempts = o.attempts + 1,
-            last_error = f.error,
-            available_at = clock_timestamp() + f.retry_in_ms * interval '1 millisecond',
-            dead_at = CASE WHEN f.give_up OR o.attempts + 1 >= $5 THEN clock_timestamp() END
-        FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bool[])
-             AS f(id, error, retry_in_ms, give_up)
-        WHERE o.id = f.id
-        RETURNING CASE WHEN o.dead_at IS NOT NULL THEN o.id END
+        UPDATE outbox SET
+            attempts = attempts + 1,
+            last_error = ($2::text[])[array_position($1::bigint[], id)],
+            available_at = clock_timestamp()
+                + ($3::bigint[])[array_position($1::bigint[], id)] * interval '1 millisecond',
+            dead_at = CASE WHEN ($4::bool[])[array_position($1::bigint[], id)]
+                                OR attempts + 1 >= $5
+                           THEN clock_timestamp() END
+        WHERE id = ANY($1)
+        RETURNING CASE WHEN dead_at IS NOT NULL THEN id END
         "#,
     )
     .bind(&ids)
@@ -206,6 +209,18 @@ pub async fn record_failures(
     .fetch_all(&mut **tx)
     .await?;
     Ok(dead.into_iter().flatten().collect())
+}
+
+/// Tell writers whether a relayer sleeps until notified: the outbox trigger
+/// notifies only while one does (see migration 0003).
+pub async fn set_listening(pool: &PgPool, listening: bool) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE outbox_relay_state SET listening = $1, changed_at = now() WHERE listening IS DISTINCT FROM $1",
+    )
+    .bind(listening)
+    .execute(pool)
+    .await?;
+    Ok(())
 }
 
 /// When the earliest row now waiting for its backoff becomes due.

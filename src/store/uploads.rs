@@ -1,6 +1,6 @@
 //! The example producer's business table: one row per uploaded file.
 
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::{StoreError, Tx};
@@ -102,9 +102,10 @@ pub async fn list(
     Ok(rows)
 }
 
-/// Lock an upload for its consumer and load its bytes.
+/// Lock an upload for its consumer and load its bytes (in the consumer's
+/// transaction).
 pub async fn lock_for_processing(
-    tx: &mut Tx,
+    conn: &mut PgConnection,
     id: Uuid,
 ) -> Result<Option<(Upload, Vec<u8>)>, StoreError> {
     #[derive(sqlx::FromRow)]
@@ -117,13 +118,17 @@ pub async fn lock_for_processing(
         "SELECT {COLUMNS}, content FROM uploads WHERE id = $1 FOR UPDATE"
     )))
     .bind(id)
-    .fetch_optional(&mut **tx)
+    .fetch_optional(&mut *conn)
     .await?;
     Ok(row.map(|r| (r.upload, r.content)))
 }
 
 /// Store the findings: `processed`, or `rejected` with the reason.
-pub async fn record_findings(tx: &mut Tx, id: Uuid, f: &Findings) -> Result<(), StoreError> {
+pub async fn record_findings(
+    conn: &mut PgConnection,
+    id: Uuid,
+    f: &Findings,
+) -> Result<(), StoreError> {
     let status = if f.rejection.is_some() {
         UploadStatus::Rejected
     } else {
@@ -144,7 +149,7 @@ pub async fn record_findings(tx: &mut Tx, id: Uuid, f: &Findings) -> Result<(), 
     .bind(width)
     .bind(height)
     .bind(f.rejection.as_deref())
-    .execute(&mut **tx)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }

@@ -7,11 +7,10 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use lapin::types::AMQPValue;
 use outboxctl::config::SecretUrl;
 use outboxctl::flow::consume::{Handler, HandlerError, HandlerFuture, Handlers, Message};
-use outboxctl::store::Tx;
 use reqwest::StatusCode;
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::api::{PNG, Server};
@@ -24,7 +23,7 @@ struct Flaky {
 }
 
 impl Handler for Flaky {
-    fn handle<'a>(&'a self, _tx: &'a mut Tx, _m: &'a Message) -> HandlerFuture<'a> {
+    fn handle<'a>(&'a self, _conn: &'a mut PgConnection, _m: &'a Message) -> HandlerFuture<'a> {
         Box::pin(async move {
             self.calls.fetch_add(1, Ordering::SeqCst);
             let left = self.failures.load(Ordering::SeqCst);

@@ -474,11 +474,71 @@ async fn notify_wakes_the_relay_long_before_the_poll_interval(pool: PgPool) {
         (listening == 1 && busy == 0).then_some(())
     })
     .await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Past the relay's short polling after start-up: from now on it sleeps
+    // until notified (or for the 600 s interval).
+    tokio::time::sleep(Duration::from_millis(1500)).await;
 
     env.insert("n.thing", None, json!({})).await;
     wait_for("the notified relay to send the row", || async {
         (env.counts().await == (0, 1, 0)).then_some(())
+    })
+    .await;
+    relay.stop().await;
+}
+
+#[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]
+async fn writers_notify_only_while_a_relayer_sleeps(pool: PgPool) {
+    let mut env = TestEnv::new(pool, &["w.#"]);
+    env.config.relay.interval = Duration::from_secs(600);
+    let mut listener = sqlx::postgres::PgListener::connect(&database_url(&env.pool))
+        .await
+        .unwrap();
+    listener.listen("outbox").await.unwrap();
+    let relay = RunningRelay::start(&env.config);
+    let listening = || async {
+        sqlx::query_scalar::<_, bool>("SELECT listening FROM outbox_relay_state")
+            .fetch_one(&env.pool)
+            .await
+            .unwrap()
+    };
+
+    // Asleep: an insert notifies, and the relay wakes and sends it.
+    wait_for("the relay to sleep", || async {
+        listening().await.then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    while listener.next_buffered().is_some() {}
+    env.insert("w.one", None, json!({})).await;
+    tokio::time::timeout(HANG, listener.recv())
+        .await
+        .expect("a notification")
+        .unwrap();
+    wait_for("the first row to be sent", || async {
+        (env.counts().await == (0, 1, 0)).then_some(())
+    })
+    .await;
+
+    // Awake right after work: the flag goes down and inserts do not notify.
+    wait_for(
+        "a relayer with work to ask for no notifications",
+        || async { (!listening().await).then_some(()) },
+    )
+    .await;
+    env.insert("w.two", None, json!({})).await;
+    wait_for("the second row to be sent", || async {
+        (env.counts().await == (0, 2, 0)).then_some(())
+    })
+    .await;
+    let quiet = tokio::time::timeout(Duration::from_millis(100), listener.recv()).await;
+    assert!(
+        quiet.is_err(),
+        "an insert notified while the relayer was awake"
+    );
+
+    // Back to sleep after a second without work: notifications again.
+    wait_for("the relay to sleep again", || async {
+        listening().await.then_some(())
     })
     .await;
     relay.stop().await;
