@@ -37,6 +37,7 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand outbox 'Inspect and steer outbox rows: ls, show, why, replay, requeue, purge'
             cand lag 'How far behind each stage is: pending rows and their age, queues, unconsumed'
             cand dlq 'The dead-letter queue: ls, show, replay, purge'
+            cand bench 'Measure a stage against the servers'' own limit, in a database and queues of its own'
             cand completions 'Print a shell completion script to stdout'
             cand man 'Print the man page (roff) to stdout, or write one page per command into a directory'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -391,6 +392,24 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
         }
         &'outboxctl;dlq;help;help'= {
         }
+        &'outboxctl;bench'= {
+            cand --events 'Events to relay (drain, default 100000) or consume (consume, default 20000)'
+            cand --rate 'Events per second (e2e)'
+            cand --duration 'How long to produce (e2e, default 30s) or send requests (api, default 10s)'
+            cand --concurrency 'Concurrent clients (api, default 16) or consumer lanes (consume, default consumer.concurrency)'
+            cand --payload-bytes 'Size of each event''s JSON payload'
+            cand --keys 'Distinct partition keys in a drain backlog (0: every row its own key)'
+            cand --queue-type 'Queue type of the benchmark''s queues [default: broker.queue_type]'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand --config 'Configuration file [default: ./outbox.toml when present]'
+            cand --database-url 'PostgreSQL URL (setting database.url)'
+            cand --broker-url 'RabbitMQ URL (setting broker.url)'
+            cand --log-level 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)'
+            cand --log-format 'Log line format on stderr (setting log.format)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'outboxctl;completions'= {
             cand --config 'Configuration file [default: ./outbox.toml when present]'
             cand --database-url 'PostgreSQL URL (setting database.url)'
@@ -421,6 +440,7 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand outbox 'Inspect and steer outbox rows: ls, show, why, replay, requeue, purge'
             cand lag 'How far behind each stage is: pending rows and their age, queues, unconsumed'
             cand dlq 'The dead-letter queue: ls, show, replay, purge'
+            cand bench 'Measure a stage against the servers'' own limit, in a database and queues of its own'
             cand completions 'Print a shell completion script to stdout'
             cand man 'Print the man page (roff) to stdout, or write one page per command into a directory'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -483,6 +503,8 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
         &'outboxctl;help;dlq;replay'= {
         }
         &'outboxctl;help;dlq;purge'= {
+        }
+        &'outboxctl;help;bench'= {
         }
         &'outboxctl;help;completions'= {
         }

@@ -85,6 +85,7 @@ pub async fn run(cli: Cli, matches: &ArgMatches) -> anyhow::Result<Outcome> {
             };
         }
         Command::Lag(args) => return lag::run(config, &args).await,
+        Command::Bench(args) => return crate::bench::run(config, &args).await,
         Command::Dlq(cmd) => {
             return match cmd {
                 DlqCommand::Ls {

@@ -109,6 +109,8 @@ pub enum Command {
     /// The dead-letter queue: ls, show, replay, purge
     #[command(subcommand)]
     Dlq(DlqCommand),
+    /// Measure a stage against the servers' own limit, in a database and queues of its own
+    Bench(BenchArgs),
     /// Print a shell completion script to stdout
     Completions {
         #[arg(value_enum)]
@@ -436,6 +438,47 @@ pub enum DlqCommand {
         #[arg(long, short = 'y')]
         yes: bool,
     },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Scenario {
+    /// A backlog of --events rows relayed to RabbitMQ, next to raw confirmed publishing
+    Drain,
+    /// --rate events per second for --duration through relay and consumer: latency, exactly once
+    E2e,
+    /// POST /uploads from --concurrency clients for --duration, next to the same SQL done directly
+    Api,
+    /// --events messages consumed (history + handler), next to bare acks and single-row transactions
+    Consume,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    #[arg(value_enum)]
+    pub scenario: Scenario,
+    /// Events to relay (drain, default 100000) or consume (consume, default 20000)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+    pub events: Option<u64>,
+    /// Events per second (e2e)
+    #[arg(long, value_name = "R", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub rate: u32,
+    /// How long to produce (e2e, default 30s) or send requests (api, default 10s)
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    pub duration: Option<Duration>,
+    /// Concurrent clients (api, default 16) or consumer lanes (consume, default consumer.concurrency)
+    #[arg(long, value_name = "C", value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub concurrency: Option<u32>,
+    /// Size of each event's JSON payload
+    #[arg(long, value_name = "B", default_value_t = 256, value_parser = clap::value_parser!(u32).range(32..=1_048_576))]
+    pub payload_bytes: u32,
+    /// Distinct partition keys in a drain backlog (0: every row its own key)
+    #[arg(long, value_name = "K", default_value_t = 0)]
+    pub keys: u64,
+    /// Queue type of the benchmark's queues [default: broker.queue_type]
+    #[arg(long, value_enum)]
+    pub queue_type: Option<crate::config::QueueType>,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -8,6 +8,7 @@
 //! `output` formats what commands print.
 
 pub mod app;
+pub mod bench;
 pub mod broker;
 pub mod cli;
 pub mod config;

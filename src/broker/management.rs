@@ -59,40 +59,54 @@ pub fn vhost(cfg: &BrokerConfig) -> String {
     }
 }
 
+/// The broker's version, from the management API's overview.
+pub async fn server_version(cfg: &BrokerConfig) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Overview {
+        rabbitmq_version: String,
+    }
+    let o: Overview = get_json(cfg, "/api/overview").await.ok()?;
+    Some(format!("RabbitMQ {}", o.rabbitmq_version))
+}
+
 /// Counts of `queue`, or why they are unknown.
 pub async fn queue_counts(cfg: &BrokerConfig, queue: &str) -> Result<QueueCounts, String> {
-    let base = base_url(cfg).ok_or("no management URL could be derived from broker.url")?;
-    let parsed = base.parsed().map_err(|e| e.to_string())?;
-    let mut url = parsed.clone();
-    url.set_username("").ok();
-    url.set_password(None).ok();
     const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
         .remove(b'.')
         .remove(b'-')
         .remove(b'_')
         .remove(b'~');
     let enc = |s: &str| percent_encoding::utf8_percent_encode(s, SEGMENT).to_string();
-    let endpoint = format!(
-        "{}/api/queues/{}/{}",
-        url.as_str().trim_end_matches('/'),
-        enc(&vhost(cfg)),
-        enc(queue)
-    );
-    let user = percent_encoding::percent_decode_str(parsed.username())
-        .decode_utf8_lossy()
-        .into_owned();
-    let password = parsed.password().map(|p| {
-        percent_encoding::percent_decode_str(p)
+    get_json(
+        cfg,
+        &format!("/api/queues/{}/{}", enc(&vhost(cfg)), enc(queue)),
+    )
+    .await
+}
+
+/// GET `path` from the management API with the configured credentials.
+async fn get_json<T: serde::de::DeserializeOwned>(
+    cfg: &BrokerConfig,
+    path: &str,
+) -> Result<T, String> {
+    let base = base_url(cfg).ok_or("no management URL could be derived from broker.url")?;
+    let parsed = base.parsed().map_err(|e| e.to_string())?;
+    let mut url = parsed.clone();
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    let endpoint = format!("{}{path}", url.as_str().trim_end_matches('/'));
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(s)
             .decode_utf8_lossy()
             .into_owned()
-    });
+    };
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(3))
         .build()
         .map_err(|e| e.to_string())?;
     let response = client
         .get(&endpoint)
-        .basic_auth(user, password)
+        .basic_auth(decode(parsed.username()), parsed.password().map(decode))
         .send()
         .await
         .map_err(|e| {
@@ -103,7 +117,10 @@ pub async fn queue_counts(cfg: &BrokerConfig, queue: &str) -> Result<QueueCounts
             } else {
                 e.without_url().to_string()
             };
-            format!("management API at {base} unreachable ({why}); enable the rabbitmq_management plugin or set broker.management_url")
+            format!(
+                "management API at {base} unreachable ({why}); enable the rabbitmq_management \
+                 plugin or set broker.management_url"
+            )
         })?;
     if !response.status().is_success() {
         return Err(format!(

@@ -3,6 +3,7 @@
 //!
 //! Depends on `model` and `config` only; never on the store.
 
+pub mod bench;
 pub mod consume;
 pub mod management;
 pub mod publish;

@@ -4,6 +4,7 @@
 //!
 //! Depends on `model` and `config` only; never on the broker.
 
+pub mod bench;
 pub mod inbox;
 pub mod outbox;
 pub mod uploads;

@@ -3,6 +3,7 @@
 //! and queues, so the tests run in parallel.
 
 mod api;
+mod bench;
 mod consume;
 mod observability;
 mod ops;

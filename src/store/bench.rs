@@ -1,0 +1,208 @@
+//! SQL used only by `outboxctl bench`: a database of its own, bulk loads, and
+//! the baselines that do the same work straight over SQL.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::StoreError;
+
+fn check_name(name: &str) -> Result<(), StoreError> {
+    if name.is_empty()
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    {
+        return Err(StoreError::Schema(format!(
+            "{name:?} is not a usable database name"
+        )));
+    }
+    Ok(())
+}
+
+/// Create database `name` on the server `pool` is connected to.
+pub async fn create_database(pool: &PgPool, name: &str) -> Result<(), StoreError> {
+    check_name(name)?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+        .execute(pool)
+        .await
+        .map_err(|e| match StoreError::from(e) {
+            StoreError::Database(e) => StoreError::Schema(format!(
+                "cannot create the benchmark database {name}: {e} — the database.url user needs CREATEDB"
+            )),
+            other => other,
+        })?;
+    Ok(())
+}
+
+/// Drop database `name`, closing its sessions.
+pub async fn drop_database(pool: &PgPool, name: &str) -> Result<(), StoreError> {
+    check_name(name)?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+    )))
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Insert `n` pending rows of `payload_bytes`-byte JSON payloads, 100,000 per
+/// statement. Row i has key `k<i mod keys>`, or a key of its own when `keys` is 0.
+pub async fn load_backlog(
+    pool: &PgPool,
+    topic: &str,
+    n: u64,
+    payload_bytes: usize,
+    keys: u64,
+) -> Result<(), StoreError> {
+    // {"n":1234567,"pad":"xx…"}: the padding makes up the size.
+    let pad = payload_bytes
+        .saturating_sub(r#"{"n":1000000,"pad":""}"#.len())
+        .max(1);
+    let mut done = 0u64;
+    while done < n {
+        let chunk = (n - done).min(100_000);
+        sqlx::query(
+            r#"INSERT INTO outbox (topic, partition_key, payload)
+               SELECT $1,
+                      CASE WHEN $4 = 0 THEN md5(i::text) ELSE 'k' || (i % $4) END,
+                      jsonb_build_object('n', i, 'pad', repeat('x', $5))
+               FROM generate_series($2, $3) AS i"#,
+        )
+        .bind(topic)
+        .bind((done + 1) as i64)
+        .bind((done + chunk) as i64)
+        .bind(keys as i64)
+        .bind(pad as i32)
+        .execute(pool)
+        .await?;
+        done += chunk;
+    }
+    Ok(())
+}
+
+/// One event in its own single-row transaction.
+pub async fn insert_event(
+    pool: &PgPool,
+    message_id: Uuid,
+    topic: &str,
+    key: &str,
+    payload: &serde_json::Value,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO outbox (message_id, topic, partition_key, payload) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(message_id)
+    .bind(topic)
+    .bind(key)
+    .bind(payload)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// When each sent row was marked sent.
+pub async fn sent_times(pool: &PgPool) -> Result<Vec<(Uuid, DateTime<Utc>)>, StoreError> {
+    Ok(
+        sqlx::query_as("SELECT message_id, sent_at FROM outbox WHERE sent_at IS NOT NULL")
+            .fetch_all(pool)
+            .await?,
+    )
+}
+
+pub async fn sent_count(pool: &PgPool) -> Result<i64, StoreError> {
+    Ok(
+        sqlx::query_scalar("SELECT count(*) FROM outbox WHERE sent_at IS NOT NULL")
+            .fetch_one(pool)
+            .await?,
+    )
+}
+
+/// Every consumption: message id, commit time, duplicates counted.
+pub async fn consumptions(pool: &PgPool) -> Result<Vec<(Uuid, DateTime<Utc>, i32)>, StoreError> {
+    Ok(
+        sqlx::query_as("SELECT message_id, committed_at, duplicates FROM consumed_messages")
+            .fetch_all(pool)
+            .await?,
+    )
+}
+
+pub async fn consumed_count(pool: &PgPool, consumer: &str) -> Result<i64, StoreError> {
+    Ok(
+        sqlx::query_scalar("SELECT count(*) FROM consumed_messages WHERE consumer = $1")
+            .bind(consumer)
+            .fetch_one(pool)
+            .await?,
+    )
+}
+
+/// Uploads in a status.
+pub async fn uploads_in(pool: &PgPool, status: &str) -> Result<i64, StoreError> {
+    Ok(
+        sqlx::query_scalar("SELECT count(*) FROM uploads WHERE status = $1")
+            .bind(status)
+            .fetch_one(pool)
+            .await?,
+    )
+}
+
+/// (uploads, outbox rows).
+pub async fn row_counts(pool: &PgPool) -> Result<(i64, i64), StoreError> {
+    Ok(
+        sqlx::query_as("SELECT (SELECT count(*) FROM uploads), (SELECT count(*) FROM outbox)")
+            .fetch_one(pool)
+            .await?,
+    )
+}
+
+/// Empty the business and outbox tables between two measurements.
+pub async fn reset(pool: &PgPool) -> Result<(), StoreError> {
+    sqlx::raw_sql("TRUNCATE uploads, outbox, consumed_messages")
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// `n` registered uploads holding `content`; returns (upload id, message id).
+pub async fn load_uploads(
+    pool: &PgPool,
+    n: u64,
+    content: &[u8],
+    content_type: &str,
+) -> Result<Vec<(Uuid, Uuid)>, StoreError> {
+    Ok(sqlx::query_as(
+        r#"INSERT INTO uploads (id, filename, content_type, size_bytes, content, message_id)
+           SELECT gen_random_uuid(), 'bench-' || i || '.png', $2, octet_length($3), $3, gen_random_uuid()
+           FROM generate_series(1, $1) AS i
+           RETURNING id, message_id"#,
+    )
+    .bind(n as i64)
+    .bind(content_type)
+    .bind(content)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// The database's own unit of work for the consume baseline: one
+/// consumption row in its own transaction.
+pub async fn single_row_transaction(pool: &PgPool, consumer: &str) -> Result<(), StoreError> {
+    sqlx::query(
+        r#"INSERT INTO consumed_messages (consumer, message_id, topic, queue, received_at, delivery_attempt, redelivered)
+           VALUES ($1, gen_random_uuid(), 'bench.baseline', 'baseline', now(), 1, false)"#,
+    )
+    .bind(consumer)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Whether a relayer of this database is LISTENing for notifications.
+pub async fn relay_listening(pool: &PgPool) -> Result<bool, StoreError> {
+    Ok(sqlx::query_scalar(
+        r#"SELECT count(*) > 0 FROM pg_stat_activity
+           WHERE datname = current_database() AND application_name = 'outboxctl relay'
+             AND query ILIKE 'LISTEN%'"#,
+    )
+    .fetch_one(pool)
+    .await?)
+}

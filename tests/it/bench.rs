@@ -1,0 +1,75 @@
+//! `outboxctl bench`: a short run of every scenario keeps the command working.
+//! These check that each completes and that its counts add up — never timings.
+
+use serde_json::Value;
+use sqlx::PgPool;
+
+use crate::support::*;
+
+fn bench(env: &TestEnv, args: &[&str]) -> Value {
+    let out = run(env.cmd().arg("bench").args(args).args(["-o", "json"]));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "bench {args:?}: {}",
+        stderr(&out)
+    );
+    serde_json::from_str(stdout(&out).trim())
+        .unwrap_or_else(|e| panic!("bench {args:?} printed no JSON ({e}): {}", stdout(&out)))
+}
+
+fn figure(report: &Value, name: &str) -> f64 {
+    report["figures"][name]
+        .as_f64()
+        .unwrap_or_else(|| panic!("no figure {name:?} in {report}"))
+}
+
+#[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]
+async fn every_bench_scenario_runs_and_its_counts_add_up(pool: PgPool) {
+    let env = TestEnv::new(pool, &["#"]);
+    let bench_dbs = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM pg_database WHERE datname LIKE 'outbox_bench_%'",
+        )
+        .fetch_one(&env.pool)
+        .await
+        .unwrap()
+    };
+    let before = bench_dbs().await;
+
+    let drain = bench(
+        &env,
+        &["drain", "--events", "300", "--queue-type", "classic"],
+    );
+    assert_eq!(drain["problems"], serde_json::json!([]));
+    assert_eq!(figure(&drain, "messages delivered"), 300.0);
+    assert!(figure(&drain, "relay drain (events/s)") > 0.0);
+    assert!(figure(&drain, "raw confirmed publish (msg/s)") > 0.0);
+    assert!(figure(&drain, "relay peak RSS (MiB)") > 0.0);
+    assert!(drain["machine"]["cores"].as_str().is_some());
+
+    let e2e = bench(&env, &["e2e", "--rate", "100", "--duration", "2s"]);
+    assert_eq!(figure(&e2e, "events committed"), 200.0);
+    assert_eq!(figure(&e2e, "events consumed"), 200.0);
+    assert_eq!(figure(&e2e, "lost"), 0.0);
+    assert_eq!(figure(&e2e, "processed twice"), 0.0);
+    assert!(figure(&e2e, "latency max (ms)") >= figure(&e2e, "latency p50 (ms)"));
+
+    let api = bench(&env, &["api", "--concurrency", "2", "--duration", "1s"]);
+    assert_eq!(api["problems"], serde_json::json!([]));
+    assert_eq!(figure(&api, "api failed requests"), 0.0);
+    assert!(figure(&api, "api (requests/s)") > 0.0);
+    assert!(figure(&api, "sql baseline (transactions/s)") > 0.0);
+
+    let consume = bench(&env, &["consume", "--events", "200", "--concurrency", "2"]);
+    assert_eq!(consume["problems"], serde_json::json!([]));
+    assert_eq!(figure(&consume, "uploads processed"), 200.0);
+    assert!(figure(&consume, "consumer (messages/s)") > 0.0);
+
+    // Every run cleaned up after itself.
+    assert_eq!(
+        bench_dbs().await,
+        before,
+        "a benchmark database was left behind"
+    );
+}
