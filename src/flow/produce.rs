@@ -513,14 +513,7 @@ async fn read_upload(api: &Api, req: Request) -> Result<Incoming, ApiError> {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(essence);
-    let query = Query::<UploadQuery>::try_from_uri(req.uri())
-        .map_err(|e| {
-            ApiError::bad_request(
-                "invalid_query",
-                format!("the query string is not valid: {e}"),
-            )
-        })?
-        .0;
+    let query: UploadQuery = query(req.uri())?;
     let incoming = match declared.as_deref() {
         None => {
             return Err(ApiError::new(
@@ -706,6 +699,16 @@ fn check_upload(api: &Api, mut file: Incoming) -> Result<Incoming, ApiError> {
     Ok(file)
 }
 
+/// The query string as `T`, or a 400 that says what is wrong with it.
+fn query<T: serde::de::DeserializeOwned>(uri: &axum::http::Uri) -> Result<T, ApiError> {
+    Query::<T>::try_from_uri(uri).map(|q| q.0).map_err(|e| {
+        ApiError::bad_request(
+            "invalid_query",
+            format!("the query string is not valid: {e}"),
+        )
+    })
+}
+
 fn parse_id(raw: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(raw).map_err(|_| {
         ApiError::bad_request(
@@ -750,14 +753,7 @@ struct ListQuery {
 }
 
 async fn list_uploads(State(api): State<Arc<Api>>, req: Request) -> Result<Json<Value>, ApiError> {
-    let q = Query::<ListQuery>::try_from_uri(req.uri())
-        .map_err(|e| {
-            ApiError::bad_request(
-                "invalid_query",
-                format!("the query string is not valid: {e}"),
-            )
-        })?
-        .0;
+    let q: ListQuery = query(req.uri())?;
     let status = match q.status.as_deref() {
         None | Some("") => None,
         Some(s) => Some(UploadStatus::parse(s).ok_or_else(|| {

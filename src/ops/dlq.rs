@@ -247,13 +247,7 @@ pub async fn replay(
     .await;
     browser.close().await;
     broker.close().await;
-    match result? {
-        Ok(message) => {
-            output::line(message)?;
-            Ok(Outcome::Success)
-        }
-        Err(message) => nothing(&message),
-    }
+    done(result?)
 }
 
 pub async fn purge(config: &Config, queue: Option<&str>, yes: bool) -> anyhow::Result<Outcome> {
@@ -280,7 +274,12 @@ pub async fn purge(config: &Config, queue: Option<&str>, yes: bool) -> anyhow::R
     }
     .await;
     broker.close().await;
-    match result? {
+    done(result?)
+}
+
+/// Print what was done (exit 0), or why nothing was (exit 1).
+fn done(result: Result<String, String>) -> anyhow::Result<Outcome> {
+    match result {
         Ok(message) => {
             output::line(message)?;
             Ok(Outcome::Success)

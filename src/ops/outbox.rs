@@ -311,17 +311,22 @@ impl Pending {
     }
 }
 
-/// The rows named on the command line, or a message about those that are
-/// unknown or in the wrong state.
-async fn named_rows(
+/// The rows an operator command acts on: those named on the command line
+/// (all of them in `filter.status`, or a message saying which is not), or
+/// those `filter` matches.
+async fn target_rows(
     pool: &PgPool,
-    refs: &[RowRef],
-    want: OutboxStatus,
+    named: &[RowRef],
+    filter: ListFilter,
     hint: &str,
 ) -> anyhow::Result<Result<Vec<EventState>, String>> {
+    if named.is_empty() {
+        return Ok(Ok(outbox::list(pool, &filter).await?));
+    }
+    let want = filter.status.expect("operator commands act on one status");
     let mut rows = Vec::new();
     let mut seen = HashSet::new();
-    for (r, state) in outbox::resolve(pool, refs).await? {
+    for (r, state) in outbox::resolve(pool, named).await? {
         match state {
             None => return Ok(Err(format!("there is no outbox {r}"))),
             Some(s) if s.status != want => {
@@ -356,31 +361,18 @@ fn rows_word(n: usize) -> String {
 
 pub async fn replay(config: &Config, args: &ReplayArgs) -> anyhow::Result<Outcome> {
     let pool = connect(config).await?;
-    let rows = if args.rows.is_empty() {
-        outbox::list(
-            &pool,
-            &ListFilter {
-                status: Some(OutboxStatus::Sent),
-                topic: args.topic.clone(),
-                since: args.since,
-                until: args.until,
-                oldest_first: true,
-                ..ListFilter::default()
-            },
-        )
-        .await?
-    } else {
-        match named_rows(
-            &pool,
-            &args.rows,
-            OutboxStatus::Sent,
-            "replay publishes sent rows again (requeue puts dead rows back)",
-        )
-        .await?
-        {
-            Ok(rows) => rows,
-            Err(msg) => return nothing(&msg),
-        }
+    let filter = ListFilter {
+        status: Some(OutboxStatus::Sent),
+        topic: args.topic.clone(),
+        since: args.since,
+        until: args.until,
+        oldest_first: true,
+        ..ListFilter::default()
+    };
+    let hint = "replay publishes sent rows again (requeue puts dead rows back)";
+    let rows = match target_rows(&pool, &args.rows, filter, hint).await? {
+        Ok(rows) => rows,
+        Err(msg) => return nothing(&msg),
     };
     if rows.is_empty() {
         return nothing("no sent rows match; nothing to replay");
@@ -439,29 +431,16 @@ pub async fn replay(config: &Config, args: &ReplayArgs) -> anyhow::Result<Outcom
 
 pub async fn requeue(config: &Config, args: &RequeueArgs) -> anyhow::Result<Outcome> {
     let pool = connect(config).await?;
-    let rows = if args.rows.is_empty() {
-        outbox::list(
-            &pool,
-            &ListFilter {
-                status: Some(OutboxStatus::Dead),
-                topic: args.topic.clone(),
-                oldest_first: true,
-                ..ListFilter::default()
-            },
-        )
-        .await?
-    } else {
-        match named_rows(
-            &pool,
-            &args.rows,
-            OutboxStatus::Dead,
-            "requeue puts dead rows back (replay re-publishes sent ones)",
-        )
-        .await?
-        {
-            Ok(rows) => rows,
-            Err(msg) => return nothing(&msg),
-        }
+    let filter = ListFilter {
+        status: Some(OutboxStatus::Dead),
+        topic: args.topic.clone(),
+        oldest_first: true,
+        ..ListFilter::default()
+    };
+    let hint = "requeue puts dead rows back (replay re-publishes sent ones)";
+    let rows = match target_rows(&pool, &args.rows, filter, hint).await? {
+        Ok(rows) => rows,
+        Err(msg) => return nothing(&msg),
     };
     if rows.is_empty() {
         return nothing("no dead rows match; nothing to requeue");
