@@ -25,7 +25,7 @@
 use std::collections::HashSet;
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use rand::Rng;
@@ -174,8 +174,6 @@ struct Relay {
     /// What this process last told writers through `outbox_relay_state`:
     /// `true` when they should notify.
     listening: AtomicBool,
-    /// Workers in the middle of a batch.
-    active: AtomicU32,
     /// When any worker last found rows, in ms since `epoch`.
     last_work: AtomicU64,
     epoch: Instant,
@@ -258,7 +256,6 @@ impl Relay {
             steers_notify,
             listening: AtomicBool::new(true),
             last_work: AtomicU64::new(0),
-            active: AtomicU32::new(0),
             epoch: Instant::now(),
             totals: std::sync::Mutex::new(Counters::default()),
         })
@@ -276,6 +273,7 @@ impl Relay {
 
     async fn worker(&self, n: u32, once: bool, token: CancellationToken) -> Result<(), RelayError> {
         let mut publisher: Option<Publisher> = None;
+        let mut backlog = false;
         let mut retry = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
         while !token.is_cancelled() {
             metrics::gauge!("outbox_relay_heartbeat_timestamp_seconds")
@@ -288,7 +286,15 @@ impl Relay {
                     publisher = Some(self.broker.publisher().await?);
                 }
                 let p = publisher.as_mut().expect("publisher was just opened");
-                self.relay_batch(p, &token).await
+                // Under a backlog (full batches) each worker takes its share of
+                // the lanes, so they work side by side; otherwise every ready
+                // lane, or rows in lanes left out would wait a whole batch.
+                let lanes = if backlog {
+                    self.lanes_per_batch
+                } else {
+                    outbox::LANES
+                };
+                self.relay_batch(p, lanes, &token).await
             }
             .await;
 
@@ -306,6 +312,7 @@ impl Relay {
                 }
             };
 
+            backlog = report.claimed as u32 >= self.batch_size;
             if report.claimed > 0 {
                 self.last_work
                     .store(self.epoch.elapsed().as_millis() as u64, Ordering::SeqCst);
@@ -379,19 +386,11 @@ impl Relay {
     async fn relay_batch(
         &self,
         publisher: &mut Publisher,
+        lanes: u32,
         token: &CancellationToken,
     ) -> Result<BatchReport, RelayError> {
         let started = Instant::now();
         let mut tx = self.pool.begin().await.map_err(StoreError::from)?;
-        // Alone, a worker takes every ready lane: rows in lanes it left out
-        // would wait a whole batch. With others busy, it takes its share.
-        let others = self.active.fetch_add(1, Ordering::SeqCst);
-        let _active = ActiveGuard(&self.active);
-        let lanes = if others == 0 {
-            outbox::LANES
-        } else {
-            self.lanes_per_batch
-        };
         let claimed = outbox::claim_batch(&mut tx, self.batch_size, lanes).await?;
         let claim_ms = started.elapsed().as_millis() as u64;
         if claimed.is_empty() {
@@ -507,15 +506,6 @@ fn trace_id(row: &Envelope) -> &str {
         .as_deref()
         .and_then(|t| t.split('-').nth(1))
         .unwrap_or("-")
-}
-
-/// Counts a worker as active until dropped.
-struct ActiveGuard<'a>(&'a AtomicU32);
-
-impl Drop for ActiveGuard<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
-    }
 }
 
 /// Split rows (in id order) into the next wave — at most one row per key,
