@@ -67,6 +67,8 @@ pub struct BatchReport {
     /// batch stopped early (shutdown, lost connection, time budget).
     pub released: usize,
     pub waves: usize,
+    /// Nothing claimed because other batches hold every lane with due rows.
+    pub busy: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -329,7 +331,16 @@ impl Relay {
                 continue;
             }
             if once {
-                return Ok(());
+                if !report.busy {
+                    return Ok(());
+                }
+                // Due rows wait in lanes other batches hold: this worker's
+                // share of the drain is not over, it just has to wait a turn.
+                tokio::select! {
+                    _ = self.wake.notified() => {}
+                    _ = sleep_or_cancel(HOT_POLL, &token) => {}
+                }
+                continue;
             }
             if !self.steers_notify {
                 self.wait_for_work(&token).await;
@@ -391,11 +402,17 @@ impl Relay {
     ) -> Result<BatchReport, RelayError> {
         let started = Instant::now();
         let mut tx = self.pool.begin().await.map_err(StoreError::from)?;
-        let claimed = outbox::claim_batch(&mut tx, self.batch_size, lanes).await?;
+        let outbox::Claim {
+            rows: claimed,
+            busy,
+        } = outbox::claim_batch(&mut tx, self.batch_size, lanes).await?;
         let claim_ms = started.elapsed().as_millis() as u64;
         if claimed.is_empty() {
             tx.rollback().await.map_err(StoreError::from)?;
-            return Ok(BatchReport::default());
+            return Ok(BatchReport {
+                busy,
+                ..BatchReport::default()
+            });
         }
         let mut report = BatchReport {
             claimed: claimed.len(),

@@ -68,6 +68,16 @@ pub const LANES: u32 = 64;
 /// form), so they cannot collide with an application's own advisory locks.
 const LANE_LOCK_NAMESPACE: i32 = 0x4f42_5831;
 
+/// What [`claim_batch`] took.
+#[derive(Debug, Default)]
+pub struct Claim {
+    /// The claimed rows, in id order.
+    pub rows: Vec<Envelope>,
+    /// Nothing was claimed because other batches hold every lane with due
+    /// rows: work is waiting, it is just not this batch's to take.
+    pub busy: bool,
+}
+
 /// Claim up to `limit` due rows from up to `max_lanes` lanes.
 ///
 /// Every row lives in one of [`LANES`] lanes, and all rows of a partition key
@@ -82,15 +92,11 @@ const LANE_LOCK_NAMESPACE: i32 = 0x4f42_5831;
 /// The caller keeps the transaction open while it publishes and awaits
 /// confirms; the locks end with it, or with the connection of a relayer that
 /// died.
-pub async fn claim_batch(
-    tx: &mut Tx,
-    limit: u32,
-    max_lanes: u32,
-) -> Result<Vec<Envelope>, StoreError> {
+pub async fn claim_batch(tx: &mut Tx, limit: u32, max_lanes: u32) -> Result<Claim, StoreError> {
     // Lanes first, in a statement of their own: the rows are then read with a
     // snapshot taken after the lanes are ours, so everything their previous
     // owner committed is visible.
-    let lanes: Vec<i32> = sqlx::query_scalar(
+    let lanes: Vec<(i32, i64)> = sqlx::query_as(
         r#"
         WITH ready AS MATERIALIZED (
             SELECT l.lane, h.id AS head
@@ -105,9 +111,15 @@ pub async fn claim_batch(
             ) h
             ORDER BY h.id
         )
-        SELECT lane FROM ready
-        WHERE pg_try_advisory_xact_lock($3, lane)
-        LIMIT $1
+        , mine AS MATERIALIZED (
+            SELECT lane, head FROM ready
+            WHERE pg_try_advisory_xact_lock($3, lane)
+            LIMIT $1
+        )
+        SELECT lane, head FROM mine
+        UNION ALL
+        -- -1: lanes are ready but other batches hold every one of them.
+        SELECT -1, 0 WHERE NOT EXISTS (SELECT 1 FROM mine) AND EXISTS (SELECT 1 FROM ready)
         "#,
     )
     .bind(i64::from(max_lanes.clamp(1, LANES)))
@@ -115,9 +127,18 @@ pub async fn claim_batch(
     .bind(LANE_LOCK_NAMESPACE)
     .fetch_all(&mut **tx)
     .await?;
-    if lanes.is_empty() {
-        return Ok(Vec::new());
+    if lanes.is_empty() || lanes[0].0 == -1 {
+        return Ok(Claim {
+            rows: Vec::new(),
+            busy: !lanes.is_empty(),
+        });
     }
+    // No due row of these lanes is older than their oldest head: starting the
+    // index scan there skips the sent rows' index entries that vacuum has not
+    // removed yet, which a long drain leaves by the million. (A row committed
+    // since with a smaller id is simply taken by the next batch.)
+    let floor = lanes.iter().map(|&(_, head)| head).min().unwrap_or(0);
+    let lanes: Vec<i32> = lanes.into_iter().map(|(lane, _)| lane).collect();
 
     let rows = sqlx::query_as::<_, Envelope>(
         r#"
@@ -134,6 +155,7 @@ pub async fn claim_batch(
         FROM outbox o
         WHERE o.sent_at IS NULL AND o.dead_at IS NULL
           AND o.lane = ANY ($2::int[])
+          AND o.id >= $3
           AND o.available_at <= now()
           AND NOT EXISTS (
               SELECT 1 FROM blocked b
@@ -145,9 +167,10 @@ pub async fn claim_batch(
     )
     .bind(i64::from(limit))
     .bind(&lanes)
+    .bind(floor)
     .fetch_all(&mut **tx)
     .await?;
-    Ok(rows)
+    Ok(Claim { rows, busy: false })
 }
 
 /// Mark rows the broker confirmed (and did not return) as sent.

@@ -245,7 +245,7 @@ async fn outbox_why_explains_each_reason_a_row_is_where_it_is(pool: PgPool) {
     // A relayer's batch holding the row right now.
     let mut claim = env.pool.begin().await.unwrap();
     let claimed = outbox::claim_batch(&mut claim, 500, 64).await.unwrap();
-    assert!(claimed.iter().any(|r| r.id == due));
+    assert!(claimed.rows.iter().any(|r| r.id == due));
     let text = why(due);
     assert!(
         text.contains("is being published right now by a relayer (database session"),
