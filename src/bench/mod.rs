@@ -63,8 +63,8 @@ pub struct Report {
     pub at: String,
     pub machine: BTreeMap<&'static str, String>,
     pub settings: BTreeMap<&'static str, String>,
-    /// Name → value; units are in the names.
-    pub figures: BTreeMap<&'static str, f64>,
+    /// Name → value, in the order measured; units are in the names.
+    pub figures: indexmap::IndexMap<&'static str, f64>,
     /// Targets and whether they were met.
     pub targets: Vec<Target>,
     /// Counts that do not add up (lost or doubled events, failed requests).
