@@ -517,17 +517,14 @@ impl Consumer {
             let mut outcomes = Vec::with_capacity(items.len());
             let mut done = Vec::new();
             for (item, new) in items.iter().zip(new) {
-                if !new {
+                let Some(recorded) = new else {
                     outcomes.push(Outcome::Duplicate);
                     continue;
-                }
+                };
                 if let Some(h) = self.handlers.get(&item.message.topic) {
                     h.handle(&mut tx, &item.message).await?;
                 }
-                done.push((
-                    item.message.message_id,
-                    started.elapsed().as_secs_f64() * 1000.0,
-                ));
+                done.push((recorded, started.elapsed().as_secs_f64() * 1000.0));
                 outcomes.push(Outcome::Processed);
             }
             inbox::finish(&mut tx, &self.name, &done).await?;

@@ -3,7 +3,7 @@
 
 use sqlx::PgPool;
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use sqlx::PgConnection;
 
@@ -35,24 +35,33 @@ pub struct NewConsumption<'a> {
     pub traceparent: Option<&'a str>,
 }
 
+/// A history row recorded in the current transaction, for [`finish`].
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    message_id: MessageId,
+    /// The row's physical address (`ctid`), stable until this transaction
+    /// changes the row again.
+    ctid: String,
+}
+
 /// Record that `consumer` took these deliveries, in the transaction of their
 /// effects; one statement for the whole batch. Returns, for each delivery in
-/// order, whether it is new — `false`: its message was recorded before (or
-/// earlier in this batch), a duplicate, which is counted. A concurrent
-/// transaction recording the same message makes this wait until it ends.
+/// order, its new row — `None`: its message was recorded before (or earlier
+/// in this batch), a duplicate, which is counted. A concurrent transaction
+/// recording the same message makes this wait until it ends.
 pub async fn record(
     conn: &mut PgConnection,
     consumer: &str,
     batch: &[NewConsumption<'_>],
-) -> Result<Vec<bool>, StoreError> {
-    let inserted: Vec<MessageId> = sqlx::query_scalar(
+) -> Result<Vec<Option<Recorded>>, StoreError> {
+    let inserted: Vec<(MessageId, String)> = sqlx::query_as(
         r#"INSERT INTO consumed_messages
                (consumer, message_id, topic, queue, received_at, delivery_attempt, redelivered, traceparent)
            SELECT $1, m, t, q, r, a, d, p
            FROM unnest($2::uuid[], $3::text[], $4::text[], $5::timestamptz[], $6::int[], $7::bool[], $8::text[])
                 AS b(m, t, q, r, a, d, p)
            ON CONFLICT (consumer, message_id) DO NOTHING
-           RETURNING message_id"#,
+           RETURNING message_id, ctid::text"#,
     )
     .bind(consumer)
     .bind(batch.iter().map(|c| c.message_id).collect::<Vec<_>>())
@@ -64,12 +73,20 @@ pub async fn record(
     .bind(batch.iter().map(|c| c.traceparent).collect::<Vec<_>>())
     .fetch_all(&mut *conn)
     .await?;
-    let mut fresh: HashSet<MessageId> = inserted.into_iter().collect();
-    let new: Vec<bool> = batch.iter().map(|c| fresh.remove(&c.message_id)).collect();
+    let mut fresh: HashMap<MessageId, String> = inserted.into_iter().collect();
+    let new: Vec<Option<Recorded>> = batch
+        .iter()
+        .map(|c| {
+            fresh.remove(&c.message_id).map(|ctid| Recorded {
+                message_id: c.message_id,
+                ctid,
+            })
+        })
+        .collect();
     let duplicates: Vec<MessageId> = batch
         .iter()
         .zip(&new)
-        .filter(|(_, new)| !**new)
+        .filter(|(_, new)| new.is_none())
         .map(|(c, _)| c.message_id)
         .collect();
     if !duplicates.is_empty() {
@@ -88,25 +105,47 @@ pub async fn record(
     Ok(new)
 }
 
-/// Stamp commit time and processing time on recorded consumptions.
+/// Stamp commit time and processing time (ms) on rows [`record`] just made.
 pub async fn finish(
     conn: &mut PgConnection,
     consumer: &str,
-    done: &[(MessageId, f64)],
+    done: &[(Recorded, f64)],
 ) -> Result<(), StoreError> {
     if done.is_empty() {
         return Ok(());
     }
-    sqlx::query(
+    let ms: Vec<f64> = done.iter().map(|(_, ms)| *ms).collect();
+    // By address: a lookup by key is at the planner's mercy, and on a young
+    // table with stale statistics it scanned every row of the consumer.
+    let stamped = sqlx::query(
         r#"UPDATE consumed_messages
            SET committed_at = clock_timestamp(),
-               processing_ms = ($3::float8[])[array_position($2::uuid[], message_id)]
-           WHERE consumer = $1 AND message_id = ANY($2)"#,
+               processing_ms = ($2::float8[])[array_position($1::text[]::tid[], ctid)]
+           WHERE ctid = ANY($1::text[]::tid[])"#,
     )
-    .bind(consumer)
-    .bind(done.iter().map(|(m, _)| *m).collect::<Vec<_>>())
-    .bind(done.iter().map(|(_, ms)| *ms).collect::<Vec<_>>())
+    .bind(
+        done.iter()
+            .map(|(r, _)| r.ctid.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(&ms)
     .execute(&mut *conn)
-    .await?;
+    .await?
+    .rows_affected();
+    if stamped < done.len() as u64 {
+        // A duplicate later in the batch was counted on one of these rows,
+        // which moved it: stamp them by key instead.
+        sqlx::query(
+            r#"UPDATE consumed_messages
+               SET committed_at = clock_timestamp(),
+                   processing_ms = ($3::float8[])[array_position($2::uuid[], message_id)]
+               WHERE consumer = $1 AND message_id = ANY($2)"#,
+        )
+        .bind(consumer)
+        .bind(done.iter().map(|(r, _)| r.message_id).collect::<Vec<_>>())
+        .bind(&ms)
+        .execute(&mut *conn)
+        .await?;
+    }
     Ok(())
 }
