@@ -173,6 +173,7 @@ pub async fn run(
     )
     .await?;
     store::check_schema(&pool).await?;
+    store::warm_up(&pool, config.consumer.concurrency).await;
     let consumer = Arc::new(Consumer {
         pool,
         handlers,

@@ -225,6 +225,7 @@ impl Relay {
         )
         .await?;
         store::check_schema(&pool).await?;
+        store::warm_up(&pool, config.relay.workers + 1).await;
 
         let topology = config
             .relay

@@ -124,6 +124,14 @@ pub async fn connect(
         .connect_lazy_with(options))
 }
 
+/// Open `n` of the pool's connections now, so the first events after a start
+/// do not each wait for a connection (and its TLS handshake) to be set up.
+/// Best effort: a connection that fails is left to the pool to retry later.
+pub async fn warm_up(pool: &PgPool, n: u32) {
+    let conns = futures_util::future::join_all((0..n).map(|_| pool.acquire())).await;
+    drop(conns);
+}
+
 /// A migration known to the binary.
 #[derive(Debug, Clone)]
 pub struct MigrationInfo {
