@@ -224,14 +224,14 @@ impl Drop for TestEnv {
     /// Delete this test's exchanges and queues, even after a panic.
     fn drop(&mut self) {
         let mut queues: Vec<String> = Vec::new();
-        for q in &self.config.broker.queues {
-            queues.extend([
-                q.name.clone(),
-                format!("{}.retry", q.name),
-                format!("{}.dlq", q.name),
-            ]);
+        // The configured queues, and the default one a test may have renamed.
+        let names = self.config.broker.queues.iter().map(|q| q.name.clone());
+        for name in names.chain([format!("{}.work", self.id)]) {
+            queues.extend([format!("{name}.retry"), format!("{name}.dlq"), name]);
         }
         queues.push(format!("{}.extra", self.id));
+        queues.sort();
+        queues.dedup();
         let exchanges = [
             self.config.broker.exchange.clone(),
             self.config.broker.dead_letter_exchange.clone(),
