@@ -539,3 +539,46 @@ async fn up_serves_relays_and_consumes_then_stops_on_sigterm(pool: PgPool) {
     terminate(&child);
     assert_eq!(wait_exit(&mut child).await.code(), Some(0));
 }
+
+/// The history rows of a batch get their commit and processing times, also
+/// when the same message came twice in one batch (the duplicate is counted
+/// on the row the batch just made, which moves it).
+#[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]
+async fn history_rows_are_stamped_even_with_a_duplicate_in_the_batch(pool: PgPool) {
+    use outboxctl::store::inbox::{self, NewConsumption};
+
+    let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+    let received_at = chrono::Utc::now();
+    let delivery = |id: Uuid| NewConsumption {
+        message_id: outboxctl::model::MessageId(id),
+        topic: "order.paid",
+        queue: "q",
+        received_at,
+        delivery_attempt: 1,
+        redelivered: false,
+        traceparent: None,
+    };
+    for batch in [vec![delivery(a)], vec![delivery(b), delivery(b)]] {
+        let mut tx = pool.begin().await.unwrap();
+        let recorded = inbox::record(&mut tx, "svc", &batch).await.unwrap();
+        assert!(recorded[0].is_some());
+        if batch.len() == 2 {
+            assert!(recorded[1].is_none(), "the second copy is a duplicate");
+        }
+        let done: Vec<_> = recorded.into_iter().flatten().map(|r| (r, 7.5)).collect();
+        inbox::finish(&mut tx, "svc", &done).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+
+    let rows: Vec<(Uuid, f64, i32)> = sqlx::query_as(
+        "SELECT message_id, processing_ms, duplicates FROM consumed_messages ORDER BY message_id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        rows,
+        vec![(a, 7.5, 0), (b, 7.5, 1)],
+        "one row per message, each stamped, the duplicate counted"
+    );
+}
