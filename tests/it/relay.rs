@@ -582,3 +582,42 @@ async fn sigterm_stops_the_relay_cleanly(pool: PgPool) {
     let summary = relay_once(&env.config).await;
     assert_eq!(env.counts().await, (0, 500, 0), "{summary:?}");
 }
+
+/// A claim that finds every lane with due rows held by another batch says so
+/// (`busy`), so `relay --once` keeps that worker waiting for its turn instead
+/// of taking "nothing claimed" for "nothing left".
+#[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]
+async fn a_claim_tells_held_lanes_from_an_empty_outbox(pool: PgPool) {
+    use outboxctl::store::outbox;
+
+    let mut empty = pool.begin().await.unwrap();
+    let claim = outbox::claim_batch(&mut empty, 500, 64).await.unwrap();
+    assert!(
+        claim.rows.is_empty() && !claim.busy,
+        "nothing due: {claim:?}"
+    );
+    empty.rollback().await.unwrap();
+
+    sqlx::query(
+        "INSERT INTO outbox (topic, partition_key, payload)
+         SELECT 'order.paid', 'k' || i, '{}' FROM generate_series(1, 200) i",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let mut first = pool.begin().await.unwrap();
+    let all = outbox::claim_batch(&mut first, 500, 64).await.unwrap();
+    assert_eq!(all.rows.len(), 200);
+
+    let mut second = pool.begin().await.unwrap();
+    let none = outbox::claim_batch(&mut second, 500, 64).await.unwrap();
+    assert!(none.rows.is_empty() && none.busy, "lanes held: {none:?}");
+    second.rollback().await.unwrap();
+
+    // Once the first batch lets go, the rows are there to take again.
+    first.rollback().await.unwrap();
+    let mut third = pool.begin().await.unwrap();
+    let again = outbox::claim_batch(&mut third, 500, 64).await.unwrap();
+    assert_eq!((again.rows.len(), again.busy), (200, false));
+    third.rollback().await.unwrap();
+}
