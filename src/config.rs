@@ -133,7 +133,7 @@ impl Default for RelayConfig {
         Self {
             interval: Duration::from_secs(5),
             poll_only: false,
-            batch_size: 500,
+            batch_size: 1000,
             workers: 2,
             max_attempts: 10,
             backoff_initial: Duration::from_secs(1),
