@@ -3,8 +3,9 @@
 //!
 //! Each worker repeats one step, [`Relay::relay_batch`]:
 //!
-//! 1. BEGIN; claim a batch: lock a share of the lanes (a key's rows share a
-//!    lane) and their due rows, oldest first;
+//! 1. BEGIN; claim a batch: lock the ready lanes (a key's rows share a lane;
+//!    only a share of them while the worker's last batch came back full, so
+//!    workers drain a backlog side by side) and their due rows, oldest first;
 //! 2. publish in waves: a wave holds at most one row per key, and a key whose
 //!    row failed sends nothing more in this batch, so per-key order survives
 //!    any failure; all rows of a wave are in flight together;
@@ -15,8 +16,8 @@
 //! that dies releases its rows with its connection, and PostgreSQL's
 //! `idle_in_transaction_session_timeout` releases those of a hung one.
 //!
-//! Waking up: right after work, the first worker polls every 10 ms for a
-//! second; then it sets `outbox_relay_state.listening`, and the outbox
+//! Waking up: right after work, the workers poll every 10 ms for a second;
+//! then the relay sets `outbox_relay_state.listening`, and the outbox
 //! trigger starts to NOTIFY on inserts. Workers sleep until a NOTIFY, the poll
 //! interval, or the next row's backoff, whichever comes first. Notifying only
 //! while a relayer sleeps keeps NOTIFY's commit serialization off the writers'
@@ -41,7 +42,7 @@ use crate::config::Config;
 use crate::model::{Envelope, PublishFailure, PublishOutcome};
 use crate::store::{self, StoreError, outbox};
 
-/// After work, the first worker polls this often (without notifications)…
+/// After work, workers poll this often (without notifications)…
 const HOT_POLL: Duration = Duration::from_millis(10);
 /// …for this long, before it asks writers to notify and sleeps.
 const HOT_LINGER: Duration = Duration::from_secs(1);
@@ -325,7 +326,7 @@ impl Relay {
                         self.listening.store(true, Ordering::SeqCst);
                     }
                 }
-                if report.claimed as u32 >= self.batch_size {
+                if backlog {
                     // A full batch: more is probably waiting; get a sleeping worker going.
                     self.wake.notify_one();
                 }
@@ -337,10 +338,7 @@ impl Relay {
                 }
                 // Due rows wait in lanes other batches hold: this worker's
                 // share of the drain is not over, it just has to wait a turn.
-                tokio::select! {
-                    _ = self.wake.notified() => {}
-                    _ = sleep_or_cancel(HOT_POLL, &token) => {}
-                }
+                self.hot_pause(&token).await;
                 continue;
             }
             if !self.steers_notify {
@@ -352,14 +350,9 @@ impl Relay {
                 .elapsed()
                 .saturating_sub(Duration::from_millis(self.last_work.load(Ordering::SeqCst)));
             if since_work < HOT_LINGER {
-                // Right after work, more is likely: the first worker polls
-                // briefly, without asking writers to notify (that would
-                // serialize their commits); the others wait for it.
-                let pause = HOT_POLL;
-                tokio::select! {
-                    _ = self.wake.notified() => {}
-                    _ = sleep_or_cancel(pause, &token) => {}
-                }
+                // Right after work, more is likely: poll briefly, without
+                // asking writers to notify (that would serialize their commits).
+                self.hot_pause(&token).await;
                 continue;
             }
             if !self.listening.swap(true, Ordering::SeqCst) {
@@ -378,6 +371,14 @@ impl Relay {
             p.close().await;
         }
         Ok(())
+    }
+
+    /// Wait [`HOT_POLL`], or less if another worker calls for help.
+    async fn hot_pause(&self, token: &CancellationToken) {
+        tokio::select! {
+            _ = self.wake.notified() => {}
+            _ = sleep_or_cancel(HOT_POLL, token) => {}
+        }
     }
 
     /// Sleep until notified, the poll interval passes, or the next row in
