@@ -16,5 +16,6 @@ pub mod flow;
 pub mod model;
 pub mod ops;
 pub mod output;
+pub mod proxy;
 pub mod store;
 pub mod telemetry;

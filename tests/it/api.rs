@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use outboxctl::config::{ByteSize, Config, Secret, SecretUrl};
+use outboxctl::config::{ByteSize, Config, Secret};
 use outboxctl::flow::produce;
 use reqwest::StatusCode;
 use reqwest::multipart::{Form, Part};
@@ -645,15 +645,13 @@ async fn concurrent_requests_with_one_idempotency_key_store_one_upload(pool: PgP
 #[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]
 async fn a_database_outage_is_503_and_the_api_recovers(pool: PgPool) {
     let mut env = TestEnv::new(pool, &["#"]);
-    let proxy = Proxy::start("127.0.0.1:5432".parse().unwrap()).await;
-    let mut url = url::Url::parse(&database_url(&env.pool)).unwrap();
-    url.set_port(Some(proxy.addr.port())).unwrap();
-    env.config.database.url = SecretUrl::new(url.to_string());
+    let proxy = proxy(PG_ADDR).await;
+    env.config.database.url = env.database_url_via(&proxy);
     env.config.database.connect_timeout = Duration::from_secs(1);
     let server = Server::start(&env.config).await;
     server.upload_png("before.png").await;
 
-    proxy.set_down(true);
+    proxy.refuse(true);
     let r = server
         .http
         .post(server.url("/uploads?filename=a.png"))
@@ -682,7 +680,7 @@ async fn a_database_outage_is_503_and_the_api_recovers(pool: PgPool) {
         StatusCode::OK
     );
 
-    proxy.set_down(false);
+    proxy.refuse(false);
     wait_for("the API to be ready again", || async {
         let r = server.http.get(server.url("/readyz")).send().await.unwrap();
         (r.status() == StatusCode::OK).then_some(())

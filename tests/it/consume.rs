@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use lapin::types::AMQPValue;
-use outboxctl::config::SecretUrl;
 use outboxctl::flow::consume::{Handler, HandlerError, HandlerFuture, Handlers, Message};
 use reqwest::StatusCode;
 use reqwest::multipart::{Form, Part};
@@ -461,11 +460,11 @@ async fn the_whole_pipeline_processes_an_upload(pool: PgPool) {
 
 #[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]
 async fn the_consumer_reconnects_after_the_broker_connection_is_cut(pool: PgPool) {
-    let proxy = Proxy::start("127.0.0.1:5672".parse().unwrap()).await;
+    let proxy = proxy(AMQP_ADDR).await;
     let env = TestEnv::new(pool, &["#"]);
     env.apply_topology().await;
     let mut via_proxy = env.config.clone();
-    via_proxy.broker.url = SecretUrl::new(format!("amqp://guest:guest@{}/%2f", proxy.addr));
+    via_proxy.broker.url = TestEnv::broker_url_via(&proxy);
     let consumer = RunningConsumer::start(&via_proxy, Handlers::standard());
     let first = Uuid::new_v4().to_string();
     env.publish(RawMessage {

@@ -3,7 +3,6 @@
 //! These run the real binaries: every process has its own metrics registry.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::{Child, Stdio};
 
 use futures_util::StreamExt;
 use lapin::options::{BasicConsumeOptions, QueueBindOptions, QueueDeclareOptions};
@@ -92,7 +91,7 @@ async fn wait_http(url: &str) {
     .await;
 }
 
-fn stop(children: Vec<Child>) -> Vec<Option<i32>> {
+fn stop(children: Vec<Proc>) -> Vec<Option<i32>> {
     children
         .into_iter()
         .map(|mut c| {
@@ -426,15 +425,7 @@ async fn one_trace_id_follows_an_upload_from_request_to_consumer(pool: PgPool) {
 
     let api = free_port();
     env.config.api.listen = format!("127.0.0.1:{api}").parse().unwrap();
-    let log_path = std::env::temp_dir().join(format!("{}-up.log", env.id));
-    let log = std::fs::File::create(&log_path).unwrap();
-    let up = env
-        .cmd()
-        .arg("up")
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap();
+    let mut up = spawn(env.cmd().arg("up"));
     let base = format!("http://127.0.0.1:{api}");
     wait_http(&format!("{base}/readyz")).await;
 
@@ -506,12 +497,12 @@ async fn one_trace_id_follows_an_upload_from_request_to_consumer(pool: PgPool) {
             .await
             .unwrap();
     assert!(history_tp.contains(trace), "{history_tp}");
-    assert_eq!(stop(vec![up]), vec![Some(0)]);
+    terminate(&up);
+    assert_eq!(wait_exit(&mut up).await.code(), Some(0));
 
     // 4. The logs of every stage carry the trace id and the message id: one
     //    grep shows the journey. They are JSON lines on stderr.
-    let logs = std::fs::read_to_string(&log_path).unwrap();
-    let _ = std::fs::remove_file(&log_path);
+    let logs = up.log();
     let journey: Vec<Value> = logs
         .lines()
         .map(|l| {

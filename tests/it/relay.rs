@@ -8,7 +8,6 @@ use chrono::{DateTime, Utc};
 use lapin::options::{QueueBindOptions, QueueDeclareOptions};
 use lapin::types::{AMQPValue, FieldTable};
 use outboxctl::broker::{Broker, Topology};
-use outboxctl::config::SecretUrl;
 use serde_json::json;
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -279,9 +278,9 @@ async fn relay_killed_mid_drain_then_restarted_loses_nothing(pool: PgPool) {
 #[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]
 async fn relay_reconnects_after_the_broker_connection_is_cut(pool: PgPool) {
     const ROWS: i64 = 3000;
-    let proxy = Proxy::start("127.0.0.1:5672".parse().unwrap()).await;
+    let proxy = proxy(AMQP_ADDR).await;
     let mut env = TestEnv::new(pool, &["bulk.#"]);
-    env.config.broker.url = SecretUrl::new(format!("amqp://guest:guest@{}/%2f", proxy.addr));
+    env.config.broker.url = TestEnv::broker_url_via(&proxy);
     env.config.relay.batch_size = 50;
     env.insert_many(ROWS, "bulk.item", 0).await;
 

@@ -3,11 +3,9 @@
 //! waits that fail loudly instead of hanging.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
@@ -18,9 +16,6 @@ use lapin::options::{
 use lapin::types::FieldTable;
 use outboxctl::config::{Config, QueueConfig, QueueType, SecretUrl};
 use sqlx::PgPool;
-use tokio::io::copy_bidirectional;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
 use uuid::Uuid;
 
 pub const AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
@@ -85,10 +80,15 @@ impl TestEnv {
 
     /// The configuration as a file the binary can read (real passwords).
     pub fn config_file(&self) -> PathBuf {
-        let mut table = toml::Table::try_from(&self.config).unwrap();
-        table["database"]["url"] = toml::Value::String(self.config.database.url.expose().into());
-        table["broker"]["url"] = toml::Value::String(self.config.broker.url.expose().into());
-        let path = self.dir.join("outbox.toml");
+        self.config_file_for(&self.config, "outbox.toml")
+    }
+
+    /// `config` (a variant of this test's) as a file named `name`.
+    pub fn config_file_for(&self, config: &Config, name: &str) -> PathBuf {
+        let mut table = toml::Table::try_from(config).unwrap();
+        table["database"]["url"] = toml::Value::String(config.database.url.expose().into());
+        table["broker"]["url"] = toml::Value::String(config.broker.url.expose().into());
+        let path = self.dir.join(name);
         std::fs::write(&path, toml::to_string(&table).unwrap()).unwrap();
         path
     }
@@ -97,6 +97,14 @@ impl TestEnv {
     pub fn cmd(&self) -> Command {
         let mut cmd = outboxctl_cmd();
         cmd.arg("--config").arg(self.config_file());
+        cmd
+    }
+
+    /// The real binary with a variant of this test's configuration.
+    pub fn cmd_with(&self, config: &Config) -> Command {
+        let name = format!("outbox-{}.toml", Uuid::new_v4().simple());
+        let mut cmd = outboxctl_cmd();
+        cmd.arg("--config").arg(self.config_file_for(config, &name));
         cmd
     }
 
@@ -295,11 +303,72 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-pub fn spawn(cmd: &mut Command) -> Child {
-    cmd.stdout(Stdio::null())
+/// A running outboxctl process. Its stderr is read as it comes (a full pipe
+/// would block the process); it is killed if the test ends first.
+pub struct Proc {
+    child: Child,
+    log: Arc<Mutex<String>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Proc {
+    /// Everything the process wrote to stderr so far — all of it, once the
+    /// process has exited.
+    pub fn log(&mut self) -> String {
+        if self.child.try_wait().ok().flatten().is_some()
+            && let Some(reader) = self.reader.take()
+        {
+            let _ = reader.join();
+        }
+        self.log.lock().unwrap().clone()
+    }
+}
+
+impl std::ops::Deref for Proc {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.child
+    }
+}
+
+impl std::ops::DerefMut for Proc {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.child
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+pub fn spawn(cmd: &mut Command) -> Proc {
+    let mut child = cmd
+        .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("outboxctl starts")
+        .expect("outboxctl starts");
+    let log = Arc::new(Mutex::new(String::new()));
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let sink = log.clone();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            let mut log = sink.lock().unwrap();
+            log.push_str(&line);
+            log.push('\n');
+        }
+    });
+    Proc {
+        child,
+        log,
+        reader: Some(reader),
+    }
 }
 
 /// Send SIGTERM.
@@ -383,68 +452,27 @@ pub async fn relay_once(config: &Config) -> outboxctl::flow::relay::RelaySummary
     .expect("relay --once succeeds")
 }
 
-/// A TCP proxy in front of a server; [`Proxy::cut`] drops every connection
-/// open at that moment, new ones go through.
-pub struct Proxy {
-    pub addr: SocketAddr,
-    cut: watch::Sender<u64>,
-    down: Arc<AtomicBool>,
-    task: tokio::task::JoinHandle<()>,
+pub use outboxctl::proxy::FaultProxy;
+
+pub const PG_ADDR: &str = "127.0.0.1:5432";
+pub const AMQP_ADDR: &str = "127.0.0.1:5672";
+
+/// A fault proxy in front of `upstream` (`PG_ADDR` or `AMQP_ADDR`).
+pub async fn proxy(upstream: &str) -> FaultProxy {
+    FaultProxy::start(upstream.parse().unwrap()).await.unwrap()
 }
 
-impl Proxy {
-    pub async fn start(upstream: SocketAddr) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (cut, watch) = watch::channel(0u64);
-        let down = Arc::new(AtomicBool::new(false));
-        let refuse = down.clone();
-        let task = tokio::spawn(async move {
-            loop {
-                let Ok((mut inbound, _)) = listener.accept().await else {
-                    return;
-                };
-                if refuse.load(Ordering::SeqCst) {
-                    continue; // dropped at once: the server looks down
-                }
-                let mut watch = watch.clone();
-                watch.mark_unchanged();
-                tokio::spawn(async move {
-                    let Ok(mut outbound) = TcpStream::connect(upstream).await else {
-                        return;
-                    };
-                    tokio::select! {
-                        _ = copy_bidirectional(&mut inbound, &mut outbound) => {}
-                        // Dropping both sockets closes them under the peers' feet.
-                        _ = watch.changed() => {}
-                    }
-                });
-            }
-        });
-        Self {
-            addr,
-            cut,
-            down,
-            task,
-        }
+impl TestEnv {
+    /// This test's database URL, through `proxy`.
+    pub fn database_url_via(&self, proxy: &FaultProxy) -> SecretUrl {
+        let mut url = url::Url::parse(self.config.database.url.expose()).unwrap();
+        url.set_port(Some(proxy.addr().port())).unwrap();
+        SecretUrl::new(url.to_string())
     }
 
-    pub fn cut(&self) {
-        self.cut.send_modify(|n| *n += 1);
-    }
-
-    /// Take the server "down" (cut every connection, refuse new ones) or back up.
-    pub fn set_down(&self, down: bool) {
-        self.down.store(down, Ordering::SeqCst);
-        if down {
-            self.cut();
-        }
-    }
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        self.task.abort();
+    /// The broker URL, through `proxy`.
+    pub fn broker_url_via(proxy: &FaultProxy) -> SecretUrl {
+        SecretUrl::new(format!("amqp://guest:guest@{}/%2f", proxy.addr()))
     }
 }
 
