@@ -8,7 +8,7 @@ use crate::cli::{Cli, Command, ConfigCommand, DlqCommand, OutboxCommand, Topolog
 use crate::config::{self, Inputs};
 use crate::flow::{consume, produce, relay, up};
 use crate::ops::{dlq, docs, lag, outbox, setup};
-use crate::output;
+use crate::{output, shutdown};
 
 pub use crate::ops::Outcome;
 
@@ -49,25 +49,20 @@ pub async fn run(cli: Cli, matches: &ArgMatches) -> anyhow::Result<Outcome> {
         Command::Config(ConfigCommand::Show) => setup::config_show(&resolved)?,
         Command::Config(ConfigCommand::Check) => setup::config_check(&resolved).await?,
         Command::Serve(_) => {
-            let shutdown = shutdown_signal();
+            let shutdown = shutdown::on_signal();
             let listener = produce::bind(config).await?;
             produce::serve(config, listener, shutdown).await?;
         }
         Command::Consume(_) => {
-            let stop = stop_on_signal();
-            let metrics = serve_metrics(config, &stop).await?;
-            consume::run(
-                config,
-                consume::Handlers::standard(),
-                stop.cancelled_owned(),
-            )
-            .await?;
+            let shutdown = shutdown::on_signal();
+            let metrics = serve_metrics(config, &shutdown).await?;
+            consume::run(config, consume::Handlers::standard(), shutdown).await?;
             drop(metrics);
         }
         Command::Up(_) => {
-            let stop = stop_on_signal();
-            let metrics = serve_metrics(config, &stop).await?;
-            up::run(config, stop.cancelled_owned()).await?;
+            let shutdown = shutdown::on_signal();
+            let metrics = serve_metrics(config, &shutdown).await?;
+            up::run(config, shutdown).await?;
             drop(metrics);
         }
         Command::Outbox(cmd) => {
@@ -121,13 +116,13 @@ pub async fn run(cli: Cli, matches: &ArgMatches) -> anyhow::Result<Outcome> {
             };
         }
         Command::Relay(args) => {
-            let stop = stop_on_signal();
+            let shutdown = shutdown::on_signal();
             let metrics = if args.once {
                 None
             } else {
-                serve_metrics(config, &stop).await?
+                serve_metrics(config, &shutdown).await?
             };
-            let summary = relay::run(config, args.once, stop.clone().cancelled_owned()).await?;
+            let summary = relay::run(config, args.once, shutdown).await?;
             drop(metrics);
             if args.once {
                 let t = summary.trouble;
@@ -144,50 +139,6 @@ pub async fn run(cli: Cli, matches: &ArgMatches) -> anyhow::Result<Outcome> {
     Ok(Outcome::Success)
 }
 
-/// Completes on SIGINT or SIGTERM. The handlers are installed when this is
-/// called, not when the future is first polled: a signal that arrives while a
-/// command is still starting up must not kill the process.
-pub fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let handlers =
-            signal(SignalKind::terminate()).and_then(|t| Ok((t, signal(SignalKind::interrupt())?)));
-        async move {
-            match handlers {
-                Ok((mut term, mut int)) => {
-                    tokio::select! {
-                        _ = term.recv() => {}
-                        _ = int.recv() => {}
-                    }
-                }
-                // Without signal handlers there is nothing to wait for but Ctrl-C.
-                Err(_) => {
-                    let _ = tokio::signal::ctrl_c().await;
-                }
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        async {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
-}
-
-/// A token cancelled on SIGINT or SIGTERM (the handlers are installed now).
-fn stop_on_signal() -> CancellationToken {
-    let token = CancellationToken::new();
-    let signal = shutdown_signal();
-    let cancel = token.clone();
-    tokio::spawn(async move {
-        signal.await;
-        cancel.cancel();
-    });
-    token
-}
-
 /// The `/metrics` endpoint on `metrics.listen`, when set; it stops with `stop`.
 async fn serve_metrics(
     config: &crate::config::Config,
@@ -195,7 +146,7 @@ async fn serve_metrics(
 ) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
     match config.metrics.listen {
         Some(addr) => Ok(Some(
-            crate::telemetry::serve_metrics(addr, stop.clone().cancelled_owned()).await?,
+            crate::telemetry::serve_metrics(addr, stop.clone()).await?,
         )),
         None => Ok(None),
     }

@@ -30,6 +30,8 @@ pub struct Config {
     pub consumer: ConsumerConfig,
     pub metrics: MetricsConfig,
     pub log: LogConfig,
+    pub watchdog: WatchdogConfig,
+    pub shutdown: ShutdownConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -247,6 +249,43 @@ pub struct MetricsConfig {
     /// `serve` has them on its own port at `/metrics`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub listen: Option<std::net::SocketAddr>,
+}
+
+/// When a stage that holds work and makes no progress is reported and when
+/// it ends the process (see `crate::watchdog`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WatchdogConfig {
+    #[serde(with = "humantime_serde")]
+    pub warn_after: Duration,
+    /// `0s`: never exit.
+    #[serde(with = "humantime_serde")]
+    pub exit_after: Duration,
+}
+
+impl Default for WatchdogConfig {
+    fn default() -> Self {
+        Self {
+            warn_after: Duration::from_secs(30),
+            exit_after: Duration::from_secs(300),
+        }
+    }
+}
+
+/// How long work in hand may take to finish after SIGTERM or SIGINT.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ShutdownConfig {
+    #[serde(with = "humantime_serde")]
+    pub grace: Duration,
+}
+
+impl Default for ShutdownConfig {
+    fn default() -> Self {
+        Self {
+            grace: Duration::from_secs(3),
+        }
+    }
 }
 
 /// A secret string (e.g. an API token): never displayed, serialised as `****`.
@@ -768,9 +807,11 @@ pub fn resolve(inputs: Inputs) -> Result<Resolved, ConfigError> {
 
 fn fix_hint(path: &str) -> &'static str {
     let leaf = path.rsplit('.').next().unwrap_or(path);
-    if ["interval", "timeout", "backoff", "delay", "age"]
-        .iter()
-        .any(|w| leaf.contains(w))
+    if [
+        "interval", "timeout", "backoff", "delay", "age", "after", "grace",
+    ]
+    .iter()
+    .any(|w| leaf.contains(w))
     {
         "write a duration like 5s, 250ms or 2m"
     } else {
@@ -1054,6 +1095,16 @@ fn validate(c: &Config, sources: &BTreeMap<String, Source>) -> Result<(), Config
             "consumer.name must be 1 to 200 characters — e.g. the service's name",
         ));
     }
+    nonzero("watchdog.warn_after", c.watchdog.warn_after)?;
+    if !c.watchdog.exit_after.is_zero() && c.watchdog.exit_after <= c.watchdog.warn_after {
+        return Err(err(format!(
+            "watchdog.exit_after ({}) must be longer than watchdog.warn_after ({}), or 0s to \
+             never exit — raise watchdog.exit_after",
+            humantime::format_duration(c.watchdog.exit_after),
+            humantime::format_duration(c.watchdog.warn_after)
+        )));
+    }
+    nonzero("shutdown.grace", c.shutdown.grace)?;
     if c.log.level.trim().is_empty() {
         return Err(err(
             "log.level is empty — use info, debug, warn or a filter like outboxctl=debug",

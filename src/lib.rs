@@ -8,6 +8,7 @@
 //! `output` formats what commands print.
 
 pub mod app;
+pub mod backoff;
 pub mod bench;
 pub mod broker;
 pub mod cli;
@@ -17,5 +18,7 @@ pub mod model;
 pub mod ops;
 pub mod output;
 pub mod proxy;
+pub mod shutdown;
 pub mod store;
 pub mod telemetry;
+pub mod watchdog;

@@ -343,6 +343,26 @@ pub struct Consumption {
     pub traceparent: Option<String>,
 }
 
+/// What a socket error means, for someone reading the log: refused, reset,
+/// timed out — the fix differs.
+pub fn describe_io(e: &std::io::Error) -> String {
+    use std::io::ErrorKind::*;
+    match e.kind() {
+        ConnectionRefused => {
+            "connection refused (nothing listens there, or the server is down)".into()
+        }
+        ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof => {
+            "the connection was reset".into()
+        }
+        TimedOut => "the connection timed out".into(),
+        _ => e
+            .to_string()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" "),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,5 @@
 //! Metrics (one Prometheus recorder per process) and W3C trace context.
 
-use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -55,7 +54,7 @@ pub fn render() -> String {
 /// happens before this returns, so a taken address is reported at start-up.
 pub async fn serve_metrics(
     addr: SocketAddr,
-    shutdown: impl Future<Output = ()> + Send + 'static,
+    shutdown: tokio_util::sync::CancellationToken,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
         anyhow::anyhow!(
@@ -66,14 +65,13 @@ pub async fn serve_metrics(
     prometheus();
     tracing::info!(address = %addr, "metrics at /metrics");
     Ok(tokio::spawn(async move {
-        tokio::pin!(shutdown);
         loop {
             let (stream, _) = tokio::select! {
                 accepted = listener.accept() => match accepted {
                     Ok(a) => a,
                     Err(_) => continue,
                 },
-                _ = &mut shutdown => return,
+                _ = shutdown.cancelled() => return,
             };
             tokio::spawn(async move {
                 let service = hyper::service::service_fn(
@@ -140,6 +138,11 @@ pub fn describe() {
         "outbox_relay_heartbeat_timestamp_seconds",
         Unit::Seconds,
         "Last time a relay worker went round its loop"
+    );
+    describe_gauge!(
+        "outbox_stage_seconds_since_progress",
+        Unit::Seconds,
+        "How long a stage that holds work has made no progress (0 when idle), by stage"
     );
     describe_counter!(
         "outbox_consumer_messages_total",

@@ -15,7 +15,12 @@ use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
 use lapin::{BasicProperties, Channel, Confirmation};
 
 use super::topology::retry_queue;
-use super::{Broker, BrokerError, describe};
+use super::{Broker, BrokerError, bounded, describe};
+
+/// Longest an acknowledgement, a cancel or a close may take. On a dead or
+/// frozen connection they would otherwise wait forever.
+pub const ACK_TIMEOUT: Duration = Duration::from_secs(5);
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Header names of the consumer's retry and dead-letter copies.
 pub mod headers {
@@ -111,27 +116,24 @@ impl Delivery {
     }
 
     pub async fn ack(&self) -> Result<(), BrokerError> {
-        self.acker
-            .ack(BasicAckOptions::default())
-            .await
-            .map(drop)
-            .map_err(|e| {
-                BrokerError::Unavailable(format!("cannot acknowledge a delivery: {}", describe(&e)))
-            })
+        bounded(
+            ACK_TIMEOUT,
+            "acknowledge a delivery",
+            self.acker.ack(BasicAckOptions::default()),
+        )
+        .await
+        .map(drop)
     }
 
     /// Give the message back to its queue, for another consumer or later.
     pub async fn requeue(&self) -> Result<(), BrokerError> {
-        self.acker
-            .nack(BasicNackOptions {
-                multiple: false,
-                requeue: true,
-            })
+        let nack = self.acker.nack(BasicNackOptions {
+            multiple: false,
+            requeue: true,
+        });
+        bounded(ACK_TIMEOUT, "requeue a delivery", nack)
             .await
             .map(drop)
-            .map_err(|e| {
-                BrokerError::Unavailable(format!("cannot requeue a delivery: {}", describe(&e)))
-            })
     }
 }
 
@@ -141,27 +143,26 @@ impl Delivery {
 pub struct Browser {
     channel: Channel,
     queue: String,
+    timeout: Duration,
 }
 
 impl Browser {
     /// The next message, or `None` when the queue has no more for us.
     pub async fn next(&self) -> Result<Option<Delivery>, BrokerError> {
-        let got = self
-            .channel
-            .basic_get(
-                ShortString::from(self.queue.as_str()),
-                lapin::options::BasicGetOptions { no_ack: false },
-            )
+        let get = self.channel.basic_get(
+            ShortString::from(self.queue.as_str()),
+            lapin::options::BasicGetOptions { no_ack: false },
+        );
+        let got = bounded(self.timeout, &format!("read {}", self.queue), get)
             .await
             .map_err(|e| {
-                let msg = describe(&e);
-                if msg.contains("NOT_FOUND") {
+                if e.to_string().contains("NOT_FOUND") {
                     BrokerError::Topology(format!(
                         "queue {} does not exist — run `outboxctl topology apply`",
                         self.queue
                     ))
                 } else {
-                    BrokerError::Unavailable(format!("cannot read {}: {msg}", self.queue))
+                    e
                 }
             })?;
         Ok(got.map(|m| Delivery {
@@ -176,11 +177,8 @@ impl Browser {
     /// Give every message not acknowledged back to the queue.
     pub async fn close(self) {
         if self.channel.status().connected() {
-            let _ = tokio::time::timeout(
-                Duration::from_secs(5),
-                self.channel.close(200, "browser closed".into()),
-            )
-            .await;
+            let close = self.channel.close(200, "browser closed".into());
+            let _ = bounded(CLOSE_TIMEOUT, "close the channel", close).await;
         }
     }
 }
@@ -202,28 +200,28 @@ impl Broker {
         tag: &str,
     ) -> Result<Subscription, BrokerError> {
         let channel = self.channel().await?;
-        channel
-            .basic_qos(prefetch, BasicQosOptions::default())
+        self.request(
+            "set prefetch",
+            channel.basic_qos(prefetch, BasicQosOptions::default()),
+        )
+        .await?;
+        let consume = channel.basic_consume(
+            ShortString::from(queue),
+            ShortString::from(tag),
+            BasicConsumeOptions::default(),
+            FieldTable::default(),
+        );
+        let consumer = self
+            .request(&format!("consume {queue}"), consume)
             .await
             .map_err(|e| {
-                BrokerError::Unavailable(format!("cannot set prefetch: {}", describe(&e)))
-            })?;
-        let consumer = channel
-            .basic_consume(
-                ShortString::from(queue),
-                ShortString::from(tag),
-                BasicConsumeOptions::default(),
-                FieldTable::default(),
-            )
-            .await
-            .map_err(|e| {
-                let msg = describe(&e);
+                let msg = e.to_string();
                 if msg.contains("NOT_FOUND") {
                     BrokerError::Topology(format!(
                         "queue {queue} does not exist — run `outboxctl topology apply` or set consumer.queue"
                     ))
                 } else {
-                    BrokerError::Unavailable(format!("cannot consume {queue}: {msg}"))
+                    e
                 }
             })?;
         Ok(Subscription {
@@ -238,22 +236,20 @@ impl Broker {
         Ok(Browser {
             channel: self.channel().await?,
             queue: queue.to_string(),
+            timeout: self.timeout,
         })
     }
 
     /// Delete every ready message of `queue`; returns how many.
     pub async fn purge_queue(&self, queue: &str) -> Result<u32, BrokerError> {
         let channel = self.channel().await?;
-        let n = channel
-            .queue_purge(
-                ShortString::from(queue),
-                lapin::options::QueuePurgeOptions::default(),
-            )
-            .await
-            .map_err(|e| {
-                BrokerError::Unavailable(format!("cannot purge {queue}: {}", describe(&e)))
-            })?;
-        let _ = channel.close(200, "purged".into()).await;
+        let purge = channel.queue_purge(
+            ShortString::from(queue),
+            lapin::options::QueuePurgeOptions::default(),
+        );
+        let n = self.request(&format!("purge {queue}"), purge).await?;
+        let close = channel.close(200, "purged".into());
+        let _ = bounded(CLOSE_TIMEOUT, "close the channel", close).await;
         Ok(n)
     }
 
@@ -266,15 +262,11 @@ impl Broker {
         confirm_timeout: Duration,
     ) -> Result<Forwarder, BrokerError> {
         let channel = self.channel().await?;
-        channel
-            .confirm_select(ConfirmSelectOptions::default())
-            .await
-            .map_err(|e| {
-                BrokerError::Unavailable(format!(
-                    "cannot enable publisher confirms: {}",
-                    describe(&e)
-                ))
-            })?;
+        self.request(
+            "enable publisher confirms",
+            channel.confirm_select(ConfirmSelectOptions::default()),
+        )
+        .await?;
         Ok(Forwarder {
             channel,
             queue: queue.to_string(),
@@ -304,23 +296,18 @@ impl Subscription {
 
     /// Ask the broker to stop sending deliveries (those in hand stay valid).
     pub async fn cancel(&self) {
-        let _ = self
-            .channel
-            .basic_cancel(
-                ShortString::from(self.tag.as_str()),
-                BasicCancelOptions::default(),
-            )
-            .await;
+        let cancel = self.channel.basic_cancel(
+            ShortString::from(self.tag.as_str()),
+            BasicCancelOptions::default(),
+        );
+        let _ = bounded(CLOSE_TIMEOUT, "cancel the subscription", cancel).await;
     }
 
     /// Close the channel: every unacknowledged delivery returns to the queue.
     pub async fn close(self) {
         if self.channel.status().connected() {
-            let _ = tokio::time::timeout(
-                Duration::from_secs(2),
-                self.channel.close(200, "consumer closed".into()),
-            )
-            .await;
+            let close = self.channel.close(200, "consumer closed".into());
+            let _ = bounded(CLOSE_TIMEOUT, "close the channel", close).await;
         }
     }
 }
@@ -443,11 +430,8 @@ impl Forwarder {
 
     pub async fn close(self) {
         if self.channel.status().connected() {
-            let _ = tokio::time::timeout(
-                Duration::from_secs(2),
-                self.channel.close(200, "forwarder closed".into()),
-            )
-            .await;
+            let close = self.channel.close(200, "forwarder closed".into());
+            let _ = bounded(CLOSE_TIMEOUT, "close the channel", close).await;
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod topology;
 
 use std::time::Duration;
 
+use lapin::options::ConfirmSelectOptions;
 use lapin::{Connection, ConnectionProperties};
 
 use crate::config::{BrokerConfig, SecretUrl};
@@ -27,6 +28,10 @@ pub enum BrokerError {
          and that the server is running"
     )]
     Unavailable(String),
+    /// The broker answered and refused us: a wrong user or password, a vhost
+    /// that does not exist or that the user may not use. Retrying will not help.
+    #[error("RabbitMQ refused the connection: {0}")]
+    Refused(String),
     /// The broker refused a declaration (e.g. a queue exists with other arguments).
     #[error("{0}")]
     Topology(String),
@@ -39,15 +44,44 @@ impl BrokerError {
 }
 
 pub(crate) fn describe(e: &lapin::Error) -> String {
-    e.to_string()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
+    match e.kind() {
+        lapin::ErrorKind::IOError(io) => crate::model::describe_io(io),
+        lapin::ErrorKind::MissingHeartbeatError => {
+            "no heartbeat from the server: the connection is dead".into()
+        }
+        _ => e
+            .to_string()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" "),
+    }
+}
+
+/// Bound a call to the broker; past `limit` it fails as the connection would.
+pub(crate) async fn bounded<T>(
+    limit: Duration,
+    what: &str,
+    call: impl std::future::Future<Output = lapin::Result<T>>,
+) -> Result<T, BrokerError> {
+    match tokio::time::timeout(limit, call).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(BrokerError::Unavailable(format!(
+            "cannot {what}: {}",
+            describe(&e)
+        ))),
+        Err(_) => Err(BrokerError::Unavailable(format!(
+            "cannot {what}: no answer within {}",
+            humantime::format_duration(limit)
+        ))),
+    }
 }
 
 /// One AMQP connection. Channels are cheap; make one per publisher.
 pub struct Broker {
     conn: Connection,
+    /// Longest any request to the broker may wait for its answer
+    /// (`broker.confirm_timeout`).
+    timeout: Duration,
 }
 
 impl std::fmt::Debug for Broker {
@@ -65,6 +99,13 @@ pub struct QueueStats {
     pub consumers: u64,
 }
 
+fn no_answer(limit: Duration) -> BrokerError {
+    BrokerError::Unavailable(format!(
+        "the broker did not answer within {}",
+        humantime::format_duration(limit)
+    ))
+}
+
 /// A passive declaration answers NOT_FOUND by closing the channel; anything
 /// else is a real error.
 async fn finish_passive<T: Default>(
@@ -73,7 +114,8 @@ async fn finish_passive<T: Default>(
 ) -> Result<T, BrokerError> {
     match result {
         Ok(v) => {
-            let _ = channel.close(200, "done".into()).await;
+            let _ = tokio::time::timeout(Duration::from_secs(1), channel.close(200, "done".into()))
+                .await;
             Ok(v)
         }
         Err(e) if describe(&e).contains("NOT_FOUND") => Ok(T::default()),
@@ -111,9 +153,21 @@ impl Broker {
                 ))
             })?
             .map_err(|e| {
-                BrokerError::Unavailable(format!("cannot connect to {}: {}", cfg.url, describe(&e)))
+                let why = describe(&e);
+                if why.contains("ACCESS_REFUSED") || why.contains("NOT_ALLOWED") {
+                    BrokerError::Refused(format!(
+                        "{}: {why} — check the user, password and vhost in broker.url \
+                         (OUTBOX_BROKER_URL, --broker-url)",
+                        cfg.url
+                    ))
+                } else {
+                    BrokerError::Unavailable(format!("cannot connect to {}: {why}", cfg.url))
+                }
             })?;
-        Ok(Self { conn })
+        Ok(Self {
+            conn,
+            timeout: cfg.confirm_timeout,
+        })
     }
 
     pub fn is_connected(&self) -> bool {
@@ -125,9 +179,16 @@ impl Broker {
     }
 
     pub(crate) async fn channel(&self) -> Result<lapin::Channel, BrokerError> {
-        self.conn.create_channel().await.map_err(|e| {
-            BrokerError::Unavailable(format!("cannot open a channel: {}", describe(&e)))
-        })
+        bounded(self.timeout, "open a channel", self.conn.create_channel()).await
+    }
+
+    /// Bound a request on this connection by `broker.confirm_timeout`.
+    pub(crate) async fn request<T>(
+        &self,
+        what: &str,
+        call: impl std::future::Future<Output = lapin::Result<T>>,
+    ) -> Result<T, BrokerError> {
+        bounded(self.timeout, what, call).await
     }
 
     /// Open a confirm-mode channel that publishes to `exchange`.
@@ -136,12 +197,27 @@ impl Broker {
         exchange: &str,
         confirm_timeout: Duration,
     ) -> Result<Publisher, BrokerError> {
-        Publisher::open(self.channel().await?, exchange, confirm_timeout).await
+        let channel = self.channel().await?;
+        self.request(
+            "enable publisher confirms",
+            channel.confirm_select(ConfirmSelectOptions::default()),
+        )
+        .await?;
+        Ok(Publisher::new(channel, exchange, confirm_timeout))
     }
 
     /// Declare `topology` (idempotent); returns one line per declared object.
     pub async fn apply_topology(&self, topology: &Topology) -> Result<Vec<String>, BrokerError> {
-        topology.apply(self).await
+        // A few requests per queue; each would wait forever on a frozen link.
+        let limit = self.timeout * 2;
+        tokio::time::timeout(limit, topology.apply(self))
+            .await
+            .unwrap_or_else(|_| {
+                Err(BrokerError::Unavailable(format!(
+                    "declaring the topology got no answer within {}",
+                    humantime::format_duration(limit)
+                )))
+            })
     }
 
     /// Whether an exchange exists (a passive declare, on a throw-away channel:
@@ -152,14 +228,17 @@ impl Broker {
             passive: true,
             ..Default::default()
         };
-        let found = channel
-            .exchange_declare(
+        let found = tokio::time::timeout(
+            self.timeout,
+            channel.exchange_declare(
                 name.into(),
                 lapin::ExchangeKind::Topic,
                 options,
                 lapin::types::FieldTable::default(),
-            )
-            .await;
+            ),
+        )
+        .await
+        .map_err(|_| no_answer(self.timeout))?;
         finish_passive(channel, found.map(|()| true)).await
     }
 
@@ -170,9 +249,12 @@ impl Broker {
             passive: true,
             ..Default::default()
         };
-        let found = channel
-            .queue_declare(name.into(), options, lapin::types::FieldTable::default())
-            .await;
+        let found = tokio::time::timeout(
+            self.timeout,
+            channel.queue_declare(name.into(), options, lapin::types::FieldTable::default()),
+        )
+        .await
+        .map_err(|_| no_answer(self.timeout))?;
         let stats = found.map(|q| QueueStats {
             ready: u64::from(q.message_count()),
             consumers: u64::from(q.consumer_count()),
@@ -180,10 +262,12 @@ impl Broker {
         finish_passive(channel, stats.map(Some)).await
     }
 
+    /// Close the connection, waiting at most a second: on a dead or frozen
+    /// connection there is nobody to say goodbye to.
     pub async fn close(&self) {
         if self.is_connected() {
             let _ = tokio::time::timeout(
-                Duration::from_secs(2),
+                Duration::from_secs(1),
                 self.conn.close(200, "outboxctl closing".into()),
             )
             .await;

@@ -9,12 +9,12 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use futures_util::future::join_all;
-use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
+use lapin::options::BasicPublishOptions;
 use lapin::types::{AMQPValue, FieldArray, FieldTable, LongString, ShortString};
 use lapin::{BasicProperties, Channel, Confirmation};
 use tokio::time::{Instant, timeout_at};
 
-use super::{BrokerError, describe};
+use super::describe;
 use crate::model::{Envelope, PublishOutcome, headers};
 
 pub struct Publisher {
@@ -37,26 +37,14 @@ impl std::fmt::Debug for Publisher {
 }
 
 impl Publisher {
-    pub(super) async fn open(
-        channel: Channel,
-        exchange: &str,
-        confirm_timeout: Duration,
-    ) -> Result<Self, BrokerError> {
-        channel
-            .confirm_select(ConfirmSelectOptions::default())
-            .await
-            .map_err(|e| {
-                BrokerError::Unavailable(format!(
-                    "cannot enable publisher confirms: {}",
-                    describe(&e)
-                ))
-            })?;
-        Ok(Self {
+    /// A publisher on `channel`, which is in confirm mode.
+    pub(super) fn new(channel: Channel, exchange: &str, confirm_timeout: Duration) -> Self {
+        Self {
             channel,
             exchange: ShortString::from(exchange),
             confirm_timeout,
             poisoned: false,
-        })
+        }
     }
 
     /// Whether this publisher can take another batch.
@@ -67,7 +55,7 @@ impl Publisher {
     pub async fn close(self) {
         if self.channel.status().connected() {
             let _ = tokio::time::timeout(
-                Duration::from_secs(2),
+                Duration::from_secs(1),
                 self.channel.close(200, "publisher closed".into()),
             )
             .await;

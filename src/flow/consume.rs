@@ -29,15 +29,18 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, PgPool};
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 use uuid::Uuid;
 
+use crate::backoff::{Backoff, Complaints};
 use crate::broker::consume::headers;
 use crate::broker::{Broker, BrokerError, Delivery, Forwarder, Topology};
 use crate::config::Config;
 use crate::model::{Findings, MessageId, UploadStatus, headers as outbox_headers};
 use crate::store::inbox::{self, NewConsumption};
 use crate::store::{self, StoreError, uploads};
+use crate::watchdog::{Stage, Stalled, Watchdog};
 
 /// A decoded delivery, as handlers see it.
 #[derive(Debug, Clone)]
@@ -134,6 +137,8 @@ pub enum ConsumeError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Broker(#[from] BrokerError),
+    #[error(transparent)]
+    Stalled(#[from] Stalled),
 }
 
 #[derive(Default)]
@@ -152,28 +157,46 @@ struct Consumer {
     max_attempts: u32,
     retry_delay: Duration,
     reject_unknown: bool,
+    /// How long a ping of the database may take.
+    ping_timeout: Duration,
+    /// Set while some lane waits for the database, so that one lane says so.
     db_down: AtomicBool,
     counters: Counters,
 }
 
-/// Consume `consumer.queue` until `shutdown` completes: stop taking
-/// deliveries, finish and acknowledge the ones in hand, and return.
+/// Consume `consumer.queue` until `shutdown` is cancelled: stop taking
+/// deliveries, give the ones in hand `shutdown.grace` to finish, and return.
 /// Unacknowledged deliveries go back to the queue by themselves.
+///
+/// A lost connection to either server is retried with a short backoff, at
+/// start-up too; only a refusal (wrong password, missing schema or queue)
+/// ends the run with an error — or the watchdog, when a stage holds work
+/// without progress for `watchdog.exit_after`.
 pub async fn run(
     config: &Config,
     handlers: Handlers,
-    shutdown: impl Future<Output = ()> + Send,
+    shutdown: CancellationToken,
 ) -> Result<ConsumeSummary, ConsumeError> {
-    let mut db = config.database.clone();
-    db.max_connections = db.max_connections.max(config.consumer.concurrency + 2);
-    let pool = store::connect(
-        &db,
-        "outboxctl consume",
-        &[("statement_timeout", "60s".into()), ("jit", "off".into())],
-    )
-    .await?;
-    store::check_schema(&pool).await?;
-    store::warm_up(&pool, config.consumer.concurrency).await;
+    let watchdog = Watchdog::new(&config.watchdog);
+    let work = consume(config, handlers, &shutdown, &watchdog);
+    tokio::pin!(work);
+    tokio::select! {
+        done = &mut work => done,
+        // Dropping `work` abandons everything in hand; the broker redelivers it.
+        Err(stalled) = watchdog.run(CancellationToken::new()) => Err(stalled.into()),
+    }
+}
+
+async fn consume(
+    config: &Config,
+    handlers: Handlers,
+    shutdown: &CancellationToken,
+    watchdog: &Watchdog,
+) -> Result<ConsumeSummary, ConsumeError> {
+    let link = watchdog.stage("consumer connection");
+    let Some(pool) = open_database(config, &link, shutdown).await? else {
+        return Ok(ConsumeSummary::default());
+    };
     let consumer = Arc::new(Consumer {
         pool,
         handlers,
@@ -182,6 +205,7 @@ pub async fn run(
         max_attempts: config.consumer.max_attempts,
         retry_delay: config.consumer.retry_delay,
         reject_unknown: config.consumer.reject_unknown_topics,
+        ping_timeout: config.database.connect_timeout,
         db_down: AtomicBool::new(false),
         counters: Counters::default(),
     });
@@ -189,39 +213,59 @@ pub async fn run(
         .consumer
         .apply_topology
         .then(|| Topology::from_config(&config.broker));
-    tokio::pin!(shutdown);
+    let lanes: Vec<Stage> = (0..config.consumer.concurrency)
+        .map(|n| watchdog.stage(format!("consumer lane {n}")))
+        .collect();
+    // Setting a session up is a handful of requests, each bounded by
+    // confirm_timeout; the whole of it gets this long.
+    let open_limit = config.broker.connect_timeout + config.broker.confirm_timeout * 2;
 
-    // The first connection fails fast; later ones are retried with backoff.
-    let mut session = Some(Session::open(config, &consumer, topology.as_ref()).await?);
-    let mut backoff = Duration::from_millis(200);
-    info!(queue = %consumer.queue, name = %consumer.name, "consuming");
-    loop {
-        let current = match session.take() {
-            Some(s) => s,
-            None => match Session::open(config, &consumer, topology.as_ref()).await {
-                Ok(s) => {
-                    info!(queue = %consumer.queue, "reconnected to RabbitMQ");
-                    backoff = Duration::from_millis(200);
-                    s
-                }
-                Err(e) => {
-                    warn!(error = %e, retry_in = ?backoff, "cannot consume; retrying");
-                    tokio::select! {
-                        _ = tokio::time::sleep(jitter(backoff)) => {}
-                        _ = &mut shutdown => break,
-                    }
-                    backoff = (backoff * 2).min(Duration::from_secs(30));
-                    continue;
-                }
-            },
+    let mut backoff = Backoff::reconnect();
+    let mut complaints = Complaints::default();
+    let mut sessions = 0u64;
+    while !shutdown.is_cancelled() {
+        link.working("connecting to RabbitMQ");
+        let opened = tokio::select! {
+            opened = tokio::time::timeout(open_limit, Session::open(config, &consumer, topology.as_ref())) => {
+                opened.unwrap_or_else(|_| Err(BrokerError::Unavailable(format!(
+                    "setting up the subscription got no answer within {}",
+                    humantime::format_duration(open_limit)
+                ))))
+            }
+            _ = shutdown.cancelled() => break,
         };
-        let stopped = current
-            .run(config.consumer.concurrency, &mut shutdown)
-            .await;
-        if stopped {
-            break;
+        let session = match opened {
+            Ok(s) => s,
+            Err(e) if !e.is_transient() => return Err(e.into()),
+            Err(e) => {
+                let wait = backoff.next_delay();
+                link.working(format!("connecting to RabbitMQ: {e}"));
+                complaints.warn(&e.to_string(), wait, "cannot consume");
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => continue,
+                    _ = shutdown.cancelled() => break,
+                }
+            }
+        };
+        backoff.reset();
+        complaints.clear();
+        link.idle();
+        if sessions == 0 {
+            info!(queue = %consumer.queue, name = %consumer.name, "consuming");
+        } else {
+            info!(queue = %consumer.queue, "reconnected to RabbitMQ; consuming again");
         }
-        warn!("the broker connection was lost; reconnecting");
+        sessions += 1;
+        match session
+            .run(&consumer, &lanes, shutdown, config.shutdown.grace)
+            .await
+        {
+            SessionEnd::Shutdown => break,
+            SessionEnd::Lost(why) => {
+                warn!(error = %why, "the broker connection was lost; the deliveries in hand \
+                    return to the queue; reconnecting")
+            }
+        }
     }
     let c = &consumer.counters;
     let summary = ConsumeSummary {
@@ -240,16 +284,91 @@ pub async fn run(
     Ok(summary)
 }
 
-fn jitter(d: Duration) -> Duration {
-    d.mul_f64(rand::rng().random_range(0.5..=1.0))
+/// The pool, once PostgreSQL answers and has the schema; `None` when
+/// shutdown came first. A server that is down or drops the connection is
+/// waited for; one that refuses us is an error.
+async fn open_database(
+    config: &Config,
+    link: &Stage,
+    shutdown: &CancellationToken,
+) -> Result<Option<PgPool>, StoreError> {
+    let mut db = config.database.clone();
+    db.max_connections = db.max_connections.max(config.consumer.concurrency + 2);
+    let mut backoff = Backoff::reconnect();
+    let mut complaints = Complaints::default();
+    loop {
+        link.working("connecting to PostgreSQL");
+        let attempt = async {
+            let pool = store::connect(
+                &db,
+                "outboxctl consume",
+                &[("statement_timeout", "60s".into()), ("jit", "off".into())],
+            )
+            .await?;
+            store::bounded(store::CALL_TIMEOUT, store::check_schema(&pool)).await?;
+            Ok::<_, StoreError>(pool)
+        };
+        let e = tokio::select! {
+            opened = attempt => match opened {
+                Ok(pool) => {
+                    store::warm_up(&pool, config.consumer.concurrency).await;
+                    link.idle();
+                    return Ok(Some(pool));
+                }
+                Err(e) if !e.is_transient() => return Err(e),
+                Err(e) => e,
+            },
+            _ = shutdown.cancelled() => return Ok(None),
+        };
+        let wait = backoff.next_delay();
+        link.working(format!("connecting to PostgreSQL: {e}"));
+        complaints.warn(&e.to_string(), wait, "cannot start consuming");
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = shutdown.cancelled() => return Ok(None),
+        }
+    }
 }
+
+/// Why a session ended.
+enum SessionEnd {
+    Shutdown,
+    Lost(String),
+}
+
+/// Raised by whichever part of a session first sees the connection die; the
+/// others then abandon what they hold.
+#[derive(Default)]
+struct Lost {
+    token: CancellationToken,
+    reason: std::sync::Mutex<Option<String>>,
+}
+
+impl Lost {
+    fn raise(&self, why: impl std::fmt::Display) {
+        let mut reason = self.reason.lock().unwrap_or_else(|e| e.into_inner());
+        reason.get_or_insert_with(|| why.to_string());
+        self.token.cancel();
+    }
+
+    fn reason(&self) -> String {
+        self.reason
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .unwrap_or_else(|| "the connection was lost".into())
+    }
+}
+
+/// A delivery that cannot be finished: the connection it came on is gone.
+#[derive(Debug)]
+struct Abandoned;
 
 /// One connection's worth of consuming.
 struct Session {
     broker: Broker,
     subscription: crate::broker::Subscription,
     forwarder: Arc<Forwarder>,
-    consumer: Arc<Consumer>,
 }
 
 impl Session {
@@ -281,63 +400,150 @@ impl Session {
             broker,
             subscription,
             forwarder: Arc::new(forwarder),
-            consumer: consumer.clone(),
         })
     }
 
-    /// Dispatch deliveries to the lanes until shutdown (returns `true`) or
-    /// the connection is lost (`false`); either way, the deliveries in the
-    /// lanes are finished first.
-    async fn run<S: Future<Output = ()>>(mut self, lanes: u32, shutdown: &mut Pin<&mut S>) -> bool {
-        let mut senders = Vec::new();
-        let mut workers = tokio::task::JoinSet::new();
-        for _ in 0..lanes {
-            let (tx, mut rx) = mpsc::unbounded_channel::<Delivery>();
+    /// Dispatch deliveries to the lanes until shutdown or until the
+    /// connection is lost. On shutdown the lanes get `grace` to finish what
+    /// they hold; on a lost connection they drop it at once (the broker
+    /// redelivers it) so that a new session can start.
+    async fn run(
+        mut self,
+        consumer: &Arc<Consumer>,
+        stages: &[Stage],
+        shutdown: &CancellationToken,
+        grace: Duration,
+    ) -> SessionEnd {
+        let lost = Arc::new(Lost::default());
+        let mut senders = Vec::with_capacity(stages.len());
+        let mut lanes = tokio::task::JoinSet::new();
+        for stage in stages {
+            let (tx, rx) = mpsc::unbounded_channel::<Delivery>();
             senders.push(tx);
-            let consumer = self.consumer.clone();
-            let forwarder = self.forwarder.clone();
-            workers.spawn(async move {
-                while let Some(first) = rx.recv().await {
-                    // What else waits in this lane goes into the same transaction.
-                    let mut batch = vec![first];
-                    while batch.len() < BATCH_MAX {
-                        match rx.try_recv() {
-                            Ok(d) => batch.push(d),
-                            Err(_) => break,
-                        }
-                    }
-                    consumer.process(&forwarder, batch).await;
-                }
-            });
+            lanes.spawn(lane(
+                consumer.clone(),
+                self.forwarder.clone(),
+                rx,
+                stage.clone(),
+                lost.clone(),
+            ));
         }
-        let stopped = loop {
+        let end = loop {
             tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => break SessionEnd::Shutdown,
+                _ = lost.token.cancelled() => break SessionEnd::Lost(lost.reason()),
                 next = self.subscription.next() => match next {
                     Some(Ok(delivery)) => {
                         let lane = lane_of(&delivery, senders.len());
                         let _ = senders[lane].send(delivery);
                     }
-                    Some(Err(e)) => {
-                        warn!(error = %e, "delivery failed");
-                        break false;
-                    }
-                    None => break false,
+                    Some(Err(e)) => break SessionEnd::Lost(e.to_string()),
+                    None => break SessionEnd::Lost(
+                        "the broker ended the subscription (the queue was deleted, or the \
+                         connection closed)".into(),
+                    ),
                 },
-                _ = shutdown.as_mut() => {
-                    info!("shutting down: finishing the messages in hand");
-                    self.subscription.cancel().await;
-                    break true;
-                }
             }
         };
         drop(senders);
-        while workers.join_next().await.is_some() {}
-        self.subscription.close().await;
-        if let Ok(f) = Arc::try_unwrap(self.forwarder) {
-            f.close().await;
+        match &end {
+            SessionEnd::Shutdown => {
+                info!("shutting down: finishing the messages in hand");
+                let drained = tokio::time::timeout(grace, async {
+                    self.subscription.cancel().await;
+                    while lanes.join_next().await.is_some() {}
+                })
+                .await;
+                if drained.is_err() {
+                    warn!(grace = %humantime::format_duration(grace),
+                        "messages still in hand after shutdown.grace are abandoned; \
+                         the broker delivers them again");
+                }
+            }
+            SessionEnd::Lost(why) => lost.raise(why),
         }
-        self.broker.close().await;
-        stopped
+        lanes.shutdown().await;
+        for stage in stages {
+            stage.idle();
+        }
+        let Session {
+            broker,
+            subscription,
+            forwarder,
+        } = self;
+        // Each close is bounded; together they take at most one bound.
+        let close = async move {
+            let forwarder = async {
+                if let Ok(f) = Arc::try_unwrap(forwarder) {
+                    f.close().await;
+                }
+            };
+            tokio::join!(subscription.close(), forwarder, broker.close());
+        };
+        match end {
+            // Exiting: say goodbye to the broker (bounded).
+            SessionEnd::Shutdown => close.await,
+            // Reconnect at once; whatever is left of the old link closes meanwhile.
+            SessionEnd::Lost(_) => drop(tokio::spawn(close)),
+        }
+        end
+    }
+}
+
+/// One lane: the deliveries of its keys, one batch after the other.
+async fn lane(
+    consumer: Arc<Consumer>,
+    forwarder: Arc<Forwarder>,
+    mut rx: mpsc::UnboundedReceiver<Delivery>,
+    stage: Stage,
+    lost: Arc<Lost>,
+) {
+    while let Some(first) = rx.recv().await {
+        // What else waits in this lane goes into the same transaction.
+        let mut batch = vec![first];
+        while batch.len() < BATCH_MAX {
+            match rx.try_recv() {
+                Ok(d) => batch.push(d),
+                Err(_) => break,
+            }
+        }
+        stage.working(format!("processing {} message(s)", batch.len()));
+        let ctx = Ctx {
+            forwarder: &forwarder,
+            stage: &stage,
+            lost: &lost,
+        };
+        if consumer.process(&ctx, batch).await.is_err() {
+            return;
+        }
+        if rx.is_empty() {
+            stage.idle();
+        }
+    }
+}
+
+/// What a lane hands down while it works on a batch.
+struct Ctx<'a> {
+    forwarder: &'a Forwarder,
+    stage: &'a Stage,
+    lost: &'a Lost,
+}
+
+impl Ctx<'_> {
+    /// The outcome of a call to the broker: a lost connection ends the
+    /// session; a delivery whose copy could not be forwarded goes back.
+    fn broker(&self, result: Result<(), BrokerError>) -> Result<(), Abandoned> {
+        match result {
+            Ok(()) => {
+                self.stage.progressed();
+                Ok(())
+            }
+            Err(e) => {
+                self.lost.raise(e);
+                Err(Abandoned)
+            }
+        }
     }
 }
 
@@ -368,7 +574,7 @@ impl Consumer {
     /// Handle the deliveries a lane had waiting: one transaction for all of
     /// them (a commit and its flush shared); if anything in it fails, each is
     /// handled again on its own, so a failure stays with its message.
-    async fn process(&self, forwarder: &Forwarder, deliveries: Vec<Delivery>) {
+    async fn process(&self, ctx: &Ctx<'_>, deliveries: Vec<Delivery>) -> Result<(), Abandoned> {
         let received_at = Utc::now();
         let started = Instant::now();
         let mut items = Vec::with_capacity(deliveries.len());
@@ -380,8 +586,8 @@ impl Consumer {
                     warn!(reason = %reason, message_id = delivery.message_id().unwrap_or("-"),
                         "undecodable message; dead-lettering it");
                     let reason = format!("undecodable: {reason}");
-                    self.dead_letter(forwarder, &delivery, attempt, &reason, "-")
-                        .await;
+                    self.dead_letter(ctx, &delivery, attempt, &reason, "-")
+                        .await?;
                     continue;
                 }
             };
@@ -390,20 +596,19 @@ impl Consumer {
                     "no handler for topic {} (consumer.reject_unknown_topics)",
                     message.topic
                 );
-                self.dead_letter(forwarder, &delivery, attempt, &reason, &message.topic)
-                    .await;
+                self.dead_letter(ctx, &delivery, attempt, &reason, &message.topic)
+                    .await?;
                 continue;
             }
             items.push(Item { delivery, message });
         }
         if items.len() > 1 {
-            self.wait_for_database().await;
-            match self.attempt(&items, received_at, started).await {
+            match self.commit(ctx, &items, received_at, started).await? {
                 Ok(outcomes) => {
                     for (item, outcome) in items.iter().zip(outcomes) {
-                        self.settled(item, outcome, started).await;
+                        self.settled(ctx, item, outcome, started).await?;
                     }
-                    return;
+                    return Ok(());
                 }
                 Err(e) => {
                     debug!(error = %e, size = items.len(), "batch failed; handling its messages one by one")
@@ -411,24 +616,93 @@ impl Consumer {
             }
         }
         for item in &items {
-            self.wait_for_database().await;
             match self
-                .attempt(std::slice::from_ref(item), received_at, started)
-                .await
+                .commit(ctx, std::slice::from_ref(item), received_at, started)
+                .await?
             {
-                Ok(outcomes) => self.settled(item, outcomes[0], started).await,
-                Err(e) => self.failed(forwarder, item, e).await,
+                Ok(outcomes) => self.settled(ctx, item, outcomes[0], started).await?,
+                Err(e) => self.failed(ctx, item, e).await?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Run [`attempt`](Self::attempt) until it gets an answer from the
+    /// database: while PostgreSQL cannot be reached, the deliveries wait in
+    /// the lane, unacknowledged, and no attempt is used up.
+    async fn commit(
+        &self,
+        ctx: &Ctx<'_>,
+        items: &[Item],
+        received_at: chrono::DateTime<Utc>,
+        started: Instant,
+    ) -> Result<Result<Vec<Outcome>, HandlerError>, Abandoned> {
+        loop {
+            let attempt = tokio::select! {
+                a = tokio::time::timeout(store::CALL_TIMEOUT, self.attempt(items, received_at, started)) => a,
+                _ = ctx.lost.token.cancelled() => return Err(Abandoned),
+            };
+            let why = match attempt {
+                Ok(Err(HandlerError::Unavailable(why))) => why,
+                Ok(answer) => return Ok(answer),
+                Err(_) => {
+                    // Slow, or frozen? Only a database that answers a fresh
+                    // connection makes it the handler's own failure.
+                    let limit = humantime::format_duration(store::CALL_TIMEOUT);
+                    match store::ping(&self.pool, self.ping_timeout).await {
+                        Ok(()) => {
+                            return Ok(Err(HandlerError::Retry(format!(
+                                "the transaction took longer than {limit}"
+                            ))));
+                        }
+                        Err(e) => format!("no answer within {limit} ({e})"),
+                    }
+                }
+            };
+            self.wait_for_database(ctx, why).await?;
+        }
+    }
+
+    /// Hold the lane until PostgreSQL answers a fresh connection again.
+    async fn wait_for_database(&self, ctx: &Ctx<'_>, mut why: String) -> Result<(), Abandoned> {
+        if !self.db_down.swap(true, Ordering::SeqCst) {
+            warn!(error = %why, "PostgreSQL is unavailable; holding deliveries (no attempt is \
+                used up) until it answers");
+        }
+        let mut backoff = Backoff::reconnect();
+        loop {
+            ctx.stage.working(format!("waiting for PostgreSQL: {why}"));
+            let pinged = tokio::select! {
+                p = store::ping(&self.pool, self.ping_timeout) => p,
+                _ = ctx.lost.token.cancelled() => return Err(Abandoned),
+            };
+            match pinged {
+                Ok(()) => {
+                    if self.db_down.swap(false, Ordering::SeqCst) {
+                        info!("PostgreSQL answers again; consuming");
+                    }
+                    return Ok(());
+                }
+                Err(e) => why = e.to_string(),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(backoff.next_delay()) => {}
+                _ = ctx.lost.token.cancelled() => return Err(Abandoned),
             }
         }
     }
 
     /// Committed: acknowledge and count.
-    async fn settled(&self, item: &Item, outcome: Outcome, started: Instant) {
+    async fn settled(
+        &self,
+        ctx: &Ctx<'_>,
+        item: &Item,
+        outcome: Outcome,
+        started: Instant,
+    ) -> Result<(), Abandoned> {
         let message = &item.message;
-        if let Err(e) = item.delivery.ack().await {
-            // Committed but not acknowledged: the redelivery is a duplicate.
-            warn!(error = %e, message_id = %message.message_id, "acknowledgement lost");
-        }
+        // Committed but not acknowledged: the redelivery is a duplicate.
+        ctx.broker(item.delivery.ack().await)?;
         let (label, counter) = match outcome {
             Outcome::Processed => ("processed", &self.counters.processed),
             Outcome::Duplicate => ("duplicate", &self.counters.duplicates),
@@ -446,18 +720,24 @@ impl Consumer {
         }
         debug!(message_id = %message.message_id, trace_id = %message.trace_id(), topic = %message.topic,
             attempt = message.attempt, outcome = label, ms = started.elapsed().as_millis() as u64, "message");
+        Ok(())
     }
 
     /// Rolled back: retry later, or dead-letter.
-    async fn failed(&self, forwarder: &Forwarder, item: &Item, error: HandlerError) {
+    async fn failed(
+        &self,
+        ctx: &Ctx<'_>,
+        item: &Item,
+        error: HandlerError,
+    ) -> Result<(), Abandoned> {
         let (delivery, message) = (&item.delivery, &item.message);
         let attempt = message.attempt;
         match error {
             HandlerError::Reject(reason) => {
                 warn!(message_id = %message.message_id, trace_id = %message.trace_id(), reason = %reason,
                     "handler rejected the message; dead-lettering it");
-                self.dead_letter(forwarder, delivery, attempt, &reason, &message.topic)
-                    .await;
+                self.dead_letter(ctx, delivery, attempt, &reason, &message.topic)
+                    .await
             }
             HandlerError::Retry(reason) | HandlerError::Unavailable(reason)
                 if attempt >= self.max_attempts =>
@@ -465,13 +745,14 @@ impl Consumer {
                 warn!(message_id = %message.message_id, trace_id = %message.trace_id(), attempt, reason = %reason,
                     "last attempt failed; dead-lettering the message");
                 let reason = format!("failed {attempt} attempts; last error: {reason}");
-                self.dead_letter(forwarder, delivery, attempt, &reason, &message.topic)
-                    .await;
+                self.dead_letter(ctx, delivery, attempt, &reason, &message.topic)
+                    .await
             }
             HandlerError::Retry(reason) | HandlerError::Unavailable(reason) => {
                 warn!(message_id = %message.message_id, trace_id = %message.trace_id(), attempt, reason = %reason,
                     retry_in = ?self.retry_delay, "attempt failed; retrying later");
-                match forwarder
+                let copied = ctx
+                    .forwarder
                     .retry(
                         delivery,
                         &message.topic,
@@ -479,14 +760,14 @@ impl Consumer {
                         self.retry_delay,
                         &reason,
                     )
-                    .await
-                {
+                    .await;
+                match copied {
                     Ok(()) => {
                         self.counters.retried.fetch_add(1, Ordering::Relaxed);
                         self.count(&message.topic, "retried");
-                        let _ = delivery.ack().await;
+                        ctx.broker(delivery.ack().await)
                     }
-                    Err(e) => self.give_back(forwarder, delivery, &e).await,
+                    Err(e) => self.give_back(ctx, delivery, e).await,
                 }
             }
         }
@@ -500,97 +781,80 @@ impl Consumer {
         received_at: chrono::DateTime<Utc>,
         started: Instant,
     ) -> Result<Vec<Outcome>, HandlerError> {
-        let result = async {
-            let mut tx = self.pool.begin().await.map_err(StoreError::from)?;
-            let records: Vec<NewConsumption> = items
-                .iter()
-                .map(|i| NewConsumption {
-                    message_id: i.message.message_id,
-                    topic: &i.message.topic,
-                    queue: &self.queue,
-                    received_at,
-                    delivery_attempt: i32::try_from(i.message.attempt).unwrap_or(i32::MAX),
-                    redelivered: i.message.redelivered,
-                    traceparent: i.message.traceparent.as_deref(),
-                })
-                .collect();
-            let new = inbox::record(&mut tx, &self.name, &records).await?;
-            let mut outcomes = Vec::with_capacity(items.len());
-            let mut done = Vec::new();
-            for (item, new) in items.iter().zip(new) {
-                let Some(recorded) = new else {
-                    outcomes.push(Outcome::Duplicate);
-                    continue;
-                };
-                if let Some(h) = self.handlers.get(&item.message.topic) {
-                    h.handle(&mut tx, &item.message).await?;
-                }
-                done.push((recorded, started.elapsed().as_secs_f64() * 1000.0));
-                outcomes.push(Outcome::Processed);
+        let mut tx = self.pool.begin().await.map_err(StoreError::from)?;
+        let records: Vec<NewConsumption> = items
+            .iter()
+            .map(|i| NewConsumption {
+                message_id: i.message.message_id,
+                topic: &i.message.topic,
+                queue: &self.queue,
+                received_at,
+                delivery_attempt: i32::try_from(i.message.attempt).unwrap_or(i32::MAX),
+                redelivered: i.message.redelivered,
+                traceparent: i.message.traceparent.as_deref(),
+            })
+            .collect();
+        let new = inbox::record(&mut tx, &self.name, &records).await?;
+        let mut outcomes = Vec::with_capacity(items.len());
+        let mut done = Vec::new();
+        for (item, new) in items.iter().zip(new) {
+            let Some(recorded) = new else {
+                outcomes.push(Outcome::Duplicate);
+                continue;
+            };
+            if let Some(h) = self.handlers.get(&item.message.topic) {
+                h.handle(&mut tx, &item.message).await?;
             }
-            inbox::finish(&mut tx, &self.name, &done).await?;
-            tx.commit().await.map_err(StoreError::from)?;
-            Ok(outcomes)
+            done.push((recorded, started.elapsed().as_secs_f64() * 1000.0));
+            outcomes.push(Outcome::Processed);
         }
-        .await;
-        if let Err(HandlerError::Unavailable(_)) = &result {
-            self.db_down.store(true, Ordering::SeqCst);
-        }
-        result
-    }
-
-    /// While the database is down, hold deliveries instead of burning their
-    /// attempts: they wait in the lanes, unacknowledged.
-    async fn wait_for_database(&self) {
-        let mut wait = Duration::from_millis(200);
-        while self.db_down.load(Ordering::SeqCst) {
-            match sqlx::query_scalar::<_, i32>("SELECT 1")
-                .fetch_one(&self.pool)
-                .await
-            {
-                Ok(_) => {
-                    info!("database reachable again; consuming");
-                    self.db_down.store(false, Ordering::SeqCst);
-                }
-                Err(_) => {
-                    tokio::time::sleep(jitter(wait)).await;
-                    wait = (wait * 2).min(Duration::from_secs(10));
-                }
-            }
-        }
+        inbox::finish(&mut tx, &self.name, &done).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(outcomes)
     }
 
     async fn dead_letter(
         &self,
-        forwarder: &Forwarder,
+        ctx: &Ctx<'_>,
         delivery: &Delivery,
         attempt: u32,
         reason: &str,
         topic: &str,
-    ) {
-        match forwarder
+    ) -> Result<(), Abandoned> {
+        match ctx
+            .forwarder
             .dead_letter(delivery, topic, attempt, reason)
             .await
         {
             Ok(()) => {
                 self.counters.dead_lettered.fetch_add(1, Ordering::Relaxed);
                 self.count(topic, "dead_lettered");
-                let _ = delivery.ack().await;
+                ctx.broker(delivery.ack().await)
             }
-            Err(e) => self.give_back(forwarder, delivery, &e).await,
+            Err(e) => self.give_back(ctx, delivery, e).await,
         }
     }
 
-    /// Forwarding failed: put the message back on its queue, after a pause
-    /// so a broker in trouble is not hammered with the same message. With the
-    /// connection gone, it goes back by itself.
-    async fn give_back(&self, forwarder: &Forwarder, delivery: &Delivery, e: &BrokerError) {
+    /// Forwarding failed. A lost connection ends the session (the message
+    /// goes back by itself); a copy the broker refused (a missing retry or
+    /// dead-letter queue) puts the message back on its queue after a pause,
+    /// so a broker in trouble is not hammered with the same message.
+    async fn give_back(
+        &self,
+        ctx: &Ctx<'_>,
+        delivery: &Delivery,
+        e: BrokerError,
+    ) -> Result<(), Abandoned> {
+        if !ctx.forwarder.is_usable() || e.is_transient() {
+            return ctx.broker(Err(e));
+        }
         warn!(error = %e, message_id = delivery.message_id().unwrap_or("-"),
             "cannot forward the message; returning it to the queue");
-        if forwarder.is_usable() {
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            let _ = delivery.requeue().await;
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = ctx.lost.token.cancelled() => return Err(Abandoned),
         }
+        ctx.broker(delivery.requeue().await)
     }
 
     fn count(&self, topic: &str, outcome: &'static str) {
@@ -600,15 +864,12 @@ impl Consumer {
     }
 }
 
-/// Attempt number of a delivery: our retry header, plus redeliveries after a
-/// consumer died (counted by quorum queues; a classic queue only flags them).
+/// Attempt number of a delivery: 1, or what our retry header says. Only a
+/// handler's own failure moves it on; a redelivery after a crash or a lost
+/// connection is the same attempt again.
 fn attempt_of(d: &Delivery) -> u32 {
-    let base = d.header_i64(headers::ATTEMPT).unwrap_or(1).max(1);
-    let redeliveries = match d.header_i64(headers::DELIVERY_COUNT) {
-        Some(n) => n.max(0),
-        None => i64::from(d.redelivered),
-    };
-    u32::try_from(base + redeliveries).unwrap_or(u32::MAX)
+    let n = d.header_i64(headers::ATTEMPT).unwrap_or(1).max(1);
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 fn decode(d: &Delivery, attempt: u32) -> Result<Message, String> {

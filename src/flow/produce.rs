@@ -7,7 +7,7 @@
 //! `{"error": "<code>", "message": "<sentence>"}`, and a request that fails
 //! changes nothing.
 
-use std::future::Future;
+use std::future::IntoFuture;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -26,8 +26,9 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 use tower_http::timeout::TimeoutLayer;
-use tracing::{error, info};
+use tracing::{error, info, warn};
 use uuid::Uuid;
 
 use crate::config::{Config, Secret};
@@ -107,12 +108,13 @@ pub async fn bind(config: &Config) -> anyhow::Result<TcpListener> {
     })
 }
 
-/// Serve the API on `listener` until `shutdown` completes, then stop taking
-/// connections, finish the requests in flight, and return.
+/// Serve the API on `listener` until `shutdown` is cancelled, then stop
+/// taking connections, give the requests in flight `shutdown.grace` to
+/// finish, and return. (A request cut off rolls back: it changed nothing.)
 pub async fn serve(
     config: &Config,
     listener: TcpListener,
-    shutdown: impl Future<Output = ()> + Send + 'static,
+    shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let pool = store::connect(
         &config.database,
@@ -124,9 +126,17 @@ pub async fn serve(
     telemetry::prometheus();
     let app = router(config, pool);
     info!(address = %listener.local_addr()?, "API listening");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    let server = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+        .into_future();
+    let grace = config.shutdown.grace;
+    tokio::select! {
+        served = server => served?,
+        _ = async { shutdown.cancelled().await; tokio::time::sleep(grace).await } => {
+            warn!(grace = %humantime::format_duration(grace),
+                "requests still running after shutdown.grace are cut off; they roll back");
+        }
+    }
     info!("API stopped");
     Ok(())
 }

@@ -29,7 +29,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use rand::Rng;
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use tokio::sync::{Mutex, Notify};
@@ -37,10 +36,12 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
+use crate::backoff::{Backoff, Complaints};
 use crate::broker::{Broker, BrokerError, Publisher, Topology};
 use crate::config::Config;
 use crate::model::{Envelope, PublishFailure, PublishOutcome};
 use crate::store::{self, StoreError, outbox};
+use crate::watchdog::{Stage, Stalled, Watchdog};
 
 /// After work, workers poll this often (without notifications)…
 const HOT_POLL: Duration = Duration::from_millis(10);
@@ -78,6 +79,8 @@ pub enum RelayError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Broker(#[from] BrokerError),
+    #[error(transparent)]
+    Stalled(#[from] Stalled),
 }
 
 impl RelayError {
@@ -85,24 +88,62 @@ impl RelayError {
         match self {
             Self::Store(e) => e.is_transient(),
             Self::Broker(e) => e.is_transient(),
+            Self::Stalled(_) => false,
         }
     }
 }
 
-/// Run the relayer until `shutdown` completes — or, with `once`, until the
-/// rows that are ready now are drained.
+/// A database call of the relay, bounded: on a frozen connection it fails
+/// instead of hanging.
+async fn db<T>(call: impl Future<Output = Result<T, StoreError>>) -> Result<T, StoreError> {
+    store::bounded(store::CALL_TIMEOUT, call).await
+}
+
+async fn sql<T>(call: impl Future<Output = Result<T, sqlx::Error>>) -> Result<T, StoreError> {
+    db(async { call.await.map_err(StoreError::from) }).await
+}
+
+/// Run the relayer until `shutdown` is cancelled — or, with `once`, until
+/// the rows that are ready now are drained. On shutdown the batches in flight
+/// get `shutdown.grace` to finish; a batch abandoned after that rolls back
+/// and its rows go out again later.
+///
+/// A long-running relay waits for servers that are down or drop the
+/// connection, at start-up too; `--once` fails at once. A stage that holds
+/// work without progress for `watchdog.exit_after` ends the run with an error.
 pub async fn run(
     config: &Config,
     once: bool,
-    shutdown: impl Future<Output = ()> + Send,
+    shutdown: CancellationToken,
 ) -> Result<RelaySummary, RelayError> {
-    let relay = Arc::new(Relay::start(config, once).await?);
+    let watchdog = Watchdog::new(&config.watchdog);
+    let work = relay(config, once, &shutdown, &watchdog);
+    tokio::pin!(work);
+    tokio::select! {
+        done = &mut work => done,
+        // Dropping `work` rolls back the batches in flight.
+        Err(stalled) = watchdog.run(CancellationToken::new()), if !once => Err(stalled.into()),
+    }
+}
+
+async fn relay(
+    config: &Config,
+    once: bool,
+    shutdown: &CancellationToken,
+    watchdog: &Watchdog,
+) -> Result<RelaySummary, RelayError> {
+    let starting = watchdog.stage("relay start-up");
+    let Some(relay) = Relay::start_when_ready(config, once, &starting, shutdown).await? else {
+        return Ok(RelaySummary::default());
+    };
+    let relay = Arc::new(relay);
     let token = CancellationToken::new();
     let mut tasks = JoinSet::new();
     for n in 0..config.relay.workers {
         let relay = relay.clone();
         let token = token.clone();
-        tasks.spawn(async move { relay.worker(n, once, token).await });
+        let stage = watchdog.stage(format!("relay worker {n}"));
+        tasks.spawn(async move { relay.worker(n, once, token, stage).await });
     }
     if !once {
         if !config.relay.poll_only {
@@ -118,12 +159,21 @@ pub async fn run(
 
     let started = Instant::now();
     let mut first_error = None;
-    tokio::pin!(shutdown);
+    let grace = config.shutdown.grace;
+    let mut deadline = std::pin::pin!(tokio::time::sleep(Duration::MAX));
     loop {
         tokio::select! {
-            _ = &mut shutdown, if !token.is_cancelled() => {
+            _ = shutdown.cancelled(), if !token.is_cancelled() => {
                 info!("shutting down: finishing the batches in flight");
                 token.cancel();
+                deadline.as_mut().reset(tokio::time::Instant::now() + grace);
+            }
+            _ = &mut deadline => {
+                warn!(grace = %humantime::format_duration(grace),
+                    "batches still in flight after shutdown.grace are abandoned; they roll back \
+                     and their rows go out again");
+                tasks.shutdown().await;
+                break;
             }
             joined = tasks.join_next() => match joined {
                 None => break,
@@ -145,7 +195,7 @@ pub async fn run(
     }
     let mut summary = relay.totals();
     if once {
-        summary.trouble = outbox::trouble(&relay.pool).await?;
+        summary.trouble = db(outbox::trouble(&relay.pool)).await?;
     }
     info!(
         sent = summary.sent,
@@ -191,15 +241,49 @@ struct Counters {
 }
 
 impl Relay {
+    /// [`start`](Self::start), retried while a server is down or drops the
+    /// connection (not with `once`: cron wants the error); `None` when
+    /// shutdown came first.
+    async fn start_when_ready(
+        config: &Config,
+        once: bool,
+        stage: &Stage,
+        shutdown: &CancellationToken,
+    ) -> Result<Option<Self>, RelayError> {
+        let mut backoff = Backoff::reconnect();
+        let mut complaints = Complaints::default();
+        loop {
+            stage.working("connecting to PostgreSQL and RabbitMQ");
+            let e = tokio::select! {
+                started = Self::start(config, once) => match started {
+                    Ok(relay) => {
+                        stage.idle();
+                        return Ok(Some(relay));
+                    }
+                    Err(e) if once || !e.is_transient() => return Err(e),
+                    Err(e) => e,
+                },
+                _ = shutdown.cancelled() => return Ok(None),
+            };
+            let wait = backoff.next_delay();
+            stage.working(format!("starting: {e}"));
+            complaints.warn(&e.to_string(), wait, "cannot start relaying");
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = shutdown.cancelled() => return Ok(None),
+            }
+        }
+    }
+
     async fn start(config: &Config, once: bool) -> Result<Self, RelayError> {
         let confirm = config.broker.confirm_timeout;
         // A claim is held for at most two confirm timeouts (the budget plus the
         // last wave); a relayer stuck beyond that loses it.
         let idle_limit = confirm * 2 + Duration::from_secs(10);
-        let mut db = config.database.clone();
-        db.max_connections = db.max_connections.max(config.relay.workers + 2);
+        let mut database = config.database.clone();
+        database.max_connections = database.max_connections.max(config.relay.workers + 2);
         let pool = store::connect(
-            &db,
+            &database,
             "outboxctl relay",
             &[
                 (
@@ -225,7 +309,7 @@ impl Relay {
             ],
         )
         .await?;
-        store::check_schema(&pool).await?;
+        db(store::check_schema(&pool)).await?;
         store::warm_up(&pool, config.relay.workers + 1).await;
 
         let topology = config
@@ -243,7 +327,7 @@ impl Relay {
         // knows better, writers notify.
         let steers_notify = !config.relay.poll_only && !once;
         if steers_notify {
-            outbox::set_listening(&pool, true).await?;
+            db(outbox::set_listening(&pool, true)).await?;
         }
 
         Ok(Self {
@@ -275,10 +359,17 @@ impl Relay {
         }
     }
 
-    async fn worker(&self, n: u32, once: bool, token: CancellationToken) -> Result<(), RelayError> {
+    async fn worker(
+        &self,
+        n: u32,
+        once: bool,
+        token: CancellationToken,
+        stage: Stage,
+    ) -> Result<(), RelayError> {
         let mut publisher: Option<Publisher> = None;
         let mut backlog = false;
-        let mut retry = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
+        let mut retry = Backoff::reconnect();
+        let mut complaints = Complaints::default();
         while !token.is_cancelled() {
             metrics::gauge!("outbox_relay_heartbeat_timestamp_seconds")
                 .set(chrono::Utc::now().timestamp_millis() as f64 / 1000.0);
@@ -287,6 +378,7 @@ impl Relay {
                     if let Some(old) = publisher.take() {
                         old.close().await;
                     }
+                    stage.working("connecting to RabbitMQ");
                     publisher = Some(self.broker.publisher().await?);
                 }
                 let p = publisher.as_mut().expect("publisher was just opened");
@@ -298,31 +390,42 @@ impl Relay {
                 } else {
                     outbox::LANES
                 };
-                self.relay_batch(p, lanes, &token).await
+                self.relay_batch(p, lanes, &token, &stage).await
             }
             .await;
 
             let report = match outcome {
                 Ok(report) => {
                     retry.reset();
+                    complaints.clear();
+                    stage.progressed();
                     report
                 }
                 Err(e) if once || !e.is_transient() => return Err(e),
                 Err(e) => {
-                    let wait = retry.next();
-                    warn!(worker = n, error = %e, retry_in = ?wait, "relay batch failed; retrying");
+                    let wait = retry.next_delay();
+                    // Still holding work: the rows wait for this worker.
+                    stage.working(format!("retrying after: {e}"));
+                    complaints.warn(
+                        &e.to_string(),
+                        wait,
+                        &format!("relay worker {n}: batch failed"),
+                    );
                     sleep_or_cancel(wait, &token).await;
                     continue;
                 }
             };
 
             backlog = report.claimed as u32 >= self.batch_size;
+            if report.claimed == 0 {
+                stage.idle();
+            }
             if report.claimed > 0 {
                 self.last_work
                     .store(self.epoch.elapsed().as_millis() as u64, Ordering::SeqCst);
                 if self.steers_notify && self.listening.swap(false, Ordering::SeqCst) {
                     // Awake with work: writers need not notify any more.
-                    if outbox::set_listening(&self.pool, false).await.is_err() {
+                    if db(outbox::set_listening(&self.pool, false)).await.is_err() {
                         self.listening.store(true, Ordering::SeqCst);
                     }
                 }
@@ -359,7 +462,7 @@ impl Relay {
                 // About to sleep: ask writers to notify, then look once more
                 // after a moment — a row whose trigger ran just before the
                 // flag flipped was not announced.
-                if outbox::set_listening(&self.pool, true).await.is_err() {
+                if db(outbox::set_listening(&self.pool, true)).await.is_err() {
                     self.listening.store(false, Ordering::SeqCst);
                 }
                 sleep_or_cancel(HOT_POLL, &token).await;
@@ -385,7 +488,7 @@ impl Relay {
     /// backoff becomes due.
     async fn wait_for_work(&self, token: &CancellationToken) {
         let mut wait = self.interval;
-        if let Ok(Some(due)) = outbox::next_due(&self.pool).await {
+        if let Ok(Some(due)) = db(outbox::next_due(&self.pool)).await {
             let until_due = (due - chrono::Utc::now()).to_std().unwrap_or_default();
             wait = wait.min(until_due + Duration::from_millis(5));
         }
@@ -401,21 +504,27 @@ impl Relay {
         publisher: &mut Publisher,
         lanes: u32,
         token: &CancellationToken,
+        stage: &Stage,
     ) -> Result<BatchReport, RelayError> {
         let started = Instant::now();
-        let mut tx = self.pool.begin().await.map_err(StoreError::from)?;
+        stage.working("claiming a batch");
+        let mut tx = sql(self.pool.begin()).await?;
         let outbox::Claim {
             rows: claimed,
             busy,
-        } = outbox::claim_batch(&mut tx, self.batch_size, lanes).await?;
+        } = db(outbox::claim_batch(&mut tx, self.batch_size, lanes)).await?;
         let claim_ms = started.elapsed().as_millis() as u64;
         if claimed.is_empty() {
-            tx.rollback().await.map_err(StoreError::from)?;
+            sql(tx.rollback()).await?;
             return Ok(BatchReport {
                 busy,
                 ..BatchReport::default()
             });
         }
+        stage.working(format!(
+            "publishing {} rows and awaiting their confirms",
+            claimed.len()
+        ));
         let mut report = BatchReport {
             claimed: claimed.len(),
             ..BatchReport::default()
@@ -467,9 +576,15 @@ impl Relay {
             }
         }
 
-        outbox::mark_sent(&mut tx, &confirmed).await?;
-        let dead = outbox::record_failures(&mut tx, &failures, self.max_attempts).await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        stage.working("recording the batch");
+        db(outbox::mark_sent(&mut tx, &confirmed)).await?;
+        let dead = db(outbox::record_failures(
+            &mut tx,
+            &failures,
+            self.max_attempts,
+        ))
+        .await?;
+        sql(tx.commit()).await?;
 
         for id in &dead {
             warn!(
@@ -507,15 +622,11 @@ impl Relay {
     }
 
     /// Delay before attempt `attempt + 1`: exponential from `backoff_initial`,
-    /// capped at `backoff_max`, then scaled by a random factor in [0.5, 1]
-    /// so rows that failed together do not retry together.
+    /// capped at `backoff_max`, with jitter so rows that failed together do
+    /// not retry together.
     fn backoff(&self, attempt: i32) -> Duration {
-        let exp = attempt.clamp(1, 31) as u32 - 1;
-        let base = self
-            .backoff_initial
-            .saturating_mul(2u32.saturating_pow(exp))
-            .min(self.backoff_max);
-        base.mul_f64(rand::rng().random_range(0.5..=1.0))
+        let attempt = u32::try_from(attempt).unwrap_or(1);
+        Backoff::nth(self.backoff_initial, self.backoff_max, attempt)
     }
 }
 
@@ -598,7 +709,7 @@ async fn listen(
     wake: Arc<Notify>,
     token: CancellationToken,
 ) -> Result<(), RelayError> {
-    let mut retry = Backoff::new(Duration::from_millis(200), Duration::from_secs(30));
+    let mut retry = Backoff::reconnect();
     let mut warned = false;
     while !token.is_cancelled() {
         let mut listener = match PgListener::connect_with(&pool).await {
@@ -606,13 +717,13 @@ async fn listen(
                 Ok(()) => l,
                 Err(e) => {
                     warn_listen(&mut warned, &e);
-                    sleep_or_cancel(retry.next(), &token).await;
+                    sleep_or_cancel(retry.next_delay(), &token).await;
                     continue;
                 }
             },
             Err(e) => {
                 warn_listen(&mut warned, &e);
-                sleep_or_cancel(retry.next(), &token).await;
+                sleep_or_cancel(retry.next_delay(), &token).await;
                 continue;
             }
         };
@@ -637,23 +748,32 @@ async fn listen(
                 }
             }
         }
-        sleep_or_cancel(retry.next(), &token).await;
+        sleep_or_cancel(retry.next_delay(), &token).await;
     }
     Ok(())
 }
 
+/// Say once why notifications do not arrive. Only a server that refuses
+/// LISTEN hints at PgBouncer; a dropped connection is just that.
 fn warn_listen(warned: &mut bool, e: &sqlx::Error) {
-    if !*warned {
-        warn!(error = %e, "cannot LISTEN for outbox notifications; polling only until it works \
-            (set relay.poll_only = true behind PgBouncer transaction pooling)");
-        *warned = true;
+    if *warned {
+        return;
+    }
+    *warned = true;
+    let error = store::describe(e);
+    if matches!(e, sqlx::Error::Database(_)) {
+        warn!(error = %error, "PostgreSQL refused LISTEN; polling every relay.interval instead \
+            (behind PgBouncer in transaction pooling, set relay.poll_only = true)");
+    } else {
+        warn!(error = %error, "cannot LISTEN for outbox notifications; polling every \
+            relay.interval until it works again");
     }
 }
 
 /// The backlog gauges (pending rows, the outbox lag, dead rows), every 5 s.
 async fn refresh_gauges(pool: PgPool, token: CancellationToken) -> Result<(), RelayError> {
     while !token.is_cancelled() {
-        if let Ok(b) = outbox::backlog(&pool).await {
+        if let Ok(b) = db(outbox::backlog(&pool)).await {
             metrics::gauge!("outbox_pending_rows").set(b.pending as f64);
             metrics::gauge!("outbox_oldest_pending_age_seconds").set(b.oldest_pending_seconds);
             metrics::gauge!("outbox_dead_rows").set(b.dead as f64);
@@ -693,33 +813,6 @@ async fn sleep_or_cancel(d: Duration, token: &CancellationToken) {
     tokio::select! {
         _ = tokio::time::sleep(d) => {}
         _ = token.cancelled() => {}
-    }
-}
-
-/// Exponential backoff with jitter for reconnects.
-struct Backoff {
-    initial: Duration,
-    max: Duration,
-    current: Duration,
-}
-
-impl Backoff {
-    fn new(initial: Duration, max: Duration) -> Self {
-        Self {
-            initial,
-            max,
-            current: initial,
-        }
-    }
-
-    fn next(&mut self) -> Duration {
-        let d = self.current;
-        self.current = (self.current * 2).min(self.max);
-        d.mul_f64(rand::rng().random_range(0.5..=1.0))
-    }
-
-    fn reset(&mut self) {
-        self.current = self.initial;
     }
 }
 

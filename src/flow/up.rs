@@ -9,12 +9,13 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, error, info, info_span, warn};
 
+use crate::backoff::Backoff;
 use crate::broker::{Broker, Topology};
 use crate::config::Config;
 use crate::flow::{consume, produce, relay};
 use crate::store;
 
-pub async fn run(config: &Config, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
+pub async fn run(config: &Config, shutdown: CancellationToken) -> anyhow::Result<()> {
     let pool = store::connect(&config.database, "outboxctl up", &[]).await?;
     for m in store::migrate(&pool).await? {
         info!(version = m.version, description = %m.description, "applied migration");
@@ -30,7 +31,7 @@ pub async fn run(config: &Config, shutdown: impl Future<Output = ()> + Send) -> 
     drop(produce::bind(config).await?);
 
     let config = Arc::new(config.clone());
-    let token = CancellationToken::new();
+    let token = shutdown.child_token();
     let mut tasks = tokio::task::JoinSet::new();
     {
         let (config, stop) = (config.clone(), token.clone());
@@ -38,7 +39,7 @@ pub async fn run(config: &Config, shutdown: impl Future<Output = ()> + Send) -> 
             let (config, stop) = (config.clone(), stop.clone());
             async move {
                 let listener = produce::bind(&config).await?;
-                produce::serve(&config, listener, stop.cancelled_owned()).await
+                produce::serve(&config, listener, stop).await
             }
         }));
     }
@@ -47,7 +48,7 @@ pub async fn run(config: &Config, shutdown: impl Future<Output = ()> + Send) -> 
         tasks.spawn(supervise("relay", token.clone(), move || {
             let (config, stop) = (config.clone(), stop.clone());
             async move {
-                relay::run(&config, false, stop.cancelled_owned()).await?;
+                relay::run(&config, false, stop).await?;
                 Ok(())
             }
         }));
@@ -57,32 +58,27 @@ pub async fn run(config: &Config, shutdown: impl Future<Output = ()> + Send) -> 
         tasks.spawn(supervise("consume", token.clone(), move || {
             let (config, stop) = (config.clone(), stop.clone());
             async move {
-                consume::run(
-                    &config,
-                    consume::Handlers::standard(),
-                    stop.cancelled_owned(),
-                )
-                .await?;
+                consume::run(&config, consume::Handlers::standard(), stop).await?;
                 Ok(())
             }
         }));
     }
     info!(api = %config.api.listen, "up: serving, relaying and consuming; Ctrl-C stops");
-    shutdown.await;
+    shutdown.cancelled().await;
     info!("shutting down");
-    token.cancel();
     while tasks.join_next().await.is_some() {}
     Ok(())
 }
 
 /// Run `component` until `stop` is cancelled, restarting it with backoff
-/// (1 s doubling to 30 s, reset after a minute of health) when it fails.
+/// (1 s doubling to 5 s, reset after a minute of health) when it fails or
+/// its watchdog gives up on it.
 async fn supervise<F, Fut>(name: &'static str, stop: CancellationToken, component: F)
 where
     F: Fn() -> Fut,
     Fut: Future<Output = anyhow::Result<()>>,
 {
-    let mut backoff = Duration::from_secs(1);
+    let mut restarts = Backoff::new(Duration::from_secs(1), Duration::from_secs(5));
     loop {
         let started = Instant::now();
         let result = component()
@@ -91,6 +87,10 @@ where
         if stop.is_cancelled() {
             return;
         }
+        if started.elapsed() > Duration::from_secs(60) {
+            restarts.reset();
+        }
+        let backoff = restarts.next_delay();
         match result {
             Ok(()) => warn!(
                 component = name,
@@ -102,13 +102,9 @@ where
                 "failed; restarting in {backoff:?}"
             ),
         }
-        if started.elapsed() > Duration::from_secs(60) {
-            backoff = Duration::from_secs(1);
-        }
         tokio::select! {
             _ = tokio::time::sleep(backoff) => {}
             _ = stop.cancelled() => return,
         }
-        backoff = (backoff * 2).min(Duration::from_secs(30));
     }
 }

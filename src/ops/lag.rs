@@ -67,8 +67,7 @@ pub async fn run(config: &Config, args: &LagArgs) -> anyhow::Result<Outcome> {
         });
     };
     let redraw = args.output.output == Output::Table && std::io::stdout().is_terminal();
-    let stop = crate::app::shutdown_signal();
-    tokio::pin!(stop);
+    let stop = crate::shutdown::on_signal();
     loop {
         let snap = snapshot(config, &pool).await?;
         if redraw {
@@ -83,7 +82,7 @@ pub async fn run(config: &Config, args: &LagArgs) -> anyhow::Result<Outcome> {
         print(&snap, args.output.output, args.max_age)?;
         tokio::select! {
             _ = tokio::time::sleep(every) => {}
-            _ = &mut stop => return Ok(Outcome::Success),
+            _ = stop.cancelled() => return Ok(Outcome::Success),
         }
     }
 }

@@ -10,7 +10,9 @@ pub mod outbox;
 pub mod uploads;
 
 use std::collections::BTreeSet;
+use std::future::Future;
 use std::str::FromStr;
+use std::time::Duration;
 
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -34,6 +36,10 @@ pub enum StoreError {
          --database-url) and that the server is running"
     )]
     Unavailable(String),
+    /// The server answered and refused us: a wrong password, role or
+    /// database name. Retrying will not help.
+    #[error("PostgreSQL refused the connection: {0}")]
+    Refused(String),
     #[error("not found")]
     NotFound,
     #[error("database error: {0}")]
@@ -51,13 +57,27 @@ impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         match &e {
             sqlx::Error::RowNotFound => Self::NotFound,
-            sqlx::Error::Io(_)
-            | sqlx::Error::Tls(_)
+            sqlx::Error::Io(io) => Self::Unavailable(crate::model::describe_io(io)),
+            sqlx::Error::PoolTimedOut => Self::Unavailable(
+                "no connection could be opened within database.connect_timeout".into(),
+            ),
+            sqlx::Error::Tls(_)
             | sqlx::Error::Protocol(_)
-            | sqlx::Error::PoolTimedOut
             | sqlx::Error::PoolClosed
             | sqlx::Error::WorkerCrashed => Self::Unavailable(one_line(&e.to_string())),
             sqlx::Error::Database(db) => match db.code().as_deref() {
+                // invalid_password, invalid_authorization_specification
+                Some("28P01" | "28000") => Self::Refused(format!(
+                    "{} — check the user and password in database.url (OUTBOX_DATABASE_URL, \
+                     --database-url)",
+                    one_line(db.message())
+                )),
+                // invalid_catalog_name: the database does not exist
+                Some("3D000") => Self::Refused(format!(
+                    "{} — create it (`createdb`, or ./scripts/services.sh here) or fix the \
+                     database name in database.url",
+                    one_line(db.message())
+                )),
                 // undefined_table, undefined_column, undefined_function
                 Some("42P01" | "42703" | "42883") => Self::Schema(format!(
                     "the database schema is missing or out of date ({}) — run `outboxctl migrate`",
@@ -80,6 +100,47 @@ impl From<sqlx::Error> for StoreError {
 
 fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// A driver error as one line for a log, socket errors named for what they
+/// are (refused, reset, timed out).
+pub fn describe(e: &sqlx::Error) -> String {
+    match e {
+        sqlx::Error::Io(io) => crate::model::describe_io(io),
+        sqlx::Error::Database(db) => one_line(db.message()),
+        other => one_line(&other.to_string()),
+    }
+}
+
+/// Longest a single database call may take here, whatever the network does:
+/// the server's own `statement_timeout` (60 s on the relay's and consumer's
+/// connections) plus a margin. A frozen connection fails instead of hanging.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(65);
+
+/// Run a database call with a bound of `limit`; past it, the call counts as
+/// a lost connection (the driver closes that connection).
+pub async fn bounded<T>(
+    limit: Duration,
+    call: impl Future<Output = Result<T, StoreError>>,
+) -> Result<T, StoreError> {
+    tokio::time::timeout(limit, call).await.unwrap_or_else(|_| {
+        Err(StoreError::Unavailable(format!(
+            "no answer within {}",
+            humantime::format_duration(limit)
+        )))
+    })
+}
+
+/// Whether PostgreSQL answers now, asked on a connection of its own (the
+/// pool would only say that it timed out): `Err` says why not.
+pub async fn ping(pool: &PgPool, limit: Duration) -> Result<(), StoreError> {
+    let options = pool.connect_options();
+    bounded(limit, async {
+        let conn = PgConnection::connect_with(&options).await?;
+        let _ = conn.close().await;
+        Ok(())
+    })
+    .await
 }
 
 /// Open a pool. `session` settings (e.g. `statement_timeout`) apply to every
@@ -110,12 +171,16 @@ pub async fn connect(
                 humantime::format_duration(cfg.connect_timeout)
             ))
         })?
-        .map_err(|e| {
-            StoreError::Unavailable(format!(
+        .map_err(|e| match StoreError::from(e) {
+            StoreError::Refused(why) => StoreError::Refused(format!("{}: {why}", cfg.url)),
+            other => StoreError::Unavailable(format!(
                 "cannot connect to {}: {}",
                 cfg.url,
-                one_line(&e.to_string())
-            ))
+                match other {
+                    StoreError::Unavailable(why) => why,
+                    e => e.to_string(),
+                }
+            )),
         })?;
     let _ = probe.close().await;
     Ok(PgPoolOptions::new()

@@ -28,7 +28,7 @@ pub const PNG: &[u8] = &[
 pub struct Server {
     pub base: String,
     pub http: reqwest::Client,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    stop: tokio_util::sync::CancellationToken,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
@@ -36,18 +36,14 @@ impl Server {
     pub async fn start(config: &Config) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let stop = tokio_util::sync::CancellationToken::new();
         let config = config.clone();
-        let task = tokio::spawn(async move {
-            produce::serve(&config, listener, async {
-                let _ = stopped.await;
-            })
-            .await
-        });
+        let shutdown = stop.clone();
+        let task = tokio::spawn(async move { produce::serve(&config, listener, shutdown).await });
         Self {
             base,
             http: reqwest::Client::new(),
-            stop: Some(stop),
+            stop,
             task,
         }
     }
@@ -76,7 +72,7 @@ impl Server {
     }
 
     pub async fn stop(mut self) {
-        let _ = self.stop.take().unwrap().send(());
+        self.stop.cancel();
         tokio::time::timeout(HANG, &mut self.task)
             .await
             .expect("the API stops")

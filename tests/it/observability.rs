@@ -214,9 +214,25 @@ async fn every_metrics_endpoint_counts_what_the_pipeline_did(pool: PgPool) {
             &[]
         ) > 1.7e9
     );
+    // The watchdog's clock, per stage (idle now: 0).
+    assert!(
+        relay_metrics
+            .iter()
+            .any(|(n, l, v)| n == "outbox_stage_seconds_since_progress"
+                && l.get("stage").map(String::as_str) == Some("relay worker 0")
+                && *v < 30.0),
+        "no watchdog gauge for relay worker 0"
+    );
 
     let consume_metrics =
         parse_exposition(&scrape(&format!("http://127.0.0.1:{consume_port}/metrics")).await);
+    assert!(
+        consume_metrics
+            .iter()
+            .any(|(n, l, _)| n == "outbox_stage_seconds_since_progress"
+                && l.get("stage").map(String::as_str) == Some("consumer lane 0")),
+        "no watchdog gauge for consumer lane 0"
+    );
     let queue = env.queue();
     assert_eq!(
         total(
@@ -291,7 +307,9 @@ async fn every_metrics_endpoint_counts_what_the_pipeline_did(pool: PgPool) {
             assert!(
                 [
                     "topic", "reason", "queue", "outcome", "method", "route", "status", "le",
-                    "quantile"
+                    "quantile",
+                    // One per relay worker or consumer lane: bounded by the configuration.
+                    "stage"
                 ]
                 .contains(&key.as_str()),
                 "{name} has an unbounded label {key}"

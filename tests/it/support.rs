@@ -16,6 +16,7 @@ use lapin::options::{
 use lapin::types::FieldTable;
 use outboxctl::config::{Config, QueueConfig, QueueType, SecretUrl};
 use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 pub const AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
@@ -411,29 +412,25 @@ where
 
 /// The relayer running in this process until the returned handle is stopped.
 pub struct RunningRelay {
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    stop: CancellationToken,
     task: tokio::task::JoinHandle<outboxctl::flow::relay::RelaySummary>,
 }
 
 impl RunningRelay {
     pub fn start(config: &Config) -> Self {
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let stop = CancellationToken::new();
         let config = config.clone();
+        let shutdown = stop.clone();
         let task = tokio::spawn(async move {
-            outboxctl::flow::relay::run(&config, false, async {
-                let _ = stopped.await;
-            })
-            .await
-            .expect("relay runs")
+            outboxctl::flow::relay::run(&config, false, shutdown)
+                .await
+                .expect("relay runs")
         });
-        Self {
-            stop: Some(stop),
-            task,
-        }
+        Self { stop, task }
     }
 
     pub async fn stop(mut self) -> outboxctl::flow::relay::RelaySummary {
-        let _ = self.stop.take().unwrap().send(());
+        self.stop.cancel();
         tokio::time::timeout(HANG, &mut self.task)
             .await
             .expect("relay stops")
@@ -445,7 +442,7 @@ impl RunningRelay {
 pub async fn relay_once(config: &Config) -> outboxctl::flow::relay::RelaySummary {
     tokio::time::timeout(
         HANG,
-        outboxctl::flow::relay::run(config, true, std::future::pending()),
+        outboxctl::flow::relay::run(config, true, CancellationToken::new()),
     )
     .await
     .expect("relay --once finishes")
@@ -478,29 +475,25 @@ impl TestEnv {
 
 /// The consumer running in this process until the returned handle is stopped.
 pub struct RunningConsumer {
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    stop: CancellationToken,
     task: tokio::task::JoinHandle<outboxctl::flow::consume::ConsumeSummary>,
 }
 
 impl RunningConsumer {
     pub fn start(config: &Config, handlers: outboxctl::flow::consume::Handlers) -> Self {
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let stop = CancellationToken::new();
         let config = config.clone();
+        let shutdown = stop.clone();
         let task = tokio::spawn(async move {
-            outboxctl::flow::consume::run(&config, handlers, async {
-                let _ = stopped.await;
-            })
-            .await
-            .expect("consumer runs")
+            outboxctl::flow::consume::run(&config, handlers, shutdown)
+                .await
+                .expect("consumer runs")
         });
-        Self {
-            stop: Some(stop),
-            task,
-        }
+        Self { stop, task }
     }
 
     pub async fn stop(mut self) -> outboxctl::flow::consume::ConsumeSummary {
-        let _ = self.stop.take().unwrap().send(());
+        self.stop.cancel();
         tokio::time::timeout(HANG, &mut self.task)
             .await
             .expect("consumer stops")
