@@ -352,7 +352,7 @@ _outboxctl() {
             return 0
             ;;
         outboxctl__subcmd__completions)
-            opts="-h --config --database-url --broker-url --log-level --log-format --help bash zsh fish elvish powershell"
+            opts="-h --config --database-url --broker-url --log-level --log-format --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1812,7 +1812,7 @@ _outboxctl() {
             return 0
             ;;
         outboxctl__subcmd__relay)
-            opts="-h --interval --once --poll-only --batch-size --workers --max-attempts --no-topology --metrics-listen --config --database-url --broker-url --log-level --log-format --help"
+            opts="-h --once --interval --poll-only --batch-size --workers --max-attempts --no-topology --metrics-listen --config --database-url --broker-url --log-level --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

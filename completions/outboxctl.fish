@@ -25,10 +25,10 @@ function __fish_outboxctl_using_subcommand
 end
 
 complete -c outboxctl -n "__fish_outboxctl_needs_command" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
-complete -c outboxctl -n "__fish_outboxctl_needs_command" -l database-url -d 'PostgreSQL URL (setting database.url)' -r
-complete -c outboxctl -n "__fish_outboxctl_needs_command" -l broker-url -d 'RabbitMQ URL (setting broker.url)' -r
-complete -c outboxctl -n "__fish_outboxctl_needs_command" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)' -r
-complete -c outboxctl -n "__fish_outboxctl_needs_command" -l log-format -d 'Log line format on stderr (setting log.format)' -r -f -a "text\t''
+complete -c outboxctl -n "__fish_outboxctl_needs_command" -l database-url -d 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_needs_command" -l broker-url -d 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_needs_command" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
+complete -c outboxctl -n "__fish_outboxctl_needs_command" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
 json\t''"
 complete -c outboxctl -n "__fish_outboxctl_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c outboxctl -n "__fish_outboxctl_needs_command" -s V -l version -d 'Print version'
@@ -47,107 +47,107 @@ complete -c outboxctl -n "__fish_outboxctl_needs_command" -f -a "completions" -d
 complete -c outboxctl -n "__fish_outboxctl_needs_command" -f -a "man" -d 'Print the man page (roff) to stdout, or write one page per command into a directory'
 complete -c outboxctl -n "__fish_outboxctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand migrate" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand migrate" -l database-url -d 'PostgreSQL URL (setting database.url)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand migrate" -l broker-url -d 'RabbitMQ URL (setting broker.url)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand migrate" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand migrate" -l log-format -d 'Log line format on stderr (setting log.format)' -r -f -a "text\t''
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand migrate" -l database-url -d 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand migrate" -l broker-url -d 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand migrate" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand migrate" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
 json\t''"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand migrate" -s h -l help -d 'Print help'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand topology; and not __fish_seen_subcommand_from apply help" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand topology; and not __fish_seen_subcommand_from apply help" -l database-url -d 'PostgreSQL URL (setting database.url)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand topology; and not __fish_seen_subcommand_from apply help" -l broker-url -d 'RabbitMQ URL (setting broker.url)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand topology; and not __fish_seen_subcommand_from apply help" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand topology; and not __fish_seen_subcommand_from apply help" -l log-format -d 'Log line format on stderr (setting log.format)' -r -f -a "text\t''
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand topology; and not __fish_seen_subcommand_from apply help" -l database-url -d 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand topology; and not __fish_seen_subcommand_from apply help" -l broker-url -d 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand topology; and not __fish_seen_subcommand_from apply help" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand topology; and not __fish_seen_subcommand_from apply help" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
 json\t''"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand topology; and not __fish_seen_subcommand_from apply help" -s h -l help -d 'Print help'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand topology; and not __fish_seen_subcommand_from apply help" -f -a "apply" -d 'Declare the exchange, work queues with their bindings, retry and dead-letter queues (idempotent)'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand topology; and not __fish_seen_subcommand_from apply help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand topology; and __fish_seen_subcommand_from apply" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand topology; and __fish_seen_subcommand_from apply" -l database-url -d 'PostgreSQL URL (setting database.url)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand topology; and __fish_seen_subcommand_from apply" -l broker-url -d 'RabbitMQ URL (setting broker.url)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand topology; and __fish_seen_subcommand_from apply" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand topology; and __fish_seen_subcommand_from apply" -l log-format -d 'Log line format on stderr (setting log.format)' -r -f -a "text\t''
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand topology; and __fish_seen_subcommand_from apply" -l database-url -d 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand topology; and __fish_seen_subcommand_from apply" -l broker-url -d 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand topology; and __fish_seen_subcommand_from apply" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand topology; and __fish_seen_subcommand_from apply" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
 json\t''"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand topology; and __fish_seen_subcommand_from apply" -s h -l help -d 'Print help'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand topology; and __fish_seen_subcommand_from help" -f -a "apply" -d 'Declare the exchange, work queues with their bindings, retry and dead-letter queues (idempotent)'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand topology; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and not __fish_seen_subcommand_from show check help" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and not __fish_seen_subcommand_from show check help" -l database-url -d 'PostgreSQL URL (setting database.url)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and not __fish_seen_subcommand_from show check help" -l broker-url -d 'RabbitMQ URL (setting broker.url)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and not __fish_seen_subcommand_from show check help" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and not __fish_seen_subcommand_from show check help" -l log-format -d 'Log line format on stderr (setting log.format)' -r -f -a "text\t''
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and not __fish_seen_subcommand_from show check help" -l database-url -d 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and not __fish_seen_subcommand_from show check help" -l broker-url -d 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and not __fish_seen_subcommand_from show check help" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and not __fish_seen_subcommand_from show check help" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
 json\t''"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and not __fish_seen_subcommand_from show check help" -s h -l help -d 'Print help'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and not __fish_seen_subcommand_from show check help" -f -a "show" -d 'Print the effective configuration as TOML (passwords masked), with each value\'s source'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and not __fish_seen_subcommand_from show check help" -f -a "check" -d 'Validate the configuration and reach PostgreSQL and RabbitMQ'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and not __fish_seen_subcommand_from show check help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and __fish_seen_subcommand_from show" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and __fish_seen_subcommand_from show" -l database-url -d 'PostgreSQL URL (setting database.url)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and __fish_seen_subcommand_from show" -l broker-url -d 'RabbitMQ URL (setting broker.url)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and __fish_seen_subcommand_from show" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and __fish_seen_subcommand_from show" -l log-format -d 'Log line format on stderr (setting log.format)' -r -f -a "text\t''
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and __fish_seen_subcommand_from show" -l database-url -d 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and __fish_seen_subcommand_from show" -l broker-url -d 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and __fish_seen_subcommand_from show" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and __fish_seen_subcommand_from show" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
 json\t''"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and __fish_seen_subcommand_from check" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and __fish_seen_subcommand_from check" -l database-url -d 'PostgreSQL URL (setting database.url)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and __fish_seen_subcommand_from check" -l broker-url -d 'RabbitMQ URL (setting broker.url)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and __fish_seen_subcommand_from check" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and __fish_seen_subcommand_from check" -l log-format -d 'Log line format on stderr (setting log.format)' -r -f -a "text\t''
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and __fish_seen_subcommand_from check" -l database-url -d 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and __fish_seen_subcommand_from check" -l broker-url -d 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and __fish_seen_subcommand_from check" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and __fish_seen_subcommand_from check" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
 json\t''"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "show" -d 'Print the effective configuration as TOML (passwords masked), with each value\'s source'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "check" -d 'Validate the configuration and reach PostgreSQL and RabbitMQ'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand relay" -l interval -d 'Poll this often even without notifications (setting relay.interval)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand relay" -l batch-size -d 'Rows claimed per batch (setting relay.batch_size)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand relay" -l workers -d 'Batches in flight at once, each on its own connection and channel (setting relay.workers)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand relay" -l max-attempts -d 'Attempts before a row is dead (setting relay.max_attempts)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand relay" -l metrics-listen -d 'Serve Prometheus metrics at http://ADDR/metrics (setting metrics.listen)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand relay" -l interval -d 'Poll this often even without notifications [setting: relay.interval] [env: OUTBOX_RELAY_INTERVAL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand relay" -l batch-size -d 'Rows claimed per batch [setting: relay.batch_size] [env: OUTBOX_RELAY_BATCH_SIZE]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand relay" -l workers -d 'Batches in flight at once, each on its own connection and channel [setting: relay.workers] [env: OUTBOX_RELAY_WORKERS]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand relay" -l max-attempts -d 'Attempts before a row is dead [setting: relay.max_attempts] [env: OUTBOX_RELAY_MAX_ATTEMPTS]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand relay" -l metrics-listen -d 'Serve Prometheus metrics at http://ADDR/metrics [setting: metrics.listen] [env: OUTBOX_METRICS_LISTEN]' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand relay" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand relay" -l database-url -d 'PostgreSQL URL (setting database.url)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand relay" -l broker-url -d 'RabbitMQ URL (setting broker.url)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand relay" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand relay" -l log-format -d 'Log line format on stderr (setting log.format)' -r -f -a "text\t''
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand relay" -l database-url -d 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand relay" -l broker-url -d 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand relay" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand relay" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
 json\t''"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand relay" -l once -d 'Drain the rows ready now, then exit: 0 all went out, 1 rows left failing or dead, 2 error'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand relay" -l poll-only -d 'Do not LISTEN for notifications, only poll (for PgBouncer transaction pooling)'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand relay" -l no-topology -d 'Do not declare the RabbitMQ topology on start (setting relay.apply_topology = false)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand relay" -l poll-only -d 'Do not LISTEN for notifications, only poll (for PgBouncer transaction pooling) [setting: relay.poll_only] [env: OUTBOX_RELAY_POLL_ONLY]'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand relay" -l no-topology -d 'Do not declare the RabbitMQ topology on start [setting: relay.apply_topology] [env: OUTBOX_RELAY_APPLY_TOPOLOGY]'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand relay" -s h -l help -d 'Print help'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand serve" -l listen -d 'Address to listen on (setting api.listen)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand serve" -l listen -d 'Address the API listens on [setting: api.listen] [env: OUTBOX_API_LISTEN]' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand serve" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand serve" -l database-url -d 'PostgreSQL URL (setting database.url)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand serve" -l broker-url -d 'RabbitMQ URL (setting broker.url)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand serve" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand serve" -l log-format -d 'Log line format on stderr (setting log.format)' -r -f -a "text\t''
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand serve" -l database-url -d 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand serve" -l broker-url -d 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand serve" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand serve" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
 json\t''"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand serve" -s h -l help -d 'Print help'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand consume" -l queue -d 'Queue to consume [default: the first of broker.queues] (setting consumer.queue)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand consume" -l prefetch -d 'Deliveries in flight ahead of acknowledgements (setting consumer.prefetch)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand consume" -l concurrency -d 'Messages processed at once (setting consumer.concurrency)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand consume" -l name -d 'Consumer name in consumed_messages [default: the queue name] (setting consumer.name)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand consume" -l metrics-listen -d 'Serve Prometheus metrics at http://ADDR/metrics (setting metrics.listen)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand consume" -l queue -d 'Queue to consume [default: the first of broker.queues] [setting: consumer.queue] [env: OUTBOX_CONSUMER_QUEUE]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand consume" -l prefetch -d 'Deliveries in flight ahead of acknowledgements [setting: consumer.prefetch] [env: OUTBOX_CONSUMER_PREFETCH]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand consume" -l concurrency -d 'Messages processed at once [setting: consumer.concurrency] [env: OUTBOX_CONSUMER_CONCURRENCY]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand consume" -l name -d 'Consumer name in consumed_messages [default: the queue name] [setting: consumer.name] [env: OUTBOX_CONSUMER_NAME]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand consume" -l metrics-listen -d 'Serve Prometheus metrics at http://ADDR/metrics [setting: metrics.listen] [env: OUTBOX_METRICS_LISTEN]' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand consume" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand consume" -l database-url -d 'PostgreSQL URL (setting database.url)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand consume" -l broker-url -d 'RabbitMQ URL (setting broker.url)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand consume" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand consume" -l log-format -d 'Log line format on stderr (setting log.format)' -r -f -a "text\t''
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand consume" -l database-url -d 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand consume" -l broker-url -d 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand consume" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand consume" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
 json\t''"
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand consume" -l no-topology -d 'Do not declare the RabbitMQ topology on start (setting consumer.apply_topology = false)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand consume" -l no-topology -d 'Do not declare the RabbitMQ topology on start [setting: consumer.apply_topology] [env: OUTBOX_CONSUMER_APPLY_TOPOLOGY]'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand consume" -s h -l help -d 'Print help'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand up" -l listen -d 'Address the API listens on (setting api.listen)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand up" -l metrics-listen -d 'Serve Prometheus metrics at http://ADDR/metrics (setting metrics.listen)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand up" -l listen -d 'Address the API listens on [setting: api.listen] [env: OUTBOX_API_LISTEN]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand up" -l metrics-listen -d 'Serve Prometheus metrics at http://ADDR/metrics [setting: metrics.listen] [env: OUTBOX_METRICS_LISTEN]' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand up" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand up" -l database-url -d 'PostgreSQL URL (setting database.url)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand up" -l broker-url -d 'RabbitMQ URL (setting broker.url)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand up" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand up" -l log-format -d 'Log line format on stderr (setting log.format)' -r -f -a "text\t''
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand up" -l database-url -d 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand up" -l broker-url -d 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand up" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand up" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
 json\t''"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand up" -s h -l help -d 'Print help'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and not __fish_seen_subcommand_from ls show why replay requeue purge help" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and not __fish_seen_subcommand_from ls show why replay requeue purge help" -l database-url -d 'PostgreSQL URL (setting database.url)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and not __fish_seen_subcommand_from ls show why replay requeue purge help" -l broker-url -d 'RabbitMQ URL (setting broker.url)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and not __fish_seen_subcommand_from ls show why replay requeue purge help" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and not __fish_seen_subcommand_from ls show why replay requeue purge help" -l log-format -d 'Log line format on stderr (setting log.format)' -r -f -a "text\t''
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and not __fish_seen_subcommand_from ls show why replay requeue purge help" -l database-url -d 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and not __fish_seen_subcommand_from ls show why replay requeue purge help" -l broker-url -d 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and not __fish_seen_subcommand_from ls show why replay requeue purge help" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and not __fish_seen_subcommand_from ls show why replay requeue purge help" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
 json\t''"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and not __fish_seen_subcommand_from ls show why replay requeue purge help" -s h -l help -d 'Print help'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and not __fish_seen_subcommand_from ls show why replay requeue purge help" -f -a "ls" -d 'List rows: id, message id, topic, key, status, attempts, age, last error'
@@ -165,10 +165,10 @@ complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_s
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from ls" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON object per line, for scripts'"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from ls" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from ls" -l database-url -d 'PostgreSQL URL (setting database.url)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from ls" -l broker-url -d 'RabbitMQ URL (setting broker.url)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from ls" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from ls" -l log-format -d 'Log line format on stderr (setting log.format)' -r -f -a "text\t''
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from ls" -l database-url -d 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from ls" -l broker-url -d 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from ls" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from ls" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
 json\t''"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from ls" -l pending -d 'Only rows waiting to go out'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from ls" -l sent -d 'Only rows the broker confirmed'
@@ -179,27 +179,27 @@ complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_s
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from show" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON object per line, for scripts'"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from show" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from show" -l database-url -d 'PostgreSQL URL (setting database.url)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from show" -l broker-url -d 'RabbitMQ URL (setting broker.url)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from show" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from show" -l log-format -d 'Log line format on stderr (setting log.format)' -r -f -a "text\t''
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from show" -l database-url -d 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from show" -l broker-url -d 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from show" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from show" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
 json\t''"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from why" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from why" -l database-url -d 'PostgreSQL URL (setting database.url)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from why" -l broker-url -d 'RabbitMQ URL (setting broker.url)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from why" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from why" -l log-format -d 'Log line format on stderr (setting log.format)' -r -f -a "text\t''
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from why" -l database-url -d 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from why" -l broker-url -d 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from why" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from why" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
 json\t''"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from why" -s h -l help -d 'Print help'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from replay" -l topic -d 'Every sent row of this topic created in --since..--until' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from replay" -l since -d 'With --topic: created at or after (1h, 2026-11-27, RFC 3339)' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from replay" -l until -d 'With --topic: created before' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from replay" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from replay" -l database-url -d 'PostgreSQL URL (setting database.url)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from replay" -l broker-url -d 'RabbitMQ URL (setting broker.url)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from replay" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from replay" -l log-format -d 'Log line format on stderr (setting log.format)' -r -f -a "text\t''
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from replay" -l database-url -d 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from replay" -l broker-url -d 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from replay" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from replay" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
 json\t''"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from replay" -l same-id -d 'Keep each row\'s message id: consumers that processed it skip it (the default)'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from replay" -l new-id -d 'Publish copies with new message ids: consumers process them again'
@@ -208,10 +208,10 @@ complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_s
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from replay" -s h -l help -d 'Print help'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from requeue" -l topic -d 'With --dead: only this topic' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from requeue" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from requeue" -l database-url -d 'PostgreSQL URL (setting database.url)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from requeue" -l broker-url -d 'RabbitMQ URL (setting broker.url)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from requeue" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from requeue" -l log-format -d 'Log line format on stderr (setting log.format)' -r -f -a "text\t''
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from requeue" -l database-url -d 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from requeue" -l broker-url -d 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from requeue" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from requeue" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
 json\t''"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from requeue" -l dead -d 'Every dead row (of --topic, if given)'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from requeue" -l dry-run -d 'Say what would happen, change nothing'
@@ -220,10 +220,10 @@ complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_s
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from purge" -l older-than -d 'Only rows sent longer ago than this, e.g. 7d' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from purge" -l batch -d 'Rows deleted per transaction' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from purge" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from purge" -l database-url -d 'PostgreSQL URL (setting database.url)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from purge" -l broker-url -d 'RabbitMQ URL (setting broker.url)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from purge" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from purge" -l log-format -d 'Log line format on stderr (setting log.format)' -r -f -a "text\t''
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from purge" -l database-url -d 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from purge" -l broker-url -d 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from purge" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from purge" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
 json\t''"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from purge" -l sent -d 'Delete sent rows (the only kind purge deletes; required to say so)'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from purge" -l dry-run -d 'Count what would be deleted, delete nothing'
@@ -240,17 +240,17 @@ complete -c outboxctl -n "__fish_outboxctl_using_subcommand lag" -l max-age -d '
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand lag" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON object per line, for scripts'"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand lag" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand lag" -l database-url -d 'PostgreSQL URL (setting database.url)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand lag" -l broker-url -d 'RabbitMQ URL (setting broker.url)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand lag" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand lag" -l log-format -d 'Log line format on stderr (setting log.format)' -r -f -a "text\t''
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand lag" -l database-url -d 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand lag" -l broker-url -d 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand lag" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand lag" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
 json\t''"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand lag" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and not __fish_seen_subcommand_from ls show replay purge help" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and not __fish_seen_subcommand_from ls show replay purge help" -l database-url -d 'PostgreSQL URL (setting database.url)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and not __fish_seen_subcommand_from ls show replay purge help" -l broker-url -d 'RabbitMQ URL (setting broker.url)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and not __fish_seen_subcommand_from ls show replay purge help" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and not __fish_seen_subcommand_from ls show replay purge help" -l log-format -d 'Log line format on stderr (setting log.format)' -r -f -a "text\t''
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and not __fish_seen_subcommand_from ls show replay purge help" -l database-url -d 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and not __fish_seen_subcommand_from ls show replay purge help" -l broker-url -d 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and not __fish_seen_subcommand_from ls show replay purge help" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and not __fish_seen_subcommand_from ls show replay purge help" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
 json\t''"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and not __fish_seen_subcommand_from ls show replay purge help" -s h -l help -d 'Print help'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and not __fish_seen_subcommand_from ls show replay purge help" -f -a "ls" -d 'List dead letters with their reason and attempts (they stay in the queue)'
@@ -263,28 +263,28 @@ complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from ls" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON object per line, for scripts'"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from ls" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from ls" -l database-url -d 'PostgreSQL URL (setting database.url)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from ls" -l broker-url -d 'RabbitMQ URL (setting broker.url)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from ls" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from ls" -l log-format -d 'Log line format on stderr (setting log.format)' -r -f -a "text\t''
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from ls" -l database-url -d 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from ls" -l broker-url -d 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from ls" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from ls" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
 json\t''"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from show" -l queue -d 'Work queue whose dead letters to use [default: consumer.queue or the first of broker.queues]' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from show" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON object per line, for scripts'"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from show" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from show" -l database-url -d 'PostgreSQL URL (setting database.url)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from show" -l broker-url -d 'RabbitMQ URL (setting broker.url)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from show" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from show" -l log-format -d 'Log line format on stderr (setting log.format)' -r -f -a "text\t''
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from show" -l database-url -d 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from show" -l broker-url -d 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from show" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from show" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
 json\t''"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from replay" -l queue -d 'Work queue whose dead letters to use [default: consumer.queue or the first of broker.queues]' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from replay" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from replay" -l database-url -d 'PostgreSQL URL (setting database.url)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from replay" -l broker-url -d 'RabbitMQ URL (setting broker.url)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from replay" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from replay" -l log-format -d 'Log line format on stderr (setting log.format)' -r -f -a "text\t''
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from replay" -l database-url -d 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from replay" -l broker-url -d 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from replay" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from replay" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
 json\t''"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from replay" -l all -d 'Move every dead letter'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from replay" -l dry-run -d 'Say what would happen, change nothing'
@@ -292,10 +292,10 @@ complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from replay" -s h -l help -d 'Print help'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from purge" -l queue -d 'Work queue whose dead letters to use [default: consumer.queue or the first of broker.queues]' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from purge" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from purge" -l database-url -d 'PostgreSQL URL (setting database.url)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from purge" -l broker-url -d 'RabbitMQ URL (setting broker.url)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from purge" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from purge" -l log-format -d 'Log line format on stderr (setting log.format)' -r -f -a "text\t''
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from purge" -l database-url -d 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from purge" -l broker-url -d 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from purge" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from purge" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
 json\t''"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from purge" -s y -l yes -d 'Do not ask for confirmation'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from purge" -s h -l help -d 'Print help'
@@ -315,25 +315,25 @@ classic\t''"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand bench" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON object per line, for scripts'"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand bench" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand bench" -l database-url -d 'PostgreSQL URL (setting database.url)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand bench" -l broker-url -d 'RabbitMQ URL (setting broker.url)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand bench" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand bench" -l log-format -d 'Log line format on stderr (setting log.format)' -r -f -a "text\t''
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand bench" -l database-url -d 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand bench" -l broker-url -d 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand bench" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand bench" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
 json\t''"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand bench" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand completions" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand completions" -l database-url -d 'PostgreSQL URL (setting database.url)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand completions" -l broker-url -d 'RabbitMQ URL (setting broker.url)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand completions" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand completions" -l log-format -d 'Log line format on stderr (setting log.format)' -r -f -a "text\t''
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand completions" -l database-url -d 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand completions" -l broker-url -d 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand completions" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand completions" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
 json\t''"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand man" -l out-dir -d 'Write outboxctl.1 and one page per subcommand into this directory' -r -F
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand man" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand man" -l database-url -d 'PostgreSQL URL (setting database.url)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand man" -l broker-url -d 'RabbitMQ URL (setting broker.url)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand man" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand man" -l log-format -d 'Log line format on stderr (setting log.format)' -r -f -a "text\t''
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand man" -l database-url -d 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand man" -l broker-url -d 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand man" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand man" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
 json\t''"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand man" -s h -l help -d 'Print help'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq bench completions man help" -f -a "migrate" -d 'Apply the embedded database migrations (outbox, uploads, consumed_messages)'

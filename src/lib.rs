@@ -18,6 +18,7 @@ pub mod model;
 pub mod ops;
 pub mod output;
 pub mod proxy;
+pub mod secret;
 pub mod shutdown;
 pub mod store;
 pub mod telemetry;

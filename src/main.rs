@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
 use clap::FromArgMatches;
-use outboxctl::{app, cli, config};
+use outboxctl::{app, cli, secret};
 
 fn main() -> ExitCode {
     let matches = cli::command().get_matches();
@@ -11,7 +11,7 @@ fn main() -> ExitCode {
     };
     let result = tokio::runtime::Runtime::new()
         .map_err(anyhow::Error::from)
-        .and_then(|rt| rt.block_on(app::run(cli, &matches)));
+        .and_then(|rt| rt.block_on(app::run(cli)));
     match result {
         Ok(outcome) => outcome.exit_code(),
         Err(e) if app::is_broken_pipe(&e) => ExitCode::SUCCESS,
@@ -20,7 +20,7 @@ fn main() -> ExitCode {
                 .split_whitespace()
                 .collect::<Vec<_>>()
                 .join(" ");
-            eprintln!("outboxctl: {}", config::scrub(&line));
+            eprintln!("outboxctl: {}", secret::scrub(&line));
             ExitCode::from(2)
         }
     }

@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
 
-use crate::config::{self, LogConfig, LogFormat};
+use crate::config::{LogConfig, LogFormat};
 
 /// Print one line of a command's result to stdout.
 pub fn line(text: impl AsRef<str>) -> io::Result<()> {
@@ -77,7 +77,7 @@ impl Write for ScrubbingWriter {
         let text = String::from_utf8_lossy(buf);
         io::stderr()
             .lock()
-            .write_all(config::scrub(&text).as_bytes())?;
+            .write_all(crate::secret::scrub(&text).as_bytes())?;
         Ok(buf.len())
     }
 

@@ -1,11 +1,12 @@
 //! Metrics (one Prometheus recorder per process) and W3C trace context.
 
-use std::net::SocketAddr;
+use std::future::IntoFuture;
 use std::sync::OnceLock;
 use std::time::Duration;
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use rand::Rng;
+use tokio_util::sync::CancellationToken;
 
 /// The process's Prometheus recorder, installed on first use.
 pub fn prometheus() -> &'static PrometheusHandle {
@@ -50,52 +51,65 @@ pub fn render() -> String {
     prometheus().render()
 }
 
-/// Serve `GET /metrics` on `addr` until `shutdown` completes. Binding
-/// happens before this returns, so a taken address is reported at start-up.
-pub async fn serve_metrics(
-    addr: SocketAddr,
-    shutdown: tokio_util::sync::CancellationToken,
-) -> anyhow::Result<tokio::task::JoinHandle<()>> {
-    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
-        anyhow::anyhow!(
-            "cannot serve metrics on {addr}: {e} — choose another address with --metrics-listen, \
-             OUTBOX_METRICS_LISTEN or metrics.listen"
-        )
-    })?;
-    prometheus();
-    tracing::info!(address = %addr, "metrics at /metrics");
-    Ok(tokio::spawn(async move {
-        loop {
-            let (stream, _) = tokio::select! {
-                accepted = listener.accept() => match accepted {
-                    Ok(a) => a,
-                    Err(_) => continue,
-                },
-                _ = shutdown.cancelled() => return,
-            };
-            tokio::spawn(async move {
-                let service = hyper::service::service_fn(
-                    |req: hyper::Request<hyper::body::Incoming>| async move {
-                        let (status, body) = if req.uri().path() == "/metrics" {
-                            (hyper::StatusCode::OK, render())
-                        } else {
-                            (
-                                hyper::StatusCode::NOT_FOUND,
-                                "only /metrics is here\n".to_string(),
-                            )
-                        };
-                        hyper::Response::builder()
-                            .status(status)
-                            .header("content-type", "text/plain; version=0.0.4")
-                            .body(http_body_util::Full::new(hyper::body::Bytes::from(body)))
-                    },
-                );
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                    .await;
-            });
-        }
-    }))
+/// `GET /metrics`: the Prometheus text exposition.
+pub async fn metrics_response() -> impl axum::response::IntoResponse {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        render(),
+    )
+}
+
+/// The `/metrics` endpoint of `relay`, `consume` and `up` (`serve` has the
+/// route on its own port). It stops with the command's shutdown, or when
+/// [`stop`](Self::stop)ped because the command ended by itself.
+pub struct MetricsEndpoint {
+    stop: CancellationToken,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+    grace: Duration,
+}
+
+impl MetricsEndpoint {
+    /// Serve on `metrics.listen`, when set. Binding happens before this
+    /// returns, so a taken address is reported at start-up.
+    pub async fn start(
+        config: &crate::config::Config,
+        shutdown: &CancellationToken,
+    ) -> anyhow::Result<Option<Self>> {
+        let Some(addr) = config.metrics.listen else {
+            return Ok(None);
+        };
+        let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+            anyhow::anyhow!(
+                "cannot serve metrics on {addr}: {e} — choose another address with \
+                 --metrics-listen, OUTBOX_METRICS_LISTEN or metrics.listen"
+            )
+        })?;
+        prometheus();
+        tracing::info!(address = %addr, "metrics at /metrics");
+        let app = axum::Router::new()
+            .route("/metrics", axum::routing::get(metrics_response))
+            .fallback(|| async { (axum::http::StatusCode::NOT_FOUND, "only /metrics is here\n") });
+        let stop = shutdown.child_token();
+        let task = tokio::spawn(
+            axum::serve(listener, app)
+                .with_graceful_shutdown(stop.clone().cancelled_owned())
+                .into_future(),
+        );
+        Ok(Some(Self {
+            stop,
+            task,
+            grace: config.shutdown.grace,
+        }))
+    }
+
+    /// Stop taking scrapes, let the one in flight finish, and wait for that.
+    pub async fn stop(self) {
+        self.stop.cancel();
+        let _ = tokio::time::timeout(self.grace, self.task).await;
+    }
 }
 
 /// HELP texts for the metrics outboxctl exports.

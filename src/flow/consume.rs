@@ -38,8 +38,10 @@ use crate::broker::consume::headers;
 use crate::broker::{Broker, BrokerError, Delivery, Forwarder, Topology};
 use crate::config::Config;
 use crate::model::{Findings, MessageId, UploadStatus, headers as outbox_headers};
+use crate::ops::Outcome;
 use crate::store::inbox::{self, NewConsumption};
 use crate::store::{self, StoreError, uploads};
+use crate::telemetry::MetricsEndpoint;
 use crate::watchdog::{Stage, Stalled, Watchdog};
 
 /// A decoded delivery, as handlers see it.
@@ -162,6 +164,18 @@ struct Consumer {
     /// Set while some lane waits for the database, so that one lane says so.
     db_down: AtomicBool,
     counters: Counters,
+}
+
+/// `outboxctl consume`: the standard handlers on `consumer.queue` until
+/// `shutdown`, serving metrics on `metrics.listen`.
+pub async fn command(config: &Config, shutdown: CancellationToken) -> anyhow::Result<Outcome> {
+    let metrics = MetricsEndpoint::start(config, &shutdown).await?;
+    let done = run(config, Handlers::standard(), shutdown).await;
+    if let Some(m) = metrics {
+        m.stop().await;
+    }
+    done?;
+    Ok(Outcome::Success)
 }
 
 /// Consume `consumer.queue` until `shutdown` is cancelled: stop taking
@@ -556,7 +570,7 @@ fn lane_of(d: &Delivery, lanes: usize) -> usize {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Outcome {
+enum Settled {
     Processed,
     Duplicate,
 }
@@ -636,7 +650,7 @@ impl Consumer {
         items: &[Item],
         received_at: chrono::DateTime<Utc>,
         started: Instant,
-    ) -> Result<Result<Vec<Outcome>, HandlerError>, Abandoned> {
+    ) -> Result<Result<Vec<Settled>, HandlerError>, Abandoned> {
         loop {
             let attempt = tokio::select! {
                 a = tokio::time::timeout(store::CALL_TIMEOUT, self.attempt(items, received_at, started)) => a,
@@ -697,19 +711,19 @@ impl Consumer {
         &self,
         ctx: &Ctx<'_>,
         item: &Item,
-        outcome: Outcome,
+        outcome: Settled,
         started: Instant,
     ) -> Result<(), Abandoned> {
         let message = &item.message;
         // Committed but not acknowledged: the redelivery is a duplicate.
         ctx.broker(item.delivery.ack().await)?;
         let (label, counter) = match outcome {
-            Outcome::Processed => ("processed", &self.counters.processed),
-            Outcome::Duplicate => ("duplicate", &self.counters.duplicates),
+            Settled::Processed => ("processed", &self.counters.processed),
+            Settled::Duplicate => ("duplicate", &self.counters.duplicates),
         };
         counter.fetch_add(1, Ordering::Relaxed);
         self.count(&message.topic, label);
-        if outcome == Outcome::Processed {
+        if outcome == Settled::Processed {
             metrics::histogram!("outbox_consumer_handler_duration_seconds", "topic" => message.topic.clone())
                 .record(started.elapsed().as_secs_f64());
             if let Some(ms) = message.created_at_ms {
@@ -780,7 +794,7 @@ impl Consumer {
         items: &[Item],
         received_at: chrono::DateTime<Utc>,
         started: Instant,
-    ) -> Result<Vec<Outcome>, HandlerError> {
+    ) -> Result<Vec<Settled>, HandlerError> {
         let mut tx = self.pool.begin().await.map_err(StoreError::from)?;
         let records: Vec<NewConsumption> = items
             .iter()
@@ -799,14 +813,14 @@ impl Consumer {
         let mut done = Vec::new();
         for (item, new) in items.iter().zip(new) {
             let Some(recorded) = new else {
-                outcomes.push(Outcome::Duplicate);
+                outcomes.push(Settled::Duplicate);
                 continue;
             };
             if let Some(h) = self.handlers.get(&item.message.topic) {
                 h.handle(&mut tx, &item.message).await?;
             }
             done.push((recorded, started.elapsed().as_secs_f64() * 1000.0));
-            outcomes.push(Outcome::Processed);
+            outcomes.push(Settled::Processed);
         }
         inbox::finish(&mut tx, &self.name, &done).await?;
         tx.commit().await.map_err(StoreError::from)?;

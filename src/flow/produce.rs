@@ -34,6 +34,7 @@ use uuid::Uuid;
 use crate::config::{Config, Secret};
 use crate::flow::openapi;
 use crate::model::{MessageId, Topic, Upload, UploadStatus};
+use crate::ops::Outcome;
 use crate::store::outbox::{self, NewEvent};
 use crate::store::uploads::{self, NewUpload};
 use crate::store::{self, StoreError, inbox};
@@ -106,6 +107,13 @@ pub async fn bind(config: &Config) -> anyhow::Result<TcpListener> {
              OUTBOX_API_LISTEN or api.listen"
         )
     })
+}
+
+/// `outboxctl serve`: bind `api.listen` and serve until `shutdown`.
+pub async fn command(config: &Config, shutdown: CancellationToken) -> anyhow::Result<Outcome> {
+    let listener = bind(config).await?;
+    serve(config, listener, shutdown).await?;
+    Ok(Outcome::Success)
 }
 
 /// Serve the API on `listener` until `shutdown` is cancelled, then stop
@@ -190,7 +198,7 @@ fn method_router(path: &str, body_limit: usize) -> MethodRouter<Arc<Api>> {
     match path {
         "/healthz" => get(healthz),
         "/readyz" => get(readyz),
-        "/metrics" => get(metrics),
+        "/metrics" => get(telemetry::metrics_response),
         "/openapi.json" => get(|| async { Json(openapi::document()) }),
         "/uploads" => get(list_uploads)
             .post(create_upload)
@@ -358,13 +366,6 @@ async fn readyz(State(api): State<Arc<Api>>) -> Result<Json<Value>, ApiError> {
         Ok(Err(e)) => Err(StoreError::from(e).into()),
         Err(_) => Err(StoreError::Unavailable("no answer within 2s".into()).into()),
     }
-}
-
-async fn metrics() -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        telemetry::render(),
-    )
 }
 
 /// The file of a `POST /uploads`, however it was sent.

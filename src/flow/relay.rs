@@ -38,9 +38,13 @@ use tracing::{debug, info, warn};
 
 use crate::backoff::{Backoff, Complaints};
 use crate::broker::{Broker, BrokerError, Publisher, Topology};
+use crate::cli::RelayArgs;
 use crate::config::Config;
 use crate::model::{Envelope, PublishFailure, PublishOutcome};
+use crate::ops::Outcome;
+use crate::output;
 use crate::store::{self, StoreError, outbox};
+use crate::telemetry::MetricsEndpoint;
 use crate::watchdog::{Stage, Stalled, Watchdog};
 
 /// After work, workers poll this often (without notifications)…
@@ -101,6 +105,39 @@ async fn db<T>(call: impl Future<Output = Result<T, StoreError>>) -> Result<T, S
 
 async fn sql<T>(call: impl Future<Output = Result<T, sqlx::Error>>) -> Result<T, StoreError> {
     db(async { call.await.map_err(StoreError::from) }).await
+}
+
+/// `outboxctl relay [--once]`: relay until `shutdown`, serving metrics on
+/// `metrics.listen`; with `--once`, say what the run did and exit 1 when
+/// rows are left failing or dead.
+pub async fn command(
+    config: &Config,
+    args: RelayArgs,
+    shutdown: CancellationToken,
+) -> anyhow::Result<Outcome> {
+    let metrics = if args.once {
+        None
+    } else {
+        MetricsEndpoint::start(config, &shutdown).await?
+    };
+    let summary = run(config, args.once, shutdown).await;
+    if let Some(m) = metrics {
+        m.stop().await;
+    }
+    let summary = summary?;
+    if !args.once {
+        return Ok(Outcome::Success);
+    }
+    let t = summary.trouble;
+    output::line(format!(
+        "sent {}, failed {}, dead {} (this run); the outbox now has {} failing and {} dead rows",
+        summary.sent, summary.failed, summary.dead, t.failing, t.dead
+    ))?;
+    Ok(if t.failing + t.dead > 0 {
+        Outcome::CheckFailed
+    } else {
+        Outcome::Success
+    })
 }
 
 /// Run the relayer until `shutdown` is cancelled — or, with `once`, until

@@ -13,7 +13,20 @@ use crate::backoff::Backoff;
 use crate::broker::{Broker, Topology};
 use crate::config::Config;
 use crate::flow::{consume, produce, relay};
+use crate::ops::Outcome;
 use crate::store;
+use crate::telemetry::MetricsEndpoint;
+
+/// `outboxctl up`: all three parts until `shutdown`, metrics on `metrics.listen`.
+pub async fn command(config: &Config, shutdown: CancellationToken) -> anyhow::Result<Outcome> {
+    let metrics = MetricsEndpoint::start(config, &shutdown).await?;
+    let done = run(config, shutdown).await;
+    if let Some(m) = metrics {
+        m.stop().await;
+    }
+    done?;
+    Ok(Outcome::Success)
+}
 
 pub async fn run(config: &Config, shutdown: CancellationToken) -> anyhow::Result<()> {
     let pool = store::connect(&config.database, "outboxctl up", &[]).await?;

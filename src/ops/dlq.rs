@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::{Outcome, nothing};
 use crate::broker::consume::headers;
 use crate::broker::{Broker, Delivery, topology};
-use crate::cli::Output;
+use crate::cli::{DlqCommand, Output};
 use crate::config::Config;
 use crate::output::{self, cut, when};
 
@@ -60,6 +60,40 @@ fn work_queue(config: &Config, queue: Option<&str>) -> anyhow::Result<String> {
         );
     }
     Ok(q.to_string())
+}
+
+/// `outboxctl dlq …`
+pub async fn command(config: &Config, cmd: DlqCommand) -> anyhow::Result<Outcome> {
+    match cmd {
+        DlqCommand::Ls {
+            queue,
+            limit,
+            output,
+        } => ls(config, queue.queue.as_deref(), limit, output.output).await,
+        DlqCommand::Show {
+            message_id,
+            queue,
+            output,
+        } => show(config, queue.queue.as_deref(), &message_id, output.output).await,
+        DlqCommand::Replay {
+            message_ids,
+            all,
+            queue,
+            dry_run,
+            yes,
+        } => {
+            replay(
+                config,
+                queue.queue.as_deref(),
+                &message_ids,
+                all,
+                dry_run,
+                yes,
+            )
+            .await
+        }
+        DlqCommand::Purge { queue, yes } => purge(config, queue.queue.as_deref(), yes).await,
+    }
 }
 
 pub async fn ls(

@@ -4,37 +4,41 @@
 use std::io::Write;
 use std::path::Path;
 
-use clap_complete::Shell as Target;
+use clap_complete::Shell;
 
-use crate::cli::{self, Shell};
+use super::Outcome;
+use crate::cli;
 
-fn target(shell: Shell) -> Target {
-    match shell {
-        Shell::Bash => Target::Bash,
-        Shell::Zsh => Target::Zsh,
-        Shell::Fish => Target::Fish,
-        Shell::Elvish => Target::Elvish,
-        Shell::Powershell => Target::PowerShell,
+/// `outboxctl completions SHELL`: the script on stdout.
+pub fn completions(shell: Shell) -> anyhow::Result<Outcome> {
+    print(&completion_script(shell))?;
+    Ok(Outcome::Success)
+}
+
+/// `outboxctl man [--out-dir DIR]`: the page on stdout, or every page into DIR.
+pub fn man(out_dir: Option<&Path>) -> anyhow::Result<Outcome> {
+    match out_dir {
+        None => print(&man_page()?)?,
+        Some(dir) => write_man_pages(dir)?,
     }
+    Ok(Outcome::Success)
 }
 
 /// The completion script for `shell`.
-pub fn completions(shell: Shell) -> Vec<u8> {
+pub fn completion_script(shell: Shell) -> Vec<u8> {
     let mut buf = Vec::new();
-    clap_complete::generate(target(shell), &mut cli::command(), "outboxctl", &mut buf);
+    clap_complete::generate(shell, &mut cli::command(), "outboxctl", &mut buf);
     buf
 }
 
-/// The file name a completion script is committed under.
-pub fn completion_file(shell: Shell) -> &'static str {
-    match shell {
-        Shell::Bash => "outboxctl.bash",
-        Shell::Zsh => "_outboxctl",
-        Shell::Fish => "outboxctl.fish",
-        Shell::Elvish => "outboxctl.elv",
-        Shell::Powershell => "_outboxctl.ps1",
-    }
-}
+/// The shells completions are committed for, and their file names.
+pub const COMPLETIONS: [(Shell, &str); 5] = [
+    (Shell::Bash, "outboxctl.bash"),
+    (Shell::Zsh, "_outboxctl"),
+    (Shell::Fish, "outboxctl.fish"),
+    (Shell::Elvish, "outboxctl.elv"),
+    (Shell::PowerShell, "_outboxctl.ps1"),
+];
 
 /// The top-level man page (roff).
 pub fn man_page() -> std::io::Result<Vec<u8>> {
@@ -49,7 +53,7 @@ pub fn write_man_pages(dir: &Path) -> std::io::Result<()> {
     clap_mangen::generate_to(cli::command(), dir)
 }
 
-pub fn print(bytes: &[u8]) -> std::io::Result<()> {
+fn print(bytes: &[u8]) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
     out.write_all(bytes)?;
     out.flush()
@@ -64,17 +68,11 @@ mod tests {
     #[test]
     fn committed_completions_are_up_to_date() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("completions");
-        for shell in [
-            Shell::Bash,
-            Shell::Zsh,
-            Shell::Fish,
-            Shell::Elvish,
-            Shell::Powershell,
-        ] {
-            let path = dir.join(completion_file(shell));
+        for (shell, file) in COMPLETIONS {
+            let path = dir.join(file);
             let committed = std::fs::read(&path).unwrap_or_default();
             assert!(
-                committed == completions(shell),
+                committed == completion_script(shell),
                 "{} is {STALE}",
                 path.display()
             );
@@ -84,9 +82,9 @@ mod tests {
     #[test]
     fn committed_man_pages_are_up_to_date() {
         let committed_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("man");
-        let fresh_dir =
-            std::env::temp_dir().join(format!("outboxctl-man-{}", uuid::Uuid::new_v4()));
-        write_man_pages(&fresh_dir).unwrap();
+        let scratch = tempfile::tempdir().unwrap();
+        let fresh_dir = scratch.path();
+        write_man_pages(fresh_dir).unwrap();
         let names = |dir: &Path| {
             let mut v: Vec<String> = std::fs::read_dir(dir)
                 .map(|rd| {
@@ -98,7 +96,7 @@ mod tests {
             v.sort();
             v
         };
-        let fresh = names(&fresh_dir);
+        let fresh = names(fresh_dir);
         assert_eq!(
             names(&committed_dir),
             fresh,
@@ -109,6 +107,5 @@ mod tests {
             let b = std::fs::read(fresh_dir.join(name)).unwrap();
             assert!(a == b, "man/{name} is {STALE}");
         }
-        let _ = std::fs::remove_dir_all(&fresh_dir);
     }
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use chrono::Utc;
 use serde::Serialize;
 use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
 
 use super::Outcome;
 use crate::broker::{Broker, management, topology};
@@ -48,7 +49,12 @@ pub struct QueueFigures {
     pub note: Option<String>,
 }
 
-pub async fn run(config: &Config, args: &LagArgs) -> anyhow::Result<Outcome> {
+/// `outboxctl lag`: once, or every `--watch` until `shutdown`.
+pub async fn command(
+    config: &Config,
+    args: LagArgs,
+    shutdown: CancellationToken,
+) -> anyhow::Result<Outcome> {
     let pool = store::connect(&config.database, "outboxctl lag", &[("jit", "off".into())]).await?;
     store::check_schema(&pool).await?;
     let Some(every) = args.watch else {
@@ -67,7 +73,6 @@ pub async fn run(config: &Config, args: &LagArgs) -> anyhow::Result<Outcome> {
         });
     };
     let redraw = args.output.output == Output::Table && std::io::stdout().is_terminal();
-    let stop = crate::shutdown::on_signal();
     loop {
         let snap = snapshot(config, &pool).await?;
         if redraw {
@@ -82,7 +87,7 @@ pub async fn run(config: &Config, args: &LagArgs) -> anyhow::Result<Outcome> {
         print(&snap, args.output.output, args.max_age)?;
         tokio::select! {
             _ = tokio::time::sleep(every) => {}
-            _ = stop.cancelled() => return Ok(Outcome::Success),
+            _ = shutdown.cancelled() => return Ok(Outcome::Success),
         }
     }
 }

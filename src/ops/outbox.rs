@@ -9,7 +9,7 @@ use chrono::Utc;
 use sqlx::PgPool;
 
 use super::{Outcome, nothing};
-use crate::cli::{LsArgs, Output, ReplayArgs, RequeueArgs};
+use crate::cli::{LsArgs, OutboxCommand, Output, ReplayArgs, RequeueArgs};
 use crate::config::Config;
 use crate::model::{EventState, OutboxRow, OutboxStatus, RowRef};
 use crate::output::{self, age, cut, when};
@@ -20,6 +20,20 @@ async fn connect(config: &Config) -> anyhow::Result<PgPool> {
     let pool = store::connect(&config.database, "outboxctl ops", &[("jit", "off".into())]).await?;
     store::check_schema(&pool).await?;
     Ok(pool)
+}
+
+/// `outboxctl outbox …`
+pub async fn command(config: &Config, cmd: OutboxCommand) -> anyhow::Result<Outcome> {
+    match cmd {
+        OutboxCommand::Ls(args) => ls(config, &args).await,
+        OutboxCommand::Show { row, output } => show(config, row, output.output).await,
+        OutboxCommand::Why { row } => why(config, row).await,
+        OutboxCommand::Replay(args) => replay(config, &args).await,
+        OutboxCommand::Requeue(args) => requeue(config, &args).await,
+        OutboxCommand::Purge(args) => {
+            purge(config, args.older_than, args.batch, args.dry_run).await
+        }
+    }
 }
 
 pub async fn ls(config: &Config, args: &LsArgs) -> anyhow::Result<Outcome> {

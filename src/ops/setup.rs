@@ -2,13 +2,14 @@
 
 use anyhow::{Context, bail};
 
+use super::Outcome;
 use crate::broker::{Broker, Topology};
 use crate::config::{Config, Resolved};
 use crate::output;
 use crate::store;
 
 /// Apply pending migrations and say which (running it again is a no-op).
-pub async fn migrate(config: &Config) -> anyhow::Result<()> {
+pub async fn migrate(config: &Config) -> anyhow::Result<Outcome> {
     let pool = store::connect(&config.database, "outboxctl migrate", &[]).await?;
     let applied = store::migrate(&pool).await?;
     let total = store::MIGRATOR.iter().count();
@@ -24,11 +25,11 @@ pub async fn migrate(config: &Config) -> anyhow::Result<()> {
         ))?;
     }
     pool.close().await;
-    Ok(())
+    Ok(Outcome::Success)
 }
 
 /// Declare the exchanges and queues from `[broker]`.
-pub async fn topology_apply(config: &Config) -> anyhow::Result<()> {
+pub async fn topology_apply(config: &Config) -> anyhow::Result<Outcome> {
     let broker = Broker::connect(&config.broker, "outboxctl topology").await?;
     let declared = broker
         .apply_topology(&Topology::from_config(&config.broker))
@@ -37,16 +38,16 @@ pub async fn topology_apply(config: &Config) -> anyhow::Result<()> {
     for line in declared? {
         output::line(format!("declared {line}"))?;
     }
-    Ok(())
+    Ok(Outcome::Success)
 }
 
-pub fn config_show(resolved: &Resolved) -> anyhow::Result<()> {
+pub fn config_show(resolved: &Resolved) -> anyhow::Result<Outcome> {
     output::text(resolved.render_toml())?;
-    Ok(())
+    Ok(Outcome::Success)
 }
 
 /// Validate (already done by resolving) and reach both servers, one line each.
-pub async fn config_check(resolved: &Resolved) -> anyhow::Result<()> {
+pub async fn config_check(resolved: &Resolved) -> anyhow::Result<Outcome> {
     let config = &resolved.config;
     let file = resolved
         .file
@@ -72,7 +73,7 @@ pub async fn config_check(resolved: &Resolved) -> anyhow::Result<()> {
         }
     }
     match failures.len() {
-        0 => Ok(()),
+        0 => Ok(Outcome::Success),
         1 => Err(failures.remove(0)),
         n => bail!("{n} checks failed: {:#}; {:#}", failures[0], failures[1]),
     }

@@ -248,3 +248,25 @@ fn bad_configuration_is_one_line_exit_2_naming_the_setting() {
 
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The configuration is the one reader of `OUTBOX_*`: a bad value reads the
+/// same under a command that has a flag for the setting and one that has not.
+#[test]
+fn a_bad_environment_value_is_the_same_error_under_every_subcommand() {
+    let errors: Vec<String> = [&["relay", "--once"][..], &["lag"]]
+        .iter()
+        .map(|args| {
+            let out = run(outboxctl_cmd()
+                .env("OUTBOX_RELAY_BATCH_SIZE", "a thousand")
+                .args(*args));
+            assert_one_line_error(&out)
+        })
+        .collect();
+    assert_eq!(errors[0], errors[1]);
+    assert!(
+        errors[0].contains("OUTBOX_RELAY_BATCH_SIZE (setting relay.batch_size)")
+            && errors[0].contains("a thousand"),
+        "{}",
+        errors[0]
+    );
+}

@@ -1,14 +1,17 @@
-//! Every clap type of the `outboxctl` command line, and the translation of
-//! setting flags into configuration overrides. Nothing here does I/O.
+//! Every clap type of the `outboxctl` command line: the command tree here,
+//! the flags that set configuration settings in `settings`. Nothing here
+//! does I/O.
 
+pub mod settings;
+
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::parser::ValueSource;
-use clap::{ArgMatches, Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
-use crate::config::{LogFormat, Override};
 use crate::model::RowRef;
+use settings::{ConsumeSettings, GLOBAL, GlobalSettings, RelaySettings, ServeSettings, UpSettings};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -55,32 +58,10 @@ prints the effective configuration and the source of each value; passwords are m
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
     /// Configuration file [default: ./outbox.toml when present]
-    #[arg(long, global = true, env = "OUTBOX_CONFIG", value_name = "PATH")]
+    #[arg(long, global = true, env = "OUTBOX_CONFIG", value_name = "PATH", help_heading = GLOBAL)]
     pub config: Option<PathBuf>,
-    /// PostgreSQL URL (setting database.url)
-    #[arg(
-        long,
-        global = true,
-        env = "OUTBOX_DATABASE_URL",
-        hide_env_values = true,
-        value_name = "URL"
-    )]
-    pub database_url: Option<String>,
-    /// RabbitMQ URL (setting broker.url)
-    #[arg(
-        long,
-        global = true,
-        env = "OUTBOX_BROKER_URL",
-        hide_env_values = true,
-        value_name = "URL"
-    )]
-    pub broker_url: Option<String>,
-    /// Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug (setting log.level)
-    #[arg(long, global = true, env = "OUTBOX_LOG_LEVEL", value_name = "FILTER")]
-    pub log_level: Option<String>,
-    /// Log line format on stderr (setting log.format)
-    #[arg(long, global = true, env = "OUTBOX_LOG_FORMAT", value_name = "FORMAT")]
-    pub log_format: Option<LogFormat>,
+    #[command(flatten)]
+    pub settings: GlobalSettings,
 }
 
 #[derive(Debug, Subcommand)]
@@ -114,7 +95,7 @@ pub enum Command {
     /// Print a shell completion script to stdout
     Completions {
         #[arg(value_enum)]
-        shell: Shell,
+        shell: clap_complete::Shell,
     },
     /// Print the man page (roff) to stdout, or write one page per command into a directory
     Man {
@@ -141,73 +122,29 @@ pub enum ConfigCommand {
 
 #[derive(Debug, Args)]
 pub struct RelayArgs {
-    /// Poll this often even without notifications (setting relay.interval)
-    #[arg(long, env = "OUTBOX_RELAY_INTERVAL", value_parser = parse_duration, value_name = "DURATION")]
-    pub interval: Option<Duration>,
     /// Drain the rows ready now, then exit: 0 all went out, 1 rows left failing or dead, 2 error
     #[arg(long)]
     pub once: bool,
-    /// Do not LISTEN for notifications, only poll (for PgBouncer transaction pooling)
-    #[arg(long, env = "OUTBOX_RELAY_POLL_ONLY")]
-    pub poll_only: bool,
-    /// Rows claimed per batch (setting relay.batch_size)
-    #[arg(long, env = "OUTBOX_RELAY_BATCH_SIZE", value_name = "N")]
-    pub batch_size: Option<u32>,
-    /// Batches in flight at once, each on its own connection and channel (setting relay.workers)
-    #[arg(long, env = "OUTBOX_RELAY_WORKERS", value_name = "N")]
-    pub workers: Option<u32>,
-    /// Attempts before a row is dead (setting relay.max_attempts)
-    #[arg(long, env = "OUTBOX_RELAY_MAX_ATTEMPTS", value_name = "N")]
-    pub max_attempts: Option<u32>,
-    /// Do not declare the RabbitMQ topology on start (setting relay.apply_topology = false)
-    #[arg(long)]
-    pub no_topology: bool,
     #[command(flatten)]
-    pub metrics: MetricsArgs,
-}
-
-#[derive(Debug, Args)]
-pub struct MetricsArgs {
-    /// Serve Prometheus metrics at http://ADDR/metrics (setting metrics.listen)
-    #[arg(long, env = "OUTBOX_METRICS_LISTEN", value_name = "ADDR")]
-    pub metrics_listen: Option<std::net::SocketAddr>,
+    pub settings: RelaySettings,
 }
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address to listen on (setting api.listen)
-    #[arg(long, env = "OUTBOX_API_LISTEN", value_name = "ADDR")]
-    pub listen: Option<std::net::SocketAddr>,
+    #[command(flatten)]
+    pub settings: ServeSettings,
 }
 
 #[derive(Debug, Args)]
 pub struct ConsumeArgs {
-    /// Queue to consume [default: the first of broker.queues] (setting consumer.queue)
-    #[arg(long, env = "OUTBOX_CONSUMER_QUEUE", value_name = "QUEUE")]
-    pub queue: Option<String>,
-    /// Deliveries in flight ahead of acknowledgements (setting consumer.prefetch)
-    #[arg(long, env = "OUTBOX_CONSUMER_PREFETCH", value_name = "N")]
-    pub prefetch: Option<u16>,
-    /// Messages processed at once (setting consumer.concurrency)
-    #[arg(long, env = "OUTBOX_CONSUMER_CONCURRENCY", value_name = "N")]
-    pub concurrency: Option<u32>,
-    /// Consumer name in consumed_messages [default: the queue name] (setting consumer.name)
-    #[arg(long, env = "OUTBOX_CONSUMER_NAME", value_name = "CONSUMER")]
-    pub name: Option<String>,
-    /// Do not declare the RabbitMQ topology on start (setting consumer.apply_topology = false)
-    #[arg(long)]
-    pub no_topology: bool,
     #[command(flatten)]
-    pub metrics: MetricsArgs,
+    pub settings: ConsumeSettings,
 }
 
 #[derive(Debug, Args)]
 pub struct UpArgs {
-    /// Address the API listens on (setting api.listen)
-    #[arg(long, env = "OUTBOX_API_LISTEN", value_name = "ADDR")]
-    pub listen: Option<std::net::SocketAddr>,
     #[command(flatten)]
-    pub metrics: MetricsArgs,
+    pub settings: UpSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
@@ -481,163 +418,29 @@ pub struct BenchArgs {
     pub output: OutputArgs,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum Shell {
-    Bash,
-    Zsh,
-    Fish,
-    Elvish,
-    Powershell,
-}
-
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(s).map_err(|e| format!("{e} (write a duration like 5s, 250ms or 2m)"))
 }
 
-/// Build the clap command (for help, completions and man pages).
+/// Build the clap command (for parsing, help, completions and man pages).
 pub fn command() -> clap::Command {
-    Cli::command()
-}
-
-/// Environment variables read by flags that are not settings of their own.
-pub fn flag_env_names() -> Vec<String> {
-    fn walk(cmd: &clap::Command, out: &mut Vec<String>) {
-        for arg in cmd.get_arguments() {
-            if let Some(env) = arg.get_env() {
-                out.push(env.to_string_lossy().into_owned());
-            }
-        }
-        for sub in cmd.get_subcommands() {
-            walk(sub, out);
-        }
-    }
-    let mut out = Vec::new();
-    walk(&command(), &mut out);
-    out.sort();
-    out.dedup();
-    out
+    settings::annotate(Cli::command())
 }
 
 impl Cli {
-    /// The setting flags given on the command line (or through the
-    /// environment variable clap read for them), as configuration overrides.
-    pub fn overrides(&self, matches: &ArgMatches) -> Vec<Override> {
-        let mut out = Overrides {
-            matches,
-            list: Vec::new(),
+    /// The settings given as flags: the top layer of the configuration, and
+    /// how each flag is written (for messages).
+    pub fn settings(&self) -> (toml::Table, BTreeMap<String, String>) {
+        let mut layer = settings::layer(&self.global.settings);
+        let subcommand = match &self.command {
+            Command::Relay(a) => settings::layer(&a.settings),
+            Command::Consume(a) => settings::layer(&a.settings),
+            Command::Serve(a) => settings::layer(&a.settings),
+            Command::Up(a) => settings::layer(&a.settings),
+            _ => toml::Table::new(),
         };
-        let g = &self.global;
-        out.string("database.url", "database_url", g.database_url.as_deref());
-        out.string("broker.url", "broker_url", g.broker_url.as_deref());
-        out.string("log.level", "log_level", g.log_level.as_deref());
-        out.string(
-            "log.format",
-            "log_format",
-            g.log_format.map(|f| match f {
-                LogFormat::Text => "text",
-                LogFormat::Json => "json",
-            }),
-        );
-        let listen = match &self.command {
-            Command::Serve(a) => a.listen,
-            Command::Up(a) => a.listen,
-            _ => None,
-        };
-        out.string(
-            "api.listen",
-            "listen",
-            listen.map(|l| l.to_string()).as_deref(),
-        );
-        let metrics = match &self.command {
-            Command::Relay(a) => a.metrics.metrics_listen,
-            Command::Consume(a) => a.metrics.metrics_listen,
-            Command::Up(a) => a.metrics.metrics_listen,
-            _ => None,
-        };
-        out.string(
-            "metrics.listen",
-            "metrics_listen",
-            metrics.map(|l| l.to_string()).as_deref(),
-        );
-        if let Command::Consume(a) = &self.command {
-            out.string("consumer.queue", "queue", a.queue.as_deref());
-            out.integer("consumer.prefetch", "prefetch", a.prefetch.map(u32::from));
-            out.integer("consumer.concurrency", "concurrency", a.concurrency);
-            out.string("consumer.name", "name", a.name.as_deref());
-            if a.no_topology {
-                out.push(
-                    "consumer.apply_topology",
-                    "no_topology",
-                    toml::Value::Boolean(false),
-                );
-            }
-        }
-        if let Command::Relay(a) = &self.command {
-            out.duration("relay.interval", "interval", a.interval);
-            out.integer("relay.batch_size", "batch_size", a.batch_size);
-            out.integer("relay.workers", "workers", a.workers);
-            out.integer("relay.max_attempts", "max_attempts", a.max_attempts);
-            if a.poll_only {
-                out.push("relay.poll_only", "poll_only", toml::Value::Boolean(true));
-            }
-            if a.no_topology {
-                out.push(
-                    "relay.apply_topology",
-                    "no_topology",
-                    toml::Value::Boolean(false),
-                );
-            }
-        }
-        out.list
-    }
-}
-
-struct Overrides<'a> {
-    matches: &'a ArgMatches,
-    list: Vec<Override>,
-}
-
-impl Overrides<'_> {
-    fn push(&mut self, path: &'static str, id: &str, value: toml::Value) {
-        let from_env = source_of(self.matches, id) == Some(ValueSource::EnvVariable);
-        self.list.push(Override {
-            path,
-            value,
-            flag: format!("--{}", id.replace('_', "-")),
-            from_env,
-        });
-    }
-
-    fn string(&mut self, path: &'static str, id: &str, v: Option<&str>) {
-        if let Some(v) = v {
-            self.push(path, id, toml::Value::String(v.to_string()));
-        }
-    }
-
-    fn integer(&mut self, path: &'static str, id: &str, v: Option<u32>) {
-        if let Some(v) = v {
-            self.push(path, id, toml::Value::Integer(v.into()));
-        }
-    }
-
-    fn duration(&mut self, path: &'static str, id: &str, v: Option<Duration>) {
-        if let Some(v) = v {
-            let text = humantime::format_duration(v).to_string();
-            self.push(path, id, toml::Value::String(text));
-        }
-    }
-}
-
-/// Where clap took an argument from, searching the chosen subcommands.
-fn source_of(matches: &ArgMatches, id: &str) -> Option<ValueSource> {
-    let mut m = matches;
-    loop {
-        if m.try_contains_id(id).unwrap_or(false)
-            && let Some(source) = m.value_source(id)
-        {
-            return Some(source);
-        }
-        m = m.subcommand()?.1;
+        settings::merge(&mut layer, subcommand);
+        (layer, settings::flag_names(&command()))
     }
 }
 
@@ -650,31 +453,66 @@ mod tests {
         command().debug_assert();
     }
 
+    fn parse(args: &[&str]) -> Cli {
+        let m = command().try_get_matches_from(args).unwrap();
+        <Cli as clap::FromArgMatches>::from_arg_matches(&m).unwrap()
+    }
+
     #[test]
-    fn relay_flags_become_overrides() {
-        let m = command()
-            .try_get_matches_from([
-                "outboxctl",
-                "relay",
-                "--interval",
-                "250ms",
-                "--batch-size",
-                "7",
-                "--no-topology",
-            ])
-            .unwrap();
-        let cli = <Cli as clap::FromArgMatches>::from_arg_matches(&m).unwrap();
-        let o = cli.overrides(&m);
-        let get = |p: &str| o.iter().find(|o| o.path == p).map(|o| o.value.clone());
+    fn setting_flags_become_the_top_layer() {
+        let cli = parse(&[
+            "outboxctl",
+            "--broker-url",
+            "amqp://h/%2f",
+            "relay",
+            "--interval",
+            "250ms",
+            "--batch-size",
+            "7",
+            "--no-topology",
+        ]);
+        let (layer, names) = cli.settings();
+        let expected: toml::Table = toml::toml! {
+            [broker]
+            url = "amqp://h/%2f"
+            [relay]
+            interval = "250ms"
+            batch_size = 7
+            apply_topology = false
+        };
         assert_eq!(
-            get("relay.interval"),
-            Some(toml::Value::String("250ms".into()))
+            layer
+                .into_iter()
+                .filter(|(_, v)| v.as_table().is_some_and(|t| !t.is_empty()))
+                .collect::<toml::Table>(),
+            expected
         );
-        assert_eq!(get("relay.batch_size"), Some(toml::Value::Integer(7)));
-        assert_eq!(
-            get("relay.apply_topology"),
-            Some(toml::Value::Boolean(false))
-        );
-        assert!(o.iter().all(|o| !o.from_env));
+        assert_eq!(names["relay.apply_topology"], "--no-topology");
+        assert_eq!(names["relay.batch_size"], "--batch-size");
+    }
+
+    #[test]
+    fn every_setting_flag_names_a_real_setting_and_reads_no_environment() {
+        let known: Vec<String> = crate::config::settings().iter().map(|s| s.path()).collect();
+        fn walk(cmd: &clap::Command, known: &[String]) {
+            for arg in cmd.get_arguments() {
+                let id = arg.get_id().as_str();
+                if id.contains('.') {
+                    assert!(
+                        known.iter().any(|k| k == id),
+                        "--{:?} sets unknown {id}",
+                        arg.get_long()
+                    );
+                    assert!(
+                        arg.get_env().is_none(),
+                        "{id}: the configuration reads OUTBOX_*, not clap"
+                    );
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, known);
+            }
+        }
+        walk(&command(), &known);
     }
 }

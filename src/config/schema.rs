@@ -1,0 +1,409 @@
+//! What can be configured: every section and setting, with its default.
+//! `outbox.toml` in the repository lists the same (a test keeps them equal).
+
+use std::time::Duration;
+
+pub use bytesize::ByteSize;
+use serde::{Deserialize, Serialize};
+
+use crate::secret::{Secret, SecretUrl};
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub database: DatabaseConfig,
+    pub broker: BrokerConfig,
+    pub relay: RelayConfig,
+    pub api: ApiConfig,
+    pub consumer: ConsumerConfig,
+    pub metrics: MetricsConfig,
+    pub log: LogConfig,
+    pub watchdog: WatchdogConfig,
+    pub shutdown: ShutdownConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    pub url: SecretUrl,
+    pub max_connections: u32,
+    #[serde(with = "humantime_serde")]
+    pub connect_timeout: Duration,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: SecretUrl::new("postgres://postgres@127.0.0.1:5432/outbox"),
+            max_connections: 10,
+            connect_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum QueueType {
+    Quorum,
+    Classic,
+}
+
+impl QueueType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Quorum => "quorum",
+            Self::Classic => "classic",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueConfig {
+    /// The work queue consumers read from.
+    pub name: String,
+    /// Topic patterns bound to the exchange (`*` one word, `#` any words).
+    pub bindings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BrokerConfig {
+    pub url: SecretUrl,
+    pub exchange: String,
+    pub dead_letter_exchange: String,
+    pub queue_type: QueueType,
+    #[serde(with = "humantime_serde")]
+    pub connect_timeout: Duration,
+    #[serde(with = "humantime_serde")]
+    pub confirm_timeout: Duration,
+    /// RabbitMQ management API, for unacknowledged counts in `lag`. Default:
+    /// http://<broker host>:15672 with the broker's user and password.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub management_url: Option<SecretUrl>,
+    pub queues: Vec<QueueConfig>,
+}
+
+impl Default for BrokerConfig {
+    fn default() -> Self {
+        Self {
+            url: SecretUrl::new("amqp://guest:guest@127.0.0.1:5672/%2f"),
+            exchange: "outbox".into(),
+            dead_letter_exchange: "outbox.dlx".into(),
+            queue_type: QueueType::Quorum,
+            connect_timeout: Duration::from_secs(5),
+            confirm_timeout: Duration::from_secs(10),
+            management_url: None,
+            queues: vec![QueueConfig {
+                name: "uploads.process".into(),
+                bindings: vec!["upload.#".into()],
+            }],
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RelayConfig {
+    #[serde(with = "humantime_serde")]
+    pub interval: Duration,
+    pub poll_only: bool,
+    pub batch_size: u32,
+    pub workers: u32,
+    pub max_attempts: u32,
+    #[serde(with = "humantime_serde")]
+    pub backoff_initial: Duration,
+    #[serde(with = "humantime_serde")]
+    pub backoff_max: Duration,
+    pub apply_topology: bool,
+}
+
+impl Default for RelayConfig {
+    fn default() -> Self {
+        Self {
+            interval: Duration::from_secs(5),
+            poll_only: false,
+            batch_size: 1000,
+            workers: 2,
+            max_attempts: 10,
+            backoff_initial: Duration::from_secs(1),
+            backoff_max: Duration::from_secs(300),
+            apply_topology: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiConfig {
+    pub listen: std::net::SocketAddr,
+    /// Bearer token every route but the health checks requires; none = open.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<Secret>,
+    /// Largest file `POST /uploads` accepts.
+    #[serde(with = "exact_size")]
+    pub max_upload_size: ByteSize,
+    /// Content types an uploaded file may have.
+    pub content_types: Vec<String>,
+    /// A request still running after this long is answered 408.
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            listen: std::net::SocketAddr::from(([127, 0, 0, 1], 8080)),
+            token: None,
+            max_upload_size: ByteSize::mib(10),
+            content_types: [
+                "image/png",
+                "image/jpeg",
+                "image/gif",
+                "image/webp",
+                "application/pdf",
+                "text/plain",
+                "application/octet-stream",
+            ]
+            .map(String::from)
+            .to_vec(),
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConsumerConfig {
+    /// Queue to consume; default: the first of `broker.queues`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue: Option<String>,
+    /// Name recorded in `consumed_messages`, the scope of deduplication:
+    /// every instance of one service uses the same. Default: the queue name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Deliveries RabbitMQ sends ahead of acknowledgements.
+    pub prefetch: u16,
+    /// Messages processed at once (messages of one partition key never are).
+    pub concurrency: u32,
+    /// Attempts (the first delivery included) before a message is dead-lettered.
+    pub max_attempts: u32,
+    /// Wait before a failed message is delivered again.
+    #[serde(with = "humantime_serde")]
+    pub retry_delay: Duration,
+    /// Dead-letter messages of topics without a handler instead of recording them.
+    pub reject_unknown_topics: bool,
+    /// Declare the topology on start.
+    pub apply_topology: bool,
+}
+
+impl Default for ConsumerConfig {
+    fn default() -> Self {
+        Self {
+            queue: None,
+            name: None,
+            prefetch: 512,
+            concurrency: 4,
+            max_attempts: 5,
+            retry_delay: Duration::from_secs(5),
+            reject_unknown_topics: false,
+            apply_topology: true,
+        }
+    }
+}
+
+impl Config {
+    /// The queue `consume` reads: `consumer.queue`, else the first configured queue.
+    pub fn consumer_queue(&self) -> &str {
+        self.consumer
+            .queue
+            .as_deref()
+            .or_else(|| self.broker.queues.first().map(|q| q.name.as_str()))
+            .unwrap_or("uploads.process")
+    }
+
+    /// The consumer's name in `consumed_messages`.
+    pub fn consumer_name(&self) -> &str {
+        self.consumer
+            .name
+            .as_deref()
+            .unwrap_or_else(|| self.consumer_queue())
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Serve Prometheus metrics on this address (`relay`, `consume`, `up`);
+    /// `serve` has them on its own port at `/metrics`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<std::net::SocketAddr>,
+}
+
+/// When a stage that holds work and makes no progress is reported and when
+/// it ends the process (see `crate::watchdog`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WatchdogConfig {
+    #[serde(with = "humantime_serde")]
+    pub warn_after: Duration,
+    /// `0s`: never exit.
+    #[serde(with = "humantime_serde")]
+    pub exit_after: Duration,
+}
+
+impl Default for WatchdogConfig {
+    fn default() -> Self {
+        Self {
+            warn_after: Duration::from_secs(30),
+            exit_after: Duration::from_secs(300),
+        }
+    }
+}
+
+/// How long work in hand may take to finish after SIGTERM or SIGINT.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ShutdownConfig {
+    #[serde(with = "humantime_serde")]
+    pub grace: Duration,
+}
+
+impl Default for ShutdownConfig {
+    fn default() -> Self {
+        Self {
+            grace: Duration::from_secs(3),
+        }
+    }
+}
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// A tracing filter: `info`, `debug`, `outboxctl=debug,sqlx=warn`, …
+    pub level: String,
+    pub format: LogFormat,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            level: "info".into(),
+            format: LogFormat::Text,
+        }
+    }
+}
+
+/// Settings that have no default value, so serialising the defaults does not
+/// reveal them: `(section, key)`.
+pub(super) const OPTIONAL_SETTINGS: &[(&str, &str)] = &[
+    ("broker", "management_url"),
+    ("api", "token"),
+    ("consumer", "queue"),
+    ("consumer", "name"),
+    ("metrics", "listen"),
+];
+
+/// Sizes are read by `bytesize` (`10MiB`, `512KiB`, `1GB`, a plain number)
+/// and written back exactly: `10MiB`, or the number of bytes.
+mod exact_size {
+    use bytesize::ByteSize;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(size: &ByteSize, s: S) -> Result<S::Ok, S::Error> {
+        let n = size.as_u64();
+        for (unit, factor) in [("GiB", 1u64 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)] {
+            if n >= factor && n.is_multiple_of(factor) {
+                return s.serialize_str(&format!("{}{unit}", n / factor));
+            }
+        }
+        s.serialize_str(&n.to_string())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<ByteSize, D::Error> {
+        ByteSize::deserialize(d).map_err(|_| {
+            serde::de::Error::custom("not a size; write it like 10MiB, 512KiB or 1048576")
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Serialize, Deserialize, PartialEq)]
+    struct Sized {
+        #[serde(with = "exact_size")]
+        size: ByteSize,
+    }
+
+    #[test]
+    fn sizes_parse_and_are_written_back_exactly() {
+        for (text, bytes) in [
+            ("10MiB", 10 << 20),
+            ("512 KiB", 512 << 10),
+            ("1000", 1000),
+            ("2MB", 2_000_000),
+        ] {
+            let s: Sized = toml::from_str(&format!("size = {text:?}")).unwrap();
+            assert_eq!(s.size, ByteSize::b(bytes), "{text}");
+        }
+        let plain: Sized = toml::from_str("size = 1500").unwrap();
+        assert_eq!(plain.size, ByteSize::b(1500));
+        assert!(toml::from_str::<Sized>("size = \"10 parsecs\"").is_err());
+        assert_eq!(
+            toml::to_string(&Sized {
+                size: ByteSize::mib(10)
+            })
+            .unwrap()
+            .trim(),
+            "size = \"10MiB\""
+        );
+        // Not a whole unit: the exact number, never a rounded 1.5 KiB.
+        assert_eq!(
+            toml::to_string(&Sized {
+                size: ByteSize::b(1500)
+            })
+            .unwrap()
+            .trim(),
+            "size = \"1500\""
+        );
+    }
+}
+
+#[cfg(test)]
+mod example_file {
+    use super::*;
+    use crate::config::settings;
+
+    /// `outbox.toml` in the repository documents every setting at its default.
+    #[test]
+    fn example_config_lists_every_setting_at_its_default() {
+        let text = include_str!("../../outbox.toml");
+        let table: toml::Table = text.parse().expect("outbox.toml parses");
+        for s in settings() {
+            let present = table
+                .get(&s.section)
+                .and_then(|t| t.as_table())
+                .is_some_and(|t| t.contains_key(&s.key));
+            let optional = OPTIONAL_SETTINGS.contains(&(s.section.as_str(), s.key.as_str()));
+            assert!(
+                present || optional || text.contains(&format!("# {} =", s.key)),
+                "outbox.toml does not mention {}",
+                s.path()
+            );
+        }
+        let from_file: Config = toml::from_str(text).expect("outbox.toml is a valid config");
+        assert_eq!(
+            toml::Table::try_from(&from_file).unwrap(),
+            toml::Table::try_from(Config::default()).unwrap(),
+            "outbox.toml values differ from the built-in defaults"
+        );
+    }
+}
