@@ -8,7 +8,7 @@ use crate::flow::{consume, produce, relay, up};
 use crate::ops::{dlq, docs, lag, outbox, setup};
 use crate::{bench, output, shutdown};
 
-pub use crate::ops::Outcome;
+pub use crate::output::Outcome;
 
 pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
     let (flags, flag_names) = cli.settings();

@@ -1,11 +1,25 @@
 //! outboxctl: the transactional outbox for PostgreSQL and RabbitMQ.
 //!
 //! The layers, in the order a request flows through them:
-//! `cli` (arguments) → `config` (resolved settings) → `app` (one match:
-//! command → flow or ops) → `flow` (produce, relay, consume) and `ops`
-//! (operator commands) → `store` (all SQL) and `broker` (all AMQP), which
-//! never import each other. `model` holds the plain types they share;
-//! `output` formats what commands print.
+//!
+//! ```text
+//! main → app (one match: command → <module>::command(config, args, shutdown) → Outcome)
+//!   cli      every clap type; setting flags are typed groups (cli::settings)
+//!   config   schema + defaults, resolve (defaults < file < env < flags), validate
+//!   secret   Secret / SecretUrl, masking, scrubbing of stderr
+//!   shutdown SIGINT/SIGTERM → one CancellationToken
+//!   flow     produce/ (the API) → relay/ → consume/ (the engine) → handlers/
+//!   ops      operator commands over the same store and broker functions
+//!   store    all SQL (outbox, inbox, uploads; LISTEN, ping, session settings)
+//!   broker   all AMQP (one reconnecting link, topology, confirms, deliveries)
+//!   model    plain types shared by the layers, event payloads as structs
+//! ```
+//!
+//! `store` and `broker` never import each other; `flow` is the only layer
+//! that uses both. Beside them: `backoff` (the one retry policy),
+//! `watchdog` (stalled stages end the process), `telemetry` (metrics and
+//! trace context), `output` (what commands print, and their `Outcome`),
+//! `proxy` (a fault-injecting TCP proxy for tests), `bench`.
 
 pub mod app;
 pub mod backoff;

@@ -229,6 +229,21 @@ impl UploadStatus {
     }
 }
 
+/// The event the API writes with every upload, and the upload handler reads:
+/// the payload of `upload.created`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadCreated {
+    pub upload_id: Uuid,
+    pub filename: String,
+    pub content_type: String,
+    pub size_bytes: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+impl UploadCreated {
+    pub const TOPIC: &'static str = "upload.created";
+}
+
 /// An upload's metadata (never its bytes).
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct Upload {
@@ -273,23 +288,15 @@ pub struct EventState {
     pub dead_at: Option<DateTime<Utc>>,
 }
 
-/// Everything about one outbox row.
+/// Everything about one outbox row: its state and all the rest.
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct OutboxRow {
-    pub id: i64,
-    pub message_id: MessageId,
-    pub topic: String,
-    pub partition_key: Option<String>,
-    pub status: OutboxStatus,
+    #[sqlx(flatten)]
+    #[serde(flatten)]
+    pub state: EventState,
     pub payload: serde_json::Value,
     pub headers: serde_json::Value,
     pub traceparent: Option<String>,
-    pub attempts: i32,
-    pub last_error: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub available_at: DateTime<Utc>,
-    pub sent_at: Option<DateTime<Utc>>,
-    pub dead_at: Option<DateTime<Utc>>,
     pub lane: i16,
     pub replay_of: Option<i64>,
     pub replay_count: i32,

@@ -1,12 +1,33 @@
-//! What commands print: results on stdout (text, tables or JSON lines), logs
-//! on stderr (text or JSON), with registered secrets scrubbed from logs.
+//! What commands print and how they end: results on stdout (text, tables or
+//! JSON lines), logs on stderr (text or JSON) with registered secrets
+//! scrubbed, and the [`Outcome`] `main` turns into an exit code.
 
 use std::io::{self, Write};
+use std::process::ExitCode;
 
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
 
 use crate::config::{LogConfig, LogFormat};
+
+/// How a command that did not fail ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Exit 0.
+    Success,
+    /// Exit 1: the command worked and what it checked is not fine (e.g.
+    /// `relay --once` left rows failing or dead), or nothing matched.
+    CheckFailed,
+}
+
+impl Outcome {
+    pub fn exit_code(self) -> ExitCode {
+        match self {
+            Self::Success => ExitCode::SUCCESS,
+            Self::CheckFailed => ExitCode::from(1),
+        }
+    }
+}
 
 /// Print one line of a command's result to stdout.
 pub fn line(text: impl AsRef<str>) -> io::Result<()> {

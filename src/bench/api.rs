@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::{Lab, Report, percentile};
 use crate::cli::BenchArgs;
-use crate::model::{MessageId, Topic};
+use crate::model::{MessageId, Topic, UploadCreated};
 use crate::store::bench as sql;
 use crate::store::outbox::{self, NewEvent};
 use crate::store::uploads::{self, NewUpload};
@@ -108,8 +108,14 @@ pub async fn run(lab: &Lab, args: &BenchArgs) -> anyhow::Result<Report> {
                 .await?
                 .expect("no idempotency key, no conflict");
                 let key = upload.id.to_string();
-                let payload =
-                    serde_json::json!({ "upload_id": upload.id, "size_bytes": upload.size_bytes });
+                // The same event the API writes.
+                let payload = serde_json::to_value(UploadCreated {
+                    upload_id: upload.id,
+                    filename: upload.filename.clone(),
+                    content_type: upload.content_type.clone(),
+                    size_bytes: upload.size_bytes,
+                    created_at: upload.created_at,
+                })?;
                 outbox::insert(
                     &mut tx,
                     &NewEvent {

@@ -8,7 +8,11 @@ use super::api::{PNG, load};
 use super::{Lab, Report, progress};
 use crate::broker::bench::RawMessage;
 use crate::cli::BenchArgs;
+use crate::model::UploadCreated;
 use crate::store::bench as sql;
+
+/// A consumer that makes no progress this long has failed the run.
+const STALL: Duration = Duration::from_secs(30);
 
 pub async fn run(lab: &Lab, args: &BenchArgs) -> anyhow::Result<Report> {
     let n = args.events.unwrap_or(20_000);
@@ -26,10 +30,10 @@ pub async fn run(lab: &Lab, args: &BenchArgs) -> anyhow::Result<Report> {
 
     let uploads = sql::load_uploads(&lab.pool, n, PNG, "image/png").await?;
     let messages = || {
-        uploads.iter().map(|(upload, message)| RawMessage {
-            message_id: message.to_string(),
-            message_type: "upload.created".into(),
-            body: serde_json::to_vec(&serde_json::json!({ "upload_id": upload })).expect("JSON"),
+        uploads.iter().map(|(message_id, event)| RawMessage {
+            message_id: message_id.to_string(),
+            message_type: UploadCreated::TOPIC.into(),
+            body: serde_json::to_vec(event).expect("an event serializes"),
         })
     };
     let exchange = lab.config.broker.exchange.clone();
@@ -64,12 +68,22 @@ pub async fn run(lab: &Lab, args: &BenchArgs) -> anyhow::Result<Report> {
     let bar = progress(n, "consume");
     let started = Instant::now();
     let mut consume = lab.start("consume", &["consume", "--concurrency", &concurrency])?;
+    let (mut last, mut moved) = (0, Instant::now());
     loop {
         consume.alive()?;
         let done = sql::consumed_count(&lab.pool, &name).await? as u64;
         bar.set_position(done);
         if done >= n {
             break;
+        }
+        if done > last {
+            (last, moved) = (done, Instant::now());
+        } else if moved.elapsed() > STALL {
+            anyhow::bail!(
+                "the consumer processed {done} of {n} messages and nothing more for {}s — \
+                 see its log above (were messages dead-lettered?)",
+                STALL.as_secs()
+            );
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }

@@ -1,10 +1,13 @@
-//! The only module that speaks AMQP (lapin): connecting, declaring the
-//! topology, publishing with confirms.
+//! The only module that speaks AMQP (lapin): connecting (one reconnecting,
+//! topology-healing [`Link`] per process), declaring the topology, publishing
+//! with confirms, taking and forwarding deliveries. Every request to the
+//! broker is bounded: a dead or frozen connection fails, it never hangs.
 //!
 //! Depends on `model` and `config` only; never on the store.
 
 pub mod bench;
 pub mod consume;
+pub mod link;
 pub mod management;
 pub mod publish;
 pub mod topology;
@@ -17,6 +20,7 @@ use lapin::{Connection, ConnectionProperties};
 use crate::config::{BrokerConfig, SecretUrl};
 
 pub use consume::{Delivery, Forwarder, Subscription};
+pub use link::Link;
 pub use publish::Publisher;
 pub use topology::Topology;
 

@@ -12,8 +12,9 @@ use tracing::{Instrument, error, info, info_span, warn};
 use crate::backoff::Backoff;
 use crate::broker::{Broker, Topology};
 use crate::config::Config;
+use crate::flow::handlers::Handlers;
 use crate::flow::{consume, produce, relay};
-use crate::ops::Outcome;
+use crate::output::Outcome;
 use crate::store;
 use crate::telemetry::MetricsEndpoint;
 
@@ -71,7 +72,7 @@ pub async fn run(config: &Config, shutdown: CancellationToken) -> anyhow::Result
         tasks.spawn(supervise("consume", token.clone(), move || {
             let (config, stop) = (config.clone(), stop.clone());
             async move {
-                consume::run(&config, consume::Handlers::standard(), stop).await?;
+                consume::run(&config, Handlers::standard(), stop).await?;
                 Ok(())
             }
         }));

@@ -113,7 +113,7 @@ pub async fn show(config: &Config, row: RowRef, format: Output) -> anyhow::Resul
     let Some(r) = outbox::find(&pool, row).await? else {
         return nothing(&format!("there is no outbox {row}"));
     };
-    let consumed = inbox::history(&pool, r.message_id).await?;
+    let consumed = inbox::history(&pool, r.state.message_id).await?;
     if format == Output::Json {
         let mut v = serde_json::to_value(&r)?;
         v["consumed"] = serde_json::to_value(&consumed)?;
@@ -122,18 +122,24 @@ pub async fn show(config: &Config, row: RowRef, format: Output) -> anyhow::Resul
     }
     let opt = |t: Option<chrono::DateTime<Utc>>| t.map_or("-".to_string(), when);
     let mut lines = vec![
-        format!("row {}  message {}  {}", r.id, r.message_id, r.status),
-        format!("topic          {}", r.topic),
+        format!(
+            "row {}  message {}  {}",
+            r.state.id, r.state.message_id, r.state.status
+        ),
+        format!("topic          {}", r.state.topic),
         format!(
             "partition key  {}",
-            r.partition_key.as_deref().unwrap_or("-")
+            r.state.partition_key.as_deref().unwrap_or("-")
         ),
-        format!("attempts       {}", r.attempts),
-        format!("created        {}", when(r.created_at)),
-        format!("available      {}", when(r.available_at)),
-        format!("sent           {}", opt(r.sent_at)),
-        format!("dead           {}", opt(r.dead_at)),
-        format!("last error     {}", r.last_error.as_deref().unwrap_or("-")),
+        format!("attempts       {}", r.state.attempts),
+        format!("created        {}", when(r.state.created_at)),
+        format!("available      {}", when(r.state.available_at)),
+        format!("sent           {}", opt(r.state.sent_at)),
+        format!("dead           {}", opt(r.state.dead_at)),
+        format!(
+            "last error     {}",
+            r.state.last_error.as_deref().unwrap_or("-")
+        ),
         format!("traceparent    {}", r.traceparent.as_deref().unwrap_or("-")),
         format!("lane           {}", r.lane),
     ];
@@ -194,29 +200,29 @@ pub async fn why(config: &Config, row: RowRef) -> anyhow::Result<Outcome> {
 
 /// One paragraph on where a row stands and why.
 async fn explain(pool: &PgPool, r: &OutboxRow) -> anyhow::Result<String> {
-    let name = format!("Row {} ({})", r.id, r.topic);
-    Ok(match r.status {
+    let name = format!("Row {} ({})", r.state.id, r.state.topic);
+    Ok(match r.state.status {
         OutboxStatus::Sent => {
-            let at = r.sent_at.map_or("-".into(), when);
+            let at = r.state.sent_at.map_or("-".into(), when);
             format!(
                 "{name} went out at {at}: the broker confirmed it on attempt {}. Consumers have it \
                  (`outboxctl outbox show {}` lists who processed it).",
-                r.attempts, r.id
+                r.state.attempts, r.state.id
             )
         }
         OutboxStatus::Dead => format!(
             "{name} is dead since {} after {} attempts; the last error was: {}. It stays here until \
              you act: fix the cause, then `outboxctl outbox requeue {}`.",
-            r.dead_at.map_or("-".into(), when),
-            r.attempts,
-            r.last_error.as_deref().unwrap_or("(none recorded)"),
-            r.id
+            r.state.dead_at.map_or("-".into(), when),
+            r.state.attempts,
+            r.state.last_error.as_deref().unwrap_or("(none recorded)"),
+            r.state.id
         ),
         OutboxStatus::Pending => {
-            let state = state_of(r);
-            let own = pending_reason(pool, &state, r.lane).await?;
-            match (&own, r.partition_key.as_deref()) {
-                (Pending::Due, Some(key)) => match outbox::blocker(pool, key, r.id).await? {
+            let state = &r.state;
+            let own = pending_reason(pool, state, r.lane).await?;
+            match (&own, r.state.partition_key.as_deref()) {
+                (Pending::Due, Some(key)) => match outbox::blocker(pool, key, r.state.id).await? {
                     Some(b) => {
                         let theirs = pending_reason(pool, &b, r.lane).await?;
                         format!(
@@ -227,28 +233,12 @@ async fn explain(pool: &PgPool, r: &OutboxRow) -> anyhow::Result<String> {
                             theirs.sentence(pool, &b).await?
                         )
                     }
-                    None => format!("{name} {}", own.sentence(pool, &state).await?),
+                    None => format!("{name} {}", own.sentence(pool, state).await?),
                 },
-                _ => format!("{name} {}", own.sentence(pool, &state).await?),
+                _ => format!("{name} {}", own.sentence(pool, state).await?),
             }
         }
     })
-}
-
-fn state_of(r: &OutboxRow) -> EventState {
-    EventState {
-        id: r.id,
-        message_id: r.message_id,
-        topic: r.topic.clone(),
-        partition_key: r.partition_key.clone(),
-        status: r.status,
-        attempts: r.attempts,
-        last_error: r.last_error.clone(),
-        created_at: r.created_at,
-        available_at: r.available_at,
-        sent_at: r.sent_at,
-        dead_at: r.dead_at,
-    }
 }
 
 /// Why a pending row is where it is, on its own (without its key).

@@ -6,6 +6,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::StoreError;
+use crate::model::UploadCreated;
 
 fn check_name(name: &str) -> Result<(), StoreError> {
     if name.is_empty()
@@ -169,18 +170,33 @@ pub async fn load_uploads(
     n: u64,
     content: &[u8],
     content_type: &str,
-) -> Result<Vec<(Uuid, Uuid)>, StoreError> {
-    Ok(sqlx::query_as(
+) -> Result<Vec<(Uuid, UploadCreated)>, StoreError> {
+    let rows: Vec<(Uuid, Uuid, String, String, i64, DateTime<Utc>)> = sqlx::query_as(
         r#"INSERT INTO uploads (id, filename, content_type, size_bytes, content, message_id)
            SELECT gen_random_uuid(), 'bench-' || i || '.png', $2, octet_length($3), $3, gen_random_uuid()
            FROM generate_series(1, $1) AS i
-           RETURNING id, message_id"#,
+           RETURNING message_id, id, filename, content_type, size_bytes, created_at"#,
     )
     .bind(n as i64)
     .bind(content_type)
     .bind(content)
     .fetch_all(pool)
-    .await?)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(message_id, upload_id, filename, content_type, size_bytes, created_at)| {
+                let event = UploadCreated {
+                    upload_id,
+                    filename,
+                    content_type,
+                    size_bytes,
+                    created_at,
+                };
+                (message_id, event)
+            },
+        )
+        .collect())
 }
 
 /// The database's own unit of work for the consume baseline: one

@@ -1,6 +1,9 @@
 //! The only module that speaks SQL. Functions that write take the caller's
 //! `Transaction`, so a business row and its outbox row commit together; reads
-//! take the pool. Driver errors become [`StoreError`] here, at the edge.
+//! take the pool. Driver errors become [`StoreError`] here, at the edge, with
+//! what happened to a connection named (refused, reset, timed out, refused
+//! by the server). Also here: pools and their session settings, the schema
+//! check, a bounded ping, and the outbox's LISTEN stream.
 //!
 //! Depends on `model` and `config` only; never on the broker.
 
@@ -102,16 +105,6 @@ fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// A driver error as one line for a log, socket errors named for what they
-/// are (refused, reset, timed out).
-pub fn describe(e: &sqlx::Error) -> String {
-    match e {
-        sqlx::Error::Io(io) => crate::model::describe_io(io),
-        sqlx::Error::Database(db) => one_line(db.message()),
-        other => one_line(&other.to_string()),
-    }
-}
-
 /// Longest a single database call may take here, whatever the network does:
 /// the server's own `statement_timeout` (60 s on the relay's and consumer's
 /// connections) plus a margin. A frozen connection fails instead of hanging.
@@ -129,6 +122,15 @@ pub async fn bounded<T>(
             humantime::format_duration(limit)
         )))
     })
+}
+
+/// Whether the pool can run a query now, within `limit` (`/readyz`).
+pub async fn ready(pool: &PgPool, limit: Duration) -> Result<(), StoreError> {
+    bounded(limit, async {
+        sqlx::query("SELECT 1").execute(pool).await?;
+        Ok(())
+    })
+    .await
 }
 
 /// Whether PostgreSQL answers now, asked on a connection of its own (the

@@ -5,10 +5,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use lapin::types::AMQPValue;
-use outboxctl::flow::consume::{Handler, HandlerError, HandlerFuture, Handlers, Message};
+use outboxctl::flow::handlers::{Handler, HandlerError, HandlerFuture, Handlers, Message};
 use reqwest::StatusCode;
 use reqwest::multipart::{Form, Part};
-use serde_json::{Value, json};
+use serde_json::Value;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
@@ -92,7 +92,13 @@ async fn a_message_delivered_twice_changes_the_upload_once(pool: PgPool) {
     let env = TestEnv::new(pool, &["upload.#"]);
     env.apply_topology().await;
     let (upload_id, message_id) = stored_upload(&env, PNG, "twice.png", "image/png").await;
-    let payload = json!({ "upload_id": upload_id }).to_string();
+    // The event exactly as the API wrote it.
+    let payload: String =
+        sqlx::query_scalar("SELECT payload::text FROM outbox WHERE message_id = $1::uuid")
+            .bind(&message_id)
+            .fetch_one(&env.pool)
+            .await
+            .unwrap();
     for _ in 0..2 {
         env.publish(RawMessage {
             routing_key: "upload.created",

@@ -9,7 +9,7 @@ use lapin::options::{
     QueueBindOptions,
 };
 use lapin::types::{AMQPValue, FieldTable};
-use outboxctl::flow::consume::Handlers;
+use outboxctl::flow::handlers::Handlers;
 use outboxctl::model::OutboxStatus;
 use outboxctl::store::outbox::{self, ListFilter};
 use serde_json::{Value, json};

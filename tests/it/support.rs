@@ -480,7 +480,7 @@ pub struct RunningConsumer {
 }
 
 impl RunningConsumer {
-    pub fn start(config: &Config, handlers: outboxctl::flow::consume::Handlers) -> Self {
+    pub fn start(config: &Config, handlers: outboxctl::flow::handlers::Handlers) -> Self {
         let stop = CancellationToken::new();
         let config = config.clone();
         let shutdown = stop.clone();

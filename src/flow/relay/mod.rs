@@ -23,29 +23,30 @@
 //! while a relayer sleeps keeps NOTIFY's commit serialization off the writers'
 //! hot path.
 
-use std::collections::HashSet;
+mod batch;
+mod wake;
+
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use sqlx::PgPool;
-use sqlx::postgres::PgListener;
-use tokio::sync::{Mutex, Notify};
+use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, info, warn};
+use tracing::{info, warn};
 
 use crate::backoff::{Backoff, Complaints};
-use crate::broker::{Broker, BrokerError, Publisher, Topology};
+use crate::broker::{BrokerError, Link, Publisher, Topology};
 use crate::cli::RelayArgs;
 use crate::config::Config;
-use crate::model::{Envelope, PublishFailure, PublishOutcome};
-use crate::ops::Outcome;
 use crate::output;
+use crate::output::Outcome;
 use crate::store::{self, StoreError, outbox};
 use crate::telemetry::MetricsEndpoint;
 use crate::watchdog::{Stage, Stalled, Watchdog};
+use wake::{listen, refresh_gauges, report_progress};
 
 /// After work, workers poll this often (without notifications)…
 const HOT_POLL: Duration = Duration::from_millis(10);
@@ -246,7 +247,7 @@ async fn relay(
 
 struct Relay {
     pool: PgPool,
-    broker: BrokerLink,
+    broker: Link,
     wake: Arc<Notify>,
     batch_size: u32,
     /// A worker's share of the lanes while others are busy too, so the
@@ -322,28 +323,7 @@ impl Relay {
         let pool = store::connect(
             &database,
             "outboxctl relay",
-            &[
-                (
-                    "idle_in_transaction_session_timeout",
-                    format!("{}ms", idle_limit.as_millis()),
-                ),
-                ("statement_timeout", "60s".to_string()),
-                // The claim waits for a row lock only if something outside
-                // outboxctl holds one on a pending row; do not wait forever.
-                ("lock_timeout", "5s".to_string()),
-                // The claim must walk the pending index in id order and stop
-                // after a batch. Statistics lag behind bursts (a backlog after
-                // a broker outage looks like an empty table), and then the
-                // planner prefers collecting every pending row and sorting it:
-                // seconds per claim just when the relay must catch up. These
-                // connections run only the relay's few queries, none of which
-                // needs a sort or bitmap scan to be fast.
-                ("enable_sort", "off".to_string()),
-                ("enable_bitmapscan", "off".to_string()),
-                // A disabled sort inflates plan costs past jit_above_cost, and
-                // compiling a plan costs far more than running these queries.
-                ("jit", "off".to_string()),
-            ],
+            &outbox::relay_session(idle_limit),
         )
         .await?;
         db(store::check_schema(&pool)).await?;
@@ -353,11 +333,7 @@ impl Relay {
             .relay
             .apply_topology
             .then(|| Topology::from_config(&config.broker));
-        let broker = BrokerLink {
-            config: config.broker.clone(),
-            topology,
-            current: Mutex::new(None),
-        };
+        let broker = Link::new(&config.broker, "relay", topology);
         // Fail fast on a broker that cannot be reached or a topology it refuses.
         broker.connection().await?;
         // Only a relayer that sleeps on notifications steers them; until it
@@ -448,7 +424,7 @@ impl Relay {
                         wait,
                         &format!("relay worker {n}: batch failed"),
                     );
-                    sleep_or_cancel(wait, &token).await;
+                    token.run_until_cancelled(tokio::time::sleep(wait)).await;
                     continue;
                 }
             };
@@ -502,7 +478,9 @@ impl Relay {
                 if db(outbox::set_listening(&self.pool, true)).await.is_err() {
                     self.listening.store(false, Ordering::SeqCst);
                 }
-                sleep_or_cancel(HOT_POLL, &token).await;
+                token
+                    .run_until_cancelled(tokio::time::sleep(HOT_POLL))
+                    .await;
                 continue;
             }
             self.wait_for_work(&token).await;
@@ -517,7 +495,7 @@ impl Relay {
     async fn hot_pause(&self, token: &CancellationToken) {
         tokio::select! {
             _ = self.wake.notified() => {}
-            _ = sleep_or_cancel(HOT_POLL, token) => {}
+            _ = token.run_until_cancelled(tokio::time::sleep(HOT_POLL)) => {}
         }
     }
 
@@ -531,362 +509,7 @@ impl Relay {
         }
         tokio::select! {
             _ = self.wake.notified() => {}
-            _ = sleep_or_cancel(wait, token) => {}
+            _ = token.run_until_cancelled(tokio::time::sleep(wait)) => {}
         }
-    }
-
-    /// One claim → publish → record cycle. See the module documentation.
-    async fn relay_batch(
-        &self,
-        publisher: &mut Publisher,
-        lanes: u32,
-        token: &CancellationToken,
-        stage: &Stage,
-    ) -> Result<BatchReport, RelayError> {
-        let started = Instant::now();
-        stage.working("claiming a batch");
-        let mut tx = sql(self.pool.begin()).await?;
-        let outbox::Claim {
-            rows: claimed,
-            busy,
-        } = db(outbox::claim_batch(&mut tx, self.batch_size, lanes)).await?;
-        let claim_ms = started.elapsed().as_millis() as u64;
-        if claimed.is_empty() {
-            sql(tx.rollback()).await?;
-            return Ok(BatchReport {
-                busy,
-                ..BatchReport::default()
-            });
-        }
-        stage.working(format!(
-            "publishing {} rows and awaiting their confirms",
-            claimed.len()
-        ));
-        let mut report = BatchReport {
-            claimed: claimed.len(),
-            ..BatchReport::default()
-        };
-
-        let mut remaining: Vec<&Envelope> = claimed.iter().collect();
-        let mut failed_keys: HashSet<&str> = HashSet::new();
-        let mut confirmed: Vec<i64> = Vec::new();
-        let mut failures: Vec<PublishFailure> = Vec::new();
-        let mut publish_time = Duration::ZERO;
-        while !remaining.is_empty()
-            && publisher.is_usable()
-            && !(report.waves > 0
-                && (token.is_cancelled() || started.elapsed() > self.batch_budget))
-        {
-            let (wave, rest) = next_wave(remaining, &failed_keys);
-            remaining = rest;
-            if wave.is_empty() {
-                break;
-            }
-            report.waves += 1;
-            let confirm_started = Instant::now();
-            let outcomes = publisher.publish(&wave).await;
-            publish_time += confirm_started.elapsed();
-            metrics::histogram!("outbox_relay_confirm_latency_seconds")
-                .record(confirm_started.elapsed().as_secs_f64());
-            for (row, outcome) in wave.iter().zip(outcomes) {
-                if outcome == PublishOutcome::Confirmed {
-                    debug!(message_id = %row.message_id, trace_id = trace_id(row), topic = %row.topic,
-                        id = row.id, "published");
-                    confirmed.push(row.id);
-                    metrics::counter!("outbox_relay_published_total", "topic" => row.topic.clone())
-                        .increment(1);
-                    continue;
-                }
-                metrics::counter!("outbox_relay_failed_total", "reason" => outcome.reason())
-                    .increment(1);
-                if let Some(key) = row.partition_key.as_deref() {
-                    failed_keys.insert(key);
-                }
-                failures.push(PublishFailure {
-                    id: row.id,
-                    error: outcome.describe().unwrap_or_default(),
-                    retry_in: self.backoff(row.attempts + 1),
-                    give_up: matches!(outcome, PublishOutcome::Invalid(_)),
-                });
-                debug!(id = row.id, message_id = %row.message_id, trace_id = trace_id(row),
-                    topic = %row.topic, reason = outcome.reason(), "publish failed");
-            }
-        }
-
-        stage.working("recording the batch");
-        db(outbox::mark_sent(&mut tx, &confirmed)).await?;
-        let dead = db(outbox::record_failures(
-            &mut tx,
-            &failures,
-            self.max_attempts,
-        ))
-        .await?;
-        sql(tx.commit()).await?;
-
-        for id in &dead {
-            warn!(
-                id,
-                "outbox row is dead after its last attempt; see `outboxctl outbox ls --dead`"
-            );
-        }
-        report.sent = confirmed.len();
-        report.failed = failures.len();
-        report.dead = dead.len();
-        report.released = report.claimed - report.sent - report.failed;
-        metrics::counter!("outbox_relay_dead_total").increment(dead.len() as u64);
-        metrics::histogram!("outbox_relay_batch_rows").record(report.claimed as f64);
-        metrics::histogram!("outbox_relay_batch_duration_seconds")
-            .record(started.elapsed().as_secs_f64());
-        {
-            let mut t = self.totals.lock().unwrap_or_else(|e| e.into_inner());
-            t.sent += report.sent as u64;
-            t.failed += report.failed as u64;
-            t.dead += report.dead as u64;
-        }
-        debug!(
-            claimed = report.claimed,
-            sent = report.sent,
-            failed = report.failed,
-            dead = report.dead,
-            released = report.released,
-            waves = report.waves,
-            claim_ms,
-            publish_ms = publish_time.as_millis() as u64,
-            ms = started.elapsed().as_millis() as u64,
-            "batch"
-        );
-        Ok(report)
-    }
-
-    /// Delay before attempt `attempt + 1`: exponential from `backoff_initial`,
-    /// capped at `backoff_max`, with jitter so rows that failed together do
-    /// not retry together.
-    fn backoff(&self, attempt: i32) -> Duration {
-        let attempt = u32::try_from(attempt).unwrap_or(1);
-        Backoff::nth(self.backoff_initial, self.backoff_max, attempt)
-    }
-}
-
-/// The trace id of a row's traceparent, or `-`.
-fn trace_id(row: &Envelope) -> &str {
-    row.traceparent
-        .as_deref()
-        .and_then(|t| t.split('-').nth(1))
-        .unwrap_or("-")
-}
-
-/// Split rows (in id order) into the next wave — at most one row per key,
-/// none of a key that failed — and the rows for later waves.
-fn next_wave<'a>(
-    rows: Vec<&'a Envelope>,
-    failed_keys: &HashSet<&str>,
-) -> (Vec<&'a Envelope>, Vec<&'a Envelope>) {
-    let mut wave = Vec::new();
-    let mut rest = Vec::new();
-    let mut in_wave: HashSet<&str> = HashSet::new();
-    for row in rows {
-        match row.partition_key.as_deref() {
-            None => wave.push(row),
-            Some(key) if failed_keys.contains(key) => {}
-            Some(key) if in_wave.insert(key) => wave.push(row),
-            Some(_) => rest.push(row),
-        }
-    }
-    (wave, rest)
-}
-
-/// The shared AMQP connection, re-established on demand.
-struct BrokerLink {
-    config: crate::config::BrokerConfig,
-    topology: Option<Topology>,
-    current: Mutex<Option<Arc<Broker>>>,
-}
-
-impl BrokerLink {
-    /// A live connection; reconnects (and re-declares the topology, which
-    /// heals a deleted exchange) when the last one is gone.
-    async fn connection(&self) -> Result<Arc<Broker>, BrokerError> {
-        let mut current = self.current.lock().await;
-        if let Some(b) = current.as_ref()
-            && b.is_connected()
-        {
-            return Ok(b.clone());
-        }
-        let name = format!("outboxctl relay (pid {})", std::process::id());
-        let broker = Arc::new(Broker::connect(&self.config, &name).await?);
-        if let Some(topology) = &self.topology {
-            broker.apply_topology(topology).await?;
-        }
-        if current.is_some() {
-            info!("reconnected to RabbitMQ");
-        }
-        *current = Some(broker.clone());
-        Ok(broker)
-    }
-
-    async fn publisher(&self) -> Result<Publisher, BrokerError> {
-        let broker = self.connection().await?;
-        broker
-            .publisher(&self.config.exchange, self.config.confirm_timeout)
-            .await
-    }
-
-    async fn close(&self) {
-        if let Some(b) = self.current.lock().await.take() {
-            b.close().await;
-        }
-    }
-}
-
-/// Turn NOTIFYs from the outbox trigger into worker wake-ups. Notifications
-/// are best effort: after a lost connection every worker is woken once, and
-/// the poll interval covers the rest.
-async fn listen(
-    pool: PgPool,
-    wake: Arc<Notify>,
-    token: CancellationToken,
-) -> Result<(), RelayError> {
-    let mut retry = Backoff::reconnect();
-    let mut warned = false;
-    while !token.is_cancelled() {
-        let mut listener = match PgListener::connect_with(&pool).await {
-            Ok(mut l) => match l.listen(outbox::NOTIFY_CHANNEL).await {
-                Ok(()) => l,
-                Err(e) => {
-                    warn_listen(&mut warned, &e);
-                    sleep_or_cancel(retry.next_delay(), &token).await;
-                    continue;
-                }
-            },
-            Err(e) => {
-                warn_listen(&mut warned, &e);
-                sleep_or_cancel(retry.next_delay(), &token).await;
-                continue;
-            }
-        };
-        debug!("listening for outbox notifications");
-        retry.reset();
-        loop {
-            tokio::select! {
-                _ = token.cancelled() => return Ok(()),
-                received = listener.try_recv() => match received {
-                    Ok(Some(_)) => wake.notify_one(),
-                    Ok(None) => {
-                        // Connection lost; try_recv reconnects on the next call.
-                        // Anything committed meanwhile went unannounced.
-                        debug!("notification connection lost; reconnecting");
-                        wake.notify_waiters();
-                        wake.notify_one();
-                    }
-                    Err(e) => {
-                        warn_listen(&mut warned, &e);
-                        break;
-                    }
-                }
-            }
-        }
-        sleep_or_cancel(retry.next_delay(), &token).await;
-    }
-    Ok(())
-}
-
-/// Say once why notifications do not arrive. Only a server that refuses
-/// LISTEN hints at PgBouncer; a dropped connection is just that.
-fn warn_listen(warned: &mut bool, e: &sqlx::Error) {
-    if *warned {
-        return;
-    }
-    *warned = true;
-    let error = store::describe(e);
-    if matches!(e, sqlx::Error::Database(_)) {
-        warn!(error = %error, "PostgreSQL refused LISTEN; polling every relay.interval instead \
-            (behind PgBouncer in transaction pooling, set relay.poll_only = true)");
-    } else {
-        warn!(error = %error, "cannot LISTEN for outbox notifications; polling every \
-            relay.interval until it works again");
-    }
-}
-
-/// The backlog gauges (pending rows, the outbox lag, dead rows), every 5 s.
-async fn refresh_gauges(pool: PgPool, token: CancellationToken) -> Result<(), RelayError> {
-    while !token.is_cancelled() {
-        if let Ok(b) = db(outbox::backlog(&pool)).await {
-            metrics::gauge!("outbox_pending_rows").set(b.pending as f64);
-            metrics::gauge!("outbox_oldest_pending_age_seconds").set(b.oldest_pending_seconds);
-            metrics::gauge!("outbox_dead_rows").set(b.dead as f64);
-        }
-        sleep_or_cancel(Duration::from_secs(5), &token).await;
-    }
-    Ok(())
-}
-
-/// An info line every 30 s when rows moved.
-async fn report_progress(relay: Arc<Relay>, token: CancellationToken) -> Result<(), RelayError> {
-    const EVERY: Duration = Duration::from_secs(30);
-    let mut last = relay.totals();
-    loop {
-        sleep_or_cancel(EVERY, &token).await;
-        if token.is_cancelled() {
-            return Ok(());
-        }
-        let now = relay.totals();
-        let sent = now.sent - last.sent;
-        let failed = now.failed - last.failed;
-        let dead = now.dead - last.dead;
-        if sent + failed + dead > 0 {
-            info!(
-                sent,
-                failed,
-                dead,
-                per_second = format!("{:.1}", sent as f64 / EVERY.as_secs_f64()),
-                "relayed in the last 30s"
-            );
-        }
-        last = now;
-    }
-}
-
-async fn sleep_or_cancel(d: Duration, token: &CancellationToken) {
-    tokio::select! {
-        _ = tokio::time::sleep(d) => {}
-        _ = token.cancelled() => {}
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::MessageId;
-
-    fn row(id: i64, key: Option<&str>) -> Envelope {
-        Envelope {
-            id,
-            message_id: MessageId::new(),
-            topic: "t".into(),
-            partition_key: key.map(str::to_string),
-            payload: "{}".into(),
-            headers: serde_json::json!({}),
-            traceparent: None,
-            created_at: chrono::Utc::now(),
-            attempts: 0,
-        }
-    }
-
-    #[test]
-    fn a_wave_has_one_row_per_key_and_skips_failed_keys() {
-        let rows = [
-            row(1, Some("a")),
-            row(2, Some("a")),
-            row(3, None),
-            row(4, Some("b")),
-            row(5, None),
-            row(6, Some("c")),
-        ];
-        let refs: Vec<&Envelope> = rows.iter().collect();
-        let failed: HashSet<&str> = ["c"].into_iter().collect();
-        let (wave, rest) = next_wave(refs, &failed);
-        let ids = |v: &[&Envelope]| v.iter().map(|r| r.id).collect::<Vec<_>>();
-        assert_eq!(ids(&wave), [1, 3, 4, 5]);
-        assert_eq!(ids(&rest), [2]);
     }
 }

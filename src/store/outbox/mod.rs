@@ -1,13 +1,20 @@
-//! The outbox table: claiming pending rows for the relayer, recording what the
-//! broker said, and the counts operators and `relay --once` look at.
+//! The outbox table: writing events, claiming pending rows for the relayer,
+//! recording what the broker said, waking the relayer, and the counts
+//! `relay --once`, `lag` and the gauges look at. The operator's queries
+//! (list, explain, replay, requeue, purge) are in `operator`.
+
+mod operator;
+
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sqlx::{PgPool, Postgres, QueryBuilder};
+use sqlx::PgPool;
+use sqlx::postgres::PgListener;
+
+pub use operator::*;
 
 use super::{StoreError, Tx};
-use crate::model::{
-    Envelope, EventState, MessageId, OutboxRow, OutboxStatus, PublishFailure, RowRef, Topic,
-};
+use crate::model::{Envelope, EventState, MessageId, PublishFailure, Topic};
 
 /// The channel `outbox_notify()` signals on every insert.
 pub const NOTIFY_CHANNEL: &str = "outbox";
@@ -42,7 +49,7 @@ pub async fn insert(tx: &mut Tx, event: &NewEvent<'_>) -> Result<i64, StoreError
     Ok(id)
 }
 
-const EVENT_COLUMNS: &str = "id, message_id, topic, partition_key, \
+pub(super) const EVENT_COLUMNS: &str = "id, message_id, topic, partition_key, \
     CASE WHEN sent_at IS NOT NULL THEN 'sent' WHEN dead_at IS NOT NULL THEN 'dead' \
          ELSE 'pending' END AS status, \
     attempts, last_error, created_at, available_at, sent_at, dead_at";
@@ -61,12 +68,58 @@ pub async fn event_state(
     Ok(row)
 }
 
+/// Session settings of the relayer's connections. `idle_limit` ends the
+/// claim of a relayer that hangs in mid-batch.
+pub fn relay_session(idle_limit: Duration) -> Vec<(&'static str, String)> {
+    vec![
+        (
+            "idle_in_transaction_session_timeout",
+            format!("{}ms", idle_limit.as_millis()),
+        ),
+        ("statement_timeout", "60s".to_string()),
+        // The claim waits for a row lock only if something outside outboxctl
+        // holds one on a pending row; do not wait forever.
+        ("lock_timeout", "5s".to_string()),
+        // The claim must walk the pending index in id order and stop after a
+        // batch. Statistics lag behind bursts (a backlog after a broker outage
+        // looks like an empty table), and then the planner prefers collecting
+        // every pending row and sorting it: seconds per claim just when the
+        // relay must catch up. These connections run only the relay's few
+        // queries, none of which needs a sort or bitmap scan to be fast.
+        ("enable_sort", "off".to_string()),
+        ("enable_bitmapscan", "off".to_string()),
+        // A disabled sort inflates plan costs past jit_above_cost, and
+        // compiling a plan costs far more than running these queries.
+        ("jit", "off".to_string()),
+    ]
+}
+
+/// The outbox trigger's notifications (`LISTEN outbox`), on a connection of
+/// their own, for a relayer that sleeps.
+pub struct Notifications(PgListener);
+
+impl Notifications {
+    /// A server that refuses LISTEN answers with [`StoreError::Database`].
+    pub async fn listen(pool: &PgPool) -> Result<Self, StoreError> {
+        let mut listener = PgListener::connect_with(pool).await?;
+        listener.listen(NOTIFY_CHANNEL).await?;
+        Ok(Self(listener))
+    }
+
+    /// The next notification: `true` one came; `false` the connection was
+    /// lost — it is re-established on the next call, and what committed
+    /// meanwhile was not announced.
+    pub async fn next(&mut self) -> Result<bool, StoreError> {
+        Ok(self.0.try_recv().await?.is_some())
+    }
+}
+
 /// Number of lanes (see the `lane` column); fixed by the schema.
 pub const LANES: u32 = 64;
 
 /// Namespace of the advisory locks on lanes (the first key of the two-key
 /// form), so they cannot collide with an application's own advisory locks.
-const LANE_LOCK_NAMESPACE: i32 = 0x4f42_5831;
+pub(super) const LANE_LOCK_NAMESPACE: i32 = 0x4f42_5831;
 
 /// What [`claim_batch`] took.
 #[derive(Debug, Default)]
@@ -279,279 +332,6 @@ pub async fn trouble(pool: &PgPool) -> Result<Trouble, StoreError> {
     .fetch_one(pool)
     .await?;
     Ok(Trouble { failing, dead })
-}
-
-// --- Operator queries -------------------------------------------------------
-
-/// Which rows `outbox ls` (and `replay` by filter) selects.
-#[derive(Debug, Clone, Default)]
-pub struct ListFilter {
-    /// `None`: every status.
-    pub status: Option<OutboxStatus>,
-    pub topic: Option<String>,
-    pub key: Option<String>,
-    /// Created at or after.
-    pub since: Option<DateTime<Utc>>,
-    /// Created before.
-    pub until: Option<DateTime<Utc>>,
-    pub limit: Option<u32>,
-    pub oldest_first: bool,
-}
-
-/// The listing query. The status predicates are written out literally so the
-/// planner can match them to the partial indexes.
-fn list_query(filter: &ListFilter, explain: bool) -> QueryBuilder<Postgres> {
-    let explain = if explain { "EXPLAIN " } else { "" };
-    let mut q = QueryBuilder::new(format!(
-        "{explain}SELECT {EVENT_COLUMNS} FROM outbox WHERE "
-    ));
-    q.push(match filter.status {
-        None => "true",
-        Some(OutboxStatus::Pending) => "sent_at IS NULL AND dead_at IS NULL",
-        Some(OutboxStatus::Sent) => "sent_at IS NOT NULL",
-        Some(OutboxStatus::Dead) => "dead_at IS NOT NULL",
-    });
-    if let Some(topic) = &filter.topic {
-        q.push(" AND topic = ").push_bind(topic.clone());
-    }
-    if let Some(key) = &filter.key {
-        q.push(" AND partition_key = ").push_bind(key.clone());
-    }
-    if let Some(since) = filter.since {
-        q.push(" AND created_at >= ").push_bind(since);
-    }
-    if let Some(until) = filter.until {
-        q.push(" AND created_at < ").push_bind(until);
-    }
-    q.push(if filter.oldest_first {
-        " ORDER BY id"
-    } else {
-        " ORDER BY id DESC"
-    });
-    if let Some(limit) = filter.limit {
-        q.push(" LIMIT ").push_bind(i64::from(limit));
-    }
-    q
-}
-
-pub async fn list(pool: &PgPool, filter: &ListFilter) -> Result<Vec<EventState>, StoreError> {
-    let rows = list_query(filter, false)
-        .build_query_as::<EventState>()
-        .fetch_all(pool)
-        .await?;
-    Ok(rows)
-}
-
-/// The plan PostgreSQL chooses for [`list`] (EXPLAIN, text format).
-pub async fn explain_list(pool: &PgPool, filter: &ListFilter) -> Result<String, StoreError> {
-    let lines: Vec<String> = list_query(filter, true)
-        .build_query_scalar()
-        .fetch_all(pool)
-        .await?;
-    Ok(lines.join("\n"))
-}
-
-const ROW_COLUMNS: &str = "id, message_id, topic, partition_key, \
-    CASE WHEN sent_at IS NOT NULL THEN 'sent' WHEN dead_at IS NOT NULL THEN 'dead' \
-         ELSE 'pending' END AS status, \
-    payload, headers, traceparent, attempts, last_error, created_at, available_at, sent_at, \
-    dead_at, lane, replay_of, replay_count, replayed_at, replayed_by, requeued_at, requeued_by";
-
-/// One row, by id or message id.
-pub async fn find(pool: &PgPool, row: RowRef) -> Result<Option<OutboxRow>, StoreError> {
-    let q = match row {
-        RowRef::Id(_) => format!("SELECT {ROW_COLUMNS} FROM outbox WHERE id = $1"),
-        RowRef::MessageId(_) => format!("SELECT {ROW_COLUMNS} FROM outbox WHERE message_id = $1"),
-    };
-    let query = sqlx::query_as::<_, OutboxRow>(sqlx::AssertSqlSafe(q));
-    let query = match row {
-        RowRef::Id(id) => query.bind(id),
-        RowRef::MessageId(m) => query.bind(m),
-    };
-    Ok(query.fetch_optional(pool).await?)
-}
-
-/// Whether a relayer has the row locked in a batch right now. The probe's
-/// `FOR KEY SHARE` conflicts only with the claim's `FOR UPDATE`, and is
-/// released at once.
-pub async fn is_claimed(pool: &PgPool, id: i64) -> Result<bool, StoreError> {
-    let mut tx = pool.begin().await?;
-    let free: Option<i64> =
-        sqlx::query_scalar("SELECT id FROM outbox WHERE id = $1 FOR KEY SHARE SKIP LOCKED")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    tx.rollback().await?;
-    Ok(free.is_none())
-}
-
-/// The database session holding a lane's lock: a relayer in mid-batch.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct LaneHolder {
-    pub pid: i32,
-    pub application_name: String,
-    pub client: Option<String>,
-    pub batch_started: Option<DateTime<Utc>>,
-}
-
-pub async fn lane_holder(pool: &PgPool, lane: i16) -> Result<Option<LaneHolder>, StoreError> {
-    let holder = sqlx::query_as::<_, LaneHolder>(
-        r#"SELECT a.pid, a.application_name, host(a.client_addr) AS client, a.xact_start AS batch_started
-           FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-           WHERE l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-             AND l.classid = $1::oid AND l.objid = $2::oid AND l.objsubid = 2
-           LIMIT 1"#,
-    )
-    .bind(LANE_LOCK_NAMESPACE as i64)
-    .bind(i64::from(lane))
-    .fetch_optional(pool)
-    .await?;
-    Ok(holder)
-}
-
-/// The oldest pending row of `key` older than `before`: what holds it back.
-pub async fn blocker(
-    pool: &PgPool,
-    key: &str,
-    before: i64,
-) -> Result<Option<EventState>, StoreError> {
-    let row = sqlx::query_as::<_, EventState>(sqlx::AssertSqlSafe(format!(
-        r#"SELECT {EVENT_COLUMNS} FROM outbox
-           WHERE partition_key = $1 AND id < $2 AND sent_at IS NULL AND dead_at IS NULL
-           ORDER BY id LIMIT 1"#
-    )))
-    .bind(key)
-    .bind(before)
-    .fetch_optional(pool)
-    .await?;
-    Ok(row)
-}
-
-/// Relayer sessions connected to this database right now.
-pub async fn relayers_connected(pool: &PgPool) -> Result<i64, StoreError> {
-    let n = sqlx::query_scalar(
-        r#"SELECT count(DISTINCT pid) FROM pg_stat_activity
-           WHERE datname = current_database() AND application_name = 'outboxctl relay'"#,
-    )
-    .fetch_one(pool)
-    .await?;
-    Ok(n)
-}
-
-/// The rows among `refs` that exist, with their state (in the order asked).
-pub async fn resolve(
-    pool: &PgPool,
-    refs: &[RowRef],
-) -> Result<Vec<(RowRef, Option<EventState>)>, StoreError> {
-    let mut out = Vec::with_capacity(refs.len());
-    for r in refs {
-        let state = match r {
-            RowRef::Id(id) => {
-                sqlx::query_as::<_, EventState>(sqlx::AssertSqlSafe(format!(
-                    "SELECT {EVENT_COLUMNS} FROM outbox WHERE id = $1"
-                )))
-                .bind(id)
-                .fetch_optional(pool)
-                .await?
-            }
-            RowRef::MessageId(m) => event_state(pool, *m).await?,
-        };
-        out.push((*r, state));
-    }
-    Ok(out)
-}
-
-/// Put sent rows back to pending with their message ids; the relay publishes
-/// them again. Returns the ids changed.
-pub async fn replay_same_id(tx: &mut Tx, ids: &[i64], actor: &str) -> Result<Vec<i64>, StoreError> {
-    let changed = sqlx::query_scalar(
-        r#"UPDATE outbox SET sent_at = NULL, attempts = 0, available_at = now(),
-                  replay_count = replay_count + 1, replayed_at = now(), replayed_by = $2
-           WHERE id = ANY($1) AND sent_at IS NOT NULL
-           RETURNING id"#,
-    )
-    .bind(ids)
-    .bind(actor)
-    .fetch_all(&mut **tx)
-    .await?;
-    notify(tx).await?;
-    Ok(changed)
-}
-
-/// Write a copy of each sent row with a new message id (`replay_of` points
-/// at the original) and mark the originals. Returns (original, copy) ids.
-pub async fn replay_new_id(
-    tx: &mut Tx,
-    ids: &[i64],
-    actor: &str,
-) -> Result<Vec<(i64, i64)>, StoreError> {
-    let copies: Vec<(i64, i64)> = sqlx::query_as(
-        r#"WITH originals AS (
-               UPDATE outbox SET replay_count = replay_count + 1, replayed_at = now(), replayed_by = $2
-               WHERE id = ANY($1) AND sent_at IS NOT NULL
-               RETURNING id, topic, partition_key, payload, headers, traceparent
-           )
-           INSERT INTO outbox (topic, partition_key, payload, headers, traceparent, replay_of)
-           SELECT topic, partition_key, payload, headers, traceparent, id FROM originals ORDER BY id
-           RETURNING replay_of, id"#,
-    )
-    .bind(ids)
-    .bind(actor)
-    .fetch_all(&mut **tx)
-    .await?;
-    Ok(copies)
-}
-
-/// Put dead rows back to pending with their attempts reset. Returns the ids changed.
-pub async fn requeue(tx: &mut Tx, ids: &[i64], actor: &str) -> Result<Vec<i64>, StoreError> {
-    let changed = sqlx::query_scalar(
-        r#"UPDATE outbox SET dead_at = NULL, attempts = 0, available_at = now(),
-                  requeued_at = now(), requeued_by = $2
-           WHERE id = ANY($1) AND dead_at IS NOT NULL
-           RETURNING id"#,
-    )
-    .bind(ids)
-    .bind(actor)
-    .fetch_all(&mut **tx)
-    .await?;
-    notify(tx).await?;
-    Ok(changed)
-}
-
-/// Wake the relayers (rows became pending without an INSERT).
-async fn notify(tx: &mut Tx) -> Result<(), StoreError> {
-    sqlx::query("SELECT pg_notify($1, '')")
-        .bind(NOTIFY_CHANNEL)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
-
-/// Sent rows sent before `cutoff`.
-pub async fn count_sent_before(pool: &PgPool, cutoff: DateTime<Utc>) -> Result<i64, StoreError> {
-    let n = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE sent_at < $1")
-        .bind(cutoff)
-        .fetch_one(pool)
-        .await?;
-    Ok(n)
-}
-
-/// Delete up to `batch` rows sent before `cutoff`, oldest first, in their own
-/// transaction. Returns how many went; 0 means none are left.
-pub async fn purge_sent_batch(
-    pool: &PgPool,
-    cutoff: DateTime<Utc>,
-    batch: u32,
-) -> Result<u64, StoreError> {
-    let done = sqlx::query(
-        r#"DELETE FROM outbox WHERE id IN (
-               SELECT id FROM outbox WHERE sent_at < $1 ORDER BY sent_at LIMIT $2)"#,
-    )
-    .bind(cutoff)
-    .bind(i64::from(batch))
-    .execute(pool)
-    .await?;
-    Ok(done.rows_affected())
 }
 
 /// What waits in the outbox: cheap enough to read every few seconds (only

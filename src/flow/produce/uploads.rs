@@ -1,372 +1,28 @@
-//! The producer API (`outboxctl serve`): `POST /uploads` stores an upload and
-//! its `upload.created` outbox row in one PostgreSQL transaction, so the event
-//! exists exactly when the upload does. It never talks to RabbitMQ; the relay
-//! does that.
-//!
-//! The only module that uses axum. Every error is JSON,
-//! `{"error": "<code>", "message": "<sentence>"}`, and a request that fails
-//! changes nothing.
+//! The upload routes: `POST /uploads` (multipart, JSON or raw body) writes
+//! the upload and its `upload.created` event in one transaction; `GET
+//! /uploads/{id}` shows the upload with its event and consumption history;
+//! `GET /uploads` pages through them.
 
-use std::future::IntoFuture;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
+use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{
-    DefaultBodyLimit, FromRequest, MatchedPath, Multipart, Path, Query, Request, State,
-};
+use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, get};
-use axum::{Json, Router};
 use base64::Engine;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use sqlx::PgPool;
-use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
-use tower_http::timeout::TimeoutLayer;
-use tracing::{error, info, warn};
+use tracing::{error, info};
 use uuid::Uuid;
 
-use crate::config::{Config, Secret};
-use crate::flow::openapi;
-use crate::model::{MessageId, Topic, Upload, UploadStatus};
-use crate::ops::Outcome;
+use super::{Api, ApiError};
+use crate::model::{MessageId, Upload, UploadCreated, UploadStatus};
+use crate::store::inbox;
 use crate::store::outbox::{self, NewEvent};
 use crate::store::uploads::{self, NewUpload};
-use crate::store::{self, StoreError, inbox};
-use crate::telemetry::{self, TraceContext};
-
-/// The topic of the event every upload produces.
-pub const UPLOAD_CREATED: &str = "upload.created";
-
-/// Every route the API has. The router is built from this list and the
-/// OpenAPI document is checked against it, so neither can drift.
-pub struct Route {
-    pub method: &'static str,
-    pub path: &'static str,
-    /// Reachable without the bearer token.
-    pub public: bool,
-}
-
-pub const ROUTES: &[Route] = &[
-    Route {
-        method: "GET",
-        path: "/healthz",
-        public: true,
-    },
-    Route {
-        method: "GET",
-        path: "/readyz",
-        public: true,
-    },
-    Route {
-        method: "GET",
-        path: "/metrics",
-        public: false,
-    },
-    Route {
-        method: "GET",
-        path: "/openapi.json",
-        public: false,
-    },
-    Route {
-        method: "POST",
-        path: "/uploads",
-        public: false,
-    },
-    Route {
-        method: "GET",
-        path: "/uploads",
-        public: false,
-    },
-    Route {
-        method: "GET",
-        path: "/uploads/{id}",
-        public: false,
-    },
-];
-
-struct Api {
-    pool: PgPool,
-    token: Option<Secret>,
-    max_upload: u64,
-    content_types: Vec<String>,
-    topic: Topic,
-}
-
-/// Bind `api.listen`, naming the setting when the address is unusable.
-pub async fn bind(config: &Config) -> anyhow::Result<TcpListener> {
-    let addr = config.api.listen;
-    TcpListener::bind(addr).await.map_err(|e| {
-        anyhow::anyhow!(
-            "cannot listen on {addr}: {e} — choose another address with --listen, \
-             OUTBOX_API_LISTEN or api.listen"
-        )
-    })
-}
-
-/// `outboxctl serve`: bind `api.listen` and serve until `shutdown`.
-pub async fn command(config: &Config, shutdown: CancellationToken) -> anyhow::Result<Outcome> {
-    let listener = bind(config).await?;
-    serve(config, listener, shutdown).await?;
-    Ok(Outcome::Success)
-}
-
-/// Serve the API on `listener` until `shutdown` is cancelled, then stop
-/// taking connections, give the requests in flight `shutdown.grace` to
-/// finish, and return. (A request cut off rolls back: it changed nothing.)
-pub async fn serve(
-    config: &Config,
-    listener: TcpListener,
-    shutdown: CancellationToken,
-) -> anyhow::Result<()> {
-    let pool = store::connect(
-        &config.database,
-        "outboxctl serve",
-        &[("statement_timeout", "30s".into()), ("jit", "off".into())],
-    )
-    .await?;
-    store::check_schema(&pool).await?;
-    telemetry::prometheus();
-    let app = router(config, pool);
-    info!(address = %listener.local_addr()?, "API listening");
-    let server = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-        .into_future();
-    let grace = config.shutdown.grace;
-    tokio::select! {
-        served = server => served?,
-        _ = async { shutdown.cancelled().await; tokio::time::sleep(grace).await } => {
-            warn!(grace = %humantime::format_duration(grace),
-                "requests still running after shutdown.grace are cut off; they roll back");
-        }
-    }
-    info!("API stopped");
-    Ok(())
-}
-
-fn router(config: &Config, pool: PgPool) -> Router {
-    let api = Arc::new(Api {
-        pool,
-        token: config.api.token.clone(),
-        max_upload: config.api.max_upload_size.0,
-        content_types: config.api.content_types.clone(),
-        topic: Topic::parse(UPLOAD_CREATED).expect("a valid topic"),
-    });
-    // Room for multipart framing and the base64 of a JSON upload; the file
-    // itself is held to max_upload exactly.
-    let body_limit =
-        usize::try_from(api.max_upload.saturating_mul(4) / 3 + 64 * 1024).unwrap_or(usize::MAX);
-
-    let mut public = Router::new();
-    let mut protected = Router::new();
-    let mut paths: Vec<(&str, bool)> = ROUTES.iter().map(|r| (r.path, r.public)).collect();
-    paths.dedup();
-    for (path, is_public) in paths {
-        let route = method_router(path, body_limit);
-        if is_public {
-            public = public.route(path, route);
-        } else {
-            protected = protected.route(path, route);
-        }
-    }
-    let protected =
-        protected.route_layer(middleware::from_fn_with_state(api.clone(), require_token));
-    public
-        .merge(protected)
-        .fallback(|| async {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                "no such route; see GET /openapi.json",
-            )
-        })
-        .with_state(api)
-        .layer(middleware::from_fn(json_errors))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            config.api.request_timeout,
-        ))
-        .layer(middleware::from_fn(track))
-}
-
-fn method_router(path: &str, body_limit: usize) -> MethodRouter<Arc<Api>> {
-    match path {
-        "/healthz" => get(healthz),
-        "/readyz" => get(readyz),
-        "/metrics" => get(telemetry::metrics_response),
-        "/openapi.json" => get(|| async { Json(openapi::document()) }),
-        "/uploads" => get(list_uploads)
-            .post(create_upload)
-            .layer(DefaultBodyLimit::max(body_limit)),
-        "/uploads/{id}" => get(get_upload),
-        other => unreachable!("route {other} is listed in ROUTES but has no handler"),
-    }
-}
-
-/// An error answer: status, a stable code for programs, a sentence for people.
-#[derive(Debug)]
-pub struct ApiError {
-    status: StatusCode,
-    code: &'static str,
-    message: String,
-}
-
-impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            message: message.into(),
-        }
-    }
-
-    fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, code, message)
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let mut response = (
-            self.status,
-            Json(json!({ "error": self.code, "message": self.message })),
-        )
-            .into_response();
-        if self.status == StatusCode::UNAUTHORIZED {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        }
-        response
-    }
-}
-
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Unavailable(_) => {
-                error!(error = %e, "database unavailable");
-                Self::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "database_unavailable",
-                    "the database is unavailable; nothing was changed — try again shortly",
-                )
-            }
-            StoreError::NotFound => {
-                Self::new(StatusCode::NOT_FOUND, "not_found", "no such resource")
-            }
-            other => {
-                error!(error = %other, "request failed");
-                Self::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "the request failed and changed nothing; the server log has the details",
-                )
-            }
-        }
-    }
-}
-
-impl From<sqlx::Error> for ApiError {
-    fn from(e: sqlx::Error) -> Self {
-        StoreError::from(e).into()
-    }
-}
-
-/// Requests by route and status, and their latency.
-async fn track(req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
-    let method = req.method().as_str().to_string();
-    let started = Instant::now();
-    let response = next.run(req).await;
-    let status = response.status().as_u16().to_string();
-    metrics::counter!("outbox_api_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status)
-        .increment(1);
-    metrics::histogram!("outbox_api_request_duration_seconds", "method" => method, "route" => route)
-        .record(started.elapsed().as_secs_f64());
-    response
-}
-
-/// Error answers that did not come from a handler (405, 408, 413 from a body
-/// limit) get the same JSON shape as the others.
-async fn json_errors(req: Request, next: Next) -> Response {
-    let response = next.run(req).await;
-    let status = response.status();
-    let is_json = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    if !status.is_client_error() && !status.is_server_error() || is_json {
-        return response;
-    }
-    let (code, message) = match status {
-        StatusCode::METHOD_NOT_ALLOWED => (
-            "method_not_allowed",
-            "this route does not take that method; see GET /openapi.json",
-        ),
-        StatusCode::REQUEST_TIMEOUT => (
-            "timeout",
-            "the request took longer than api.request_timeout and was abandoned",
-        ),
-        StatusCode::PAYLOAD_TOO_LARGE => (
-            "too_large",
-            "the request body is larger than the API accepts",
-        ),
-        _ => ("error", status.canonical_reason().unwrap_or("error")),
-    };
-    let mut fixed = ApiError::new(status, code, message).into_response();
-    if let Some(allow) = response.headers().get(header::ALLOW) {
-        fixed.headers_mut().insert(header::ALLOW, allow.clone());
-    }
-    fixed
-}
-
-async fn require_token(State(api): State<Arc<Api>>, req: Request, next: Next) -> Response {
-    if let Some(token) = &api.token {
-        let given = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim);
-        let ok = given.is_some_and(|g| constant_time_eq(g.as_bytes(), token.expose().as_bytes()));
-        if !ok {
-            let message = if given.is_some() {
-                "the bearer token is wrong"
-            } else {
-                "this route needs `Authorization: Bearer <api.token>`"
-            };
-            return ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
-                .into_response();
-        }
-    }
-    next.run(req).await
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-async fn healthz() -> Json<Value> {
-    Json(json!({ "status": "ok" }))
-}
-
-async fn readyz(State(api): State<Arc<Api>>) -> Result<Json<Value>, ApiError> {
-    let ping = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&api.pool);
-    match tokio::time::timeout(Duration::from_secs(2), ping).await {
-        Ok(Ok(_)) => Ok(Json(json!({ "status": "ready" }))),
-        Ok(Err(e)) => Err(StoreError::from(e).into()),
-        Err(_) => Err(StoreError::Unavailable("no answer within 2s".into()).into()),
-    }
-}
+use crate::telemetry::TraceContext;
 
 /// The file of a `POST /uploads`, however it was sent.
 struct Incoming {
@@ -388,7 +44,7 @@ struct JsonUpload {
     content_base64: String,
 }
 
-async fn create_upload(
+pub(super) async fn create(
     State(api): State<Arc<Api>>,
     headers: HeaderMap,
     req: Request,
@@ -416,13 +72,14 @@ async fn create_upload(
             fingerprint: fingerprint.as_deref(),
         };
         if let Some(upload) = uploads::insert(&mut tx, &new).await? {
-            let payload = json!({
-                "upload_id": upload.id,
-                "filename": upload.filename,
-                "content_type": upload.content_type,
-                "size_bytes": upload.size_bytes,
-                "created_at": upload.created_at,
-            });
+            let payload = serde_json::to_value(UploadCreated {
+                upload_id: upload.id,
+                filename: upload.filename.clone(),
+                content_type: upload.content_type.clone(),
+                size_bytes: upload.size_bytes,
+                created_at: upload.created_at,
+            })
+            .expect("an event serializes");
             let partition_key = upload.id.to_string();
             let traceparent = trace.header();
             outbox::insert(
@@ -437,7 +94,7 @@ async fn create_upload(
             )
             .await?;
             tx.commit().await?;
-            metrics::counter!("outbox_api_events_written_total", "topic" => UPLOAD_CREATED)
+            metrics::counter!("outbox_api_events_written_total", "topic" => UploadCreated::TOPIC)
                 .increment(1);
             info!(upload_id = %upload.id, message_id = %upload.message_id, trace_id = %trace.trace_id,
                 size = upload.size_bytes, "upload registered");
@@ -505,7 +162,7 @@ fn fingerprint(file: &Incoming) -> String {
     h.update(file.content_type.as_bytes());
     h.update([0]);
     h.update(&file.content);
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(h.finalize())
 }
 
 /// The media type without parameters, lower-cased: `image/png`.
@@ -574,7 +231,7 @@ fn too_large(api: &Api) -> ApiError {
         "file_too_large",
         format!(
             "the file is larger than {} (api.max_upload_size)",
-            crate::config::ByteSize(api.max_upload)
+            crate::config::ByteSize::b(api.max_upload).display().iec()
         ),
     )
 }
@@ -729,7 +386,7 @@ fn parse_id(raw: &str) -> Result<Uuid, ApiError> {
     })
 }
 
-async fn get_upload(
+pub(super) async fn get(
     State(api): State<Arc<Api>>,
     Path(raw): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
@@ -763,7 +420,10 @@ struct ListQuery {
     after: Option<String>,
 }
 
-async fn list_uploads(State(api): State<Arc<Api>>, req: Request) -> Result<Json<Value>, ApiError> {
+pub(super) async fn list(
+    State(api): State<Arc<Api>>,
+    req: Request,
+) -> Result<Json<Value>, ApiError> {
     let q: ListQuery = query(req.uri())?;
     let status = match q.status.as_deref() {
         None | Some("") => None,

@@ -1,0 +1,214 @@
+//! One batch of the relay: claim, publish in waves, record what the broker
+//! said, commit (see the module documentation of `relay`).
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, warn};
+
+use super::{BatchReport, Relay, RelayError, db, sql};
+use crate::backoff::Backoff;
+use crate::broker::Publisher;
+use crate::model::{Envelope, PublishFailure, PublishOutcome};
+use crate::store::outbox;
+use crate::watchdog::Stage;
+
+impl Relay {
+    /// One claim → publish → record cycle. See the module documentation.
+    pub(super) async fn relay_batch(
+        &self,
+        publisher: &mut Publisher,
+        lanes: u32,
+        token: &CancellationToken,
+        stage: &Stage,
+    ) -> Result<BatchReport, RelayError> {
+        let started = Instant::now();
+        stage.working("claiming a batch");
+        let mut tx = sql(self.pool.begin()).await?;
+        let outbox::Claim {
+            rows: claimed,
+            busy,
+        } = db(outbox::claim_batch(&mut tx, self.batch_size, lanes)).await?;
+        let claim_ms = started.elapsed().as_millis() as u64;
+        if claimed.is_empty() {
+            sql(tx.rollback()).await?;
+            return Ok(BatchReport {
+                busy,
+                ..BatchReport::default()
+            });
+        }
+        stage.working(format!(
+            "publishing {} rows and awaiting their confirms",
+            claimed.len()
+        ));
+        let mut report = BatchReport {
+            claimed: claimed.len(),
+            ..BatchReport::default()
+        };
+
+        let mut remaining: Vec<&Envelope> = claimed.iter().collect();
+        let mut failed_keys: HashSet<&str> = HashSet::new();
+        let mut confirmed: Vec<i64> = Vec::new();
+        let mut failures: Vec<PublishFailure> = Vec::new();
+        let mut publish_time = Duration::ZERO;
+        while !remaining.is_empty()
+            && publisher.is_usable()
+            && !(report.waves > 0
+                && (token.is_cancelled() || started.elapsed() > self.batch_budget))
+        {
+            let (wave, rest) = next_wave(remaining, &failed_keys);
+            remaining = rest;
+            if wave.is_empty() {
+                break;
+            }
+            report.waves += 1;
+            let confirm_started = Instant::now();
+            let outcomes = publisher.publish(&wave).await;
+            publish_time += confirm_started.elapsed();
+            metrics::histogram!("outbox_relay_confirm_latency_seconds")
+                .record(confirm_started.elapsed().as_secs_f64());
+            for (row, outcome) in wave.iter().zip(outcomes) {
+                if outcome == PublishOutcome::Confirmed {
+                    debug!(message_id = %row.message_id, trace_id = trace_id(row), topic = %row.topic,
+                        id = row.id, "published");
+                    confirmed.push(row.id);
+                    metrics::counter!("outbox_relay_published_total", "topic" => row.topic.clone())
+                        .increment(1);
+                    continue;
+                }
+                metrics::counter!("outbox_relay_failed_total", "reason" => outcome.reason())
+                    .increment(1);
+                if let Some(key) = row.partition_key.as_deref() {
+                    failed_keys.insert(key);
+                }
+                failures.push(PublishFailure {
+                    id: row.id,
+                    error: outcome.describe().unwrap_or_default(),
+                    retry_in: self.backoff(row.attempts + 1),
+                    give_up: matches!(outcome, PublishOutcome::Invalid(_)),
+                });
+                debug!(id = row.id, message_id = %row.message_id, trace_id = trace_id(row),
+                    topic = %row.topic, reason = outcome.reason(), "publish failed");
+            }
+        }
+
+        stage.working("recording the batch");
+        db(outbox::mark_sent(&mut tx, &confirmed)).await?;
+        let dead = db(outbox::record_failures(
+            &mut tx,
+            &failures,
+            self.max_attempts,
+        ))
+        .await?;
+        sql(tx.commit()).await?;
+
+        for id in &dead {
+            warn!(
+                id,
+                "outbox row is dead after its last attempt; see `outboxctl outbox ls --dead`"
+            );
+        }
+        report.sent = confirmed.len();
+        report.failed = failures.len();
+        report.dead = dead.len();
+        report.released = report.claimed - report.sent - report.failed;
+        metrics::counter!("outbox_relay_dead_total").increment(dead.len() as u64);
+        metrics::histogram!("outbox_relay_batch_rows").record(report.claimed as f64);
+        metrics::histogram!("outbox_relay_batch_duration_seconds")
+            .record(started.elapsed().as_secs_f64());
+        {
+            let mut t = self.totals.lock().unwrap_or_else(|e| e.into_inner());
+            t.sent += report.sent as u64;
+            t.failed += report.failed as u64;
+            t.dead += report.dead as u64;
+        }
+        debug!(
+            claimed = report.claimed,
+            sent = report.sent,
+            failed = report.failed,
+            dead = report.dead,
+            released = report.released,
+            waves = report.waves,
+            claim_ms,
+            publish_ms = publish_time.as_millis() as u64,
+            ms = started.elapsed().as_millis() as u64,
+            "batch"
+        );
+        Ok(report)
+    }
+
+    /// Delay before attempt `attempt + 1`: exponential from `backoff_initial`,
+    /// capped at `backoff_max`, with jitter so rows that failed together do
+    /// not retry together.
+    fn backoff(&self, attempt: i32) -> Duration {
+        let attempt = u32::try_from(attempt).unwrap_or(1);
+        Backoff::nth(self.backoff_initial, self.backoff_max, attempt)
+    }
+}
+
+/// The trace id of a row's traceparent, or `-`.
+fn trace_id(row: &Envelope) -> &str {
+    row.traceparent
+        .as_deref()
+        .and_then(|t| t.split('-').nth(1))
+        .unwrap_or("-")
+}
+
+/// Split rows (in id order) into the next wave — at most one row per key,
+/// none of a key that failed — and the rows for later waves.
+fn next_wave<'a>(
+    rows: Vec<&'a Envelope>,
+    failed_keys: &HashSet<&str>,
+) -> (Vec<&'a Envelope>, Vec<&'a Envelope>) {
+    let mut wave = Vec::new();
+    let mut rest = Vec::new();
+    let mut in_wave: HashSet<&str> = HashSet::new();
+    for row in rows {
+        match row.partition_key.as_deref() {
+            None => wave.push(row),
+            Some(key) if failed_keys.contains(key) => {}
+            Some(key) if in_wave.insert(key) => wave.push(row),
+            Some(_) => rest.push(row),
+        }
+    }
+    (wave, rest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::MessageId;
+
+    fn row(id: i64, key: Option<&str>) -> Envelope {
+        Envelope {
+            id,
+            message_id: MessageId::new(),
+            topic: "t".into(),
+            partition_key: key.map(str::to_string),
+            payload: "{}".into(),
+            headers: serde_json::json!({}),
+            traceparent: None,
+            created_at: chrono::Utc::now(),
+            attempts: 0,
+        }
+    }
+
+    #[test]
+    fn a_wave_has_one_row_per_key_and_skips_failed_keys() {
+        let rows = [
+            row(1, Some("a")),
+            row(2, Some("a")),
+            row(3, None),
+            row(4, Some("b")),
+            row(5, None),
+            row(6, Some("c")),
+        ];
+        let refs: Vec<&Envelope> = rows.iter().collect();
+        let failed: HashSet<&str> = ["c"].into_iter().collect();
+        let (wave, rest) = next_wave(refs, &failed);
+        let ids = |v: &[&Envelope]| v.iter().map(|r| r.id).collect::<Vec<_>>();
+        assert_eq!(ids(&wave), [1, 3, 4, 5]);
+        assert_eq!(ids(&rest), [2]);
+    }
+}

@@ -1,0 +1,126 @@
+//! The relay's helpers beside its workers: LISTEN for the outbox trigger's
+//! notifications, the backlog gauges, the progress line every 30 s.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::PgPool;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn};
+
+use super::{Relay, RelayError, db};
+use crate::backoff::Backoff;
+use crate::store::{StoreError, outbox};
+
+/// Turn NOTIFYs from the outbox trigger into worker wake-ups. Notifications
+/// are best effort: after a lost connection every worker is woken once, and
+/// the poll interval covers the rest.
+pub(super) async fn listen(
+    pool: PgPool,
+    wake: Arc<Notify>,
+    token: CancellationToken,
+) -> Result<(), RelayError> {
+    let mut retry = Backoff::reconnect();
+    let mut warned = false;
+    while !token.is_cancelled() {
+        let mut notifications = match db(outbox::Notifications::listen(&pool)).await {
+            Ok(n) => n,
+            Err(e) => {
+                warn_listen(&mut warned, &e);
+                token
+                    .run_until_cancelled(tokio::time::sleep(retry.next_delay()))
+                    .await;
+                continue;
+            }
+        };
+        debug!("listening for outbox notifications");
+        retry.reset();
+        loop {
+            tokio::select! {
+                _ = token.cancelled() => return Ok(()),
+                received = notifications.next() => match received {
+                    Ok(true) => wake.notify_one(),
+                    Ok(false) => {
+                        // Connection lost; it reconnects on the next call.
+                        // Anything committed meanwhile went unannounced.
+                        debug!("notification connection lost; reconnecting");
+                        wake.notify_waiters();
+                        wake.notify_one();
+                    }
+                    Err(e) => {
+                        warn_listen(&mut warned, &e);
+                        break;
+                    }
+                }
+            }
+        }
+        token
+            .run_until_cancelled(tokio::time::sleep(retry.next_delay()))
+            .await;
+    }
+    Ok(())
+}
+
+/// Say once why notifications do not arrive. Only a server that refuses
+/// LISTEN hints at PgBouncer; a dropped connection is just that.
+fn warn_listen(warned: &mut bool, e: &StoreError) {
+    if *warned {
+        return;
+    }
+    *warned = true;
+    if matches!(e, StoreError::Database(_)) {
+        warn!(error = %e, "PostgreSQL refused LISTEN; polling every relay.interval instead \
+            (behind PgBouncer in transaction pooling, set relay.poll_only = true)");
+    } else {
+        warn!(error = %e, "cannot LISTEN for outbox notifications; polling every \
+            relay.interval until it works again");
+    }
+}
+
+/// The backlog gauges (pending rows, the outbox lag, dead rows), every 5 s.
+pub(super) async fn refresh_gauges(
+    pool: PgPool,
+    token: CancellationToken,
+) -> Result<(), RelayError> {
+    while !token.is_cancelled() {
+        if let Ok(b) = db(outbox::backlog(&pool)).await {
+            metrics::gauge!("outbox_pending_rows").set(b.pending as f64);
+            metrics::gauge!("outbox_oldest_pending_age_seconds").set(b.oldest_pending_seconds);
+            metrics::gauge!("outbox_dead_rows").set(b.dead as f64);
+        }
+        token
+            .run_until_cancelled(tokio::time::sleep(Duration::from_secs(5)))
+            .await;
+    }
+    Ok(())
+}
+
+/// An info line every 30 s when rows moved.
+pub(super) async fn report_progress(
+    relay: Arc<Relay>,
+    token: CancellationToken,
+) -> Result<(), RelayError> {
+    const EVERY: Duration = Duration::from_secs(30);
+    let mut last = relay.totals();
+    loop {
+        token.run_until_cancelled(tokio::time::sleep(EVERY)).await;
+        if token.is_cancelled() {
+            return Ok(());
+        }
+        let now = relay.totals();
+        let sent = now.sent - last.sent;
+        let failed = now.failed - last.failed;
+        let dead = now.dead - last.dead;
+        if sent + failed + dead > 0 {
+            info!(
+                sent,
+                failed,
+                dead,
+                per_second = format!("{:.1}", sent as f64 / EVERY.as_secs_f64()),
+                "relayed in the last 30s"
+            );
+        }
+        last = now;
+    }
+}

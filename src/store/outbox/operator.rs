@@ -1,0 +1,279 @@
+//! The operator's queries on the outbox: listing and explaining rows, and
+//! the changes an operator makes (replay, requeue, purge).
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgPool, Postgres, QueryBuilder};
+
+use super::{EVENT_COLUMNS, LANE_LOCK_NAMESPACE, NOTIFY_CHANNEL, event_state};
+use crate::model::{EventState, OutboxRow, OutboxStatus, RowRef};
+use crate::store::{StoreError, Tx};
+
+/// Which rows `outbox ls` (and `replay` by filter) selects.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    /// `None`: every status.
+    pub status: Option<OutboxStatus>,
+    pub topic: Option<String>,
+    pub key: Option<String>,
+    /// Created at or after.
+    pub since: Option<DateTime<Utc>>,
+    /// Created before.
+    pub until: Option<DateTime<Utc>>,
+    pub limit: Option<u32>,
+    pub oldest_first: bool,
+}
+
+/// The listing query. The status predicates are written out literally so the
+/// planner can match them to the partial indexes.
+fn list_query(filter: &ListFilter, explain: bool) -> QueryBuilder<Postgres> {
+    let explain = if explain { "EXPLAIN " } else { "" };
+    let mut q = QueryBuilder::new(format!(
+        "{explain}SELECT {EVENT_COLUMNS} FROM outbox WHERE "
+    ));
+    q.push(match filter.status {
+        None => "true",
+        Some(OutboxStatus::Pending) => "sent_at IS NULL AND dead_at IS NULL",
+        Some(OutboxStatus::Sent) => "sent_at IS NOT NULL",
+        Some(OutboxStatus::Dead) => "dead_at IS NOT NULL",
+    });
+    if let Some(topic) = &filter.topic {
+        q.push(" AND topic = ").push_bind(topic.clone());
+    }
+    if let Some(key) = &filter.key {
+        q.push(" AND partition_key = ").push_bind(key.clone());
+    }
+    if let Some(since) = filter.since {
+        q.push(" AND created_at >= ").push_bind(since);
+    }
+    if let Some(until) = filter.until {
+        q.push(" AND created_at < ").push_bind(until);
+    }
+    q.push(if filter.oldest_first {
+        " ORDER BY id"
+    } else {
+        " ORDER BY id DESC"
+    });
+    if let Some(limit) = filter.limit {
+        q.push(" LIMIT ").push_bind(i64::from(limit));
+    }
+    q
+}
+
+pub async fn list(pool: &PgPool, filter: &ListFilter) -> Result<Vec<EventState>, StoreError> {
+    let rows = list_query(filter, false)
+        .build_query_as::<EventState>()
+        .fetch_all(pool)
+        .await?;
+    Ok(rows)
+}
+
+/// The plan PostgreSQL chooses for [`list`] (EXPLAIN, text format).
+pub async fn explain_list(pool: &PgPool, filter: &ListFilter) -> Result<String, StoreError> {
+    let lines: Vec<String> = list_query(filter, true)
+        .build_query_scalar()
+        .fetch_all(pool)
+        .await?;
+    Ok(lines.join("\n"))
+}
+
+/// What [`OutboxRow`] has beyond [`EVENT_COLUMNS`].
+const ROW_EXTRA_COLUMNS: &str = "payload, headers, traceparent, lane, replay_of, replay_count, \
+    replayed_at, replayed_by, requeued_at, requeued_by";
+
+/// One row, by id or message id.
+pub async fn find(pool: &PgPool, row: RowRef) -> Result<Option<OutboxRow>, StoreError> {
+    let by = match row {
+        RowRef::Id(_) => "id",
+        RowRef::MessageId(_) => "message_id",
+    };
+    let q = format!("SELECT {EVENT_COLUMNS}, {ROW_EXTRA_COLUMNS} FROM outbox WHERE {by} = $1");
+    let query = sqlx::query_as::<_, OutboxRow>(sqlx::AssertSqlSafe(q));
+    let query = match row {
+        RowRef::Id(id) => query.bind(id),
+        RowRef::MessageId(m) => query.bind(m),
+    };
+    Ok(query.fetch_optional(pool).await?)
+}
+
+/// Whether a relayer has the row locked in a batch right now. The probe's
+/// `FOR KEY SHARE` conflicts only with the claim's `FOR UPDATE`, and is
+/// released at once.
+pub async fn is_claimed(pool: &PgPool, id: i64) -> Result<bool, StoreError> {
+    let mut tx = pool.begin().await?;
+    let free: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM outbox WHERE id = $1 FOR KEY SHARE SKIP LOCKED")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    tx.rollback().await?;
+    Ok(free.is_none())
+}
+
+/// The database session holding a lane's lock: a relayer in mid-batch.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LaneHolder {
+    pub pid: i32,
+    pub application_name: String,
+    pub client: Option<String>,
+    pub batch_started: Option<DateTime<Utc>>,
+}
+
+pub async fn lane_holder(pool: &PgPool, lane: i16) -> Result<Option<LaneHolder>, StoreError> {
+    let holder = sqlx::query_as::<_, LaneHolder>(
+        r#"SELECT a.pid, a.application_name, host(a.client_addr) AS client, a.xact_start AS batch_started
+           FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+           WHERE l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+             AND l.classid = $1::oid AND l.objid = $2::oid AND l.objsubid = 2
+           LIMIT 1"#,
+    )
+    .bind(LANE_LOCK_NAMESPACE as i64)
+    .bind(i64::from(lane))
+    .fetch_optional(pool)
+    .await?;
+    Ok(holder)
+}
+
+/// The oldest pending row of `key` older than `before`: what holds it back.
+pub async fn blocker(
+    pool: &PgPool,
+    key: &str,
+    before: i64,
+) -> Result<Option<EventState>, StoreError> {
+    let row = sqlx::query_as::<_, EventState>(sqlx::AssertSqlSafe(format!(
+        r#"SELECT {EVENT_COLUMNS} FROM outbox
+           WHERE partition_key = $1 AND id < $2 AND sent_at IS NULL AND dead_at IS NULL
+           ORDER BY id LIMIT 1"#
+    )))
+    .bind(key)
+    .bind(before)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row)
+}
+
+/// Relayer sessions connected to this database right now.
+pub async fn relayers_connected(pool: &PgPool) -> Result<i64, StoreError> {
+    let n = sqlx::query_scalar(
+        r#"SELECT count(DISTINCT pid) FROM pg_stat_activity
+           WHERE datname = current_database() AND application_name = 'outboxctl relay'"#,
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok(n)
+}
+
+/// The rows among `refs` that exist, with their state (in the order asked).
+pub async fn resolve(
+    pool: &PgPool,
+    refs: &[RowRef],
+) -> Result<Vec<(RowRef, Option<EventState>)>, StoreError> {
+    let mut out = Vec::with_capacity(refs.len());
+    for r in refs {
+        let state = match r {
+            RowRef::Id(id) => {
+                sqlx::query_as::<_, EventState>(sqlx::AssertSqlSafe(format!(
+                    "SELECT {EVENT_COLUMNS} FROM outbox WHERE id = $1"
+                )))
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+            }
+            RowRef::MessageId(m) => event_state(pool, *m).await?,
+        };
+        out.push((*r, state));
+    }
+    Ok(out)
+}
+
+/// Put sent rows back to pending with their message ids; the relay publishes
+/// them again. Returns the ids changed.
+pub async fn replay_same_id(tx: &mut Tx, ids: &[i64], actor: &str) -> Result<Vec<i64>, StoreError> {
+    let changed = sqlx::query_scalar(
+        r#"UPDATE outbox SET sent_at = NULL, attempts = 0, available_at = now(),
+                  replay_count = replay_count + 1, replayed_at = now(), replayed_by = $2
+           WHERE id = ANY($1) AND sent_at IS NOT NULL
+           RETURNING id"#,
+    )
+    .bind(ids)
+    .bind(actor)
+    .fetch_all(&mut **tx)
+    .await?;
+    notify(tx).await?;
+    Ok(changed)
+}
+
+/// Write a copy of each sent row with a new message id (`replay_of` points
+/// at the original) and mark the originals. Returns (original, copy) ids.
+pub async fn replay_new_id(
+    tx: &mut Tx,
+    ids: &[i64],
+    actor: &str,
+) -> Result<Vec<(i64, i64)>, StoreError> {
+    let copies: Vec<(i64, i64)> = sqlx::query_as(
+        r#"WITH originals AS (
+               UPDATE outbox SET replay_count = replay_count + 1, replayed_at = now(), replayed_by = $2
+               WHERE id = ANY($1) AND sent_at IS NOT NULL
+               RETURNING id, topic, partition_key, payload, headers, traceparent
+           )
+           INSERT INTO outbox (topic, partition_key, payload, headers, traceparent, replay_of)
+           SELECT topic, partition_key, payload, headers, traceparent, id FROM originals ORDER BY id
+           RETURNING replay_of, id"#,
+    )
+    .bind(ids)
+    .bind(actor)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(copies)
+}
+
+/// Put dead rows back to pending with their attempts reset. Returns the ids changed.
+pub async fn requeue(tx: &mut Tx, ids: &[i64], actor: &str) -> Result<Vec<i64>, StoreError> {
+    let changed = sqlx::query_scalar(
+        r#"UPDATE outbox SET dead_at = NULL, attempts = 0, available_at = now(),
+                  requeued_at = now(), requeued_by = $2
+           WHERE id = ANY($1) AND dead_at IS NOT NULL
+           RETURNING id"#,
+    )
+    .bind(ids)
+    .bind(actor)
+    .fetch_all(&mut **tx)
+    .await?;
+    notify(tx).await?;
+    Ok(changed)
+}
+
+/// Wake the relayers (rows became pending without an INSERT).
+async fn notify(tx: &mut Tx) -> Result<(), StoreError> {
+    sqlx::query("SELECT pg_notify($1, '')")
+        .bind(NOTIFY_CHANNEL)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Sent rows sent before `cutoff`.
+pub async fn count_sent_before(pool: &PgPool, cutoff: DateTime<Utc>) -> Result<i64, StoreError> {
+    let n = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE sent_at < $1")
+        .bind(cutoff)
+        .fetch_one(pool)
+        .await?;
+    Ok(n)
+}
+
+/// Delete up to `batch` rows sent before `cutoff`, oldest first, in their own
+/// transaction. Returns how many went; 0 means none are left.
+pub async fn purge_sent_batch(
+    pool: &PgPool,
+    cutoff: DateTime<Utc>,
+    batch: u32,
+) -> Result<u64, StoreError> {
+    let done = sqlx::query(
+        r#"DELETE FROM outbox WHERE id IN (
+               SELECT id FROM outbox WHERE sent_at < $1 ORDER BY sent_at LIMIT $2)"#,
+    )
+    .bind(cutoff)
+    .bind(i64::from(batch))
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
+}
