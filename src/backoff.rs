@@ -6,10 +6,14 @@
 //! a process is back within about a second of its server; [`Complaints`]
 //! keeps a long outage from flooding the log.
 
+use std::future::Future;
 use std::time::{Duration, Instant};
 
 use backon::{BackoffBuilder, ExponentialBackoff, ExponentialBuilder};
+use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
+
+use crate::watchdog::Stage;
 
 /// Delays for one series of retries; [`reset`](Self::reset) after a success.
 #[derive(Debug)]
@@ -91,6 +95,50 @@ impl Complaints {
 
     pub fn clear(&mut self) {
         *self = Self::default();
+    }
+}
+
+/// Run `attempt` until it succeeds, waiting [`Backoff::reconnect`] after
+/// each failure that `transient` says may pass, while `stage` shows what it
+/// waits for; a failure that will not pass is returned at once. `None` when
+/// `shutdown` came first.
+pub async fn until_ready<T, E, F, Fut>(
+    what: &str,
+    stage: &Stage,
+    shutdown: &CancellationToken,
+    transient: impl Fn(&E) -> bool,
+    mut attempt: F,
+) -> Result<Option<T>, E>
+where
+    E: std::fmt::Display,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
+    let mut backoff = Backoff::reconnect();
+    let mut complaints = Complaints::default();
+    loop {
+        stage.working(what.to_string());
+        let e = tokio::select! {
+            done = attempt() => match done {
+                Ok(v) => {
+                    stage.idle();
+                    return Ok(Some(v));
+                }
+                Err(e) if !transient(&e) => return Err(e),
+                Err(e) => e,
+            },
+            _ = shutdown.cancelled() => return Ok(None),
+        };
+        let wait = backoff.next_delay();
+        stage.working(format!("{what}: {e}"));
+        complaints.warn(&e.to_string(), wait, &format!("{what} failed"));
+        if shutdown
+            .run_until_cancelled(tokio::time::sleep(wait))
+            .await
+            .is_none()
+        {
+            return Ok(None);
+        }
     }
 }
 

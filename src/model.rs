@@ -244,6 +244,18 @@ impl UploadCreated {
     pub const TOPIC: &'static str = "upload.created";
 }
 
+impl From<&Upload> for UploadCreated {
+    fn from(u: &Upload) -> Self {
+        Self {
+            upload_id: u.id,
+            filename: u.filename.clone(),
+            content_type: u.content_type.clone(),
+            size_bytes: u.size_bytes,
+            created_at: u.created_at,
+        }
+    }
+}
+
 /// An upload's metadata (never its bytes).
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct Upload {

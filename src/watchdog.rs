@@ -120,6 +120,19 @@ impl Watchdog {
         }
     }
 
+    /// Run `work` under this watchdog: its result — or [`Stalled`] when a
+    /// stage stalls past `exit_after`, and then `work` is dropped where it
+    /// hangs.
+    pub async fn guard<T, E: From<Stalled>>(
+        &self,
+        work: impl std::future::Future<Output = Result<T, E>>,
+    ) -> Result<T, E> {
+        tokio::select! {
+            done = work => done,
+            Err(stalled) = self.run(CancellationToken::new()) => Err(stalled.into()),
+        }
+    }
+
     /// Check the stages until `stop` is cancelled; an error when one stalled
     /// past `exit_after`.
     pub async fn run(&self, stop: CancellationToken) -> Result<(), Stalled> {

@@ -109,13 +109,7 @@ pub async fn run(lab: &Lab, args: &BenchArgs) -> anyhow::Result<Report> {
                 .expect("no idempotency key, no conflict");
                 let key = upload.id.to_string();
                 // The same event the API writes.
-                let payload = serde_json::to_value(UploadCreated {
-                    upload_id: upload.id,
-                    filename: upload.filename.clone(),
-                    content_type: upload.content_type.clone(),
-                    size_bytes: upload.size_bytes,
-                    created_at: upload.created_at,
-                })?;
+                let payload = serde_json::to_value(UploadCreated::from(&upload))?;
                 outbox::insert(
                     &mut tx,
                     &NewEvent {

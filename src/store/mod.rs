@@ -191,6 +191,13 @@ pub async fn connect(
         .connect_lazy_with(options))
 }
 
+/// Session settings of the consumer's (and other workers') connections: a
+/// statement that runs away is ended by the server; plans are never
+/// JIT-compiled (these queries are short).
+pub fn worker_session() -> Vec<(&'static str, String)> {
+    vec![("statement_timeout", "60s".into()), ("jit", "off".into())]
+}
+
 /// Open `n` of the pool's connections now, so the first events after a start
 /// do not each wait for a connection (and its TLS handshake) to be set up.
 /// Best effort: a connection that fails is left to the pool to retry later.

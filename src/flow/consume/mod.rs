@@ -29,7 +29,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use crate::backoff::{Backoff, Complaints};
+use crate::backoff::until_ready;
 use crate::broker::{Broker, BrokerError, Delivery, Forwarder, Link, Topology};
 use crate::config::Config;
 use crate::flow::handlers::Handlers;
@@ -106,13 +106,11 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> Result<ConsumeSummary, ConsumeError> {
     let watchdog = Watchdog::new(&config.watchdog);
-    let work = consume(config, handlers, &shutdown, &watchdog);
-    tokio::pin!(work);
-    tokio::select! {
-        done = &mut work => done,
-        // Dropping `work` abandons everything in hand; the broker redelivers it.
-        Err(stalled) = watchdog.run(CancellationToken::new()) => Err(stalled.into()),
-    }
+    // A stall drops the work, abandoning what is in hand; the broker
+    // redelivers it.
+    watchdog
+        .guard(consume(config, handlers, &shutdown, &watchdog))
+        .await
 }
 
 async fn consume(
@@ -149,36 +147,23 @@ async fn consume(
     // confirm_timeout; the whole of it gets this long.
     let open_limit = config.broker.connect_timeout + config.broker.confirm_timeout * 2;
 
-    let mut backoff = Backoff::reconnect();
-    let mut complaints = Complaints::default();
-    let mut sessions = 0u64;
-    while !shutdown.is_cancelled() {
-        connecting.working("connecting to RabbitMQ");
-        let opened = tokio::select! {
-            opened = tokio::time::timeout(open_limit, Session::open(config, &consumer, &link)) => {
-                opened.unwrap_or_else(|_| Err(BrokerError::Unavailable(format!(
+    let open = || async {
+        tokio::time::timeout(open_limit, Session::open(config, &consumer, &link))
+            .await
+            .unwrap_or_else(|_| {
+                Err(BrokerError::Unavailable(format!(
                     "setting up the subscription got no answer within {}",
                     humantime::format_duration(open_limit)
-                ))))
-            }
-            _ = shutdown.cancelled() => break,
+                )))
+            })
+    };
+    let mut sessions = 0u64;
+    while !shutdown.is_cancelled() {
+        let what = "connecting to RabbitMQ";
+        let opened = until_ready(what, &connecting, shutdown, BrokerError::is_transient, open);
+        let Some(session) = opened.await? else {
+            break;
         };
-        let session = match opened {
-            Ok(s) => s,
-            Err(e) if !e.is_transient() => return Err(e.into()),
-            Err(e) => {
-                let wait = backoff.next_delay();
-                connecting.working(format!("connecting to RabbitMQ: {e}"));
-                complaints.warn(&e.to_string(), wait, "cannot consume");
-                tokio::select! {
-                    _ = tokio::time::sleep(wait) => continue,
-                    _ = shutdown.cancelled() => break,
-                }
-            }
-        };
-        backoff.reset();
-        complaints.clear();
-        connecting.idle();
         if sessions == 0 {
             info!(queue = %consumer.queue, name = %consumer.name, "consuming");
         } else {
@@ -218,45 +203,25 @@ async fn consume(
 /// waited for; one that refuses us is an error.
 async fn open_database(
     config: &Config,
-    link: &Stage,
+    stage: &Stage,
     shutdown: &CancellationToken,
 ) -> Result<Option<PgPool>, StoreError> {
     let mut db = config.database.clone();
     db.max_connections = db.max_connections.max(config.consumer.concurrency + 2);
-    let mut backoff = Backoff::reconnect();
-    let mut complaints = Complaints::default();
-    loop {
-        link.working("connecting to PostgreSQL");
-        let attempt = async {
-            let pool = store::connect(
-                &db,
-                "outboxctl consume",
-                &[("statement_timeout", "60s".into()), ("jit", "off".into())],
-            )
-            .await?;
-            store::bounded(store::CALL_TIMEOUT, store::check_schema(&pool)).await?;
-            Ok::<_, StoreError>(pool)
-        };
-        let e = tokio::select! {
-            opened = attempt => match opened {
-                Ok(pool) => {
-                    store::warm_up(&pool, config.consumer.concurrency).await;
-                    link.idle();
-                    return Ok(Some(pool));
-                }
-                Err(e) if !e.is_transient() => return Err(e),
-                Err(e) => e,
-            },
-            _ = shutdown.cancelled() => return Ok(None),
-        };
-        let wait = backoff.next_delay();
-        link.working(format!("connecting to PostgreSQL: {e}"));
-        complaints.warn(&e.to_string(), wait, "cannot start consuming");
-        tokio::select! {
-            _ = tokio::time::sleep(wait) => {}
-            _ = shutdown.cancelled() => return Ok(None),
-        }
-    }
+    let open = || async {
+        let pool = store::connect(&db, "outboxctl consume", &store::worker_session()).await?;
+        store::bounded(store::CALL_TIMEOUT, store::check_schema(&pool)).await?;
+        store::warm_up(&pool, config.consumer.concurrency).await;
+        Ok(pool)
+    };
+    until_ready(
+        "connecting to PostgreSQL",
+        stage,
+        shutdown,
+        StoreError::is_transient,
+        open,
+    )
+    .await
 }
 
 /// Why a session ended.

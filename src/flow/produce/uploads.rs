@@ -72,14 +72,8 @@ pub(super) async fn create(
             fingerprint: fingerprint.as_deref(),
         };
         if let Some(upload) = uploads::insert(&mut tx, &new).await? {
-            let payload = serde_json::to_value(UploadCreated {
-                upload_id: upload.id,
-                filename: upload.filename.clone(),
-                content_type: upload.content_type.clone(),
-                size_bytes: upload.size_bytes,
-                created_at: upload.created_at,
-            })
-            .expect("an event serializes");
+            let payload =
+                serde_json::to_value(UploadCreated::from(&upload)).expect("an event serializes");
             let partition_key = upload.id.to_string();
             let traceparent = trace.header();
             outbox::insert(

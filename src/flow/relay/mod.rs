@@ -37,7 +37,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use crate::backoff::{Backoff, Complaints};
+use crate::backoff::{Backoff, Complaints, until_ready};
 use crate::broker::{BrokerError, Link, Publisher, Topology};
 use crate::cli::RelayArgs;
 use crate::config::Config;
@@ -156,12 +156,11 @@ pub async fn run(
 ) -> Result<RelaySummary, RelayError> {
     let watchdog = Watchdog::new(&config.watchdog);
     let work = relay(config, once, &shutdown, &watchdog);
-    tokio::pin!(work);
-    tokio::select! {
-        done = &mut work => done,
-        // Dropping `work` rolls back the batches in flight.
-        Err(stalled) = watchdog.run(CancellationToken::new()), if !once => Err(stalled.into()),
+    if once {
+        return work.await;
     }
+    // A stall drops `work`, which rolls back the batches in flight.
+    watchdog.guard(work).await
 }
 
 async fn relay(
@@ -288,29 +287,12 @@ impl Relay {
         stage: &Stage,
         shutdown: &CancellationToken,
     ) -> Result<Option<Self>, RelayError> {
-        let mut backoff = Backoff::reconnect();
-        let mut complaints = Complaints::default();
-        loop {
-            stage.working("connecting to PostgreSQL and RabbitMQ");
-            let e = tokio::select! {
-                started = Self::start(config, once) => match started {
-                    Ok(relay) => {
-                        stage.idle();
-                        return Ok(Some(relay));
-                    }
-                    Err(e) if once || !e.is_transient() => return Err(e),
-                    Err(e) => e,
-                },
-                _ = shutdown.cancelled() => return Ok(None),
-            };
-            let wait = backoff.next_delay();
-            stage.working(format!("starting: {e}"));
-            complaints.warn(&e.to_string(), wait, "cannot start relaying");
-            tokio::select! {
-                _ = tokio::time::sleep(wait) => {}
-                _ = shutdown.cancelled() => return Ok(None),
-            }
-        }
+        let what = "connecting to PostgreSQL and RabbitMQ";
+        let transient = |e: &RelayError| !once && e.is_transient();
+        until_ready(what, stage, shutdown, transient, || {
+            Self::start(config, once)
+        })
+        .await
     }
 
     async fn start(config: &Config, once: bool) -> Result<Self, RelayError> {
