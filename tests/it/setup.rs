@@ -171,10 +171,9 @@ async fn config_check_reaches_both_servers(pool: PgPool) {
 
 #[test]
 fn bad_configuration_is_one_line_exit_2_naming_the_setting() {
-    let dir = std::env::temp_dir().join(format!("outboxctl-cfg-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = tempfile::tempdir().unwrap();
     let file = |name: &str, text: &str| {
-        let p = dir.join(name);
+        let p = dir.path().join(name);
         std::fs::write(&p, text).unwrap();
         p
     };
@@ -210,7 +209,7 @@ fn bad_configuration_is_one_line_exit_2_naming_the_setting() {
 
     let out = run(outboxctl_cmd()
         .arg("--config")
-        .arg(dir.join("missing.toml"))
+        .arg(dir.path().join("missing.toml"))
         .args(["config", "show"]));
     let err = assert_one_line_error(&out);
     assert!(
@@ -245,8 +244,6 @@ fn bad_configuration_is_one_line_exit_2_naming_the_setting() {
     let out = run(outboxctl_cmd().args(["relay", "--interval", "5 parsecs"]));
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("--interval"), "{}", stderr(&out));
-
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// The configuration is the one reader of `OUTBOX_*`: a bad value reads the

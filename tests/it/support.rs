@@ -42,7 +42,8 @@ pub struct TestEnv {
     pub pool: PgPool,
     pub config: Config,
     pub id: String,
-    dir: PathBuf,
+    /// Config files written for the binary; removed with the test.
+    dir: tempfile::TempDir,
 }
 
 impl TestEnv {
@@ -65,8 +66,7 @@ impl TestEnv {
         config.relay.backoff_initial = Duration::from_millis(20);
         config.relay.backoff_max = Duration::from_millis(100);
         config.log.level = "warn".into();
-        let dir = std::env::temp_dir().join(&id);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = tempfile::Builder::new().prefix(&id).tempdir().unwrap();
         Self {
             pool,
             config,
@@ -89,7 +89,7 @@ impl TestEnv {
         let mut table = toml::Table::try_from(config).unwrap();
         table["database"]["url"] = toml::Value::String(config.database.url.expose().into());
         table["broker"]["url"] = toml::Value::String(config.broker.url.expose().into());
-        let path = self.dir.join(name);
+        let path = self.dir.path().join(name);
         std::fs::write(&path, toml::to_string(&table).unwrap()).unwrap();
         path
     }
@@ -245,7 +245,6 @@ impl Drop for TestEnv {
             self.config.broker.exchange.clone(),
             self.config.broker.dead_letter_exchange.clone(),
         ];
-        let dir = self.dir.clone();
         let _ = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -274,7 +273,6 @@ impl Drop for TestEnv {
                 }
                 let _ = conn.close(200, "".into()).await;
             });
-            let _ = std::fs::remove_dir_all(dir);
         })
         .join();
     }
