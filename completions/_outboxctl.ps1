@@ -40,6 +40,7 @@ Register-ArgumentCompleter -Native -CommandName 'outboxctl' -ScriptBlock {
             [CompletionResult]::new('outbox', 'outbox', [CompletionResultType]::ParameterValue, 'Inspect and steer outbox rows: ls, show, why, replay, requeue, purge')
             [CompletionResult]::new('lag', 'lag', [CompletionResultType]::ParameterValue, 'How far behind each stage is: pending rows and their age, queues, unconsumed')
             [CompletionResult]::new('dlq', 'dlq', [CompletionResultType]::ParameterValue, 'The dead-letter queue: ls, show, replay, purge')
+            [CompletionResult]::new('handlers', 'handlers', [CompletionResultType]::ParameterValue, 'The handlers the consumer runs ([[handlers]] in the config file): ls')
             [CompletionResult]::new('bench', 'bench', [CompletionResultType]::ParameterValue, 'Measure a stage against the servers'' own limit, in a database and queues of its own')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script to stdout')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff) to stdout, or write one page per command into a directory')
@@ -440,6 +441,41 @@ Register-ArgumentCompleter -Native -CommandName 'outboxctl' -ScriptBlock {
         'outboxctl;dlq;help;help' {
             break
         }
+        'outboxctl;handlers' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: ./outbox.toml when present]')
+            [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]')
+            [CompletionResult]::new('--broker-url', '--broker-url', [CompletionResultType]::ParameterName, 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]')
+            [CompletionResult]::new('--log-level', '--log-level', [CompletionResultType]::ParameterName, 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'Every handler: name, queue, kind, topics, target (secrets masked), limits')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'outboxctl;handlers;ls' {
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: ./outbox.toml when present]')
+            [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]')
+            [CompletionResult]::new('--broker-url', '--broker-url', [CompletionResultType]::ParameterName, 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]')
+            [CompletionResult]::new('--log-level', '--log-level', [CompletionResultType]::ParameterName, 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'outboxctl;handlers;help' {
+            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'Every handler: name, queue, kind, topics, target (secrets masked), limits')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'outboxctl;handlers;help;ls' {
+            break
+        }
+        'outboxctl;handlers;help;help' {
+            break
+        }
         'outboxctl;bench' {
             [CompletionResult]::new('--events', '--events', [CompletionResultType]::ParameterName, 'Events to relay (drain, default 100000) or consume (consume, default 20000)')
             [CompletionResult]::new('--rate', '--rate', [CompletionResultType]::ParameterName, 'Events per second (e2e)')
@@ -448,6 +484,8 @@ Register-ArgumentCompleter -Native -CommandName 'outboxctl' -ScriptBlock {
             [CompletionResult]::new('--payload-bytes', '--payload-bytes', [CompletionResultType]::ParameterName, 'Size of each event''s JSON payload')
             [CompletionResult]::new('--keys', '--keys', [CompletionResultType]::ParameterName, 'Distinct partition keys in a drain backlog (0: every row its own key)')
             [CompletionResult]::new('--queue-type', '--queue-type', [CompletionResultType]::ParameterName, 'Queue type of the benchmark''s queues [default: broker.queue_type]')
+            [CompletionResult]::new('--handler', '--handler', [CompletionResultType]::ParameterName, 'consume: the handler measured — the upload example, an sql statement, or a webhook to a receiver the benchmark runs')
+            [CompletionResult]::new('--receiver-delay', '--receiver-delay', [CompletionResultType]::ParameterName, 'consume --handler http: how long the benchmark''s receiver takes per request (a webhook does some work; 0s measures the pipeline''s own cost)')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: ./outbox.toml when present]')
@@ -491,6 +529,7 @@ Register-ArgumentCompleter -Native -CommandName 'outboxctl' -ScriptBlock {
             [CompletionResult]::new('outbox', 'outbox', [CompletionResultType]::ParameterValue, 'Inspect and steer outbox rows: ls, show, why, replay, requeue, purge')
             [CompletionResult]::new('lag', 'lag', [CompletionResultType]::ParameterValue, 'How far behind each stage is: pending rows and their age, queues, unconsumed')
             [CompletionResult]::new('dlq', 'dlq', [CompletionResultType]::ParameterValue, 'The dead-letter queue: ls, show, replay, purge')
+            [CompletionResult]::new('handlers', 'handlers', [CompletionResultType]::ParameterValue, 'The handlers the consumer runs ([[handlers]] in the config file): ls')
             [CompletionResult]::new('bench', 'bench', [CompletionResultType]::ParameterValue, 'Measure a stage against the servers'' own limit, in a database and queues of its own')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script to stdout')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff) to stdout, or write one page per command into a directory')
@@ -577,6 +616,13 @@ Register-ArgumentCompleter -Native -CommandName 'outboxctl' -ScriptBlock {
             break
         }
         'outboxctl;help;dlq;purge' {
+            break
+        }
+        'outboxctl;help;handlers' {
+            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'Every handler: name, queue, kind, topics, target (secrets masked), limits')
+            break
+        }
+        'outboxctl;help;handlers;ls' {
             break
         }
         'outboxctl;help;bench' {

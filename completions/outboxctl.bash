@@ -31,6 +31,9 @@ _outboxctl() {
             outboxctl,dlq)
                 cmd="outboxctl__subcmd__dlq"
                 ;;
+            outboxctl,handlers)
+                cmd="outboxctl__subcmd__handlers"
+                ;;
             outboxctl,help)
                 cmd="outboxctl__subcmd__help"
                 ;;
@@ -106,6 +109,18 @@ _outboxctl() {
             outboxctl__subcmd__dlq__subcmd__help,show)
                 cmd="outboxctl__subcmd__dlq__subcmd__help__subcmd__show"
                 ;;
+            outboxctl__subcmd__handlers,help)
+                cmd="outboxctl__subcmd__handlers__subcmd__help"
+                ;;
+            outboxctl__subcmd__handlers,ls)
+                cmd="outboxctl__subcmd__handlers__subcmd__ls"
+                ;;
+            outboxctl__subcmd__handlers__subcmd__help,help)
+                cmd="outboxctl__subcmd__handlers__subcmd__help__subcmd__help"
+                ;;
+            outboxctl__subcmd__handlers__subcmd__help,ls)
+                cmd="outboxctl__subcmd__handlers__subcmd__help__subcmd__ls"
+                ;;
             outboxctl__subcmd__help,bench)
                 cmd="outboxctl__subcmd__help__subcmd__bench"
                 ;;
@@ -120,6 +135,9 @@ _outboxctl() {
                 ;;
             outboxctl__subcmd__help,dlq)
                 cmd="outboxctl__subcmd__help__subcmd__dlq"
+                ;;
+            outboxctl__subcmd__help,handlers)
+                cmd="outboxctl__subcmd__help__subcmd__handlers"
                 ;;
             outboxctl__subcmd__help,help)
                 cmd="outboxctl__subcmd__help__subcmd__help"
@@ -165,6 +183,9 @@ _outboxctl() {
                 ;;
             outboxctl__subcmd__help__subcmd__dlq,show)
                 cmd="outboxctl__subcmd__help__subcmd__dlq__subcmd__show"
+                ;;
+            outboxctl__subcmd__help__subcmd__handlers,ls)
+                cmd="outboxctl__subcmd__help__subcmd__handlers__subcmd__ls"
                 ;;
             outboxctl__subcmd__help__subcmd__outbox,ls)
                 cmd="outboxctl__subcmd__help__subcmd__outbox__subcmd__ls"
@@ -248,7 +269,7 @@ _outboxctl() {
 
     case "${cmd}" in
         outboxctl)
-            opts="-h -V --config --database-url --broker-url --log-level --log-format --help --version migrate topology config relay serve consume up outbox lag dlq bench completions man help"
+            opts="-h -V --config --database-url --broker-url --log-level --log-format --help --version migrate topology config relay serve consume up outbox lag dlq handlers bench completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -282,7 +303,7 @@ _outboxctl() {
             return 0
             ;;
         outboxctl__subcmd__bench)
-            opts="-o -h --events --rate --duration --concurrency --payload-bytes --keys --queue-type --output --config --database-url --broker-url --log-level --log-format --help drain e2e api consume"
+            opts="-o -h --events --rate --duration --concurrency --payload-bytes --keys --queue-type --handler --receiver-delay --output --config --database-url --broker-url --log-level --log-format --help drain e2e api consume"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -314,6 +335,14 @@ _outboxctl() {
                     ;;
                 --queue-type)
                     COMPREPLY=($(compgen -W "quorum classic" -- "${cur}"))
+                    return 0
+                    ;;
+                --handler)
+                    COMPREPLY=($(compgen -W "builtin sql http" -- "${cur}"))
+                    return 0
+                    ;;
+                --receiver-delay)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --output)
@@ -887,8 +916,126 @@ _outboxctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        outboxctl__subcmd__handlers)
+            opts="-h --config --database-url --broker-url --log-level --log-format --help ls help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --broker-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        outboxctl__subcmd__handlers__subcmd__help)
+            opts="ls help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        outboxctl__subcmd__handlers__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        outboxctl__subcmd__handlers__subcmd__help__subcmd__ls)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        outboxctl__subcmd__handlers__subcmd__ls)
+            opts="-o -h --output --config --database-url --broker-url --log-level --log-format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --broker-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         outboxctl__subcmd__help)
-            opts="migrate topology config relay serve consume up outbox lag dlq bench completions man help"
+            opts="migrate topology config relay serve consume up outbox lag dlq handlers bench completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1042,6 +1189,34 @@ _outboxctl() {
             return 0
             ;;
         outboxctl__subcmd__help__subcmd__dlq__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        outboxctl__subcmd__help__subcmd__handlers)
+            opts="ls"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        outboxctl__subcmd__help__subcmd__handlers__subcmd__ls)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

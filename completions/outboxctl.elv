@@ -37,6 +37,7 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand outbox 'Inspect and steer outbox rows: ls, show, why, replay, requeue, purge'
             cand lag 'How far behind each stage is: pending rows and their age, queues, unconsumed'
             cand dlq 'The dead-letter queue: ls, show, replay, purge'
+            cand handlers 'The handlers the consumer runs ([[handlers]] in the config file): ls'
             cand bench 'Measure a stage against the servers'' own limit, in a database and queues of its own'
             cand completions 'Print a shell completion script to stdout'
             cand man 'Print the man page (roff) to stdout, or write one page per command into a directory'
@@ -392,6 +393,36 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
         }
         &'outboxctl;dlq;help;help'= {
         }
+        &'outboxctl;handlers'= {
+            cand --config 'Configuration file [default: ./outbox.toml when present]'
+            cand --database-url 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]'
+            cand --broker-url 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]'
+            cand --log-level 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]'
+            cand --log-format 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand ls 'Every handler: name, queue, kind, topics, target (secrets masked), limits'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'outboxctl;handlers;ls'= {
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand --config 'Configuration file [default: ./outbox.toml when present]'
+            cand --database-url 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]'
+            cand --broker-url 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]'
+            cand --log-level 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]'
+            cand --log-format 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'outboxctl;handlers;help'= {
+            cand ls 'Every handler: name, queue, kind, topics, target (secrets masked), limits'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'outboxctl;handlers;help;ls'= {
+        }
+        &'outboxctl;handlers;help;help'= {
+        }
         &'outboxctl;bench'= {
             cand --events 'Events to relay (drain, default 100000) or consume (consume, default 20000)'
             cand --rate 'Events per second (e2e)'
@@ -400,6 +431,8 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand --payload-bytes 'Size of each event''s JSON payload'
             cand --keys 'Distinct partition keys in a drain backlog (0: every row its own key)'
             cand --queue-type 'Queue type of the benchmark''s queues [default: broker.queue_type]'
+            cand --handler 'consume: the handler measured — the upload example, an sql statement, or a webhook to a receiver the benchmark runs'
+            cand --receiver-delay 'consume --handler http: how long the benchmark''s receiver takes per request (a webhook does some work; 0s measures the pipeline''s own cost)'
             cand -o 'Output format'
             cand --output 'Output format'
             cand --config 'Configuration file [default: ./outbox.toml when present]'
@@ -440,6 +473,7 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand outbox 'Inspect and steer outbox rows: ls, show, why, replay, requeue, purge'
             cand lag 'How far behind each stage is: pending rows and their age, queues, unconsumed'
             cand dlq 'The dead-letter queue: ls, show, replay, purge'
+            cand handlers 'The handlers the consumer runs ([[handlers]] in the config file): ls'
             cand bench 'Measure a stage against the servers'' own limit, in a database and queues of its own'
             cand completions 'Print a shell completion script to stdout'
             cand man 'Print the man page (roff) to stdout, or write one page per command into a directory'
@@ -503,6 +537,11 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
         &'outboxctl;help;dlq;replay'= {
         }
         &'outboxctl;help;dlq;purge'= {
+        }
+        &'outboxctl;help;handlers'= {
+            cand ls 'Every handler: name, queue, kind, topics, target (secrets masked), limits'
+        }
+        &'outboxctl;help;handlers;ls'= {
         }
         &'outboxctl;help;bench'= {
         }

@@ -42,6 +42,7 @@ complete -c outboxctl -n "__fish_outboxctl_needs_command" -f -a "up" -d 'Migrate
 complete -c outboxctl -n "__fish_outboxctl_needs_command" -f -a "outbox" -d 'Inspect and steer outbox rows: ls, show, why, replay, requeue, purge'
 complete -c outboxctl -n "__fish_outboxctl_needs_command" -f -a "lag" -d 'How far behind each stage is: pending rows and their age, queues, unconsumed'
 complete -c outboxctl -n "__fish_outboxctl_needs_command" -f -a "dlq" -d 'The dead-letter queue: ls, show, replay, purge'
+complete -c outboxctl -n "__fish_outboxctl_needs_command" -f -a "handlers" -d 'The handlers the consumer runs ([[handlers]] in the config file): ls'
 complete -c outboxctl -n "__fish_outboxctl_needs_command" -f -a "bench" -d 'Measure a stage against the servers\' own limit, in a database and queues of its own'
 complete -c outboxctl -n "__fish_outboxctl_needs_command" -f -a "completions" -d 'Print a shell completion script to stdout'
 complete -c outboxctl -n "__fish_outboxctl_needs_command" -f -a "man" -d 'Print the man page (roff) to stdout, or write one page per command into a directory'
@@ -304,6 +305,26 @@ complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from help" -f -a "replay" -d 'Move dead letters back to the work queue, attempts reset'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from help" -f -a "purge" -d 'Delete every dead letter'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand handlers; and not __fish_seen_subcommand_from ls help" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand handlers; and not __fish_seen_subcommand_from ls help" -l database-url -d 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand handlers; and not __fish_seen_subcommand_from ls help" -l broker-url -d 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand handlers; and not __fish_seen_subcommand_from ls help" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand handlers; and not __fish_seen_subcommand_from ls help" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
+json\t''"
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand handlers; and not __fish_seen_subcommand_from ls help" -s h -l help -d 'Print help'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand handlers; and not __fish_seen_subcommand_from ls help" -f -a "ls" -d 'Every handler: name, queue, kind, topics, target (secrets masked), limits'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand handlers; and not __fish_seen_subcommand_from ls help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand handlers; and __fish_seen_subcommand_from ls" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people'
+json\t'One JSON object per line, for scripts'"
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand handlers; and __fish_seen_subcommand_from ls" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand handlers; and __fish_seen_subcommand_from ls" -l database-url -d 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand handlers; and __fish_seen_subcommand_from ls" -l broker-url -d 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand handlers; and __fish_seen_subcommand_from ls" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand handlers; and __fish_seen_subcommand_from ls" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
+json\t''"
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand handlers; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand handlers; and __fish_seen_subcommand_from help" -f -a "ls" -d 'Every handler: name, queue, kind, topics, target (secrets masked), limits'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand handlers; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand bench" -l events -d 'Events to relay (drain, default 100000) or consume (consume, default 20000)' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand bench" -l rate -d 'Events per second (e2e)' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand bench" -l duration -d 'How long to produce (e2e, default 30s) or send requests (api, default 10s)' -r
@@ -312,6 +333,10 @@ complete -c outboxctl -n "__fish_outboxctl_using_subcommand bench" -l payload-by
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand bench" -l keys -d 'Distinct partition keys in a drain backlog (0: every row its own key)' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand bench" -l queue-type -d 'Queue type of the benchmark\'s queues [default: broker.queue_type]' -r -f -a "quorum\t''
 classic\t''"
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand bench" -l handler -d 'consume: the handler measured — the upload example, an sql statement, or a webhook to a receiver the benchmark runs' -r -f -a "builtin\t'The upload inspection, next to the database\'s single-row transactions'
+sql\t'An INSERT per message, next to the database\'s single-row transactions'
+http\t'A POST per message, next to raw POSTs to the same receiver'"
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand bench" -l receiver-delay -d 'consume --handler http: how long the benchmark\'s receiver takes per request (a webhook does some work; 0s measures the pipeline\'s own cost)' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand bench" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON object per line, for scripts'"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand bench" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
@@ -336,20 +361,21 @@ complete -c outboxctl -n "__fish_outboxctl_using_subcommand man" -l log-level -d
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand man" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
 json\t''"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand man" -s h -l help -d 'Print help'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq bench completions man help" -f -a "migrate" -d 'Apply the embedded database migrations (outbox, uploads, consumed_messages)'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq bench completions man help" -f -a "topology" -d 'Declare the RabbitMQ exchanges and queues'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq bench completions man help" -f -a "config" -d 'Show or check the effective configuration'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq bench completions man help" -f -a "relay" -d 'Publish pending outbox rows to RabbitMQ, marking them sent once confirmed'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq bench completions man help" -f -a "serve" -d 'Serve the producer HTTP API (POST /uploads and friends)'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq bench completions man help" -f -a "consume" -d 'Process messages from a queue, each effect exactly once'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq bench completions man help" -f -a "up" -d 'Migrate, declare the topology, then serve, relay and consume in one process'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq bench completions man help" -f -a "outbox" -d 'Inspect and steer outbox rows: ls, show, why, replay, requeue, purge'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq bench completions man help" -f -a "lag" -d 'How far behind each stage is: pending rows and their age, queues, unconsumed'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq bench completions man help" -f -a "dlq" -d 'The dead-letter queue: ls, show, replay, purge'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq bench completions man help" -f -a "bench" -d 'Measure a stage against the servers\' own limit, in a database and queues of its own'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq bench completions man help" -f -a "completions" -d 'Print a shell completion script to stdout'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq bench completions man help" -f -a "man" -d 'Print the man page (roff) to stdout, or write one page per command into a directory'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq bench completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq handlers bench completions man help" -f -a "migrate" -d 'Apply the embedded database migrations (outbox, uploads, consumed_messages)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq handlers bench completions man help" -f -a "topology" -d 'Declare the RabbitMQ exchanges and queues'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq handlers bench completions man help" -f -a "config" -d 'Show or check the effective configuration'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq handlers bench completions man help" -f -a "relay" -d 'Publish pending outbox rows to RabbitMQ, marking them sent once confirmed'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq handlers bench completions man help" -f -a "serve" -d 'Serve the producer HTTP API (POST /uploads and friends)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq handlers bench completions man help" -f -a "consume" -d 'Process messages from a queue, each effect exactly once'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq handlers bench completions man help" -f -a "up" -d 'Migrate, declare the topology, then serve, relay and consume in one process'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq handlers bench completions man help" -f -a "outbox" -d 'Inspect and steer outbox rows: ls, show, why, replay, requeue, purge'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq handlers bench completions man help" -f -a "lag" -d 'How far behind each stage is: pending rows and their age, queues, unconsumed'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq handlers bench completions man help" -f -a "dlq" -d 'The dead-letter queue: ls, show, replay, purge'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq handlers bench completions man help" -f -a "handlers" -d 'The handlers the consumer runs ([[handlers]] in the config file): ls'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq handlers bench completions man help" -f -a "bench" -d 'Measure a stage against the servers\' own limit, in a database and queues of its own'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq handlers bench completions man help" -f -a "completions" -d 'Print a shell completion script to stdout'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq handlers bench completions man help" -f -a "man" -d 'Print the man page (roff) to stdout, or write one page per command into a directory'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq handlers bench completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from topology" -f -a "apply" -d 'Declare the exchange, work queues with their bindings, retry and dead-letter queues (idempotent)'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "show" -d 'Print the effective configuration as TOML (passwords masked), with each value\'s source'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "check" -d 'Validate the configuration and reach PostgreSQL and RabbitMQ'
@@ -363,3 +389,4 @@ complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_see
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from dlq" -f -a "show" -d 'One dead letter in full (it stays in the queue)'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from dlq" -f -a "replay" -d 'Move dead letters back to the work queue, attempts reset'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from dlq" -f -a "purge" -d 'Delete every dead letter'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from handlers" -f -a "ls" -d 'Every handler: name, queue, kind, topics, target (secrets masked), limits'

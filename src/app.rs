@@ -5,7 +5,7 @@
 use crate::cli::{Cli, Command, ConfigCommand, TopologyCommand};
 use crate::config::{self, Inputs, Resolved};
 use crate::flow::{consume, produce, relay, up};
-use crate::ops::{dlq, docs, lag, outbox, setup};
+use crate::ops::{dlq, docs, handlers, lag, outbox, setup};
 use crate::{bench, output, shutdown};
 
 pub use crate::output::Outcome;
@@ -36,6 +36,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Outbox(cmd) => outbox::command(&load()?.config, cmd).await,
         Command::Lag(args) => lag::command(&load()?.config, args, shutdown::on_signal()).await,
         Command::Dlq(cmd) => dlq::command(&load()?.config, cmd).await,
+        Command::Handlers(cmd) => handlers::command(&load()?.config, cmd),
         Command::Bench(args) => bench::run(&load()?.config, &args).await,
     }
 }

@@ -79,6 +79,52 @@ impl fmt::Display for Topic {
 #[error("{0}")]
 pub struct InvalidTopic(String);
 
+/// An AMQP topic pattern (`order.*`, `upload.#`): words separated by dots,
+/// `*` stands for exactly one word, `#` for zero or more.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicPattern(String);
+
+impl TopicPattern {
+    pub fn parse(s: &str) -> Result<Self, InvalidTopic> {
+        if s.is_empty() || s.len() > 255 || s.chars().any(|c| c.is_control() || c == ' ') {
+            return Err(InvalidTopic(format!(
+                "{s:?} is not a topic pattern: 1 to 255 bytes, words separated by dots, \
+                 `*` for one word, `#` for any number"
+            )));
+        }
+        Ok(Self(s.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether a message with routing key `topic` matches, as RabbitMQ's
+    /// topic exchange decides it.
+    pub fn matches(&self, topic: &str) -> bool {
+        fn walk(pattern: &[&str], topic: &[&str]) -> bool {
+            match (pattern.first(), topic.first()) {
+                (None, None) => true,
+                (Some(&"#"), _) => {
+                    walk(&pattern[1..], topic) || (!topic.is_empty() && walk(pattern, &topic[1..]))
+                }
+                (Some(&"*"), Some(_)) => walk(&pattern[1..], &topic[1..]),
+                (Some(p), Some(t)) if p == t => walk(&pattern[1..], &topic[1..]),
+                _ => false,
+            }
+        }
+        let pattern: Vec<&str> = self.0.split('.').collect();
+        let topic: Vec<&str> = topic.split('.').collect();
+        walk(&pattern, &topic)
+    }
+}
+
+impl fmt::Display for TopicPattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// Where an outbox row stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
 #[serde(rename_all = "lowercase")]
@@ -396,6 +442,24 @@ mod tests {
             "upload.created"
         );
         assert!(Topic::parse("a".repeat(255)).is_ok());
+    }
+
+    #[test]
+    fn topic_patterns_match_like_a_topic_exchange() {
+        let m = |p: &str, t: &str| TopicPattern::parse(p).unwrap().matches(t);
+        assert!(m("order.paid", "order.paid"));
+        assert!(!m("order.paid", "order.paid.late"));
+        assert!(m("order.*", "order.paid"));
+        assert!(!m("order.*", "order"));
+        assert!(!m("order.*", "order.paid.late"));
+        assert!(m("order.#", "order"));
+        assert!(m("order.#", "order.paid.late"));
+        assert!(m("#", "anything.at.all"));
+        assert!(m("#.paid", "order.paid"));
+        assert!(m("*.*.late", "order.paid.late"));
+        assert!(!m("upload.#", "order.paid"));
+        assert!(TopicPattern::parse("").is_err());
+        assert!(TopicPattern::parse("a b").is_err());
     }
 
     #[test]

@@ -173,6 +173,15 @@ pub fn describe() {
         "From the outbox row's creation to the consumer's commit"
     );
     describe_counter!(
+        "outbox_handler_messages_total",
+        "Messages a handler finished, by handler, kind and outcome: processed, retried, dead_lettered"
+    );
+    describe_histogram!(
+        "outbox_handler_duration_seconds",
+        Unit::Seconds,
+        "Time one handler spent on one message, by handler"
+    );
+    describe_counter!(
         "outbox_api_requests_total",
         "API requests by method, route and status"
     );

@@ -26,7 +26,7 @@ use sqlx::PgPool;
 
 use crate::broker::{Broker, Topology, management, topology};
 use crate::cli::{BenchArgs, Output, Scenario};
-use crate::config::{Config, QueueConfig, SecretUrl};
+use crate::config::{Config, HandlerConfig, QueueConfig, SecretUrl};
 use crate::ops::Outcome;
 use crate::output;
 use crate::store::{self, bench as sql};
@@ -35,12 +35,12 @@ use crate::store::{self, bench as sql};
 const TOPIC: &str = "bench.event";
 
 pub async fn run(base: &Config, args: &BenchArgs) -> anyhow::Result<Outcome> {
-    let lab = Lab::create(base, args).await?;
+    let mut lab = Lab::create(base, args).await?;
     let result = match args.scenario {
         Scenario::Drain => drain::run(&lab, args).await,
         Scenario::E2e => e2e::run(&lab, args).await,
         Scenario::Api => api::run(&lab, args).await,
-        Scenario::Consume => consume::run(&lab, args).await,
+        Scenario::Consume => consume::run(&mut lab, args).await,
     };
     lab.cleanup().await;
     let mut report = result?;
@@ -198,6 +198,9 @@ impl Lab {
         }];
         config.consumer.queue = None;
         config.consumer.name = None;
+        // What the scenario needs; a consumer without handlers records each
+        // message and acknowledges it.
+        config.handlers = Vec::new();
         config.metrics.listen = None;
         config.log.level = "warn".into();
 
@@ -216,7 +219,7 @@ impl Lab {
             store::migrate(&pool).await?;
             let broker = Broker::connect(&config.broker, "outboxctl bench").await?;
             broker
-                .apply_topology(&Topology::from_config(&config.broker))
+                .apply_topology(&Topology::from_config(&config))
                 .await?;
             anyhow::Ok((pool, broker))
         }
@@ -241,6 +244,12 @@ impl Lab {
 
     pub fn queue(&self) -> &str {
         &self.config.broker.queues[0].name
+    }
+
+    /// Give the child processes these handlers.
+    fn set_handlers(&mut self, handlers: Vec<HandlerConfig>) -> anyhow::Result<()> {
+        self.config.handlers = handlers;
+        write_private(&self.config_file, &self.config)
     }
 
     /// Start `outboxctl <args>` against the lab, logging to a file of its own.
@@ -304,6 +313,16 @@ fn write_private(path: &std::path::Path, config: &Config) -> anyhow::Result<()> 
     }
     if let Some(t) = &config.api.token {
         table["api"]["token"] = toml::Value::String(t.expose().into());
+    }
+    if let Some(toml::Value::Array(handlers)) = table.get_mut("handlers") {
+        for (h, given) in handlers.iter_mut().zip(&config.handlers) {
+            if let Some(url) = &given.url {
+                h["url"] = toml::Value::String(url.expose().into());
+            }
+            if let Some(secret) = &given.secret {
+                h["secret"] = toml::Value::String(secret.expose().into());
+            }
+        }
     }
     let mut f = std::fs::OpenOptions::new()
         .write(true)

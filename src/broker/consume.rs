@@ -98,6 +98,15 @@ impl Delivery {
             .collect()
     }
 
+    /// Every header as a JSON object (what `sql`, `http` and `exec`
+    /// handlers receive).
+    pub fn headers_json(&self) -> serde_json::Value {
+        let Some(table) = self.properties.headers() else {
+            return serde_json::Value::Object(Default::default());
+        };
+        to_json(&AMQPValue::FieldTable(table.clone()))
+    }
+
     /// The timestamp property (seconds since the epoch).
     pub fn timestamp(&self) -> Option<u64> {
         *self.properties.timestamp()
@@ -445,6 +454,33 @@ const RESTORE_DROPS: &[&str] = &[
     headers::QUEUE,
     headers::DIED_AT_MS,
 ];
+
+/// An AMQP field value as JSON: numbers stay numbers, byte strings become text.
+fn to_json(v: &AMQPValue) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        AMQPValue::Boolean(b) => Value::Bool(*b),
+        AMQPValue::ShortShortInt(i) => (*i).into(),
+        AMQPValue::ShortShortUInt(i) => (*i).into(),
+        AMQPValue::ShortInt(i) => (*i).into(),
+        AMQPValue::ShortUInt(i) => (*i).into(),
+        AMQPValue::LongInt(i) => (*i).into(),
+        AMQPValue::LongUInt(i) => (*i).into(),
+        AMQPValue::LongLongInt(i) => (*i).into(),
+        AMQPValue::Timestamp(t) => (*t).into(),
+        AMQPValue::Float(f) => serde_json::json!(f),
+        AMQPValue::Double(d) => serde_json::json!(d),
+        AMQPValue::Void => Value::Null,
+        AMQPValue::FieldArray(a) => Value::Array(a.as_slice().iter().map(to_json).collect()),
+        AMQPValue::FieldTable(t) => Value::Object(
+            t.inner()
+                .iter()
+                .map(|(k, v)| (k.to_string(), to_json(v)))
+                .collect(),
+        ),
+        other => Value::String(value_text(other)),
+    }
+}
 
 fn value_text(v: &AMQPValue) -> String {
     match v {

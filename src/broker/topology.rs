@@ -16,9 +16,9 @@ use lapin::options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptio
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
 
 use super::{Broker, BrokerError, describe};
-use crate::config::{BrokerConfig, QueueConfig, QueueType};
+use crate::config::{Config, QueueConfig, QueueType};
 
-/// The declared shape, derived from `[broker]` in the configuration.
+/// The declared shape, derived from `[broker]` and `[[handlers]]`.
 #[derive(Debug, Clone)]
 pub struct Topology {
     pub exchange: String,
@@ -36,12 +36,15 @@ pub fn dead_letter_queue(queue: &str) -> String {
 }
 
 impl Topology {
-    pub fn from_config(cfg: &BrokerConfig) -> Self {
+    /// The exchanges and queues of `[broker]`, each queue bound to its
+    /// `bindings` and to the topics of its handlers.
+    pub fn from_config(config: &Config) -> Self {
+        let cfg = &config.broker;
         Self {
             exchange: cfg.exchange.clone(),
             dead_letter_exchange: cfg.dead_letter_exchange.clone(),
             queue_type: cfg.queue_type,
-            queues: cfg.queues.clone(),
+            queues: config.bound_queues(),
         }
     }
 

@@ -90,6 +90,9 @@ pub enum Command {
     /// The dead-letter queue: ls, show, replay, purge
     #[command(subcommand)]
     Dlq(DlqCommand),
+    /// The handlers the consumer runs ([[handlers]] in the config file): ls
+    #[command(subcommand)]
+    Handlers(HandlersCommand),
     /// Measure a stage against the servers' own limit, in a database and queues of its own
     Bench(BenchArgs),
     /// Print a shell completion script to stdout
@@ -330,6 +333,15 @@ pub struct DlqQueueArg {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum HandlersCommand {
+    /// Every handler: name, queue, kind, topics, target (secrets masked), limits
+    Ls {
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum DlqCommand {
     /// List dead letters with their reason and attempts (they stay in the queue)
     Ls {
@@ -389,6 +401,16 @@ pub enum Scenario {
     Consume,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BenchHandler {
+    /// The upload inspection, next to the database's single-row transactions
+    Builtin,
+    /// An INSERT per message, next to the database's single-row transactions
+    Sql,
+    /// A POST per message, next to raw POSTs to the same receiver
+    Http,
+}
+
 #[derive(Debug, Args)]
 pub struct BenchArgs {
     #[arg(value_enum)]
@@ -414,6 +436,14 @@ pub struct BenchArgs {
     /// Queue type of the benchmark's queues [default: broker.queue_type]
     #[arg(long, value_enum)]
     pub queue_type: Option<crate::config::QueueType>,
+    /// consume: the handler measured — the upload example, an sql statement,
+    /// or a webhook to a receiver the benchmark runs
+    #[arg(long, value_enum, default_value_t = BenchHandler::Builtin)]
+    pub handler: BenchHandler,
+    /// consume --handler http: how long the benchmark's receiver takes per
+    /// request (a webhook does some work; 0s measures the pipeline's own cost)
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION", default_value = "5ms")]
+    pub receiver_delay: Duration,
     #[command(flatten)]
     pub output: OutputArgs,
 }

@@ -11,6 +11,9 @@ use super::validate;
 use super::{Config, OPTIONAL_SETTINGS};
 use crate::secret::register_secret;
 
+/// Top-level lists of tables (`[[handlers]]`): file-only, checked by serde.
+const LISTS: &[&str] = &["handlers"];
+
 /// Name of the file looked up in the working directory when no `--config`
 /// (or `OUTBOX_CONFIG`) is given.
 pub const DEFAULT_FILE: &str = "outbox.toml";
@@ -198,6 +201,12 @@ pub fn resolve(inputs: Inputs) -> Result<Resolved, ConfigError> {
         })?;
         table = parse_file(path, &text)?;
         check_known_keys(path, &table, &known)?;
+        // The example handler comes with the example queue: a file that
+        // declares its own queues declares its own handlers (or none).
+        let own_queues = table.get("broker").and_then(|b| b.get("queues")).is_some();
+        if own_queues && !table.contains_key("handlers") {
+            table.insert("handlers".into(), toml::Value::Array(Vec::new()));
+        }
         for (section, value) in &table {
             if let toml::Value::Table(t) = value {
                 for key in t.keys() {
@@ -279,6 +288,14 @@ pub fn resolve(inputs: Inputs) -> Result<Resolved, ConfigError> {
     if let Some(token) = &config.api.token {
         register_secret(token.expose());
     }
+    for h in &config.handlers {
+        if let Some(secret) = &h.secret {
+            register_secret(secret.expose());
+        }
+        for password in h.url.iter().flat_map(|u| u.passwords()) {
+            register_secret(&password);
+        }
+    }
     Ok(Resolved {
         config,
         file,
@@ -335,8 +352,18 @@ fn check_known_keys(
         s
     };
     for (section, value) in table {
+        if LISTS.contains(&section.as_str()) {
+            // Lists of tables: serde names an unknown key with its position.
+            if !value.is_array() {
+                return Err(err(format!(
+                    "{}: `{section}` is a list of tables ([[{section}]]) — see outbox.toml",
+                    path.display()
+                )));
+            }
+            continue;
+        }
         if !sections.contains(&section.as_str()) {
-            let hint = closest(section, sections.iter().map(|s| s.to_string()))
+            let hint = closest(section, sections.iter().chain(LISTS).map(|s| s.to_string()))
                 .map(|s| format!("did you mean [{s}]?"))
                 .unwrap_or_else(|| format!("the sections are {}", sections.join(", ")));
             return Err(err(format!(

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::secret::{Secret, SecretUrl};
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub database: DatabaseConfig,
@@ -20,6 +20,116 @@ pub struct Config {
     pub log: LogConfig,
     pub watchdog: WatchdogConfig,
     pub shutdown: ShutdownConfig,
+    /// What the consumer does with messages: `[[handlers]]` in the file.
+    pub handlers: Vec<HandlerConfig>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            database: DatabaseConfig::default(),
+            broker: BrokerConfig::default(),
+            relay: RelayConfig::default(),
+            api: ApiConfig::default(),
+            consumer: ConsumerConfig::default(),
+            metrics: MetricsConfig::default(),
+            log: LogConfig::default(),
+            watchdog: WatchdogConfig::default(),
+            shutdown: ShutdownConfig::default(),
+            handlers: vec![HandlerConfig::inspect_upload()],
+        }
+    }
+}
+
+/// The handlers compiled into outboxctl, by name (`builtin = "…"`).
+pub const BUILTINS: &[&str] = &["inspect-upload"];
+
+/// What a handler does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HandlerKind {
+    /// A statement in the consumer's transaction: the effect happens once.
+    Sql,
+    /// A webhook: at least once, with a stable idempotency key.
+    Http,
+    /// A command: at least once.
+    Exec,
+    /// Compiled into outboxctl (the upload example).
+    Builtin,
+}
+
+impl HandlerKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sql => "sql",
+            Self::Http => "http",
+            Self::Exec => "exec",
+            Self::Builtin => "builtin",
+        }
+    }
+}
+
+/// One `[[handlers]]` entry. Which fields apply depends on `kind`; the
+/// validation says which ones are missing or out of place.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HandlerConfig {
+    /// Unique; shown in logs, metrics, dead-letter reasons.
+    pub name: String,
+    pub kind: HandlerKind,
+    /// The queue whose messages it handles; default: the first of broker.queues.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue: Option<String>,
+    /// Topic patterns it handles (`*` one word, `#` any words); the queue is
+    /// bound to them.
+    pub topics: Vec<String>,
+    /// `sql`: the statement. Parameters: $1 payload (jsonb), $2 headers
+    /// (jsonb), $3 message id (uuid), $4 topic, $5 partition key (text,
+    /// null without one), $6 attempt (int).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub statement: Option<String>,
+    /// `http`: where to POST the payload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<SecretUrl>,
+    /// `http`: HMAC-SHA256 key for the `Outbox-Signature` header.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<Secret>,
+    /// `exec`: the program and its arguments (no shell).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub command: Vec<String>,
+    /// `builtin`: which one (`inspect-upload`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub builtin: Option<String>,
+    /// `http`, `exec`: an attempt still running after this long failed and is
+    /// retried.
+    #[serde(default = "HandlerConfig::default_timeout", with = "humantime_serde")]
+    pub timeout: Duration,
+    /// `http`, `exec`: attempts in flight at once; default: consumer.concurrency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<u32>,
+}
+
+impl HandlerConfig {
+    fn default_timeout() -> Duration {
+        Duration::from_secs(10)
+    }
+
+    /// The upload example's handler, configured like any other.
+    pub fn inspect_upload() -> Self {
+        Self {
+            name: "inspect-upload".into(),
+            kind: HandlerKind::Builtin,
+            queue: Some("uploads.process".into()),
+            topics: vec!["upload.created".into()],
+            statement: None,
+            url: None,
+            secret: None,
+            command: Vec::new(),
+            builtin: Some("inspect-upload".into()),
+            timeout: Self::default_timeout(),
+            concurrency: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -213,6 +323,44 @@ impl Default for ConsumerConfig {
 }
 
 impl Config {
+    /// The queue a handler serves: its `queue`, else the first configured queue.
+    pub fn handler_queue<'a>(&'a self, h: &'a HandlerConfig) -> &'a str {
+        h.queue
+            .as_deref()
+            .or_else(|| self.broker.queues.first().map(|q| q.name.as_str()))
+            .unwrap_or("uploads.process")
+    }
+
+    /// The handlers of `queue`, in the order they are declared.
+    pub fn handlers_of<'a>(&'a self, queue: &'a str) -> impl Iterator<Item = &'a HandlerConfig> {
+        self.handlers
+            .iter()
+            .filter(move |h| self.handler_queue(h) == queue)
+    }
+
+    /// The queues as they are declared: each bound to its own `bindings`
+    /// and to the topics of its handlers.
+    pub fn bound_queues(&self) -> Vec<QueueConfig> {
+        self.broker
+            .queues
+            .iter()
+            .map(|q| {
+                let mut bindings = q.bindings.clone();
+                for h in self.handlers_of(&q.name) {
+                    for t in &h.topics {
+                        if !bindings.contains(t) {
+                            bindings.push(t.clone());
+                        }
+                    }
+                }
+                QueueConfig {
+                    name: q.name.clone(),
+                    bindings,
+                }
+            })
+            .collect()
+    }
+
     /// The queue `consume` reads: `consumer.queue`, else the first configured queue.
     pub fn consumer_queue(&self) -> &str {
         self.consumer

@@ -5,8 +5,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::Config;
 use super::resolve::{ConfigError, Source, env_name, err};
+use super::{BUILTINS, Config, HandlerKind};
+use crate::model::TopicPattern;
 use crate::secret::SecretUrl;
 
 pub(super) fn validate(c: &Config, sources: &BTreeMap<String, Source>) -> Result<(), ConfigError> {
@@ -111,10 +112,11 @@ pub(super) fn validate(c: &Config, sources: &BTreeMap<String, Source>) -> Result
                 q.name
             )));
         }
-        if q.bindings.is_empty() {
+        if q.bindings.is_empty() && c.handlers_of(&q.name).next().is_none() {
             return Err(err(format!(
-                "broker.queues: queue {:?} has no bindings — add topic patterns, e.g. bindings = [\"upload.#\"]",
-                q.name
+                "broker.queues: queue {:?} has no bindings and no handlers — add topic patterns, \
+                 e.g. bindings = [\"upload.#\"], or a [[handlers]] entry with queue = {:?}",
+                q.name, q.name
             )));
         }
         for b in &q.bindings {
@@ -181,6 +183,7 @@ pub(super) fn validate(c: &Config, sources: &BTreeMap<String, Source>) -> Result
             "consumer.name must be 1 to 200 characters — e.g. the service's name",
         ));
     }
+    validate_handlers(c)?;
     nonzero("watchdog.warn_after", c.watchdog.warn_after)?;
     if !c.watchdog.exit_after.is_zero() && c.watchdog.exit_after <= c.watchdog.warn_after {
         return Err(err(format!(
@@ -195,6 +198,127 @@ pub(super) fn validate(c: &Config, sources: &BTreeMap<String, Source>) -> Result
         return Err(err(
             "log.level is empty — use info, debug, warn or a filter like outboxctl=debug",
         ));
+    }
+    Ok(())
+}
+
+/// Every `[[handlers]]` entry: a unique name, a configured queue, valid topic
+/// patterns, and the fields of its kind — no more, no less.
+fn validate_handlers(c: &Config) -> Result<(), ConfigError> {
+    let mut names = std::collections::HashSet::new();
+    for h in &c.handlers {
+        let name = &h.name;
+        let valid_name = (1..=100).contains(&name.len())
+            && name
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '-' | '_' | '.'));
+        if !valid_name {
+            return Err(err(format!(
+                "handlers: name {name:?} must be 1 to 100 letters, digits, '-', '_' or '.' — \
+                 e.g. name = \"apply-payment\""
+            )));
+        }
+        if !names.insert(name.as_str()) {
+            return Err(err(format!(
+                "handlers: {name:?} is declared twice — give each [[handlers]] entry its own name"
+            )));
+        }
+        let fail = |what: String| Err(err(format!("handler {name:?}: {what}")));
+        let queue = c.handler_queue(h);
+        if !c.broker.queues.iter().any(|q| q.name == queue) {
+            return fail(format!(
+                "queue {queue:?} is not one of broker.queues — add it there or set queue to one of them"
+            ));
+        }
+        if h.topics.is_empty() {
+            return fail("topics is empty — list the topic patterns it handles, e.g. topics = [\"order.paid\"]".into());
+        }
+        for t in &h.topics {
+            if let Err(e) = TopicPattern::parse(t) {
+                return fail(e.to_string());
+            }
+        }
+        if h.timeout.is_zero() {
+            return fail("timeout must be longer than 0 — write a duration like 10s".into());
+        }
+        if h.concurrency.is_some_and(|n| n == 0 || n > 1024) {
+            return fail("concurrency must be between 1 and 1024".into());
+        }
+        let exit_after = c.watchdog.exit_after;
+        let outside = matches!(h.kind, HandlerKind::Http | HandlerKind::Exec);
+        if outside && !exit_after.is_zero() && h.timeout + Duration::from_secs(60) >= exit_after {
+            return fail(format!(
+                "timeout {} leaves the watchdog no room (watchdog.exit_after = {}) — shorten \
+                 the timeout or raise watchdog.exit_after to more than a minute beyond it",
+                humantime::format_duration(h.timeout),
+                humantime::format_duration(exit_after)
+            ));
+        }
+        let kind = h.kind.as_str();
+        let present = [
+            ("statement", h.statement.is_some(), HandlerKind::Sql),
+            ("url", h.url.is_some(), HandlerKind::Http),
+            ("secret", h.secret.is_some(), HandlerKind::Http),
+            ("command", !h.command.is_empty(), HandlerKind::Exec),
+            ("builtin", h.builtin.is_some(), HandlerKind::Builtin),
+        ];
+        for (field, set, owner) in present {
+            if set && owner != h.kind {
+                return fail(format!(
+                    "`{field}` belongs to kind = \"{}\", not \"{kind}\" — remove it or change kind",
+                    owner.as_str()
+                ));
+            }
+        }
+        match h.kind {
+            HandlerKind::Sql => {
+                if h.statement.as_deref().is_none_or(|s| s.trim().is_empty()) {
+                    return fail("kind = \"sql\" needs a statement, e.g. statement = \"SELECT billing.apply_payment($1, $2)\"".into());
+                }
+            }
+            HandlerKind::Http => {
+                let Some(url) = &h.url else {
+                    return fail("kind = \"http\" needs a url, e.g. url = \"https://billing.internal/hooks\"".into());
+                };
+                match url.parsed() {
+                    Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {}
+                    Ok(u) => {
+                        return fail(format!(
+                            "url {} must be http:// or https:// with a host, not {}:// — e.g. \
+                             url = \"https://billing.internal/hooks\"",
+                            url.masked(),
+                            u.scheme()
+                        ));
+                    }
+                    Err(e) => {
+                        return fail(format!(
+                            "url {} is not a URL ({e}) — e.g. url = \"https://billing.internal/hooks\"",
+                            url.masked()
+                        ));
+                    }
+                }
+                if let Some(secret) = &h.secret
+                    && secret.expose().len() < 16
+                {
+                    return fail("secret must be at least 16 characters — generate one, e.g. `openssl rand -hex 32`".into());
+                }
+            }
+            HandlerKind::Exec => {
+                if h.command.first().is_none_or(|p| p.trim().is_empty()) {
+                    return fail("kind = \"exec\" needs a command, e.g. command = [\"/usr/local/bin/on-order\", \"--verbose\"]".into());
+                }
+            }
+            HandlerKind::Builtin => match h.builtin.as_deref() {
+                Some(b) if BUILTINS.contains(&b) => {}
+                other => {
+                    return fail(format!(
+                        "builtin {} is not one of {} — e.g. builtin = \"inspect-upload\"",
+                        other.map_or("(missing)".to_string(), |b| format!("{b:?}")),
+                        BUILTINS.join(", ")
+                    ));
+                }
+            },
+        }
     }
     Ok(())
 }

@@ -36,9 +36,7 @@ pub async fn run(config: &Config, shutdown: CancellationToken) -> anyhow::Result
     }
     pool.close().await;
     let broker = Broker::connect(&config.broker, "outboxctl up").await?;
-    let declared = broker
-        .apply_topology(&Topology::from_config(&config.broker))
-        .await;
+    let declared = broker.apply_topology(&Topology::from_config(config)).await;
     broker.close().await;
     declared?;
     // The API's address must be free now; later restarts rebind it.
@@ -72,7 +70,8 @@ pub async fn run(config: &Config, shutdown: CancellationToken) -> anyhow::Result
         tasks.spawn(supervise("consume", token.clone(), move || {
             let (config, stop) = (config.clone(), stop.clone());
             async move {
-                consume::run(&config, Handlers::standard(), stop).await?;
+                let handlers = Handlers::for_queue(&config, config.consumer_queue())?;
+                consume::run(&config, handlers, stop).await?;
                 Ok(())
             }
         }));

@@ -5,6 +5,7 @@
 
 pub mod dlq;
 pub mod docs;
+pub mod handlers;
 pub mod lag;
 pub mod outbox;
 pub mod setup;

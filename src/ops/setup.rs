@@ -3,8 +3,11 @@
 use anyhow::{Context, bail};
 
 use super::Outcome;
+use sqlx::PgPool;
+
 use crate::broker::{Broker, Topology};
 use crate::config::{Config, Resolved};
+use crate::flow::handlers::Handlers;
 use crate::output;
 use crate::store;
 
@@ -31,9 +34,7 @@ pub async fn migrate(config: &Config) -> anyhow::Result<Outcome> {
 /// Declare the exchanges and queues from `[broker]`.
 pub async fn topology_apply(config: &Config) -> anyhow::Result<Outcome> {
     let broker = Broker::connect(&config.broker, "outboxctl topology").await?;
-    let declared = broker
-        .apply_topology(&Topology::from_config(&config.broker))
-        .await;
+    let declared = broker.apply_topology(&Topology::from_config(config)).await;
     broker.close().await;
     for line in declared? {
         output::line(format!("declared {line}"))?;
@@ -46,7 +47,8 @@ pub fn config_show(resolved: &Resolved) -> anyhow::Result<Outcome> {
     Ok(Outcome::Success)
 }
 
-/// Validate (already done by resolving) and reach both servers, one line each.
+/// Validate (already done by resolving), reach both servers, and check every
+/// handler (statements prepare, programs exist), one line each.
 pub async fn config_check(resolved: &Resolved) -> anyhow::Result<Outcome> {
     let config = &resolved.config;
     let file = resolved
@@ -58,12 +60,46 @@ pub async fn config_check(resolved: &Resolved) -> anyhow::Result<Outcome> {
     output::line(format!("config    {file}: valid"))?;
 
     let mut failures = Vec::new();
-    match check_database(config).await {
-        Ok(detail) => output::line(format!("database  {}: ok, {detail}", config.database.url))?,
+    let pool = match check_database(config).await {
+        Ok((pool, detail)) => {
+            output::line(format!("database  {}: ok, {detail}", config.database.url))?;
+            Some(pool)
+        }
         Err(e) => {
             output::line(format!("database  {}: FAILED, {e:#}", config.database.url))?;
             failures.push(e);
+            None
         }
+    };
+    for q in &config.broker.queues {
+        let handlers = match Handlers::for_queue(config, &q.name) {
+            Ok(h) => h,
+            Err(e) => {
+                output::line(format!("handler   {}: FAILED, {}", e.handler, e.message))?;
+                failures.push(e.into());
+                continue;
+            }
+        };
+        for route in handlers.routes() {
+            let label = format!(
+                "handler   {} ({}, queue {})",
+                route.name, route.kind, q.name
+            );
+            let Some(pool) = &pool else {
+                output::line(format!("{label}: not checked, the database is unreachable"))?;
+                continue;
+            };
+            match route.check(pool).await {
+                Ok(detail) => output::line(format!("{label}: ok, {detail}"))?,
+                Err(message) => {
+                    output::line(format!("{label}: FAILED, {message}"))?;
+                    failures.push(anyhow::anyhow!("handler {}: {message}", route.name));
+                }
+            }
+        }
+    }
+    if let Some(pool) = pool {
+        pool.close().await;
     }
     match check_broker(config).await {
         Ok(detail) => output::line(format!("broker    {}: ok, {detail}", config.broker.url))?,
@@ -79,20 +115,20 @@ pub async fn config_check(resolved: &Resolved) -> anyhow::Result<Outcome> {
     }
 }
 
-async fn check_database(config: &Config) -> anyhow::Result<String> {
+async fn check_database(config: &Config) -> anyhow::Result<(PgPool, String)> {
     let pool = store::connect(&config.database, "outboxctl config check", &[]).await?;
     let version = store::server_version(&pool).await?;
     let pending = store::pending_migrations(&pool).await?;
-    pool.close().await;
     let total = store::MIGRATOR.iter().count();
-    Ok(if pending.is_empty() {
+    let detail = if pending.is_empty() {
         format!("{version}, schema up to date ({})", migrations(total))
     } else {
         format!(
             "{version}, {} of {total} not applied yet (run `outboxctl migrate`)",
             migrations(pending.len())
         )
-    })
+    };
+    Ok((pool, detail))
 }
 
 async fn check_broker(config: &Config) -> anyhow::Result<String> {

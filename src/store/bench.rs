@@ -199,6 +199,24 @@ pub async fn load_uploads(
         .collect())
 }
 
+/// The table `bench consume --handler sql` writes, with no key: a message
+/// handled twice shows as two rows.
+pub async fn create_effects_table(pool: &PgPool) -> Result<(), StoreError> {
+    sqlx::query("CREATE TABLE bench_effects (message_id uuid NOT NULL, n int)")
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// (rows in bench_effects, distinct messages among them).
+pub async fn effects(pool: &PgPool) -> Result<(i64, i64), StoreError> {
+    Ok(
+        sqlx::query_as("SELECT count(*), count(DISTINCT message_id) FROM bench_effects")
+            .fetch_one(pool)
+            .await?,
+    )
+}
+
 /// The database's own unit of work for the consume baseline: one
 /// consumption row in its own transaction.
 pub async fn single_row_transaction(pool: &PgPool, consumer: &str) -> Result<(), StoreError> {

@@ -23,6 +23,23 @@ pub async fn history(pool: &PgPool, message_id: MessageId) -> Result<Vec<Consump
     Ok(rows)
 }
 
+/// Which of `ids` `consumer` has recorded already (committed), without
+/// locking anything: a consumer about to call out skips those.
+pub async fn recorded(
+    pool: &PgPool,
+    consumer: &str,
+    ids: &[MessageId],
+) -> Result<std::collections::HashSet<MessageId>, StoreError> {
+    let found: Vec<MessageId> = sqlx::query_scalar(
+        "SELECT message_id FROM consumed_messages WHERE consumer = $1 AND message_id = ANY($2)",
+    )
+    .bind(consumer)
+    .bind(ids)
+    .fetch_all(pool)
+    .await?;
+    Ok(found.into_iter().collect())
+}
+
 /// A delivery about to be recorded as consumed.
 #[derive(Debug)]
 pub struct NewConsumption<'a> {

@@ -10,6 +10,7 @@
 pub mod bench;
 pub mod inbox;
 pub mod outbox;
+pub mod statement;
 pub mod uploads;
 
 use std::collections::BTreeSet;

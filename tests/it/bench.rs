@@ -67,6 +67,17 @@ async fn every_bench_scenario_runs_and_its_counts_add_up(pool: PgPool) {
     assert_eq!(figure(&consume, "uploads processed"), 200.0);
     assert!(figure(&consume, "consumer (messages/s)") > 0.0);
 
+    let statement = bench(&env, &["consume", "--handler", "sql", "--events", "200"]);
+    assert_eq!(statement["problems"], serde_json::json!([]));
+    assert_eq!(figure(&statement, "effects"), 200.0);
+    assert_eq!(figure(&statement, "effects done twice"), 0.0);
+    assert!(figure(&statement, "consumer / db transactions") > 0.0);
+
+    let hook = bench(&env, &["consume", "--handler", "http", "--events", "200"]);
+    assert_eq!(hook["problems"], serde_json::json!([]));
+    assert_eq!(figure(&hook, "messages received"), 200.0);
+    assert!(figure(&hook, "consumer / raw POSTs") > 0.0);
+
     // Every run cleaned up after itself.
     assert_eq!(
         bench_dbs().await,

@@ -32,7 +32,7 @@ impl Handler for Flaky {
                     "boom: disk on fire ({left} to go)"
                 )));
             }
-            Ok(())
+            Ok(None)
         })
     }
 }

@@ -308,8 +308,9 @@ async fn every_metrics_endpoint_counts_what_the_pipeline_did(pool: PgPool) {
                 [
                     "topic", "reason", "queue", "outcome", "method", "route", "status", "le",
                     "quantile",
-                    // One per relay worker or consumer lane: bounded by the configuration.
-                    "stage"
+                    // One per relay worker, consumer lane or handler: bounded
+                    // by the configuration.
+                    "stage", "handler", "kind"
                 ]
                 .contains(&key.as_str()),
                 "{name} has an unbounded label {key}"

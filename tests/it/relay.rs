@@ -37,7 +37,7 @@ fn message_id(d: &lapin::message::Delivery) -> Uuid {
 async fn apply_topology(env: &TestEnv) {
     let broker = Broker::connect(&env.config.broker, "test").await.unwrap();
     broker
-        .apply_topology(&Topology::from_config(&env.config.broker))
+        .apply_topology(&Topology::from_config(&env.config))
         .await
         .unwrap();
     broker.close().await;

@@ -14,7 +14,7 @@ use lapin::options::{
     BasicAckOptions, BasicConsumeOptions, BasicQosOptions, QueueDeclareOptions, QueueDeleteOptions,
 };
 use lapin::types::FieldTable;
-use outboxctl::config::{Config, QueueConfig, QueueType, SecretUrl};
+use outboxctl::config::{Config, HandlerConfig, QueueConfig, QueueType, SecretUrl};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -61,6 +61,11 @@ impl TestEnv {
             name: format!("{id}.work"),
             bindings: bindings.iter().map(|b| b.to_string()).collect(),
         }];
+        // The upload example's handler, on this test's (first) queue.
+        config.handlers = vec![HandlerConfig {
+            queue: None,
+            ..HandlerConfig::inspect_upload()
+        }];
         config.relay.interval = Duration::from_millis(200);
         config.consumer.retry_delay = Duration::from_millis(100);
         config.relay.backoff_initial = Duration::from_millis(20);
@@ -89,6 +94,16 @@ impl TestEnv {
         let mut table = toml::Table::try_from(config).unwrap();
         table["database"]["url"] = toml::Value::String(config.database.url.expose().into());
         table["broker"]["url"] = toml::Value::String(config.broker.url.expose().into());
+        if let Some(toml::Value::Array(handlers)) = table.get_mut("handlers") {
+            for (h, given) in handlers.iter_mut().zip(&config.handlers) {
+                if let Some(secret) = &given.secret {
+                    h["secret"] = toml::Value::String(secret.expose().into());
+                }
+                if let Some(url) = &given.url {
+                    h["url"] = toml::Value::String(url.expose().into());
+                }
+            }
+        }
         let path = self.dir.path().join(name);
         std::fs::write(&path, toml::to_string(&table).unwrap()).unwrap();
         path
@@ -551,9 +566,7 @@ impl TestEnv {
             .await
             .unwrap();
         broker
-            .apply_topology(&outboxctl::broker::Topology::from_config(
-                &self.config.broker,
-            ))
+            .apply_topology(&outboxctl::broker::Topology::from_config(&self.config))
             .await
             .unwrap();
         broker.close().await;

@@ -16,7 +16,7 @@ use super::{Abandoned, Consumer, Lost};
 use crate::backoff::Backoff;
 use crate::broker::consume::headers;
 use crate::broker::{BrokerError, Delivery, Forwarder};
-use crate::flow::handlers::{HandlerError, Message};
+use crate::flow::handlers::{Effect, HandlerError, Message, Route};
 use crate::model::{MessageId, headers as outbox_headers};
 use crate::store::inbox::{self, NewConsumption};
 use crate::store::{self, StoreError};
@@ -86,10 +86,41 @@ pub(super) fn lane_of(d: &Delivery, lanes: usize) -> usize {
     (h.finish() % lanes as u64) as usize
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The handlers that ran for a message, and how long each took.
+type Ran = Vec<(Arc<Route>, Duration)>;
+
+/// What a committed delivery was.
+#[derive(Clone)]
 enum Settled {
-    Processed,
+    /// New: its handlers ran, each this long.
+    Processed(Ran),
+    /// Recorded before: nothing ran.
     Duplicate,
+}
+
+/// Why a transaction did not commit, and which handler said so (none when
+/// the consumer's own statements failed).
+struct Failure {
+    handler: Option<Arc<Route>>,
+    error: HandlerError,
+}
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Self {
+        Self {
+            handler: None,
+            error: e.into(),
+        }
+    }
+}
+
+impl From<HandlerError> for Failure {
+    fn from(error: HandlerError) -> Self {
+        Self {
+            handler: None,
+            error,
+        }
+    }
 }
 
 /// Most deliveries of one lane handled in one transaction.
@@ -122,7 +153,7 @@ impl Consumer {
                     continue;
                 }
             };
-            if self.reject_unknown && self.handlers.get(&message.topic).is_none() {
+            if self.reject_unknown && self.handlers.matching(&message.topic).next().is_none() {
                 let reason = format!(
                     "no handler for topic {} (consumer.reject_unknown_topics)",
                     message.topic
@@ -133,29 +164,193 @@ impl Consumer {
             }
             items.push(Item { delivery, message });
         }
+        // In delivery order: runs of messages whose handlers stay in the
+        // database share transactions; runs with calls out are made first,
+        // then recorded. One key's messages never overtake each other.
+        let mut rest = items.as_slice();
+        while let Some(first) = rest.first() {
+            let out = self.handlers.calls_out(&first.message.topic);
+            let len = rest
+                .iter()
+                .take_while(|i| self.handlers.calls_out(&i.message.topic) == out)
+                .count();
+            let (run, next) = rest.split_at(len);
+            if out {
+                self.call_out(ctx, run, received_at, started).await?;
+            } else {
+                self.in_database(ctx, run, received_at, started).await?;
+            }
+            rest = next;
+        }
+        Ok(())
+    }
+
+    /// Messages handled in the database: one transaction for all of them;
+    /// if it fails, each again on its own, so a failure stays with its message.
+    async fn in_database(
+        &self,
+        ctx: &Ctx<'_>,
+        items: &[Item],
+        received_at: chrono::DateTime<Utc>,
+        started: Instant,
+    ) -> Result<(), Abandoned> {
         if items.len() > 1 {
-            match self.commit(ctx, &items, received_at, started).await? {
+            let all: Vec<&Item> = items.iter().collect();
+            match self.commit(ctx, &all, &[], received_at, started).await? {
                 Ok(outcomes) => {
                     for (item, outcome) in items.iter().zip(outcomes) {
                         self.settled(ctx, item, outcome, started).await?;
                     }
                     return Ok(());
                 }
-                Err(e) => {
-                    debug!(error = %e, size = items.len(), "batch failed; handling its messages one by one")
+                Err(f) => {
+                    debug!(error = %f.error, size = items.len(), "batch failed; handling its messages one by one")
                 }
             }
         }
-        for item in &items {
-            match self
-                .commit(ctx, std::slice::from_ref(item), received_at, started)
-                .await?
-            {
-                Ok(outcomes) => self.settled(ctx, item, outcomes[0], started).await?,
-                Err(e) => self.failed(ctx, item, e).await?,
-            }
+        for item in items {
+            self.one(ctx, item, Vec::new(), received_at, started)
+                .await?;
         }
         Ok(())
+    }
+
+    /// One message in a transaction of its own, after its calls out (`ran`).
+    async fn one(
+        &self,
+        ctx: &Ctx<'_>,
+        item: &Item,
+        ran: Ran,
+        received_at: chrono::DateTime<Utc>,
+        started: Instant,
+    ) -> Result<(), Abandoned> {
+        match self
+            .commit(ctx, &[item], &[ran], received_at, started)
+            .await?
+        {
+            Ok(mut outcomes) => {
+                let outcome = outcomes.pop().expect("one outcome per item");
+                self.settled(ctx, item, outcome, started).await
+            }
+            Err(f) => self.failed(ctx, item, f).await,
+        }
+    }
+
+    /// Messages with handlers that act outside the database (webhooks,
+    /// commands): skip what was recorded before, make the calls — the keys
+    /// side by side, each key's messages in order — then record the
+    /// successes in one transaction. A call is never repeated for a message
+    /// whose consumption committed; one that succeeded but could not be
+    /// recorded is made again on redelivery (at least once).
+    async fn call_out(
+        &self,
+        ctx: &Ctx<'_>,
+        items: &[Item],
+        received_at: chrono::DateTime<Utc>,
+        started: Instant,
+    ) -> Result<(), Abandoned> {
+        let ids: Vec<MessageId> = items.iter().map(|i| i.message.message_id).collect();
+        let known = loop {
+            let asked = tokio::select! {
+                k = store::bounded(store::CALL_TIMEOUT, inbox::recorded(&self.pool, &self.name, &ids)) => k,
+                _ = ctx.lost.token.cancelled() => return Err(Abandoned),
+            };
+            match asked {
+                Ok(k) => break k,
+                Err(e) if e.is_transient() => self.wait_for_database(ctx, e.to_string()).await?,
+                // Not known to be recorded: the transaction below will tell.
+                Err(_) => break Default::default(),
+            }
+        };
+        // One group per key, in order; a message without a key is a group
+        // of its own.
+        let mut groups: Vec<Vec<usize>> = Vec::new();
+        let mut of_key: std::collections::HashMap<&str, usize> = Default::default();
+        for (n, item) in items.iter().enumerate() {
+            if known.contains(&item.message.message_id) {
+                continue;
+            }
+            match item.message.partition_key.as_deref() {
+                Some(key) => {
+                    let g = *of_key.entry(key).or_insert_with(|| {
+                        groups.push(Vec::new());
+                        groups.len() - 1
+                    });
+                    groups[g].push(n);
+                }
+                None => groups.push(vec![n]),
+            }
+        }
+        let stage = ctx.stage;
+        let calls = groups.into_iter().map(|indexes| async move {
+            let mut results = Vec::with_capacity(indexes.len());
+            for n in indexes {
+                results.push((n, self.calls(&items[n].message).await));
+                // A slow receiver is not a stalled consumer.
+                stage.progressed();
+            }
+            results
+        });
+        let results = tokio::select! {
+            r = futures_util::future::join_all(calls) => r,
+            _ = ctx.lost.token.cancelled() => return Err(Abandoned),
+        };
+        let mut outcomes: Vec<Option<Result<Ran, Failure>>> =
+            (0..items.len()).map(|_| None).collect();
+        for (n, result) in results.into_iter().flatten() {
+            outcomes[n] = Some(result);
+        }
+        let mut ok = Vec::new();
+        let mut ran = Vec::new();
+        let mut failed = Vec::new();
+        for (item, outcome) in items.iter().zip(outcomes) {
+            match outcome {
+                // Recorded before: the transaction counts the duplicate.
+                None => {
+                    ok.push(item);
+                    ran.push(Vec::new());
+                }
+                Some(Ok(r)) => {
+                    ok.push(item);
+                    ran.push(r);
+                }
+                Some(Err(f)) => failed.push((item, f)),
+            }
+        }
+        match self.commit(ctx, &ok, &ran, received_at, started).await? {
+            Ok(settled) => {
+                for (item, outcome) in ok.iter().zip(settled) {
+                    self.settled(ctx, item, outcome, started).await?;
+                }
+            }
+            Err(f) => {
+                debug!(error = %f.error, size = ok.len(), "recording the calls failed; one by one");
+                for (item, r) in ok.into_iter().zip(ran) {
+                    self.one(ctx, item, r, received_at, started).await?;
+                }
+            }
+        }
+        for (item, f) in failed {
+            self.failed(ctx, item, f).await?;
+        }
+        Ok(())
+    }
+
+    /// Every call out of a message's handlers, in order; the first failure.
+    async fn calls(&self, m: &Message) -> Result<Ran, Failure> {
+        let mut ran = Vec::new();
+        for route in self.handlers.matching(&m.topic) {
+            let Effect::Outside(call) = &route.effect else {
+                continue;
+            };
+            let began = Instant::now();
+            call.call(m).await.map_err(|e| Failure {
+                handler: Some(route.clone()),
+                error: e.of(&route.name),
+            })?;
+            ran.push((route.clone(), began.elapsed()));
+        }
+        Ok(ran)
     }
 
     /// Run [`attempt`](Self::attempt) until it gets an answer from the
@@ -164,27 +359,33 @@ impl Consumer {
     async fn commit(
         &self,
         ctx: &Ctx<'_>,
-        items: &[Item],
+        items: &[&Item],
+        calls: &[Ran],
         received_at: chrono::DateTime<Utc>,
         started: Instant,
-    ) -> Result<Result<Vec<Settled>, HandlerError>, Abandoned> {
+    ) -> Result<Result<Vec<Settled>, Failure>, Abandoned> {
+        let limit = store::CALL_TIMEOUT;
         loop {
             let attempt = tokio::select! {
-                a = tokio::time::timeout(store::CALL_TIMEOUT, self.attempt(items, received_at, started)) => a,
+                a = tokio::time::timeout(limit, self.attempt(items, calls, received_at, started)) => a,
                 _ = ctx.lost.token.cancelled() => return Err(Abandoned),
             };
             let why = match attempt {
-                Ok(Err(HandlerError::Unavailable(why))) => why,
+                Ok(Err(Failure {
+                    error: HandlerError::Unavailable(why),
+                    ..
+                })) => why,
                 Ok(answer) => return Ok(answer),
                 Err(_) => {
                     // Slow, or frozen? Only a database that answers a fresh
                     // connection makes it the handler's own failure.
-                    let limit = humantime::format_duration(store::CALL_TIMEOUT);
+                    let limit = humantime::format_duration(limit);
                     match store::ping(&self.pool, self.ping_timeout).await {
                         Ok(()) => {
                             return Ok(Err(HandlerError::Retry(format!(
                                 "the transaction took longer than {limit}"
-                            ))));
+                            ))
+                            .into()));
                         }
                         Err(e) => format!("no answer within {limit} ({e})"),
                     }
@@ -234,13 +435,18 @@ impl Consumer {
         let message = &item.message;
         // Committed but not acknowledged: the redelivery is a duplicate.
         ctx.broker(item.delivery.ack().await)?;
-        let (label, counter) = match outcome {
-            Settled::Processed => ("processed", &self.counters.processed),
+        let (label, counter) = match &outcome {
+            Settled::Processed(_) => ("processed", &self.counters.processed),
             Settled::Duplicate => ("duplicate", &self.counters.duplicates),
         };
         counter.fetch_add(1, Ordering::Relaxed);
         self.count(&message.topic, label);
-        if outcome == Settled::Processed {
+        if let Settled::Processed(ran) = &outcome {
+            for (route, took) in ran {
+                count_handler(route, "processed");
+                metrics::histogram!("outbox_handler_duration_seconds", "handler" => route.name.clone())
+                    .record(took.as_secs_f64());
+            }
             metrics::histogram!("outbox_consumer_handler_duration_seconds", "topic" => message.topic.clone())
                 .record(started.elapsed().as_secs_f64());
             if let Some(ms) = message.created_at_ms {
@@ -255,63 +461,67 @@ impl Consumer {
     }
 
     /// Rolled back: retry later, or dead-letter.
-    async fn failed(
-        &self,
-        ctx: &Ctx<'_>,
-        item: &Item,
-        error: HandlerError,
-    ) -> Result<(), Abandoned> {
+    async fn failed(&self, ctx: &Ctx<'_>, item: &Item, failure: Failure) -> Result<(), Abandoned> {
         let (delivery, message) = (&item.delivery, &item.message);
         let attempt = message.attempt;
-        match error {
+        let handler = failure.handler;
+        let (reason, delay) = match failure.error {
             HandlerError::Reject(reason) => {
                 warn!(message_id = %message.message_id, trace_id = %message.trace_id(), reason = %reason,
                     "handler rejected the message; dead-lettering it");
-                self.dead_letter(ctx, delivery, attempt, &reason, &message.topic)
-                    .await
-            }
-            HandlerError::Retry(reason) | HandlerError::Unavailable(reason)
-                if attempt >= self.max_attempts =>
-            {
-                warn!(message_id = %message.message_id, trace_id = %message.trace_id(), attempt, reason = %reason,
-                    "last attempt failed; dead-lettering the message");
-                let reason = format!("failed {attempt} attempts; last error: {reason}");
-                self.dead_letter(ctx, delivery, attempt, &reason, &message.topic)
-                    .await
-            }
-            HandlerError::Retry(reason) | HandlerError::Unavailable(reason) => {
-                warn!(message_id = %message.message_id, trace_id = %message.trace_id(), attempt, reason = %reason,
-                    retry_in = ?self.retry_delay, "attempt failed; retrying later");
-                let copied = ctx
-                    .forwarder
-                    .retry(
-                        delivery,
-                        &message.topic,
-                        attempt + 1,
-                        self.retry_delay,
-                        &reason,
-                    )
-                    .await;
-                match copied {
-                    Ok(()) => {
-                        self.counters.retried.fetch_add(1, Ordering::Relaxed);
-                        self.count(&message.topic, "retried");
-                        ctx.broker(delivery.ack().await)
-                    }
-                    Err(e) => self.give_back(ctx, delivery, e).await,
+                if let Some(h) = &handler {
+                    count_handler(h, "dead_lettered");
                 }
+                return self
+                    .dead_letter(ctx, delivery, attempt, &reason, &message.topic)
+                    .await;
             }
+            HandlerError::RetryAfter(reason, after) => (reason, after.max(self.retry_delay)),
+            HandlerError::Retry(reason) | HandlerError::Unavailable(reason) => {
+                (reason, self.retry_delay)
+            }
+        };
+        if attempt >= self.max_attempts {
+            warn!(message_id = %message.message_id, trace_id = %message.trace_id(), attempt, reason = %reason,
+                "last attempt failed; dead-lettering the message");
+            if let Some(h) = &handler {
+                count_handler(h, "dead_lettered");
+            }
+            let reason = format!("failed {attempt} attempts; last error: {reason}");
+            return self
+                .dead_letter(ctx, delivery, attempt, &reason, &message.topic)
+                .await;
+        }
+        warn!(message_id = %message.message_id, trace_id = %message.trace_id(), attempt, reason = %reason,
+            retry_in = ?delay, "attempt failed; retrying later");
+        let copied = ctx
+            .forwarder
+            .retry(delivery, &message.topic, attempt + 1, delay, &reason)
+            .await;
+        match copied {
+            Ok(()) => {
+                self.counters.retried.fetch_add(1, Ordering::Relaxed);
+                self.count(&message.topic, "retried");
+                if let Some(h) = &handler {
+                    count_handler(h, "retried");
+                }
+                ctx.broker(delivery.ack().await)
+            }
+            Err(e) => self.give_back(ctx, delivery, e).await,
         }
     }
 
     /// One transaction: record every delivery, run the handlers of the new
     /// ones, stamp them, commit.
+    /// `calls` (by position, when given) are the calls out already made for
+    /// the items; they count as handled.
     async fn attempt(
         &self,
-        items: &[Item],
+        items: &[&Item],
+        calls: &[Ran],
         received_at: chrono::DateTime<Utc>,
         started: Instant,
-    ) -> Result<Vec<Settled>, HandlerError> {
+    ) -> Result<Vec<Settled>, Failure> {
         let mut tx = self.pool.begin().await.map_err(StoreError::from)?;
         let records: Vec<NewConsumption> = items
             .iter()
@@ -328,16 +538,27 @@ impl Consumer {
         let new = inbox::record(&mut tx, &self.name, &records).await?;
         let mut outcomes = Vec::with_capacity(items.len());
         let mut done = Vec::new();
-        for (item, new) in items.iter().zip(new) {
+        for (n, (item, new)) in items.iter().zip(new).enumerate() {
             let Some(recorded) = new else {
                 outcomes.push(Settled::Duplicate);
                 continue;
             };
-            if let Some(h) = self.handlers.get(&item.message.topic) {
-                h.handle(&mut tx, &item.message).await?;
+            let mut ran = calls.get(n).cloned().unwrap_or_default();
+            for route in self.handlers.matching(&item.message.topic) {
+                let Effect::InDatabase(handler) = &route.effect else {
+                    continue;
+                };
+                let began = Instant::now();
+                if let Err(e) = handler.handle(&mut tx, &item.message).await {
+                    return Err(Failure {
+                        handler: Some(route.clone()),
+                        error: e.of(&route.name),
+                    });
+                }
+                ran.push((route.clone(), began.elapsed()));
             }
             done.push((recorded, started.elapsed().as_secs_f64() * 1000.0));
-            outcomes.push(Settled::Processed);
+            outcomes.push(Settled::Processed(ran));
         }
         inbox::finish(&mut tx, &self.name, &done).await?;
         tx.commit().await.map_err(StoreError::from)?;
@@ -395,6 +616,12 @@ impl Consumer {
     }
 }
 
+fn count_handler(route: &Route, outcome: &'static str) {
+    metrics::counter!("outbox_handler_messages_total", "handler" => route.name.clone(),
+        "kind" => route.kind, "outcome" => outcome)
+    .increment(1);
+}
+
 /// Attempt number of a delivery: 1, or what our retry header says. Only a
 /// handler's own failure moves it on; a redelivery after a crash or a lost
 /// connection is the same attempt again.
@@ -418,6 +645,8 @@ fn decode(d: &Delivery, attempt: u32) -> Result<Message, String> {
         message_id,
         topic,
         payload,
+        body: d.body.clone(),
+        headers: d.headers_json(),
         attempt,
         redelivered: d.redelivered,
         partition_key: d.header_str(outbox_headers::PARTITION_KEY),

@@ -32,7 +32,7 @@ use tracing::{info, warn};
 use crate::backoff::until_ready;
 use crate::broker::{Broker, BrokerError, Delivery, Forwarder, Link, Topology};
 use crate::config::Config;
-use crate::flow::handlers::Handlers;
+use crate::flow::handlers::{Handlers, SetupError};
 use crate::output::Outcome;
 use crate::store::{self, StoreError};
 use crate::telemetry::MetricsEndpoint;
@@ -51,6 +51,8 @@ pub struct ConsumeSummary {
 pub enum ConsumeError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Handler(#[from] SetupError),
     #[error(transparent)]
     Broker(#[from] BrokerError),
     #[error(transparent)]
@@ -84,7 +86,8 @@ struct Consumer {
 /// `shutdown`, serving metrics on `metrics.listen`.
 pub async fn command(config: &Config, shutdown: CancellationToken) -> anyhow::Result<Outcome> {
     let metrics = MetricsEndpoint::start(config, &shutdown).await?;
-    let done = run(config, Handlers::standard(), shutdown).await;
+    let handlers = Handlers::for_queue(config, config.consumer_queue())?;
+    let done = run(config, handlers, shutdown).await;
     if let Some(m) = metrics {
         m.stop().await;
     }
@@ -123,6 +126,9 @@ async fn consume(
     let Some(pool) = open_database(config, &connecting, shutdown).await? else {
         return Ok(ConsumeSummary::default());
     };
+    // A statement that does not prepare, a program that is not there: say
+    // so now, not on the first message.
+    handlers.check(&pool).await?;
     let consumer = Arc::new(Consumer {
         pool,
         handlers,
@@ -138,7 +144,7 @@ async fn consume(
     let topology = config
         .consumer
         .apply_topology
-        .then(|| Topology::from_config(&config.broker));
+        .then(|| Topology::from_config(config));
     let link = Link::new(&config.broker, "consume", topology);
     let lanes: Vec<Stage> = (0..config.consumer.concurrency)
         .map(|n| watchdog.stage(format!("consumer lane {n}")))

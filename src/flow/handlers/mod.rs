@@ -1,21 +1,27 @@
 //! What the consumer does with a message: the [`Handler`] interface the
 //! engine (`flow::consume`) calls inside its transaction, the routing of
-//! topics to handlers, and the handlers that come with outboxctl — for now
-//! the upload example's inspection (`upload`).
+//! topic patterns to handlers, and the kinds an operator declares in
+//! `[[handlers]]`: `sql` (a statement in the consumer's transaction), `http`
+//! (a webhook), `exec` (a command), and `builtin` (the upload example).
 //!
-//! Depends on `model` and `store`; never on the broker or the engine.
+//! Depends on `config`, `model` and `store`; never on the broker or the
+//! engine.
 
+pub mod exec;
+pub mod http;
+pub mod sql;
 pub mod upload;
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::Value;
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgPool};
 
-use crate::model::{MessageId, UploadCreated};
+use crate::config::{Config, HandlerConfig, HandlerKind};
+use crate::model::{MessageId, TopicPattern, UploadCreated};
 use crate::store::StoreError;
 
 /// A decoded delivery, as handlers see it.
@@ -24,7 +30,11 @@ pub struct Message {
     pub message_id: MessageId,
     pub topic: String,
     pub payload: Value,
-    /// 1 on the first delivery.
+    /// The body exactly as it arrived (what a webhook receives and signs).
+    pub body: Vec<u8>,
+    /// The AMQP headers, as a JSON object.
+    pub headers: Value,
+    /// 1 on the first delivery; only a handler's own failure moves it on.
     pub attempt: u32,
     pub redelivered: bool,
     pub partition_key: Option<String>,
@@ -45,16 +55,33 @@ impl Message {
 /// Why a handler did not finish.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum HandlerError {
-    /// Worth another attempt later (a database hiccup, a busy dependency).
+    /// Worth another attempt after `consumer.retry_delay` (a lock conflict,
+    /// a busy dependency).
     #[error("{0}")]
     Retry(String),
+    /// Worth another attempt, not before this long (a `Retry-After`).
+    #[error("{0}")]
+    RetryAfter(String, Duration),
     /// Will never work: dead-letter it now.
     #[error("{0}")]
     Reject(String),
-    /// The database cannot be reached: retry, and hold other messages until
-    /// it is back.
+    /// The database cannot be reached: hold the message (no attempt used)
+    /// until it is back.
     #[error("{0}")]
     Unavailable(String),
+}
+
+impl HandlerError {
+    /// The same error, its reason saying which handler it came from.
+    pub fn of(self, handler: &str) -> Self {
+        let name = |r: String| format!("handler {handler}: {r}");
+        match self {
+            Self::Retry(r) => Self::Retry(name(r)),
+            Self::RetryAfter(r, d) => Self::RetryAfter(name(r), d),
+            Self::Reject(r) => Self::Reject(name(r)),
+            Self::Unavailable(r) => Self::Unavailable(r),
+        }
+    }
 }
 
 impl From<StoreError> for HandlerError {
@@ -67,35 +94,185 @@ impl From<StoreError> for HandlerError {
     }
 }
 
-pub type HandlerFuture<'a> = Pin<Box<dyn Future<Output = Result<(), HandlerError>> + Send + 'a>>;
+/// What a handler hands on when it succeeds: an output object for the saga
+/// step it served, if any.
+pub type Output = Option<Value>;
 
-/// The effect of one topic. It runs inside the transaction that records the
-/// consumption, so what it writes commits exactly once.
+pub type HandlerFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<Output, HandlerError>> + Send + 'a>>;
+
+/// What a `check` found: what it checked, or what is wrong and the fix.
+pub type CheckFuture<'a> = Pin<Box<dyn Future<Output = Result<String, String>> + Send + 'a>>;
+
+/// An effect in the consumer's database (`sql`, the built-ins). It runs in
+/// the transaction that records the consumption, so what it writes commits
+/// exactly once. Many messages share a transaction; one whose batch fails
+/// runs again, in a transaction that rolls back.
 pub trait Handler: Send + Sync + 'static {
     /// Run the effect on `conn`, which is inside the consumer's transaction.
     fn handle<'a>(&'a self, conn: &'a mut PgConnection, message: &'a Message) -> HandlerFuture<'a>;
+
+    /// Check what can be checked before the first message (a statement
+    /// prepares); `Ok` says what was checked.
+    fn check<'a>(&'a self, _pool: &'a PgPool) -> CheckFuture<'a> {
+        Box::pin(async { Ok("nothing to check".to_string()) })
+    }
 }
 
-/// Handlers by topic.
+/// An effect outside the database (`http`, `exec`): at least once. The
+/// consumer makes the call before it records the consumption, and records
+/// it only after the call succeeded; a redelivery of a recorded message is
+/// never called again.
+pub trait Call: Send + Sync + 'static {
+    fn call<'a>(&'a self, message: &'a Message) -> HandlerFuture<'a>;
+
+    /// How long a call may take.
+    fn timeout(&self) -> Duration;
+
+    /// Check what can be checked before the first message (a program exists).
+    fn check(&self) -> CheckFuture<'_> {
+        Box::pin(async { Ok("nothing to check".to_string()) })
+    }
+}
+
+/// Where a handler's effect happens.
+#[derive(Clone)]
+pub enum Effect {
+    InDatabase(Arc<dyn Handler>),
+    Outside(Arc<dyn Call>),
+}
+
+/// A handler and the topics it serves.
+pub struct Route {
+    pub name: String,
+    pub kind: &'static str,
+    pub patterns: Vec<TopicPattern>,
+    pub effect: Effect,
+}
+
+impl Route {
+    pub fn is_outside(&self) -> bool {
+        matches!(self.effect, Effect::Outside(_))
+    }
+
+    /// See [`Handler::check`] and [`Call::check`].
+    pub async fn check(&self, pool: &PgPool) -> Result<String, String> {
+        match &self.effect {
+            Effect::InDatabase(h) => h.check(pool).await,
+            Effect::Outside(c) => c.check().await,
+        }
+    }
+}
+
+/// The handlers of one queue.
 #[derive(Clone, Default)]
 pub struct Handlers {
-    by_topic: HashMap<String, Arc<dyn Handler>>,
+    routes: Vec<Arc<Route>>,
+}
+
+/// A handler that cannot work as configured.
+#[derive(Debug, thiserror::Error)]
+#[error("handler {handler}: {message}")]
+pub struct SetupError {
+    pub handler: String,
+    pub message: String,
 }
 
 impl Handlers {
-    /// The handlers `outboxctl consume` runs: the upload example's
-    /// inspection of `upload.created`.
+    /// The handlers `[[handlers]]` declares for `queue`, in their order.
+    pub fn for_queue(config: &Config, queue: &str) -> Result<Self, SetupError> {
+        let mut handlers = Self::default();
+        for h in config.handlers_of(queue) {
+            let effect = build(config, h).map_err(|message| SetupError {
+                handler: h.name.clone(),
+                message,
+            })?;
+            let patterns = h
+                .topics
+                .iter()
+                .map(|t| TopicPattern::parse(t).expect("validated with the configuration"))
+                .collect();
+            handlers.routes.push(Arc::new(Route {
+                name: h.name.clone(),
+                kind: h.kind.as_str(),
+                patterns,
+                effect,
+            }));
+        }
+        Ok(handlers)
+    }
+
+    /// The upload example alone (tests and benchmarks).
     pub fn standard() -> Self {
         Self::default().with(UploadCreated::TOPIC, upload::InspectUpload)
     }
 
-    pub fn with(mut self, topic: &str, handler: impl Handler) -> Self {
-        self.by_topic.insert(topic.to_string(), Arc::new(handler));
+    /// Add `handler` for `pattern`, named after the pattern.
+    pub fn with(mut self, pattern: &str, handler: impl Handler) -> Self {
+        self.routes.push(Arc::new(Route {
+            name: pattern.to_string(),
+            kind: "builtin",
+            patterns: vec![TopicPattern::parse(pattern).expect("a valid topic pattern")],
+            effect: Effect::InDatabase(Arc::new(handler)),
+        }));
         self
     }
 
-    /// The handler of `topic`, if any.
-    pub fn get(&self, topic: &str) -> Option<&Arc<dyn Handler>> {
-        self.by_topic.get(topic)
+    /// Whether any handler of `topic` acts outside the database.
+    pub fn calls_out(&self, topic: &str) -> bool {
+        self.matching(topic).any(|r| r.is_outside())
+    }
+
+    /// The handlers whose patterns match `topic`, in declaration order.
+    pub fn matching<'a>(&'a self, topic: &'a str) -> impl Iterator<Item = &'a Arc<Route>> + 'a {
+        self.routes
+            .iter()
+            .filter(move |r| r.patterns.iter().any(|p| p.matches(topic)))
+    }
+
+    pub fn routes(&self) -> &[Arc<Route>] {
+        &self.routes
+    }
+
+    /// Check every handler (see [`Route::check`]); the first that fails.
+    pub async fn check(&self, pool: &PgPool) -> Result<(), SetupError> {
+        for r in &self.routes {
+            r.check(pool).await.map_err(|message| SetupError {
+                handler: r.name.clone(),
+                message,
+            })?;
+        }
+        Ok(())
+    }
+}
+
+fn build(config: &Config, h: &HandlerConfig) -> Result<Effect, String> {
+    let concurrency = h.concurrency.unwrap_or(config.consumer.concurrency) as usize;
+    Ok(match h.kind {
+        HandlerKind::Sql => Effect::InDatabase(Arc::new(sql::Statement::new(
+            h.statement.clone().expect("validated: sql has a statement"),
+        ))),
+        HandlerKind::Http => Effect::Outside(Arc::new(http::Webhook::new(h, concurrency)?)),
+        HandlerKind::Exec => Effect::Outside(Arc::new(exec::Command::new(h, concurrency))),
+        HandlerKind::Builtin => match h.builtin.as_deref() {
+            Some("inspect-upload") => Effect::InDatabase(Arc::new(upload::InspectUpload)),
+            other => return Err(format!("no built-in handler {other:?}")),
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_builtin_the_configuration_accepts_exists() {
+        let mut config = Config::default();
+        for name in crate::config::BUILTINS {
+            let mut h = HandlerConfig::inspect_upload();
+            h.builtin = Some(name.to_string());
+            assert!(build(&config, &h).is_ok(), "{name}");
+            config.handlers.push(h);
+        }
     }
 }

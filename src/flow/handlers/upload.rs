@@ -28,7 +28,7 @@ impl Handler for InspectUpload {
                 .ok_or_else(|| HandlerError::Reject(format!("upload {id} does not exist")))?;
             if upload.status != UploadStatus::Registered {
                 // Already handled through another event: the effect happened.
-                return Ok(());
+                return Ok(None);
             }
             // Hashing megabytes would stall the async workers; small files
             // are quicker hashed in place than handed to another thread.
@@ -44,7 +44,7 @@ impl Handler for InspectUpload {
             info!(upload_id = %id, message_id = %message.message_id, trace_id = %message.trace_id(),
                 status = if findings.rejection.is_some() { "rejected" } else { "processed" },
                 "upload checked");
-            Ok(())
+            Ok(None)
         })
     }
 }

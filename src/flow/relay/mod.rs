@@ -314,7 +314,7 @@ impl Relay {
         let topology = config
             .relay
             .apply_topology
-            .then(|| Topology::from_config(&config.broker));
+            .then(|| Topology::from_config(config));
         let broker = Link::new(&config.broker, "relay", topology);
         // Fail fast on a broker that cannot be reached or a topology it refuses.
         broker.connection().await?;
