@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
+use outboxctl::config::{HandlerConfig, HandlerKind};
 use sqlx::PgPool;
 
 use crate::support::*;
@@ -99,7 +100,22 @@ async fn resumed_after(
 async fn the_consumer_lives_through_resets_refusals_and_freezes_of_its_broker_connection(
     pool: PgPool,
 ) {
-    let env = TestEnv::new(pool, &["load.#"]);
+    let mut env = TestEnv::new(pool, &["load.#"]);
+    // The effect: a row in a table without a key, so that a message handled
+    // twice shows as two rows.
+    sqlx::query("CREATE TABLE effects (message_id uuid NOT NULL)")
+        .execute(&env.pool)
+        .await
+        .unwrap();
+    env.config.handlers = vec![HandlerConfig {
+        name: "effect".into(),
+        kind: HandlerKind::Sql,
+        queue: None,
+        topics: vec!["load.#".into()],
+        statement: Some("INSERT INTO effects VALUES ($3)".into()),
+        ..HandlerConfig::inspect_upload()
+    }];
+    env.config.handlers[0].builtin = None;
     env.apply_topology().await;
     let amqp = proxy(AMQP_ADDR).await;
     let mut via = env.config.clone();
@@ -193,7 +209,17 @@ async fn the_consumer_lives_through_resets_refusals_and_freezes_of_its_broker_co
     relay.stop().await;
 
     let (history, _) = consumed(&env.pool).await;
-    assert_eq!(history, inserted, "every message consumed once");
+    assert_eq!(history, inserted, "every message consumed");
+    let (effects, distinct): (i64, i64) =
+        sqlx::query_as("SELECT count(*), count(DISTINCT message_id) FROM effects")
+            .fetch_one(&env.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        (effects, distinct),
+        (inserted, inserted),
+        "every message's effect committed exactly once"
+    );
 }
 
 /// Rows of consumed_messages whose recorded attempt is above 1.
