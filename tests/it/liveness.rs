@@ -198,12 +198,22 @@ async fn the_consumer_lives_through_resets_refusals_and_freezes_of_its_broker_co
 
     // Drain what is left with a consumer on a direct connection.
     let inserted = producer.stop().await;
-    let drain = spawn(env.cmd().arg("consume"));
-    wait_for("every row consumed", || async {
-        (consumed(&env.pool).await.0 == inserted).then_some(())
-    })
-    .await;
-    let mut drain = drain;
+    let (left, began) = (inserted - consumed(&env.pool).await.0, Instant::now());
+    let mut drain = spawn(env.cmd().arg("consume"));
+    let drained = wait_progress(inserted, || async { consumed(&env.pool).await.0 }).await;
+    eprintln!("the drain consumed {left} rows in {:?}", began.elapsed());
+    if let Err(stuck_at) = drained {
+        let (pending, sent, dead) = env.counts().await;
+        let q = env.queue();
+        panic!(
+            "{stuck_at} of {inserted} rows consumed, then nothing for a minute: outbox \
+             pending {pending}, sent {sent}, dead {dead}; queue {} ready, retry {}, dlq {}\n{}",
+            env.depth(&q).await,
+            env.depth(&format!("{q}.retry")).await,
+            env.depth(&format!("{q}.dlq")).await,
+            drain.log()
+        );
+    }
     terminate(&drain);
     assert_eq!(wait_exit(&mut drain).await.code(), Some(0));
     relay.stop().await;

@@ -423,6 +423,28 @@ where
     }
 }
 
+/// Poll `count` until it reaches `target`; slow is fine, stuck is not: the
+/// count it stopped at when it did not grow for [`HANG`].
+pub async fn wait_progress<F, Fut>(target: i64, mut count: F) -> Result<(), i64>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = i64>,
+{
+    let (mut last, mut moved) = (-1, Instant::now());
+    loop {
+        let n = count().await;
+        if n >= target {
+            return Ok(());
+        }
+        if n > last {
+            (last, moved) = (n, Instant::now());
+        } else if moved.elapsed() > HANG {
+            return Err(n);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// The relayer running in this process until the returned handle is stopped.
 pub struct RunningRelay {
     stop: CancellationToken,
