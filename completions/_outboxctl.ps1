@@ -41,6 +41,7 @@ Register-ArgumentCompleter -Native -CommandName 'outboxctl' -ScriptBlock {
             [CompletionResult]::new('lag', 'lag', [CompletionResultType]::ParameterValue, 'How far behind each stage is: pending rows and their age, queues, unconsumed')
             [CompletionResult]::new('dlq', 'dlq', [CompletionResultType]::ParameterValue, 'The dead-letter queue: ls, show, replay, purge')
             [CompletionResult]::new('handlers', 'handlers', [CompletionResultType]::ParameterValue, 'The handlers the consumer runs ([[handlers]] in the config file): ls')
+            [CompletionResult]::new('saga', 'saga', [CompletionResultType]::ParameterValue, 'Sagas ([[sagas]] in the config file): run the orchestrator; ls, show, why, abort, retry, graph')
             [CompletionResult]::new('bench', 'bench', [CompletionResultType]::ParameterValue, 'Measure a stage against the servers'' own limit, in a database and queues of its own')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script to stdout')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff) to stdout, or write one page per command into a directory')
@@ -476,6 +477,145 @@ Register-ArgumentCompleter -Native -CommandName 'outboxctl' -ScriptBlock {
         'outboxctl;handlers;help;help' {
             break
         }
+        'outboxctl;saga' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: ./outbox.toml when present]')
+            [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]')
+            [CompletionResult]::new('--broker-url', '--broker-url', [CompletionResultType]::ParameterName, 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]')
+            [CompletionResult]::new('--log-level', '--log-level', [CompletionResultType]::ParameterName, 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Orchestrate: take starts, replies and time-outs from orchestrator.queue')
+            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List instances: id, saga, state, step, attempt, age, reason')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'One instance''s timeline: each step, attempt, duration, output or reason')
+            [CompletionResult]::new('why', 'why', [CompletionResultType]::ParameterValue, 'What an instance waits for, and what to do about it')
+            [CompletionResult]::new('abort', 'abort', [CompletionResultType]::ParameterValue, 'Compensate now: undo the steps done so far, in reverse')
+            [CompletionResult]::new('retry', 'retry', [CompletionResultType]::ParameterValue, 'Send the waited-for command (or compensation) once more')
+            [CompletionResult]::new('graph', 'graph', [CompletionResultType]::ParameterValue, 'The steps and compensations of a saga, as a Mermaid flowchart')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'outboxctl;saga;run' {
+            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue the orchestrator takes starts, replies and time-outs from [setting: orchestrator.queue] [env: OUTBOX_ORCHESTRATOR_QUEUE]')
+            [CompletionResult]::new('--metrics-listen', '--metrics-listen', [CompletionResultType]::ParameterName, 'Serve Prometheus metrics at http://ADDR/metrics [setting: metrics.listen] [env: OUTBOX_METRICS_LISTEN]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: ./outbox.toml when present]')
+            [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]')
+            [CompletionResult]::new('--broker-url', '--broker-url', [CompletionResultType]::ParameterName, 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]')
+            [CompletionResult]::new('--log-level', '--log-level', [CompletionResultType]::ParameterName, 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'outboxctl;saga;ls' {
+            [CompletionResult]::new('--saga', '--saga', [CompletionResultType]::ParameterName, 'Only this saga')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Only this state: running, compensating, completed, compensated, failed')
+            [CompletionResult]::new('--older-than', '--older-than', [CompletionResultType]::ParameterName, 'Only instances started longer ago than this, e.g. 10m')
+            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'At most this many')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: ./outbox.toml when present]')
+            [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]')
+            [CompletionResult]::new('--broker-url', '--broker-url', [CompletionResultType]::ParameterName, 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]')
+            [CompletionResult]::new('--log-level', '--log-level', [CompletionResultType]::ParameterName, 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'outboxctl;saga;show' {
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: ./outbox.toml when present]')
+            [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]')
+            [CompletionResult]::new('--broker-url', '--broker-url', [CompletionResultType]::ParameterName, 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]')
+            [CompletionResult]::new('--log-level', '--log-level', [CompletionResultType]::ParameterName, 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'outboxctl;saga;why' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: ./outbox.toml when present]')
+            [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]')
+            [CompletionResult]::new('--broker-url', '--broker-url', [CompletionResultType]::ParameterName, 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]')
+            [CompletionResult]::new('--log-level', '--log-level', [CompletionResultType]::ParameterName, 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'outboxctl;saga;abort' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: ./outbox.toml when present]')
+            [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]')
+            [CompletionResult]::new('--broker-url', '--broker-url', [CompletionResultType]::ParameterName, 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]')
+            [CompletionResult]::new('--log-level', '--log-level', [CompletionResultType]::ParameterName, 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Say what would happen, change nothing')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask for confirmation when more than one instance is affected')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask for confirmation when more than one instance is affected')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'outboxctl;saga;retry' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: ./outbox.toml when present]')
+            [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]')
+            [CompletionResult]::new('--broker-url', '--broker-url', [CompletionResultType]::ParameterName, 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]')
+            [CompletionResult]::new('--log-level', '--log-level', [CompletionResultType]::ParameterName, 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Say what would happen, change nothing')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask for confirmation when more than one instance is affected')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask for confirmation when more than one instance is affected')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'outboxctl;saga;graph' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: ./outbox.toml when present]')
+            [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]')
+            [CompletionResult]::new('--broker-url', '--broker-url', [CompletionResultType]::ParameterName, 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]')
+            [CompletionResult]::new('--log-level', '--log-level', [CompletionResultType]::ParameterName, 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'outboxctl;saga;help' {
+            [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Orchestrate: take starts, replies and time-outs from orchestrator.queue')
+            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List instances: id, saga, state, step, attempt, age, reason')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'One instance''s timeline: each step, attempt, duration, output or reason')
+            [CompletionResult]::new('why', 'why', [CompletionResultType]::ParameterValue, 'What an instance waits for, and what to do about it')
+            [CompletionResult]::new('abort', 'abort', [CompletionResultType]::ParameterValue, 'Compensate now: undo the steps done so far, in reverse')
+            [CompletionResult]::new('retry', 'retry', [CompletionResultType]::ParameterValue, 'Send the waited-for command (or compensation) once more')
+            [CompletionResult]::new('graph', 'graph', [CompletionResultType]::ParameterValue, 'The steps and compensations of a saga, as a Mermaid flowchart')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'outboxctl;saga;help;run' {
+            break
+        }
+        'outboxctl;saga;help;ls' {
+            break
+        }
+        'outboxctl;saga;help;show' {
+            break
+        }
+        'outboxctl;saga;help;why' {
+            break
+        }
+        'outboxctl;saga;help;abort' {
+            break
+        }
+        'outboxctl;saga;help;retry' {
+            break
+        }
+        'outboxctl;saga;help;graph' {
+            break
+        }
+        'outboxctl;saga;help;help' {
+            break
+        }
         'outboxctl;bench' {
             [CompletionResult]::new('--events', '--events', [CompletionResultType]::ParameterName, 'Events to relay (drain, default 100000) or consume (consume, default 20000)')
             [CompletionResult]::new('--rate', '--rate', [CompletionResultType]::ParameterName, 'Events per second (e2e)')
@@ -530,6 +670,7 @@ Register-ArgumentCompleter -Native -CommandName 'outboxctl' -ScriptBlock {
             [CompletionResult]::new('lag', 'lag', [CompletionResultType]::ParameterValue, 'How far behind each stage is: pending rows and their age, queues, unconsumed')
             [CompletionResult]::new('dlq', 'dlq', [CompletionResultType]::ParameterValue, 'The dead-letter queue: ls, show, replay, purge')
             [CompletionResult]::new('handlers', 'handlers', [CompletionResultType]::ParameterValue, 'The handlers the consumer runs ([[handlers]] in the config file): ls')
+            [CompletionResult]::new('saga', 'saga', [CompletionResultType]::ParameterValue, 'Sagas ([[sagas]] in the config file): run the orchestrator; ls, show, why, abort, retry, graph')
             [CompletionResult]::new('bench', 'bench', [CompletionResultType]::ParameterValue, 'Measure a stage against the servers'' own limit, in a database and queues of its own')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script to stdout')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff) to stdout, or write one page per command into a directory')
@@ -623,6 +764,37 @@ Register-ArgumentCompleter -Native -CommandName 'outboxctl' -ScriptBlock {
             break
         }
         'outboxctl;help;handlers;ls' {
+            break
+        }
+        'outboxctl;help;saga' {
+            [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Orchestrate: take starts, replies and time-outs from orchestrator.queue')
+            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List instances: id, saga, state, step, attempt, age, reason')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'One instance''s timeline: each step, attempt, duration, output or reason')
+            [CompletionResult]::new('why', 'why', [CompletionResultType]::ParameterValue, 'What an instance waits for, and what to do about it')
+            [CompletionResult]::new('abort', 'abort', [CompletionResultType]::ParameterValue, 'Compensate now: undo the steps done so far, in reverse')
+            [CompletionResult]::new('retry', 'retry', [CompletionResultType]::ParameterValue, 'Send the waited-for command (or compensation) once more')
+            [CompletionResult]::new('graph', 'graph', [CompletionResultType]::ParameterValue, 'The steps and compensations of a saga, as a Mermaid flowchart')
+            break
+        }
+        'outboxctl;help;saga;run' {
+            break
+        }
+        'outboxctl;help;saga;ls' {
+            break
+        }
+        'outboxctl;help;saga;show' {
+            break
+        }
+        'outboxctl;help;saga;why' {
+            break
+        }
+        'outboxctl;help;saga;abort' {
+            break
+        }
+        'outboxctl;help;saga;retry' {
+            break
+        }
+        'outboxctl;help;saga;graph' {
             break
         }
         'outboxctl;help;bench' {

@@ -38,6 +38,7 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand lag 'How far behind each stage is: pending rows and their age, queues, unconsumed'
             cand dlq 'The dead-letter queue: ls, show, replay, purge'
             cand handlers 'The handlers the consumer runs ([[handlers]] in the config file): ls'
+            cand saga 'Sagas ([[sagas]] in the config file): run the orchestrator; ls, show, why, abort, retry, graph'
             cand bench 'Measure a stage against the servers'' own limit, in a database and queues of its own'
             cand completions 'Print a shell completion script to stdout'
             cand man 'Print the man page (roff) to stdout, or write one page per command into a directory'
@@ -423,6 +424,128 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
         }
         &'outboxctl;handlers;help;help'= {
         }
+        &'outboxctl;saga'= {
+            cand --config 'Configuration file [default: ./outbox.toml when present]'
+            cand --database-url 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]'
+            cand --broker-url 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]'
+            cand --log-level 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]'
+            cand --log-format 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand run 'Orchestrate: take starts, replies and time-outs from orchestrator.queue'
+            cand ls 'List instances: id, saga, state, step, attempt, age, reason'
+            cand show 'One instance''s timeline: each step, attempt, duration, output or reason'
+            cand why 'What an instance waits for, and what to do about it'
+            cand abort 'Compensate now: undo the steps done so far, in reverse'
+            cand retry 'Send the waited-for command (or compensation) once more'
+            cand graph 'The steps and compensations of a saga, as a Mermaid flowchart'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'outboxctl;saga;run'= {
+            cand --queue 'Queue the orchestrator takes starts, replies and time-outs from [setting: orchestrator.queue] [env: OUTBOX_ORCHESTRATOR_QUEUE]'
+            cand --metrics-listen 'Serve Prometheus metrics at http://ADDR/metrics [setting: metrics.listen] [env: OUTBOX_METRICS_LISTEN]'
+            cand --config 'Configuration file [default: ./outbox.toml when present]'
+            cand --database-url 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]'
+            cand --broker-url 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]'
+            cand --log-level 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]'
+            cand --log-format 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'outboxctl;saga;ls'= {
+            cand --saga 'Only this saga'
+            cand --state 'Only this state: running, compensating, completed, compensated, failed'
+            cand --older-than 'Only instances started longer ago than this, e.g. 10m'
+            cand --limit 'At most this many'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand --config 'Configuration file [default: ./outbox.toml when present]'
+            cand --database-url 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]'
+            cand --broker-url 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]'
+            cand --log-level 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]'
+            cand --log-format 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'outboxctl;saga;show'= {
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand --config 'Configuration file [default: ./outbox.toml when present]'
+            cand --database-url 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]'
+            cand --broker-url 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]'
+            cand --log-level 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]'
+            cand --log-format 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'outboxctl;saga;why'= {
+            cand --config 'Configuration file [default: ./outbox.toml when present]'
+            cand --database-url 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]'
+            cand --broker-url 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]'
+            cand --log-level 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]'
+            cand --log-format 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'outboxctl;saga;abort'= {
+            cand --config 'Configuration file [default: ./outbox.toml when present]'
+            cand --database-url 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]'
+            cand --broker-url 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]'
+            cand --log-level 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]'
+            cand --log-format 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]'
+            cand --dry-run 'Say what would happen, change nothing'
+            cand -y 'Do not ask for confirmation when more than one instance is affected'
+            cand --yes 'Do not ask for confirmation when more than one instance is affected'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'outboxctl;saga;retry'= {
+            cand --config 'Configuration file [default: ./outbox.toml when present]'
+            cand --database-url 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]'
+            cand --broker-url 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]'
+            cand --log-level 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]'
+            cand --log-format 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]'
+            cand --dry-run 'Say what would happen, change nothing'
+            cand -y 'Do not ask for confirmation when more than one instance is affected'
+            cand --yes 'Do not ask for confirmation when more than one instance is affected'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'outboxctl;saga;graph'= {
+            cand --config 'Configuration file [default: ./outbox.toml when present]'
+            cand --database-url 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]'
+            cand --broker-url 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]'
+            cand --log-level 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]'
+            cand --log-format 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'outboxctl;saga;help'= {
+            cand run 'Orchestrate: take starts, replies and time-outs from orchestrator.queue'
+            cand ls 'List instances: id, saga, state, step, attempt, age, reason'
+            cand show 'One instance''s timeline: each step, attempt, duration, output or reason'
+            cand why 'What an instance waits for, and what to do about it'
+            cand abort 'Compensate now: undo the steps done so far, in reverse'
+            cand retry 'Send the waited-for command (or compensation) once more'
+            cand graph 'The steps and compensations of a saga, as a Mermaid flowchart'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'outboxctl;saga;help;run'= {
+        }
+        &'outboxctl;saga;help;ls'= {
+        }
+        &'outboxctl;saga;help;show'= {
+        }
+        &'outboxctl;saga;help;why'= {
+        }
+        &'outboxctl;saga;help;abort'= {
+        }
+        &'outboxctl;saga;help;retry'= {
+        }
+        &'outboxctl;saga;help;graph'= {
+        }
+        &'outboxctl;saga;help;help'= {
+        }
         &'outboxctl;bench'= {
             cand --events 'Events to relay (drain, default 100000) or consume (consume, default 20000)'
             cand --rate 'Events per second (e2e)'
@@ -474,6 +597,7 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand lag 'How far behind each stage is: pending rows and their age, queues, unconsumed'
             cand dlq 'The dead-letter queue: ls, show, replay, purge'
             cand handlers 'The handlers the consumer runs ([[handlers]] in the config file): ls'
+            cand saga 'Sagas ([[sagas]] in the config file): run the orchestrator; ls, show, why, abort, retry, graph'
             cand bench 'Measure a stage against the servers'' own limit, in a database and queues of its own'
             cand completions 'Print a shell completion script to stdout'
             cand man 'Print the man page (roff) to stdout, or write one page per command into a directory'
@@ -542,6 +666,29 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand ls 'Every handler: name, queue, kind, topics, target (secrets masked), limits'
         }
         &'outboxctl;help;handlers;ls'= {
+        }
+        &'outboxctl;help;saga'= {
+            cand run 'Orchestrate: take starts, replies and time-outs from orchestrator.queue'
+            cand ls 'List instances: id, saga, state, step, attempt, age, reason'
+            cand show 'One instance''s timeline: each step, attempt, duration, output or reason'
+            cand why 'What an instance waits for, and what to do about it'
+            cand abort 'Compensate now: undo the steps done so far, in reverse'
+            cand retry 'Send the waited-for command (or compensation) once more'
+            cand graph 'The steps and compensations of a saga, as a Mermaid flowchart'
+        }
+        &'outboxctl;help;saga;run'= {
+        }
+        &'outboxctl;help;saga;ls'= {
+        }
+        &'outboxctl;help;saga;show'= {
+        }
+        &'outboxctl;help;saga;why'= {
+        }
+        &'outboxctl;help;saga;abort'= {
+        }
+        &'outboxctl;help;saga;retry'= {
+        }
+        &'outboxctl;help;saga;graph'= {
         }
         &'outboxctl;help;bench'= {
         }

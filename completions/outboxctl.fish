@@ -43,6 +43,7 @@ complete -c outboxctl -n "__fish_outboxctl_needs_command" -f -a "outbox" -d 'Ins
 complete -c outboxctl -n "__fish_outboxctl_needs_command" -f -a "lag" -d 'How far behind each stage is: pending rows and their age, queues, unconsumed'
 complete -c outboxctl -n "__fish_outboxctl_needs_command" -f -a "dlq" -d 'The dead-letter queue: ls, show, replay, purge'
 complete -c outboxctl -n "__fish_outboxctl_needs_command" -f -a "handlers" -d 'The handlers the consumer runs ([[handlers]] in the config file): ls'
+complete -c outboxctl -n "__fish_outboxctl_needs_command" -f -a "saga" -d 'Sagas ([[sagas]] in the config file): run the orchestrator; ls, show, why, abort, retry, graph'
 complete -c outboxctl -n "__fish_outboxctl_needs_command" -f -a "bench" -d 'Measure a stage against the servers\' own limit, in a database and queues of its own'
 complete -c outboxctl -n "__fish_outboxctl_needs_command" -f -a "completions" -d 'Print a shell completion script to stdout'
 complete -c outboxctl -n "__fish_outboxctl_needs_command" -f -a "man" -d 'Print the man page (roff) to stdout, or write one page per command into a directory'
@@ -325,6 +326,92 @@ json\t''"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand handlers; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand handlers; and __fish_seen_subcommand_from help" -f -a "ls" -d 'Every handler: name, queue, kind, topics, target (secrets masked), limits'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand handlers; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and not __fish_seen_subcommand_from run ls show why abort retry graph help" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and not __fish_seen_subcommand_from run ls show why abort retry graph help" -l database-url -d 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and not __fish_seen_subcommand_from run ls show why abort retry graph help" -l broker-url -d 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and not __fish_seen_subcommand_from run ls show why abort retry graph help" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and not __fish_seen_subcommand_from run ls show why abort retry graph help" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
+json\t''"
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and not __fish_seen_subcommand_from run ls show why abort retry graph help" -s h -l help -d 'Print help'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and not __fish_seen_subcommand_from run ls show why abort retry graph help" -f -a "run" -d 'Orchestrate: take starts, replies and time-outs from orchestrator.queue'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and not __fish_seen_subcommand_from run ls show why abort retry graph help" -f -a "ls" -d 'List instances: id, saga, state, step, attempt, age, reason'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and not __fish_seen_subcommand_from run ls show why abort retry graph help" -f -a "show" -d 'One instance\'s timeline: each step, attempt, duration, output or reason'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and not __fish_seen_subcommand_from run ls show why abort retry graph help" -f -a "why" -d 'What an instance waits for, and what to do about it'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and not __fish_seen_subcommand_from run ls show why abort retry graph help" -f -a "abort" -d 'Compensate now: undo the steps done so far, in reverse'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and not __fish_seen_subcommand_from run ls show why abort retry graph help" -f -a "retry" -d 'Send the waited-for command (or compensation) once more'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and not __fish_seen_subcommand_from run ls show why abort retry graph help" -f -a "graph" -d 'The steps and compensations of a saga, as a Mermaid flowchart'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and not __fish_seen_subcommand_from run ls show why abort retry graph help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from run" -l queue -d 'Queue the orchestrator takes starts, replies and time-outs from [setting: orchestrator.queue] [env: OUTBOX_ORCHESTRATOR_QUEUE]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from run" -l metrics-listen -d 'Serve Prometheus metrics at http://ADDR/metrics [setting: metrics.listen] [env: OUTBOX_METRICS_LISTEN]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from run" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from run" -l database-url -d 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from run" -l broker-url -d 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from run" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from run" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
+json\t''"
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from run" -s h -l help -d 'Print help'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from ls" -l saga -d 'Only this saga' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from ls" -l state -d 'Only this state: running, compensating, completed, compensated, failed' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from ls" -l older-than -d 'Only instances started longer ago than this, e.g. 10m' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from ls" -l limit -d 'At most this many' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from ls" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people'
+json\t'One JSON object per line, for scripts'"
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from ls" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from ls" -l database-url -d 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from ls" -l broker-url -d 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from ls" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from ls" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
+json\t''"
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from show" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people'
+json\t'One JSON object per line, for scripts'"
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from show" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from show" -l database-url -d 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from show" -l broker-url -d 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from show" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from show" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
+json\t''"
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from why" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from why" -l database-url -d 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from why" -l broker-url -d 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from why" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from why" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
+json\t''"
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from why" -s h -l help -d 'Print help'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from abort" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from abort" -l database-url -d 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from abort" -l broker-url -d 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from abort" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from abort" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
+json\t''"
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from abort" -l dry-run -d 'Say what would happen, change nothing'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from abort" -s y -l yes -d 'Do not ask for confirmation when more than one instance is affected'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from abort" -s h -l help -d 'Print help'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from retry" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from retry" -l database-url -d 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from retry" -l broker-url -d 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from retry" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from retry" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
+json\t''"
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from retry" -l dry-run -d 'Say what would happen, change nothing'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from retry" -s y -l yes -d 'Do not ask for confirmation when more than one instance is affected'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from retry" -s h -l help -d 'Print help'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from graph" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from graph" -l database-url -d 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from graph" -l broker-url -d 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from graph" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from graph" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
+json\t''"
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from graph" -s h -l help -d 'Print help'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from help" -f -a "run" -d 'Orchestrate: take starts, replies and time-outs from orchestrator.queue'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from help" -f -a "ls" -d 'List instances: id, saga, state, step, attempt, age, reason'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from help" -f -a "show" -d 'One instance\'s timeline: each step, attempt, duration, output or reason'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from help" -f -a "why" -d 'What an instance waits for, and what to do about it'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from help" -f -a "abort" -d 'Compensate now: undo the steps done so far, in reverse'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from help" -f -a "retry" -d 'Send the waited-for command (or compensation) once more'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from help" -f -a "graph" -d 'The steps and compensations of a saga, as a Mermaid flowchart'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand bench" -l events -d 'Events to relay (drain, default 100000) or consume (consume, default 20000)' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand bench" -l rate -d 'Events per second (e2e)' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand bench" -l duration -d 'How long to produce (e2e, default 30s) or send requests (api, default 10s)' -r
@@ -361,21 +448,22 @@ complete -c outboxctl -n "__fish_outboxctl_using_subcommand man" -l log-level -d
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand man" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
 json\t''"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand man" -s h -l help -d 'Print help'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq handlers bench completions man help" -f -a "migrate" -d 'Apply the embedded database migrations (outbox, uploads, consumed_messages)'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq handlers bench completions man help" -f -a "topology" -d 'Declare the RabbitMQ exchanges and queues'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq handlers bench completions man help" -f -a "config" -d 'Show or check the effective configuration'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq handlers bench completions man help" -f -a "relay" -d 'Publish pending outbox rows to RabbitMQ, marking them sent once confirmed'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq handlers bench completions man help" -f -a "serve" -d 'Serve the producer HTTP API (POST /uploads and friends)'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq handlers bench completions man help" -f -a "consume" -d 'Process messages from a queue, each effect exactly once'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq handlers bench completions man help" -f -a "up" -d 'Migrate, declare the topology, then serve, relay and consume in one process'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq handlers bench completions man help" -f -a "outbox" -d 'Inspect and steer outbox rows: ls, show, why, replay, requeue, purge'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq handlers bench completions man help" -f -a "lag" -d 'How far behind each stage is: pending rows and their age, queues, unconsumed'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq handlers bench completions man help" -f -a "dlq" -d 'The dead-letter queue: ls, show, replay, purge'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq handlers bench completions man help" -f -a "handlers" -d 'The handlers the consumer runs ([[handlers]] in the config file): ls'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq handlers bench completions man help" -f -a "bench" -d 'Measure a stage against the servers\' own limit, in a database and queues of its own'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq handlers bench completions man help" -f -a "completions" -d 'Print a shell completion script to stdout'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq handlers bench completions man help" -f -a "man" -d 'Print the man page (roff) to stdout, or write one page per command into a directory'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq handlers bench completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq handlers saga bench completions man help" -f -a "migrate" -d 'Apply the embedded database migrations (outbox, uploads, consumed_messages)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq handlers saga bench completions man help" -f -a "topology" -d 'Declare the RabbitMQ exchanges and queues'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq handlers saga bench completions man help" -f -a "config" -d 'Show or check the effective configuration'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq handlers saga bench completions man help" -f -a "relay" -d 'Publish pending outbox rows to RabbitMQ, marking them sent once confirmed'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq handlers saga bench completions man help" -f -a "serve" -d 'Serve the producer HTTP API (POST /uploads and friends)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq handlers saga bench completions man help" -f -a "consume" -d 'Process messages from a queue, each effect exactly once'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq handlers saga bench completions man help" -f -a "up" -d 'Migrate, declare the topology, then serve, relay and consume in one process'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq handlers saga bench completions man help" -f -a "outbox" -d 'Inspect and steer outbox rows: ls, show, why, replay, requeue, purge'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq handlers saga bench completions man help" -f -a "lag" -d 'How far behind each stage is: pending rows and their age, queues, unconsumed'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq handlers saga bench completions man help" -f -a "dlq" -d 'The dead-letter queue: ls, show, replay, purge'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq handlers saga bench completions man help" -f -a "handlers" -d 'The handlers the consumer runs ([[handlers]] in the config file): ls'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq handlers saga bench completions man help" -f -a "saga" -d 'Sagas ([[sagas]] in the config file): run the orchestrator; ls, show, why, abort, retry, graph'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq handlers saga bench completions man help" -f -a "bench" -d 'Measure a stage against the servers\' own limit, in a database and queues of its own'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq handlers saga bench completions man help" -f -a "completions" -d 'Print a shell completion script to stdout'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq handlers saga bench completions man help" -f -a "man" -d 'Print the man page (roff) to stdout, or write one page per command into a directory'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq handlers saga bench completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from topology" -f -a "apply" -d 'Declare the exchange, work queues with their bindings, retry and dead-letter queues (idempotent)'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "show" -d 'Print the effective configuration as TOML (passwords masked), with each value\'s source'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "check" -d 'Validate the configuration and reach PostgreSQL and RabbitMQ'
@@ -390,3 +478,10 @@ complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_see
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from dlq" -f -a "replay" -d 'Move dead letters back to the work queue, attempts reset'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from dlq" -f -a "purge" -d 'Delete every dead letter'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from handlers" -f -a "ls" -d 'Every handler: name, queue, kind, topics, target (secrets masked), limits'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from saga" -f -a "run" -d 'Orchestrate: take starts, replies and time-outs from orchestrator.queue'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from saga" -f -a "ls" -d 'List instances: id, saga, state, step, attempt, age, reason'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from saga" -f -a "show" -d 'One instance\'s timeline: each step, attempt, duration, output or reason'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from saga" -f -a "why" -d 'What an instance waits for, and what to do about it'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from saga" -f -a "abort" -d 'Compensate now: undo the steps done so far, in reverse'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from saga" -f -a "retry" -d 'Send the waited-for command (or compensation) once more'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from saga" -f -a "graph" -d 'The steps and compensations of a saga, as a Mermaid flowchart'

@@ -2,10 +2,10 @@
 //! (for the commands that need one) and sets up logging; each command owns
 //! its report and its [`Outcome`]; `main` turns that into an exit code.
 
-use crate::cli::{Cli, Command, ConfigCommand, TopologyCommand};
+use crate::cli::{Cli, Command, ConfigCommand, SagaCommand, TopologyCommand};
 use crate::config::{self, Inputs, Resolved};
-use crate::flow::{consume, produce, relay, up};
-use crate::ops::{dlq, docs, handlers, lag, outbox, setup};
+use crate::flow::{consume, produce, relay, saga, up};
+use crate::ops::{dlq, docs, handlers, lag, outbox, sagas, setup};
 use crate::{bench, output, shutdown};
 
 pub use crate::output::Outcome;
@@ -37,6 +37,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Lag(args) => lag::command(&load()?.config, args, shutdown::on_signal()).await,
         Command::Dlq(cmd) => dlq::command(&load()?.config, cmd).await,
         Command::Handlers(cmd) => handlers::command(&load()?.config, cmd),
+        Command::Saga(SagaCommand::Run(_)) => {
+            saga::command(&load()?.config, shutdown::on_signal()).await
+        }
+        Command::Saga(cmd) => sagas::command(&load()?.config, cmd).await,
         Command::Bench(args) => bench::run(&load()?.config, &args).await,
     }
 }

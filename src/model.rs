@@ -243,6 +243,186 @@ pub struct PublishFailure {
     pub give_up: bool,
 }
 
+/// Saga messages: the headers a command carries, and the payloads of
+/// commands, replies and timers. A step's command has one message id for all
+/// its attempts, so a consumer's inbox runs its effect once however often
+/// it is sent.
+pub mod saga {
+    use chrono::{DateTime, Utc};
+    use serde::{Deserialize, Serialize};
+    use serde_json::Value;
+    use uuid::Uuid;
+
+    pub const ID: &str = "x-saga-id";
+    pub const NAME: &str = "x-saga-name";
+    pub const STEP: &str = "x-saga-step";
+    pub const PHASE: &str = "x-saga-phase";
+    pub const ATTEMPT: &str = "x-saga-attempt";
+    pub const REPLY_TO: &str = "x-saga-reply-to";
+
+    /// Where an instance stands.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+    #[serde(rename_all = "lowercase")]
+    #[sqlx(type_name = "text", rename_all = "lowercase")]
+    pub enum State {
+        /// Waiting for a step's reply.
+        Running,
+        /// Undoing completed steps, in reverse.
+        Compensating,
+        /// Every step done.
+        Completed,
+        /// Every completed step undone.
+        Compensated,
+        /// A compensation ran out of retries: an operator must act.
+        Failed,
+    }
+
+    impl State {
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Running => "running",
+                Self::Compensating => "compensating",
+                Self::Completed => "completed",
+                Self::Compensated => "compensated",
+                Self::Failed => "failed",
+            }
+        }
+
+        pub fn parse(s: &str) -> Option<Self> {
+            [
+                Self::Running,
+                Self::Compensating,
+                Self::Completed,
+                Self::Compensated,
+                Self::Failed,
+            ]
+            .into_iter()
+            .find(|x| x.as_str() == s)
+        }
+
+        pub fn is_terminal(self) -> bool {
+            matches!(self, Self::Completed | Self::Compensated)
+        }
+    }
+
+    /// Doing a step, or undoing it.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    pub enum Phase {
+        Step,
+        Compensation,
+    }
+
+    impl Phase {
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Step => "step",
+                Self::Compensation => "compensation",
+            }
+        }
+
+        pub fn parse(s: &str) -> Option<Self> {
+            match s {
+                "step" => Some(Self::Step),
+                "compensation" => Some(Self::Compensation),
+                _ => None,
+            }
+        }
+    }
+
+    /// The message id of a step's command (or compensation): the same for
+    /// every attempt.
+    pub fn command_id(saga_id: Uuid, phase: Phase, step: &str) -> Uuid {
+        Uuid::new_v5(&saga_id, format!("{}:{step}", phase.as_str()).as_bytes())
+    }
+
+    /// What a command's headers say about its saga.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Ref {
+        pub saga_id: Uuid,
+        pub saga: String,
+        pub step: String,
+        pub phase: Phase,
+        pub attempt: u32,
+        pub reply_to: String,
+    }
+
+    /// The payload of a command: the start payload, the outputs of the steps
+    /// so far and, for a compensation, why the saga compensates.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct Command {
+        pub saga_id: Uuid,
+        pub saga: String,
+        pub step: String,
+        pub phase: Phase,
+        pub attempt: u32,
+        pub input: Value,
+        pub outputs: Value,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub reason: Option<String>,
+    }
+
+    /// A step's answer: done (with an output the later steps see), or failed.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct Reply {
+        pub saga_id: Uuid,
+        pub step: String,
+        pub phase: Phase,
+        pub attempt: u32,
+        pub ok: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub output: Option<Value>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub reason: Option<String>,
+    }
+
+    /// A saga instance, as stored.
+    #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+    pub struct Instance {
+        pub id: Uuid,
+        pub saga: String,
+        pub correlation: String,
+        pub state: State,
+        /// The step waited for (running) or being undone (compensating).
+        pub step: i32,
+        pub attempt: i32,
+        /// Steps that completed (or may have: one that timed out).
+        pub done: i32,
+        pub input: Value,
+        pub outputs: Value,
+        pub reason: Option<String>,
+        pub deadline: DateTime<Utc>,
+        pub waiting_since: Option<DateTime<Utc>>,
+        #[serde(skip)]
+        pub timer_id: Option<i64>,
+        pub started_at: DateTime<Utc>,
+        pub updated_at: DateTime<Utc>,
+        pub finished_at: Option<DateTime<Utc>>,
+    }
+
+    /// One entry of an instance's timeline.
+    #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+    pub struct Event {
+        pub at: DateTime<Utc>,
+        pub kind: String,
+        pub step: Option<String>,
+        pub attempt: Option<i32>,
+        pub detail: Option<Value>,
+        pub message_id: Option<Uuid>,
+        pub actor: Option<String>,
+    }
+
+    /// A wait's end: the outbox row that arrives when a command had no reply
+    /// in time.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct Timer {
+        pub saga_id: Uuid,
+        pub step: String,
+        pub phase: Phase,
+        pub attempt: u32,
+    }
+}
+
 /// Where an upload stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
 #[serde(rename_all = "lowercase")]
@@ -250,8 +430,10 @@ pub struct PublishFailure {
 pub enum UploadStatus {
     /// Stored; its `upload.created` event is on its way.
     Registered,
-    /// The consumer checked it and recorded its digest and dimensions.
+    /// Inspected: its digest and dimensions are recorded.
     Processed,
+    /// Inspected, thumbnailed and published (`upload.available`).
+    Available,
     /// The bytes are not what the content type says.
     Rejected,
 }
@@ -261,6 +443,7 @@ impl UploadStatus {
         match s {
             "registered" => Some(Self::Registered),
             "processed" => Some(Self::Processed),
+            "available" => Some(Self::Available),
             "rejected" => Some(Self::Rejected),
             _ => None,
         }
@@ -270,6 +453,7 @@ impl UploadStatus {
         match self {
             Self::Registered => "registered",
             Self::Processed => "processed",
+            Self::Available => "available",
             Self::Rejected => "rejected",
         }
     }

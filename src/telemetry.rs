@@ -182,6 +182,36 @@ pub fn describe() {
         "Time one handler spent on one message, by handler"
     );
     describe_counter!(
+        "outbox_sagas_total",
+        "Saga instances by saga and outcome: started, completed, compensated, failed"
+    );
+    describe_counter!(
+        "outbox_saga_starts_ignored_total",
+        "Start messages for a correlation that has an instance already, by saga"
+    );
+    describe_counter!(
+        "outbox_saga_replies_ignored_total",
+        "Replies that did not match the wait of their instance (duplicates, late replies), by saga"
+    );
+    describe_histogram!(
+        "outbox_saga_step_duration_seconds",
+        Unit::Seconds,
+        "From sending a step's command to its successful reply, by saga and step"
+    );
+    describe_histogram!(
+        "outbox_saga_duration_seconds",
+        Unit::Seconds,
+        "From a saga's start to its end, by saga and outcome"
+    );
+    describe_gauge!(
+        "outbox_sagas",
+        "Saga instances not finished (running, compensating) or failed, by saga and state"
+    );
+    describe_gauge!(
+        "outbox_sagas_overdue",
+        "Saga instances past their deadline and not finished, by saga and state"
+    );
+    describe_counter!(
         "outbox_api_requests_total",
         "API requests by method, route and status"
     );

@@ -93,6 +93,10 @@ pub enum Command {
     /// The handlers the consumer runs ([[handlers]] in the config file): ls
     #[command(subcommand)]
     Handlers(HandlersCommand),
+    /// Sagas ([[sagas]] in the config file): run the orchestrator; ls, show, why, abort,
+    /// retry, graph
+    #[command(subcommand)]
+    Saga(SagaCommand),
     /// Measure a stage against the servers' own limit, in a database and queues of its own
     Bench(BenchArgs),
     /// Print a shell completion script to stdout
@@ -333,6 +337,80 @@ pub struct DlqQueueArg {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum SagaCommand {
+    /// Orchestrate: take starts, replies and time-outs from orchestrator.queue
+    Run(SagaRunArgs),
+    /// List instances: id, saga, state, step, attempt, age, reason
+    Ls(SagaLsArgs),
+    /// One instance's timeline: each step, attempt, duration, output or reason
+    Show {
+        /// Instance id
+        id: uuid::Uuid,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// What an instance waits for, and what to do about it
+    Why {
+        /// Instance id
+        id: uuid::Uuid,
+    },
+    /// Compensate now: undo the steps done so far, in reverse
+    Abort(SagaActArgs),
+    /// Send the waited-for command (or compensation) once more
+    Retry(SagaActArgs),
+    /// The steps and compensations of a saga, as a Mermaid flowchart
+    Graph {
+        /// Saga name
+        name: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct SagaRunArgs {
+    #[command(flatten)]
+    pub settings: settings::SagaRunSettings,
+}
+
+#[derive(Debug, Args)]
+pub struct SagaLsArgs {
+    /// Only this saga
+    #[arg(long, value_name = "NAME")]
+    pub saga: Option<String>,
+    /// Only this state: running, compensating, completed, compensated, failed
+    #[arg(long, value_name = "STATE", value_parser = parse_saga_state)]
+    pub state: Option<crate::model::saga::State>,
+    /// Only instances started longer ago than this, e.g. 10m
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    pub older_than: Option<Duration>,
+    /// At most this many
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub limit: u32,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SagaActArgs {
+    /// Instance ids
+    #[arg(required = true, value_name = "ID")]
+    pub ids: Vec<uuid::Uuid>,
+    /// Say what would happen, change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask for confirmation when more than one instance is affected
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+fn parse_saga_state(s: &str) -> Result<crate::model::saga::State, String> {
+    crate::model::saga::State::parse(s).ok_or_else(|| {
+        format!(
+            "{s:?} is not a saga state: running, compensating, completed, compensated or failed"
+        )
+    })
+}
+
+#[derive(Debug, Subcommand)]
 pub enum HandlersCommand {
     /// Every handler: name, queue, kind, topics, target (secrets masked), limits
     Ls {
@@ -467,6 +545,7 @@ impl Cli {
             Command::Consume(a) => settings::layer(&a.settings),
             Command::Serve(a) => settings::layer(&a.settings),
             Command::Up(a) => settings::layer(&a.settings),
+            Command::Saga(SagaCommand::Run(a)) => settings::layer(&a.settings),
             _ => toml::Table::new(),
         };
         settings::merge(&mut layer, subcommand);

@@ -150,6 +150,22 @@ pub struct ConsumeSettings {
 }
 
 #[derive(Debug, Default, Args, Serialize)]
+pub struct SagaRunSettings {
+    #[command(flatten)]
+    pub orchestrator: OrchestratorFlags,
+    #[command(flatten)]
+    pub metrics: MetricsFlags,
+}
+
+#[derive(Debug, Default, Args, Serialize)]
+pub struct OrchestratorFlags {
+    /// Queue the orchestrator takes starts, replies and time-outs from
+    #[arg(id = "orchestrator.queue", long = "queue", value_name = "QUEUE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue: Option<String>,
+}
+
+#[derive(Debug, Default, Args, Serialize)]
 pub struct ServeSettings {
     #[command(flatten)]
     pub api: ApiFlags,

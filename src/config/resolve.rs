@@ -12,7 +12,7 @@ use super::{Config, OPTIONAL_SETTINGS};
 use crate::secret::register_secret;
 
 /// Top-level lists of tables (`[[handlers]]`): file-only, checked by serde.
-const LISTS: &[&str] = &["handlers"];
+const LISTS: &[&str] = &["handlers", "sagas"];
 
 /// Name of the file looked up in the working directory when no `--config`
 /// (or `OUTBOX_CONFIG`) is given.
@@ -204,8 +204,10 @@ pub fn resolve(inputs: Inputs) -> Result<Resolved, ConfigError> {
         // The example handler comes with the example queue: a file that
         // declares its own queues declares its own handlers (or none).
         let own_queues = table.get("broker").and_then(|b| b.get("queues")).is_some();
-        if own_queues && !table.contains_key("handlers") {
-            table.insert("handlers".into(), toml::Value::Array(Vec::new()));
+        for list in ["handlers", "sagas"] {
+            if own_queues && !table.contains_key(list) {
+                table.insert(list.into(), toml::Value::Array(Vec::new()));
+            }
         }
         for (section, value) in &table {
             if let toml::Value::Table(t) = value {

@@ -22,6 +22,11 @@ pub struct Config {
     pub shutdown: ShutdownConfig,
     /// What the consumer does with messages: `[[handlers]]` in the file.
     pub handlers: Vec<HandlerConfig>,
+    /// Multi-step workflows with compensation: `[[sagas]]` in the file.
+    pub sagas: Vec<SagaConfig>,
+    pub orchestrator: OrchestratorConfig,
+    /// The upload example's own settings.
+    pub uploads: UploadsConfig,
 }
 
 impl Default for Config {
@@ -36,13 +41,22 @@ impl Default for Config {
             log: LogConfig::default(),
             watchdog: WatchdogConfig::default(),
             shutdown: ShutdownConfig::default(),
-            handlers: vec![HandlerConfig::inspect_upload()],
+            handlers: HandlerConfig::upload_example(),
+            sagas: vec![SagaConfig::upload_example()],
+            orchestrator: OrchestratorConfig::default(),
+            uploads: UploadsConfig::default(),
         }
     }
 }
 
 /// The handlers compiled into outboxctl, by name (`builtin = "…"`).
-pub const BUILTINS: &[&str] = &["inspect-upload"];
+pub const BUILTINS: &[&str] = &[
+    "inspect-upload",
+    "make-thumbnail",
+    "remove-thumbnail",
+    "publish-upload",
+    "reject-upload",
+];
 
 /// What a handler does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -114,20 +128,160 @@ impl HandlerConfig {
         Duration::from_secs(10)
     }
 
-    /// The upload example's handler, configured like any other.
-    pub fn inspect_upload() -> Self {
+    /// A built-in handler of `topic` on the upload example's queue.
+    pub fn builtin(name: &str, topic: &str) -> Self {
         Self {
-            name: "inspect-upload".into(),
+            name: name.into(),
             kind: HandlerKind::Builtin,
             queue: Some("uploads.process".into()),
-            topics: vec!["upload.created".into()],
+            topics: vec![topic.into()],
             statement: None,
             url: None,
             secret: None,
             command: Vec::new(),
-            builtin: Some("inspect-upload".into()),
+            builtin: Some(name.into()),
             timeout: Self::default_timeout(),
             concurrency: None,
+        }
+    }
+
+    /// The upload example's inspection alone (tests of the engine).
+    pub fn inspect_upload() -> Self {
+        Self::builtin("inspect-upload", "upload.inspect")
+    }
+
+    /// The handlers serving the upload saga's steps and compensations.
+    pub fn upload_example() -> Vec<Self> {
+        [
+            ("inspect-upload", "upload.inspect"),
+            ("make-thumbnail", "upload.thumbnail"),
+            ("remove-thumbnail", "upload.thumbnail.remove"),
+            ("publish-upload", "upload.publish"),
+            ("reject-upload", "upload.reject"),
+        ]
+        .iter()
+        .map(|(name, topic)| Self::builtin(name, topic))
+        .collect()
+    }
+}
+
+/// One `[[sagas]]` entry: a workflow started by a message, whose steps are
+/// commands answered by replies, undone in reverse when a step fails.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SagaConfig {
+    /// Unique; part of its reply and time-out topics (`saga.<name>.reply`).
+    pub name: String,
+    /// The topic whose messages start an instance.
+    pub start: String,
+    /// The start payload's field naming the instance: one per value.
+    pub correlate: String,
+    /// An instance still running after this long compensates.
+    #[serde(with = "humantime_serde")]
+    pub deadline: Duration,
+    pub steps: Vec<StepConfig>,
+}
+
+/// One step of a saga.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepConfig {
+    pub name: String,
+    /// The topic its command goes out on; a handler or any service answers.
+    pub command: String,
+    /// The topic that undoes it, if anything must be undone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compensation: Option<String>,
+    /// No reply after this long: the command (or compensation) is sent again.
+    #[serde(default = "StepConfig::default_timeout", with = "humantime_serde")]
+    pub timeout: Duration,
+    /// How often it is sent again after a time-out (a compensation: after a
+    /// failure too) before the saga compensates (or fails).
+    #[serde(default)]
+    pub retries: u32,
+}
+
+impl StepConfig {
+    fn default_timeout() -> Duration {
+        Duration::from_secs(30)
+    }
+
+    fn new(name: &str, command: &str, compensation: Option<&str>) -> Self {
+        Self {
+            name: name.into(),
+            command: command.into(),
+            compensation: compensation.map(str::to_string),
+            timeout: Self::default_timeout(),
+            retries: 2,
+        }
+    }
+}
+
+impl SagaConfig {
+    /// The topic its replies come back on.
+    pub fn reply_topic(&self) -> String {
+        format!("saga.{}.reply", self.name)
+    }
+
+    /// The topic its time-outs arrive on.
+    pub fn timeout_topic(&self) -> String {
+        format!("saga.{}.timeout", self.name)
+    }
+
+    /// The upload example: inspect → thumbnail → publish; a failure rejects
+    /// the upload (and removes its thumbnail).
+    pub fn upload_example() -> Self {
+        Self {
+            name: "upload".into(),
+            start: "upload.created".into(),
+            correlate: "upload_id".into(),
+            deadline: Duration::from_secs(600),
+            steps: vec![
+                StepConfig::new("inspect", "upload.inspect", Some("upload.reject")),
+                StepConfig::new(
+                    "thumbnail",
+                    "upload.thumbnail",
+                    Some("upload.thumbnail.remove"),
+                ),
+                StepConfig::new("publish", "upload.publish", None),
+            ],
+        }
+    }
+}
+
+/// `outboxctl saga run`: where it takes starts, replies and time-outs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OrchestratorConfig {
+    /// One of broker.queues; bound to every saga's start, reply and time-out
+    /// topics.
+    pub queue: String,
+}
+
+impl Default for OrchestratorConfig {
+    fn default() -> Self {
+        Self {
+            queue: "sagas".into(),
+        }
+    }
+}
+
+/// The upload example's settings (its thumbnail step).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UploadsConfig {
+    /// Thumbnails fit in a square of this many pixels.
+    pub thumbnail_size: u32,
+    /// An image with more pixels than this fails the thumbnail step and is
+    /// rejected.
+    pub max_pixels: u64,
+}
+
+impl Default for UploadsConfig {
+    fn default() -> Self {
+        Self {
+            thumbnail_size: 64,
+            max_pixels: 25_000_000,
         }
     }
 }
@@ -204,10 +358,17 @@ impl Default for BrokerConfig {
             connect_timeout: Duration::from_secs(5),
             confirm_timeout: Duration::from_secs(10),
             management_url: None,
-            queues: vec![QueueConfig {
-                name: "uploads.process".into(),
-                bindings: vec!["upload.#".into()],
-            }],
+            queues: vec![
+                QueueConfig {
+                    name: "uploads.process".into(),
+                    bindings: vec!["upload.#".into()],
+                },
+                // The orchestrator's: starts, replies and time-outs of sagas.
+                QueueConfig {
+                    name: "sagas".into(),
+                    bindings: Vec::new(),
+                },
+            ],
         }
     }
 }
@@ -338,19 +499,25 @@ impl Config {
             .filter(move |h| self.handler_queue(h) == queue)
     }
 
-    /// The queues as they are declared: each bound to its own `bindings`
-    /// and to the topics of its handlers.
+    /// The queues as they are declared: each bound to its own `bindings`,
+    /// to the topics of its handlers, and — the orchestrator's — to every
+    /// saga's start, reply and time-out topics.
     pub fn bound_queues(&self) -> Vec<QueueConfig> {
         self.broker
             .queues
             .iter()
             .map(|q| {
                 let mut bindings = q.bindings.clone();
-                for h in self.handlers_of(&q.name) {
-                    for t in &h.topics {
-                        if !bindings.contains(t) {
-                            bindings.push(t.clone());
-                        }
+                let mut topics: Vec<String> = self
+                    .handlers_of(&q.name)
+                    .flat_map(|h| h.topics.iter().cloned())
+                    .collect();
+                if q.name == self.orchestrator.queue {
+                    topics.extend(self.saga_topics());
+                }
+                for t in topics {
+                    if !bindings.contains(&t) {
+                        bindings.push(t);
                     }
                 }
                 QueueConfig {
@@ -358,6 +525,14 @@ impl Config {
                     bindings,
                 }
             })
+            .collect()
+    }
+
+    /// Every topic the orchestrator listens to: starts, replies, time-outs.
+    pub fn saga_topics(&self) -> Vec<String> {
+        self.sagas
+            .iter()
+            .flat_map(|s| [s.start.clone(), s.reply_topic(), s.timeout_topic()])
             .collect()
     }
 

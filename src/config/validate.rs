@@ -112,7 +112,8 @@ pub(super) fn validate(c: &Config, sources: &BTreeMap<String, Source>) -> Result
                 q.name
             )));
         }
-        if q.bindings.is_empty() && c.handlers_of(&q.name).next().is_none() {
+        let orchestrates = q.name == c.orchestrator.queue && !c.sagas.is_empty();
+        if q.bindings.is_empty() && c.handlers_of(&q.name).next().is_none() && !orchestrates {
             return Err(err(format!(
                 "broker.queues: queue {:?} has no bindings and no handlers — add topic patterns, \
                  e.g. bindings = [\"upload.#\"], or a [[handlers]] entry with queue = {:?}",
@@ -184,6 +185,7 @@ pub(super) fn validate(c: &Config, sources: &BTreeMap<String, Source>) -> Result
         ));
     }
     validate_handlers(c)?;
+    validate_sagas(c)?;
     nonzero("watchdog.warn_after", c.watchdog.warn_after)?;
     if !c.watchdog.exit_after.is_zero() && c.watchdog.exit_after <= c.watchdog.warn_after {
         return Err(err(format!(
@@ -318,6 +320,106 @@ fn validate_handlers(c: &Config) -> Result<(), ConfigError> {
                     ));
                 }
             },
+        }
+    }
+    Ok(())
+}
+
+/// Every `[[sagas]]` entry: a unique name usable in a topic, a start topic
+/// and correlation field, steps with unique names whose commands and
+/// compensations some queue receives, and no compensation that can never run.
+fn validate_sagas(c: &Config) -> Result<(), ConfigError> {
+    if c.sagas.is_empty() {
+        return Ok(());
+    }
+    if !c
+        .broker
+        .queues
+        .iter()
+        .any(|q| q.name == c.orchestrator.queue)
+    {
+        return Err(err(format!(
+            "orchestrator.queue {:?} is not one of broker.queues — add [[broker.queues]] name = {:?} \
+             (bindings = [] will do: it is bound to the sagas' topics)",
+            c.orchestrator.queue, c.orchestrator.queue
+        )));
+    }
+    let queues = c.bound_queues();
+    let routed = |topic: &str| {
+        queues.iter().any(|q| {
+            q.bindings
+                .iter()
+                .filter_map(|b| TopicPattern::parse(b).ok())
+                .any(|p| p.matches(topic))
+        })
+    };
+    let mut names = std::collections::HashSet::new();
+    for s in &c.sagas {
+        let name = &s.name;
+        let valid_name = (1..=50).contains(&name.len())
+            && name.chars().all(|ch| {
+                ch.is_ascii_lowercase() || ch.is_ascii_digit() || matches!(ch, '-' | '_')
+            });
+        if !valid_name {
+            return Err(err(format!(
+                "sagas: name {name:?} must be 1 to 50 lower-case letters, digits, '-' or '_' \
+                 (it is part of the topics saga.<name>.reply and saga.<name>.timeout)"
+            )));
+        }
+        if !names.insert(name.as_str()) {
+            return Err(err(format!(
+                "sagas: {name:?} is declared twice — give each [[sagas]] entry its own name"
+            )));
+        }
+        let fail = |what: String| Err(err(format!("saga {name:?}: {what}")));
+        if let Err(e) = crate::model::Topic::parse(s.start.as_str()) {
+            return fail(format!("start: {e}"));
+        }
+        if s.correlate.trim().is_empty() {
+            return fail("correlate names the start payload's field that identifies an instance, e.g. correlate = \"order_id\"".into());
+        }
+        if s.deadline.is_zero() {
+            return fail("deadline must be longer than 0 — write a duration like 10m".into());
+        }
+        if s.steps.is_empty() {
+            return fail("has no steps — add [[sagas.steps]] entries".into());
+        }
+        let mut steps = std::collections::HashSet::new();
+        for (n, step) in s.steps.iter().enumerate() {
+            let sfail = |what: String| fail(format!("step {:?}: {what}", step.name));
+            if step.name.trim().is_empty() || !steps.insert(step.name.as_str()) {
+                return sfail("every step needs a name of its own".into());
+            }
+            for (what, topic) in [
+                ("command", Some(&step.command)),
+                ("compensation", step.compensation.as_ref()),
+            ] {
+                let Some(topic) = topic else { continue };
+                if let Err(e) = crate::model::Topic::parse(topic.as_str()) {
+                    return sfail(format!("{what}: {e}"));
+                }
+                if !routed(topic) {
+                    return sfail(format!(
+                        "no queue receives its {what} topic {topic:?} — bind it to a queue \
+                         (a [[handlers]] entry for it, or broker.queues bindings)"
+                    ));
+                }
+            }
+            if step.compensation.as_ref() == Some(&step.command) {
+                return sfail(
+                    "its compensation is its own command — give the undo a topic of its own".into(),
+                );
+            }
+            if step.timeout.is_zero() {
+                return sfail("timeout must be longer than 0 — write a duration like 30s".into());
+            }
+            if n + 1 == s.steps.len() && step.compensation.is_some() {
+                return sfail(
+                    "the last step's compensation has nothing to undo: when the last step \
+                     succeeds the saga is complete — remove it"
+                        .into(),
+                );
+            }
         }
     }
     Ok(())

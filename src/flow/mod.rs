@@ -6,4 +6,5 @@ pub mod consume;
 pub mod handlers;
 pub mod produce;
 pub mod relay;
+pub mod saga;
 pub mod up;

@@ -1,6 +1,7 @@
 //! `outboxctl up`: migrate, declare the topology, then run the API, the
-//! relayer and the consumer in one process — for a laptop or a demo. Each
-//! runs as a supervised task, restarted with backoff when it fails.
+//! relayer, a consumer per queue with handlers and the saga orchestrator in
+//! one process — for a laptop or a demo. Each runs as a supervised task,
+//! restarted with backoff when it fails.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -13,7 +14,7 @@ use crate::backoff::Backoff;
 use crate::broker::{Broker, Topology};
 use crate::config::Config;
 use crate::flow::handlers::Handlers;
-use crate::flow::{consume, produce, relay};
+use crate::flow::{consume, produce, relay, saga};
 use crate::output::Outcome;
 use crate::store;
 use crate::telemetry::MetricsEndpoint;
@@ -65,10 +66,22 @@ pub async fn run(config: &Config, shutdown: CancellationToken) -> anyhow::Result
             }
         }));
     }
-    {
-        let (config, stop) = (config.clone(), token.clone());
+    // A consumer for consumer.queue and for every other queue with handlers.
+    let orchestrated = !config.sagas.is_empty();
+    for q in &config.broker.queues {
+        let is_default = q.name == config.consumer_queue();
+        let has_handlers = config.handlers_of(&q.name).next().is_some();
+        if (orchestrated && q.name == config.orchestrator.queue) || !(is_default || has_handlers) {
+            continue;
+        }
+        let mut part = (*config).clone();
+        part.consumer.queue = Some(q.name.clone());
+        if !is_default {
+            part.consumer.name = None;
+        }
+        let (part, stop) = (Arc::new(part), token.clone());
         tasks.spawn(supervise("consume", token.clone(), move || {
-            let (config, stop) = (config.clone(), stop.clone());
+            let (config, stop) = (part.clone(), stop.clone());
             async move {
                 let handlers = Handlers::for_queue(&config, config.consumer_queue())?;
                 consume::run(&config, handlers, stop).await?;
@@ -76,7 +89,14 @@ pub async fn run(config: &Config, shutdown: CancellationToken) -> anyhow::Result
             }
         }));
     }
-    info!(api = %config.api.listen, "up: serving, relaying and consuming; Ctrl-C stops");
+    if orchestrated {
+        let (config, stop) = (config.clone(), token.clone());
+        tasks.spawn(supervise("saga", token.clone(), move || {
+            let (config, stop) = (config.clone(), stop.clone());
+            async move { saga::run(&config, stop).await }
+        }));
+    }
+    info!(api = %config.api.listen, "up: serving, relaying, consuming and orchestrating; Ctrl-C stops");
     shutdown.cancelled().await;
     info!("shutting down");
     while tasks.join_next().await.is_some() {}

@@ -8,6 +8,7 @@ pub mod docs;
 pub mod handlers;
 pub mod lag;
 pub mod outbox;
+pub mod sagas;
 pub mod setup;
 
 pub use crate::output::Outcome;

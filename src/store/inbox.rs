@@ -5,6 +5,7 @@ use sqlx::PgPool;
 
 use std::collections::HashMap;
 
+use serde_json::Value;
 use sqlx::PgConnection;
 
 use super::StoreError;
@@ -122,30 +123,65 @@ pub async fn record(
     Ok(new)
 }
 
-/// Stamp commit time and processing time (ms) on rows [`record`] just made.
+/// A row [`record`] made, done: how long it took, what its handlers handed on.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    pub recorded: Recorded,
+    pub processing_ms: f64,
+    pub output: Option<Value>,
+}
+
+/// What the handlers of these messages handed on when they were processed
+/// (for the reply to a saga command sent again).
+pub async fn outputs(
+    conn: &mut PgConnection,
+    consumer: &str,
+    ids: &[MessageId],
+) -> Result<HashMap<MessageId, Value>, StoreError> {
+    let rows: Vec<(MessageId, Option<Value>)> = sqlx::query_as(
+        "SELECT message_id, output FROM consumed_messages WHERE consumer = $1 AND message_id = ANY($2)",
+    )
+    .bind(consumer)
+    .bind(ids)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, out)| out.map(|o| (id, o)))
+        .collect())
+}
+
+/// Stamp commit time, processing time (ms) and output on rows [`record`]
+/// just made.
 pub async fn finish(
     conn: &mut PgConnection,
     consumer: &str,
-    done: &[(Recorded, f64)],
+    done: &[Finished],
 ) -> Result<(), StoreError> {
     if done.is_empty() {
         return Ok(());
     }
-    let ms: Vec<f64> = done.iter().map(|(_, ms)| *ms).collect();
+    let ms: Vec<f64> = done.iter().map(|d| d.processing_ms).collect();
+    let outputs: Vec<Value> = done
+        .iter()
+        .map(|d| d.output.clone().unwrap_or(Value::Null))
+        .collect();
     // By address: a lookup by key is at the planner's mercy, and on a young
     // table with stale statistics it scanned every row of the consumer.
     let stamped = sqlx::query(
         r#"UPDATE consumed_messages
            SET committed_at = clock_timestamp(),
-               processing_ms = ($2::float8[])[array_position($1::text[]::tid[], ctid)]
+               processing_ms = ($2::float8[])[array_position($1::text[]::tid[], ctid)],
+               output = NULLIF(($3::jsonb[])[array_position($1::text[]::tid[], ctid)], 'null')
            WHERE ctid = ANY($1::text[]::tid[])"#,
     )
     .bind(
         done.iter()
-            .map(|(r, _)| r.ctid.as_str())
+            .map(|d| d.recorded.ctid.as_str())
             .collect::<Vec<_>>(),
     )
     .bind(&ms)
+    .bind(&outputs)
     .execute(&mut *conn)
     .await?
     .rows_affected();
@@ -155,12 +191,18 @@ pub async fn finish(
         sqlx::query(
             r#"UPDATE consumed_messages
                SET committed_at = clock_timestamp(),
-                   processing_ms = ($3::float8[])[array_position($2::uuid[], message_id)]
+                   processing_ms = ($3::float8[])[array_position($2::uuid[], message_id)],
+                   output = NULLIF(($4::jsonb[])[array_position($2::uuid[], message_id)], 'null')
                WHERE consumer = $1 AND message_id = ANY($2)"#,
         )
         .bind(consumer)
-        .bind(done.iter().map(|(r, _)| r.message_id).collect::<Vec<_>>())
+        .bind(
+            done.iter()
+                .map(|d| d.recorded.message_id)
+                .collect::<Vec<_>>(),
+        )
         .bind(&ms)
+        .bind(&outputs)
         .execute(&mut *conn)
         .await?;
     }

@@ -10,6 +10,7 @@
 pub mod bench;
 pub mod inbox;
 pub mod outbox;
+pub mod saga;
 pub mod statement;
 pub mod uploads;
 

@@ -153,3 +153,60 @@ pub async fn record_findings(
     .await?;
     Ok(())
 }
+
+/// Store an upload's thumbnail (PNG).
+pub async fn set_thumbnail(
+    conn: &mut PgConnection,
+    id: Uuid,
+    png: &[u8],
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE uploads SET thumbnail = $2 WHERE id = $1")
+        .bind(id)
+        .bind(png)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Drop an upload's thumbnail; `true` when there was one.
+pub async fn remove_thumbnail(conn: &mut PgConnection, id: Uuid) -> Result<bool, StoreError> {
+    let n =
+        sqlx::query("UPDATE uploads SET thumbnail = NULL WHERE id = $1 AND thumbnail IS NOT NULL")
+            .bind(id)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+    Ok(n > 0)
+}
+
+/// An upload's thumbnail, if it has one.
+pub async fn thumbnail(pool: &PgPool, id: Uuid) -> Result<Option<Vec<u8>>, StoreError> {
+    let t = sqlx::query_scalar("SELECT thumbnail FROM uploads WHERE id = $1")
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+    Ok(t.flatten())
+}
+
+/// Move an upload to `status` (with a reason when rejected), unless it is
+/// there already; `false` then.
+pub async fn set_status(
+    conn: &mut PgConnection,
+    id: Uuid,
+    status: UploadStatus,
+    reason: Option<&str>,
+) -> Result<bool, StoreError> {
+    let n = sqlx::query(
+        r#"UPDATE uploads SET status = $2,
+               rejection_reason = COALESCE(rejection_reason, $3),
+               processed_at = COALESCE(processed_at, clock_timestamp())
+           WHERE id = $1 AND status <> $2"#,
+    )
+    .bind(id)
+    .bind(status)
+    .bind(reason)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(n > 0)
+}

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use lapin::types::AMQPValue;
-use outboxctl::flow::handlers::{Handler, HandlerError, HandlerFuture, Handlers, Message};
+use outboxctl::flow::handlers::{Done, Handler, HandlerError, HandlerFuture, Handlers, Message};
 use reqwest::StatusCode;
 use reqwest::multipart::{Form, Part};
 use serde_json::Value;
@@ -32,7 +32,7 @@ impl Handler for Flaky {
                     "boom: disk on fire ({left} to go)"
                 )));
             }
-            Ok(None)
+            Ok(Done::default())
         })
     }
 }
@@ -571,7 +571,15 @@ async fn history_rows_are_stamped_even_with_a_duplicate_in_the_batch(pool: PgPoo
         if batch.len() == 2 {
             assert!(recorded[1].is_none(), "the second copy is a duplicate");
         }
-        let done: Vec<_> = recorded.into_iter().flatten().map(|r| (r, 7.5)).collect();
+        let done: Vec<_> = recorded
+            .into_iter()
+            .flatten()
+            .map(|recorded| inbox::Finished {
+                recorded,
+                processing_ms: 7.5,
+                output: None,
+            })
+            .collect();
         inbox::finish(&mut tx, "svc", &done).await.unwrap();
         tx.commit().await.unwrap();
     }

@@ -10,5 +10,6 @@ mod liveness;
 mod observability;
 mod ops;
 mod relay;
+mod sagas;
 mod setup;
 mod support;

@@ -355,6 +355,7 @@ async fn the_dashboard_and_alert_rules_use_only_exported_metrics(pool: PgPool) {
 
     // Everything flows once through `up`: an upload, and a row that dies.
     let mut env = TestEnv::new(pool, &["upload.#"]);
+    env.with_upload_saga();
     env.config.relay.max_attempts = 1;
     let (api, metrics) = (free_port(), free_port());
     env.config.api.listen = format!("127.0.0.1:{api}").parse().unwrap();

@@ -14,7 +14,7 @@ use lapin::options::{
     BasicAckOptions, BasicConsumeOptions, BasicQosOptions, QueueDeclareOptions, QueueDeleteOptions,
 };
 use lapin::types::FieldTable;
-use outboxctl::config::{Config, HandlerConfig, QueueConfig, QueueType, SecretUrl};
+use outboxctl::config::{Config, HandlerConfig, QueueConfig, QueueType, SagaConfig, SecretUrl};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -61,11 +61,14 @@ impl TestEnv {
             name: format!("{id}.work"),
             bindings: bindings.iter().map(|b| b.to_string()).collect(),
         }];
-        // The upload example's handler, on this test's (first) queue.
+        // The upload example's inspection, on this test's (first) queue,
+        // straight from upload.created; the upload saga is its own test's.
         config.handlers = vec![HandlerConfig {
             queue: None,
+            topics: vec!["upload.created".into()],
             ..HandlerConfig::inspect_upload()
         }];
+        config.sagas = Vec::new();
         config.relay.interval = Duration::from_millis(200);
         config.consumer.retry_delay = Duration::from_millis(100);
         config.relay.backoff_initial = Duration::from_millis(20);
@@ -78,6 +81,22 @@ impl TestEnv {
             id,
             dir,
         }
+    }
+
+    /// The upload example as the quick start runs it: its step handlers on
+    /// this test's queue, the upload saga on a queue of its own.
+    pub fn with_upload_saga(&mut self) {
+        let sagas_queue = format!("{}.sagas", self.id);
+        self.config.broker.queues.push(QueueConfig {
+            name: sagas_queue.clone(),
+            bindings: vec![],
+        });
+        self.config.orchestrator.queue = sagas_queue;
+        self.config.handlers = HandlerConfig::upload_example()
+            .into_iter()
+            .map(|h| HandlerConfig { queue: None, ..h })
+            .collect();
+        self.config.sagas = vec![SagaConfig::upload_example()];
     }
 
     pub fn queue(&self) -> String {

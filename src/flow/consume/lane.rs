@@ -8,15 +8,14 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use serde_json::Value;
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
+use super::message::{attempt_of, decode, reply};
 use super::{Abandoned, Consumer, Lost};
 use crate::backoff::Backoff;
-use crate::broker::consume::headers;
 use crate::broker::{BrokerError, Delivery, Forwarder};
-use crate::flow::handlers::{Effect, HandlerError, Message, Route};
+use crate::flow::handlers::{Done, Effect, HandlerError, Message, Route};
 use crate::model::{MessageId, headers as outbox_headers};
 use crate::store::inbox::{self, NewConsumption};
 use crate::store::{self, StoreError};
@@ -55,16 +54,16 @@ pub(super) async fn lane(
 }
 
 /// What a lane hands down while it works on a batch.
-struct Ctx<'a> {
-    forwarder: &'a Forwarder,
-    stage: &'a Stage,
-    lost: &'a Lost,
+pub(super) struct Ctx<'a> {
+    pub forwarder: &'a Forwarder,
+    pub stage: &'a Stage,
+    pub lost: &'a Lost,
 }
 
 impl Ctx<'_> {
     /// The outcome of a call to the broker: a lost connection ends the
     /// session; a delivery whose copy could not be forwarded goes back.
-    fn broker(&self, result: Result<(), BrokerError>) -> Result<(), Abandoned> {
+    pub fn broker(&self, result: Result<(), BrokerError>) -> Result<(), Abandoned> {
         match result {
             Ok(()) => {
                 self.stage.progressed();
@@ -87,11 +86,11 @@ pub(super) fn lane_of(d: &Delivery, lanes: usize) -> usize {
 }
 
 /// The handlers that ran for a message, and how long each took.
-type Ran = Vec<(Arc<Route>, Duration)>;
+pub(super) type Ran = Vec<(Arc<Route>, Duration, Done)>;
 
 /// What a committed delivery was.
 #[derive(Clone)]
-enum Settled {
+pub(super) enum Settled {
     /// New: its handlers ran, each this long.
     Processed(Ran),
     /// Recorded before: nothing ran.
@@ -100,9 +99,9 @@ enum Settled {
 
 /// Why a transaction did not commit, and which handler said so (none when
 /// the consumer's own statements failed).
-struct Failure {
-    handler: Option<Arc<Route>>,
-    error: HandlerError,
+pub(super) struct Failure {
+    pub handler: Option<Arc<Route>>,
+    pub error: HandlerError,
 }
 
 impl From<StoreError> for Failure {
@@ -127,9 +126,9 @@ impl From<HandlerError> for Failure {
 const BATCH_MAX: usize = 128;
 
 /// A decoded delivery of a batch.
-struct Item {
-    delivery: Delivery,
-    message: Message,
+pub(super) struct Item {
+    pub delivery: Delivery,
+    pub message: Message,
 }
 
 impl Consumer {
@@ -216,7 +215,7 @@ impl Consumer {
     }
 
     /// One message in a transaction of its own, after its calls out (`ran`).
-    async fn one(
+    pub(super) async fn one(
         &self,
         ctx: &Ctx<'_>,
         item: &Item,
@@ -236,127 +235,10 @@ impl Consumer {
         }
     }
 
-    /// Messages with handlers that act outside the database (webhooks,
-    /// commands): skip what was recorded before, make the calls — the keys
-    /// side by side, each key's messages in order — then record the
-    /// successes in one transaction. A call is never repeated for a message
-    /// whose consumption committed; one that succeeded but could not be
-    /// recorded is made again on redelivery (at least once).
-    async fn call_out(
-        &self,
-        ctx: &Ctx<'_>,
-        items: &[Item],
-        received_at: chrono::DateTime<Utc>,
-        started: Instant,
-    ) -> Result<(), Abandoned> {
-        let ids: Vec<MessageId> = items.iter().map(|i| i.message.message_id).collect();
-        let known = loop {
-            let asked = tokio::select! {
-                k = store::bounded(store::CALL_TIMEOUT, inbox::recorded(&self.pool, &self.name, &ids)) => k,
-                _ = ctx.lost.token.cancelled() => return Err(Abandoned),
-            };
-            match asked {
-                Ok(k) => break k,
-                Err(e) if e.is_transient() => self.wait_for_database(ctx, e.to_string()).await?,
-                // Not known to be recorded: the transaction below will tell.
-                Err(_) => break Default::default(),
-            }
-        };
-        // One group per key, in order; a message without a key is a group
-        // of its own.
-        let mut groups: Vec<Vec<usize>> = Vec::new();
-        let mut of_key: std::collections::HashMap<&str, usize> = Default::default();
-        for (n, item) in items.iter().enumerate() {
-            if known.contains(&item.message.message_id) {
-                continue;
-            }
-            match item.message.partition_key.as_deref() {
-                Some(key) => {
-                    let g = *of_key.entry(key).or_insert_with(|| {
-                        groups.push(Vec::new());
-                        groups.len() - 1
-                    });
-                    groups[g].push(n);
-                }
-                None => groups.push(vec![n]),
-            }
-        }
-        let stage = ctx.stage;
-        let calls = groups.into_iter().map(|indexes| async move {
-            let mut results = Vec::with_capacity(indexes.len());
-            for n in indexes {
-                results.push((n, self.calls(&items[n].message).await));
-                // A slow receiver is not a stalled consumer.
-                stage.progressed();
-            }
-            results
-        });
-        let results = tokio::select! {
-            r = futures_util::future::join_all(calls) => r,
-            _ = ctx.lost.token.cancelled() => return Err(Abandoned),
-        };
-        let mut outcomes: Vec<Option<Result<Ran, Failure>>> =
-            (0..items.len()).map(|_| None).collect();
-        for (n, result) in results.into_iter().flatten() {
-            outcomes[n] = Some(result);
-        }
-        let mut ok = Vec::new();
-        let mut ran = Vec::new();
-        let mut failed = Vec::new();
-        for (item, outcome) in items.iter().zip(outcomes) {
-            match outcome {
-                // Recorded before: the transaction counts the duplicate.
-                None => {
-                    ok.push(item);
-                    ran.push(Vec::new());
-                }
-                Some(Ok(r)) => {
-                    ok.push(item);
-                    ran.push(r);
-                }
-                Some(Err(f)) => failed.push((item, f)),
-            }
-        }
-        match self.commit(ctx, &ok, &ran, received_at, started).await? {
-            Ok(settled) => {
-                for (item, outcome) in ok.iter().zip(settled) {
-                    self.settled(ctx, item, outcome, started).await?;
-                }
-            }
-            Err(f) => {
-                debug!(error = %f.error, size = ok.len(), "recording the calls failed; one by one");
-                for (item, r) in ok.into_iter().zip(ran) {
-                    self.one(ctx, item, r, received_at, started).await?;
-                }
-            }
-        }
-        for (item, f) in failed {
-            self.failed(ctx, item, f).await?;
-        }
-        Ok(())
-    }
-
-    /// Every call out of a message's handlers, in order; the first failure.
-    async fn calls(&self, m: &Message) -> Result<Ran, Failure> {
-        let mut ran = Vec::new();
-        for route in self.handlers.matching(&m.topic) {
-            let Effect::Outside(call) = &route.effect else {
-                continue;
-            };
-            let began = Instant::now();
-            call.call(m).await.map_err(|e| Failure {
-                handler: Some(route.clone()),
-                error: e.of(&route.name),
-            })?;
-            ran.push((route.clone(), began.elapsed()));
-        }
-        Ok(ran)
-    }
-
     /// Run [`attempt`](Self::attempt) until it gets an answer from the
     /// database: while PostgreSQL cannot be reached, the deliveries wait in
     /// the lane, unacknowledged, and no attempt is used up.
-    async fn commit(
+    pub(super) async fn commit(
         &self,
         ctx: &Ctx<'_>,
         items: &[&Item],
@@ -396,7 +278,11 @@ impl Consumer {
     }
 
     /// Hold the lane until PostgreSQL answers a fresh connection again.
-    async fn wait_for_database(&self, ctx: &Ctx<'_>, mut why: String) -> Result<(), Abandoned> {
+    pub(super) async fn wait_for_database(
+        &self,
+        ctx: &Ctx<'_>,
+        mut why: String,
+    ) -> Result<(), Abandoned> {
         if !self.db_down.swap(true, Ordering::SeqCst) {
             warn!(error = %why, "PostgreSQL is unavailable; holding deliveries (no attempt is \
                 used up) until it answers");
@@ -425,7 +311,7 @@ impl Consumer {
     }
 
     /// Committed: acknowledge and count.
-    async fn settled(
+    pub(super) async fn settled(
         &self,
         ctx: &Ctx<'_>,
         item: &Item,
@@ -442,10 +328,11 @@ impl Consumer {
         counter.fetch_add(1, Ordering::Relaxed);
         self.count(&message.topic, label);
         if let Settled::Processed(ran) = &outcome {
-            for (route, took) in ran {
+            for (route, took, done) in ran {
                 count_handler(route, "processed");
                 metrics::histogram!("outbox_handler_duration_seconds", "handler" => route.name.clone())
                     .record(took.as_secs_f64());
+                done.measures.iter().for_each(|m| m.record());
             }
             metrics::histogram!("outbox_consumer_handler_duration_seconds", "topic" => message.topic.clone())
                 .record(started.elapsed().as_secs_f64());
@@ -458,57 +345,6 @@ impl Consumer {
         debug!(message_id = %message.message_id, trace_id = %message.trace_id(), topic = %message.topic,
             attempt = message.attempt, outcome = label, ms = started.elapsed().as_millis() as u64, "message");
         Ok(())
-    }
-
-    /// Rolled back: retry later, or dead-letter.
-    async fn failed(&self, ctx: &Ctx<'_>, item: &Item, failure: Failure) -> Result<(), Abandoned> {
-        let (delivery, message) = (&item.delivery, &item.message);
-        let attempt = message.attempt;
-        let handler = failure.handler;
-        let (reason, delay) = match failure.error {
-            HandlerError::Reject(reason) => {
-                warn!(message_id = %message.message_id, trace_id = %message.trace_id(), reason = %reason,
-                    "handler rejected the message; dead-lettering it");
-                if let Some(h) = &handler {
-                    count_handler(h, "dead_lettered");
-                }
-                return self
-                    .dead_letter(ctx, delivery, attempt, &reason, &message.topic)
-                    .await;
-            }
-            HandlerError::RetryAfter(reason, after) => (reason, after.max(self.retry_delay)),
-            HandlerError::Retry(reason) | HandlerError::Unavailable(reason) => {
-                (reason, self.retry_delay)
-            }
-        };
-        if attempt >= self.max_attempts {
-            warn!(message_id = %message.message_id, trace_id = %message.trace_id(), attempt, reason = %reason,
-                "last attempt failed; dead-lettering the message");
-            if let Some(h) = &handler {
-                count_handler(h, "dead_lettered");
-            }
-            let reason = format!("failed {attempt} attempts; last error: {reason}");
-            return self
-                .dead_letter(ctx, delivery, attempt, &reason, &message.topic)
-                .await;
-        }
-        warn!(message_id = %message.message_id, trace_id = %message.trace_id(), attempt, reason = %reason,
-            retry_in = ?delay, "attempt failed; retrying later");
-        let copied = ctx
-            .forwarder
-            .retry(delivery, &message.topic, attempt + 1, delay, &reason)
-            .await;
-        match copied {
-            Ok(()) => {
-                self.counters.retried.fetch_add(1, Ordering::Relaxed);
-                self.count(&message.topic, "retried");
-                if let Some(h) = &handler {
-                    count_handler(h, "retried");
-                }
-                ctx.broker(delivery.ack().await)
-            }
-            Err(e) => self.give_back(ctx, delivery, e).await,
-        }
     }
 
     /// One transaction: record every delivery, run the handlers of the new
@@ -536,28 +372,54 @@ impl Consumer {
             })
             .collect();
         let new = inbox::record(&mut tx, &self.name, &records).await?;
+        // A saga command seen before still gets its reply (it may have been
+        // sent again because the first reply was late), with what its
+        // handlers handed on then.
+        let again: Vec<MessageId> = items
+            .iter()
+            .zip(&new)
+            .filter(|(i, n)| n.is_none() && self.replies(&i.message))
+            .map(|(i, _)| i.message.message_id)
+            .collect();
+        let earlier = if again.is_empty() {
+            Default::default()
+        } else {
+            inbox::outputs(&mut tx, &self.name, &again).await?
+        };
         let mut outcomes = Vec::with_capacity(items.len());
         let mut done = Vec::new();
         for (n, (item, new)) in items.iter().zip(new).enumerate() {
+            let m = &item.message;
             let Some(recorded) = new else {
+                if self.replies(m) {
+                    let output = earlier.get(&m.message_id).cloned();
+                    reply(&mut tx, m, Ok(output)).await?;
+                }
                 outcomes.push(Settled::Duplicate);
                 continue;
             };
             let mut ran = calls.get(n).cloned().unwrap_or_default();
-            for route in self.handlers.matching(&item.message.topic) {
+            for route in self.handlers.matching(&m.topic) {
                 let Effect::InDatabase(handler) = &route.effect else {
                     continue;
                 };
                 let began = Instant::now();
-                if let Err(e) = handler.handle(&mut tx, &item.message).await {
-                    return Err(Failure {
-                        handler: Some(route.clone()),
-                        error: e.of(&route.name),
-                    });
-                }
-                ran.push((route.clone(), began.elapsed()));
+                let output = handler.handle(&mut tx, m).await.map_err(|e| Failure {
+                    handler: Some(route.clone()),
+                    error: e.of(&route.name),
+                })?;
+                ran.push((route.clone(), began.elapsed(), output));
             }
-            done.push((recorded, started.elapsed().as_secs_f64() * 1000.0));
+            // What the last handler that handed something on handed on.
+            let output = ran.iter().rev().find_map(|(.., d)| d.output.clone());
+            if self.replies(m) {
+                reply(&mut tx, m, Ok(output.clone())).await?;
+            }
+            done.push(inbox::Finished {
+                recorded,
+                processing_ms: started.elapsed().as_secs_f64() * 1000.0,
+                output,
+            });
             outcomes.push(Settled::Processed(ran));
         }
         inbox::finish(&mut tx, &self.name, &done).await?;
@@ -565,94 +427,21 @@ impl Consumer {
         Ok(outcomes)
     }
 
-    async fn dead_letter(
-        &self,
-        ctx: &Ctx<'_>,
-        delivery: &Delivery,
-        attempt: u32,
-        reason: &str,
-        topic: &str,
-    ) -> Result<(), Abandoned> {
-        match ctx
-            .forwarder
-            .dead_letter(delivery, topic, attempt, reason)
-            .await
-        {
-            Ok(()) => {
-                self.counters.dead_lettered.fetch_add(1, Ordering::Relaxed);
-                self.count(topic, "dead_lettered");
-                ctx.broker(delivery.ack().await)
-            }
-            Err(e) => self.give_back(ctx, delivery, e).await,
-        }
+    /// Whether this consumer answers `m`: a saga command that some handler
+    /// of this queue serves.
+    fn replies(&self, m: &Message) -> bool {
+        m.saga.is_some() && self.handlers.matching(&m.topic).next().is_some()
     }
 
-    /// Forwarding failed. A lost connection ends the session (the message
-    /// goes back by itself); a copy the broker refused (a missing retry or
-    /// dead-letter queue) puts the message back on its queue after a pause,
-    /// so a broker in trouble is not hammered with the same message.
-    async fn give_back(
-        &self,
-        ctx: &Ctx<'_>,
-        delivery: &Delivery,
-        e: BrokerError,
-    ) -> Result<(), Abandoned> {
-        if !ctx.forwarder.is_usable() || e.is_transient() {
-            return ctx.broker(Err(e));
-        }
-        warn!(error = %e, message_id = delivery.message_id().unwrap_or("-"),
-            "cannot forward the message; returning it to the queue");
-        tokio::select! {
-            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-            _ = ctx.lost.token.cancelled() => return Err(Abandoned),
-        }
-        ctx.broker(delivery.requeue().await)
-    }
-
-    fn count(&self, topic: &str, outcome: &'static str) {
+    pub(super) fn count(&self, topic: &str, outcome: &'static str) {
         metrics::counter!("outbox_consumer_messages_total", "queue" => self.queue.clone(),
             "topic" => topic.to_string(), "outcome" => outcome)
         .increment(1);
     }
 }
 
-fn count_handler(route: &Route, outcome: &'static str) {
+pub(super) fn count_handler(route: &Route, outcome: &'static str) {
     metrics::counter!("outbox_handler_messages_total", "handler" => route.name.clone(),
         "kind" => route.kind, "outcome" => outcome)
     .increment(1);
-}
-
-/// Attempt number of a delivery: 1, or what our retry header says. Only a
-/// handler's own failure moves it on; a redelivery after a crash or a lost
-/// connection is the same attempt again.
-fn attempt_of(d: &Delivery) -> u32 {
-    let n = d.header_i64(headers::ATTEMPT).unwrap_or(1).max(1);
-    u32::try_from(n).unwrap_or(u32::MAX)
-}
-
-fn decode(d: &Delivery, attempt: u32) -> Result<Message, String> {
-    let raw_id = d.message_id().ok_or("no message-id property")?;
-    let message_id = raw_id
-        .parse::<MessageId>()
-        .map_err(|_| format!("message-id {raw_id:?} is not a UUID"))?;
-    let payload: Value =
-        serde_json::from_slice(&d.body).map_err(|e| format!("the body is not JSON: {e}"))?;
-    let topic = d.message_type().unwrap_or(&d.routing_key).to_string();
-    if topic.is_empty() {
-        return Err("no topic (type property or routing key)".into());
-    }
-    Ok(Message {
-        message_id,
-        topic,
-        payload,
-        body: d.body.clone(),
-        headers: d.headers_json(),
-        attempt,
-        redelivered: d.redelivered,
-        partition_key: d.header_str(outbox_headers::PARTITION_KEY),
-        traceparent: d
-            .header_str(outbox_headers::TRACEPARENT)
-            .filter(|t| crate::telemetry::TraceContext::parse(t).is_some()),
-        created_at_ms: d.header_i64(outbox_headers::CREATED_AT_MS),
-    })
 }

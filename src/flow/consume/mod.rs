@@ -16,7 +16,10 @@
 //! the messages of one key are processed one after the other, in delivery
 //! order.
 
+mod calls;
+mod failure;
 mod lane;
+mod message;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

@@ -18,7 +18,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::sync::Semaphore;
 
-use super::{Call, CheckFuture, HandlerError, HandlerFuture, Message};
+use super::{Call, CheckFuture, Done, HandlerError, HandlerFuture, Message};
 use crate::config::HandlerConfig;
 
 /// Exit status that asks for another attempt later (sysexits.h).
@@ -178,7 +178,10 @@ impl Call for Command {
                 stderr
             };
             match status.code() {
-                Some(0) => Ok(serde_json::from_slice(&out).ok()),
+                Some(0) => Ok(Done {
+                    output: serde_json::from_slice(&out).ok(),
+                    ..Done::default()
+                }),
                 Some(EX_TEMPFAIL) => Err(HandlerError::Retry(format!(
                     "{} exited 75 (EX_TEMPFAIL): {stderr}",
                     self.program

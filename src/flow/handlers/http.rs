@@ -127,9 +127,12 @@ fn verdict(
     status: StatusCode,
     retry_after: Option<Duration>,
     body: &[u8],
-) -> Result<super::Output, HandlerError> {
+) -> Result<super::Done, HandlerError> {
     if status.is_success() {
-        return Ok(serde_json::from_slice(body).ok());
+        return Ok(super::Done {
+            output: serde_json::from_slice(body).ok(),
+            ..super::Done::default()
+        });
     }
     let reason = format!("HTTP {status}: {}", start_of(body));
     match status.as_u16() {
@@ -188,11 +191,13 @@ mod tests {
         assert!(
             verdict(StatusCode::OK, None, b"{\"ok\": true}")
                 .unwrap()
+                .output
                 .is_some()
         );
         assert!(
             verdict(StatusCode::NO_CONTENT, None, b"")
                 .unwrap()
+                .output
                 .is_none()
         );
         for retry in [408, 429, 500, 503] {

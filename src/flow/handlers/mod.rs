@@ -34,6 +34,9 @@ pub struct Message {
     pub body: Vec<u8>,
     /// The AMQP headers, as a JSON object.
     pub headers: Value,
+    /// The saga this message is a command of, if any: its handlers' success
+    /// or failure is replied to it.
+    pub saga: Option<crate::model::saga::Ref>,
     /// 1 on the first delivery; only a handler's own failure moves it on.
     pub attempt: u32,
     pub redelivered: bool,
@@ -94,12 +97,50 @@ impl From<StoreError> for HandlerError {
     }
 }
 
-/// What a handler hands on when it succeeds: an output object for the saga
-/// step it served, if any.
-pub type Output = Option<Value>;
+/// What a handler hands on when it succeeds.
+#[derive(Debug, Clone, Default)]
+pub struct Done {
+    /// The output object for the saga step it served, if any.
+    pub output: Option<Value>,
+    /// Metrics of what the effect did, recorded once its transaction has
+    /// committed: a run that rolls back (and runs again) counts nothing.
+    pub measures: Vec<Measure>,
+}
 
-pub type HandlerFuture<'a> =
-    Pin<Box<dyn Future<Output = Result<Output, HandlerError>> + Send + 'a>>;
+impl Done {
+    /// Done, handing on `output` to the saga step it served.
+    pub fn with_output(output: Value) -> Self {
+        Self {
+            output: Some(output),
+            measures: Vec::new(),
+        }
+    }
+}
+
+/// A metric sample an effect leaves for after its commit.
+#[derive(Debug, Clone)]
+pub enum Measure {
+    /// Add one to a counter.
+    Count(&'static str, Vec<(&'static str, String)>),
+    /// Record a value in a histogram.
+    Observe(&'static str, Vec<(&'static str, String)>, f64),
+}
+
+impl Measure {
+    pub fn record(&self) {
+        let labels = |l: &[(&'static str, String)]| {
+            l.iter()
+                .map(|(k, v)| metrics::Label::new(*k, v.clone()))
+                .collect::<Vec<_>>()
+        };
+        match self {
+            Self::Count(name, l) => metrics::counter!(*name, labels(l)).increment(1),
+            Self::Observe(name, l, v) => metrics::histogram!(*name, labels(l)).record(*v),
+        }
+    }
+}
+
+pub type HandlerFuture<'a> = Pin<Box<dyn Future<Output = Result<Done, HandlerError>> + Send + 'a>>;
 
 /// What a `check` found: what it checked, or what is wrong and the fix.
 pub type CheckFuture<'a> = Pin<Box<dyn Future<Output = Result<String, String>> + Send + 'a>>;
@@ -218,6 +259,12 @@ impl Handlers {
         self
     }
 
+    /// Add a route.
+    pub fn route(mut self, route: Route) -> Self {
+        self.routes.push(Arc::new(route));
+        self
+    }
+
     /// Whether any handler of `topic` acts outside the database.
     pub fn calls_out(&self, topic: &str) -> bool {
         self.matching(topic).any(|r| r.is_outside())
@@ -254,10 +301,16 @@ fn build(config: &Config, h: &HandlerConfig) -> Result<Effect, String> {
         ))),
         HandlerKind::Http => Effect::Outside(Arc::new(http::Webhook::new(h, concurrency)?)),
         HandlerKind::Exec => Effect::Outside(Arc::new(exec::Command::new(h, concurrency))),
-        HandlerKind::Builtin => match h.builtin.as_deref() {
-            Some("inspect-upload") => Effect::InDatabase(Arc::new(upload::InspectUpload)),
+        HandlerKind::Builtin => Effect::InDatabase(match h.builtin.as_deref() {
+            Some("inspect-upload") => Arc::new(upload::InspectUpload),
+            Some("make-thumbnail") => Arc::new(upload::MakeThumbnail {
+                settings: config.uploads.clone(),
+            }),
+            Some("remove-thumbnail") => Arc::new(upload::RemoveThumbnail),
+            Some("publish-upload") => Arc::new(upload::PublishUpload),
+            Some("reject-upload") => Arc::new(upload::RejectUpload),
             other => return Err(format!("no built-in handler {other:?}")),
-        },
+        }),
     })
 }
 

@@ -6,7 +6,7 @@
 
 use sqlx::{PgConnection, PgPool};
 
-use super::{CheckFuture, Handler, HandlerError, HandlerFuture, Message};
+use super::{CheckFuture, Done, Handler, HandlerError, HandlerFuture, Message};
 use crate::store::statement::{self, MessageParams, StatementError};
 
 pub struct Statement {
@@ -32,6 +32,10 @@ impl Handler for Statement {
             };
             statement::run(conn, &self.sql, &params)
                 .await
+                .map(|output| Done {
+                    output,
+                    ..Done::default()
+                })
                 .map_err(classify)
         })
     }

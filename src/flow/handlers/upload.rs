@@ -1,16 +1,89 @@
-//! The example producer's consumer side: `upload.created` makes the
-//! consumer inspect the stored bytes (digest, image size, does the content
-//! match its declared type) and record what it found on the upload.
+//! The example producer's consumer side, as the steps of the `upload` saga
+//! (inspect → thumbnail → publish; a failure rejects the upload and removes
+//! its thumbnail), each a built-in handler:
+//!
+//! - `inspect-upload` (`upload.inspect`): the stored bytes' SHA-256, the
+//!   pixel size of images, and whether the bytes are what the content type
+//!   says; the upload becomes `processed`, or `rejected` with the reason.
+//! - `make-thumbnail` (`upload.thumbnail`): a PNG thumbnail of an image, kept
+//!   with the upload; a rejected upload, or an image over
+//!   `uploads.max_pixels`, fails the step.
+//! - `publish-upload` (`upload.publish`): `available`, and `upload.available`.
+//! - `remove-thumbnail` (`upload.thumbnail.remove`) and `reject-upload`
+//!   (`upload.reject`, with `upload.rejected`): the compensations.
+//!
+//! Each also takes a bare `upload.created` payload, outside a saga.
 
+use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use sqlx::PgConnection;
 use tracing::info;
+use uuid::Uuid;
 
-use super::{Handler, HandlerError, HandlerFuture, Message};
-use crate::model::{Findings, UploadCreated, UploadStatus};
+use super::{Done, Handler, HandlerError, HandlerFuture, Message};
+use crate::config::UploadsConfig;
+use crate::model::saga::Command;
+use crate::model::{Findings, MessageId, Topic, Upload, UploadCreated, UploadStatus};
+use crate::store::outbox::{self, NewEvent};
 use crate::store::uploads;
 
-/// `upload.created`: read the stored bytes, compute their SHA-256, read the
+/// The upload a message is about: a saga command's input, or the event itself.
+fn event_of(m: &Message) -> Result<(UploadCreated, Option<Command>), HandlerError> {
+    let command: Option<Command> = m
+        .saga
+        .as_ref()
+        .and_then(|_| serde_json::from_value(m.payload.clone()).ok());
+    let payload = command.as_ref().map_or(&m.payload, |c| &c.input);
+    let event = serde_json::from_value(payload.clone()).map_err(|e| {
+        HandlerError::Reject(format!("not an {} payload: {e}", UploadCreated::TOPIC))
+    })?;
+    Ok((event, command))
+}
+
+async fn locked(conn: &mut PgConnection, id: Uuid) -> Result<(Upload, Vec<u8>), HandlerError> {
+    uploads::lock_for_processing(conn, id)
+        .await?
+        .ok_or_else(|| HandlerError::Reject(format!("upload {id} does not exist")))
+}
+
+fn findings_of(u: &Upload) -> Value {
+    json!({
+        "sha256": u.sha256,
+        "width": u.width,
+        "height": u.height,
+        "status": u.status,
+        "rejection_reason": u.rejection_reason,
+    })
+}
+
+/// Announce what became of an upload, in the handler's transaction.
+async fn announce(
+    conn: &mut PgConnection,
+    u: &Upload,
+    topic: &str,
+    extra: Value,
+) -> Result<(), HandlerError> {
+    let mut payload = json!({ "upload_id": u.id, "filename": u.filename });
+    if let (Value::Object(p), Value::Object(e)) = (&mut payload, extra) {
+        p.extend(e);
+    }
+    let topic = Topic::parse(topic).expect("a valid topic");
+    let key = u.id.to_string();
+    outbox::insert(
+        conn,
+        &NewEvent {
+            message_id: MessageId::new(),
+            topic: &topic,
+            partition_key: Some(&key),
+            payload: &payload,
+            traceparent: None,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// `upload.inspect`: read the stored bytes, compute their SHA-256, read the
 /// pixel size of images, and mark the upload `processed` — or `rejected` when
 /// the bytes are not what the content type says.
 pub struct InspectUpload;
@@ -18,17 +91,12 @@ pub struct InspectUpload;
 impl Handler for InspectUpload {
     fn handle<'a>(&'a self, conn: &'a mut PgConnection, message: &'a Message) -> HandlerFuture<'a> {
         Box::pin(async move {
-            let event: UploadCreated =
-                serde_json::from_value(message.payload.clone()).map_err(|e| {
-                    HandlerError::Reject(format!("not an {} payload: {e}", UploadCreated::TOPIC))
-                })?;
+            let (event, _) = event_of(message)?;
             let id = event.upload_id;
-            let (upload, content) = uploads::lock_for_processing(conn, id)
-                .await?
-                .ok_or_else(|| HandlerError::Reject(format!("upload {id} does not exist")))?;
+            let (upload, content) = locked(conn, id).await?;
             if upload.status != UploadStatus::Registered {
                 // Already handled through another event: the effect happened.
-                return Ok(None);
+                return Ok(Done::with_output(findings_of(&upload)));
             }
             // Hashing megabytes would stall the async workers; small files
             // are quicker hashed in place than handed to another thread.
@@ -44,7 +112,135 @@ impl Handler for InspectUpload {
             info!(upload_id = %id, message_id = %message.message_id, trace_id = %message.trace_id(),
                 status = if findings.rejection.is_some() { "rejected" } else { "processed" },
                 "upload checked");
-            Ok(None)
+            let (upload, _) = locked(conn, id).await?;
+            Ok(Done::with_output(findings_of(&upload)))
+        })
+    }
+}
+
+/// `upload.thumbnail`: a PNG that fits in `uploads.thumbnail_size`, stored
+/// with the upload. A rejected upload, or an image with more pixels than
+/// `uploads.max_pixels`, fails the step (and the saga compensates).
+pub struct MakeThumbnail {
+    pub settings: UploadsConfig,
+}
+
+impl Handler for MakeThumbnail {
+    fn handle<'a>(&'a self, conn: &'a mut PgConnection, message: &'a Message) -> HandlerFuture<'a> {
+        Box::pin(async move {
+            let (event, _) = event_of(message)?;
+            let (upload, content) = locked(conn, event.upload_id).await?;
+            if upload.status == UploadStatus::Rejected {
+                return Err(HandlerError::Reject(format!(
+                    "the upload was rejected: {}",
+                    upload
+                        .rejection_reason
+                        .as_deref()
+                        .unwrap_or("(no reason recorded)")
+                )));
+            }
+            let (Some(w), Some(h)) = (upload.width, upload.height) else {
+                // Not an image: nothing to show in small.
+                return Ok(Done::with_output(json!({ "thumbnail": false })));
+            };
+            let pixels = i64::from(w) * i64::from(h);
+            let max = self.settings.max_pixels;
+            if pixels as u64 > max {
+                return Err(HandlerError::Reject(format!(
+                    "the image is {w}×{h} = {pixels} pixels, more than uploads.max_pixels = {max}"
+                )));
+            }
+            let size = self.settings.thumbnail_size;
+            let png = tokio::task::spawn_blocking(move || thumbnail(&content, size))
+                .await
+                .map_err(|e| HandlerError::Retry(format!("the thumbnail task failed: {e}")))?
+                .map_err(HandlerError::Reject)?;
+            uploads::set_thumbnail(conn, upload.id, &png).await?;
+            Ok(Done::with_output(
+                json!({ "thumbnail": true, "thumbnail_bytes": png.len() }),
+            ))
+        })
+    }
+}
+
+/// A PNG of `bytes` (an image) that fits in a `size`×`size` square; one
+/// that fits already keeps its size.
+pub fn thumbnail(bytes: &[u8], size: u32) -> Result<Vec<u8>, String> {
+    let image =
+        image::load_from_memory(bytes).map_err(|e| format!("cannot decode the image: {e}"))?;
+    let small = if image.width() <= size && image.height() <= size {
+        image
+    } else {
+        image.thumbnail(size, size)
+    };
+    let mut png = std::io::Cursor::new(Vec::new());
+    small
+        .write_to(&mut png, image::ImageFormat::Png)
+        .map_err(|e| format!("cannot encode the thumbnail: {e}"))?;
+    Ok(png.into_inner())
+}
+
+/// `upload.thumbnail.remove`: undo the thumbnail step.
+pub struct RemoveThumbnail;
+
+impl Handler for RemoveThumbnail {
+    fn handle<'a>(&'a self, conn: &'a mut PgConnection, message: &'a Message) -> HandlerFuture<'a> {
+        Box::pin(async move {
+            let (event, _) = event_of(message)?;
+            let removed = uploads::remove_thumbnail(conn, event.upload_id).await?;
+            Ok(Done::with_output(json!({ "removed": removed })))
+        })
+    }
+}
+
+/// `upload.publish`: the upload is `available`, and `upload.available` says so.
+pub struct PublishUpload;
+
+impl Handler for PublishUpload {
+    fn handle<'a>(&'a self, conn: &'a mut PgConnection, message: &'a Message) -> HandlerFuture<'a> {
+        Box::pin(async move {
+            let (event, _) = event_of(message)?;
+            let (upload, _) = locked(conn, event.upload_id).await?;
+            if uploads::set_status(conn, upload.id, UploadStatus::Available, None).await? {
+                announce(
+                    conn,
+                    &upload,
+                    "upload.available",
+                    json!({
+                        "sha256": upload.sha256, "width": upload.width, "height": upload.height,
+                    }),
+                )
+                .await?;
+            }
+            Ok(Done::default())
+        })
+    }
+}
+
+/// `upload.reject`: undo the inspection — the upload is `rejected`, with the
+/// saga's reason, and `upload.rejected` says so.
+pub struct RejectUpload;
+
+impl Handler for RejectUpload {
+    fn handle<'a>(&'a self, conn: &'a mut PgConnection, message: &'a Message) -> HandlerFuture<'a> {
+        Box::pin(async move {
+            let (event, command) = event_of(message)?;
+            let reason = command
+                .and_then(|c| c.reason)
+                .unwrap_or_else(|| "rejected".into());
+            let (upload, _) = locked(conn, event.upload_id).await?;
+            uploads::set_status(conn, upload.id, UploadStatus::Rejected, Some(&reason)).await?;
+            let (upload, _) = locked(conn, event.upload_id).await?;
+            announce(
+                conn,
+                &upload,
+                "upload.rejected",
+                json!({
+                    "reason": upload.rejection_reason,
+                }),
+            )
+            .await?;
+            Ok(Done::default())
         })
     }
 }

@@ -89,6 +89,9 @@ pub(super) struct Api {
     pub(super) max_upload: u64,
     pub(super) content_types: Vec<String>,
     pub(super) topic: Topic,
+    /// The saga an upload starts, if one is declared (its timeline is shown
+    /// with the upload).
+    pub(super) saga: Option<String>,
 }
 
 /// Bind `api.listen`, naming the setting when the address is unusable.
@@ -149,6 +152,11 @@ fn router(config: &Config, pool: PgPool) -> Router {
         max_upload: config.api.max_upload_size.0,
         content_types: config.api.content_types.clone(),
         topic: Topic::parse(UploadCreated::TOPIC).expect("a valid topic"),
+        saga: config
+            .sagas
+            .iter()
+            .find(|s| s.start == UploadCreated::TOPIC && s.correlate == "upload_id")
+            .map(|s| s.name.clone()),
     });
     // Room for multipart framing and the base64 of a JSON upload; the file
     // itself is held to max_upload exactly.

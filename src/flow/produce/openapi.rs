@@ -189,7 +189,7 @@ pub fn document() -> Value {
                         "filename": { "type": "string" },
                         "content_type": { "type": "string" },
                         "size_bytes": { "type": "integer" },
-                        "status": { "type": "string", "enum": ["registered", "processed", "rejected"] },
+                        "status": { "type": "string", "enum": ["registered", "processed", "available", "rejected"] },
                         "message_id": { "type": "string", "format": "uuid", "description": "message id of the upload.created event" },
                         "sha256": { "type": ["string", "null"] },
                         "width": { "type": ["integer", "null"] },
@@ -207,7 +207,11 @@ pub fn document() -> Value {
                             "required": ["event", "consumed"],
                             "properties": {
                                 "event": { "oneOf": [ { "$ref": "#/components/schemas/Event" }, { "type": "null" } ] },
-                                "consumed": { "type": "array", "items": { "$ref": "#/components/schemas/Consumption" } }
+                                "consumed": { "type": "array", "items": { "$ref": "#/components/schemas/Consumption" } },
+                                "saga": {
+                                    "description": "the upload's saga and its timeline, when a saga starts on upload.created (null before it started)",
+                                    "oneOf": [ { "$ref": "#/components/schemas/Saga" }, { "type": "null" } ]
+                                }
                             }
                         }
                     ]
@@ -226,6 +230,35 @@ pub fn document() -> Value {
                         "available_at": { "type": "string", "format": "date-time" },
                         "sent_at": { "type": ["string", "null"], "format": "date-time" },
                         "dead_at": { "type": ["string", "null"], "format": "date-time" }
+                    }
+                },
+                "Saga": {
+                    "type": "object",
+                    "properties": {
+                        "id": { "type": "string", "format": "uuid" },
+                        "saga": { "type": "string" },
+                        "state": { "type": "string", "enum": ["running", "compensating", "completed", "compensated", "failed"] },
+                        "step": { "type": "integer" },
+                        "attempt": { "type": "integer" },
+                        "outputs": { "type": "object" },
+                        "reason": { "type": ["string", "null"] },
+                        "started_at": { "type": "string", "format": "date-time" },
+                        "finished_at": { "type": ["string", "null"], "format": "date-time" },
+                        "timeline": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "properties": {
+                                    "at": { "type": "string", "format": "date-time" },
+                                    "kind": { "type": "string" },
+                                    "step": { "type": ["string", "null"] },
+                                    "attempt": { "type": ["integer", "null"] },
+                                    "detail": {},
+                                    "message_id": { "type": ["string", "null"], "format": "uuid" },
+                                    "actor": { "type": ["string", "null"] }
+                                }
+                            }
+                        }
                     }
                 },
                 "Consumption": {

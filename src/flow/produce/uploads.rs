@@ -19,9 +19,9 @@ use uuid::Uuid;
 
 use super::{Api, ApiError};
 use crate::model::{MessageId, Upload, UploadCreated, UploadStatus};
-use crate::store::inbox;
 use crate::store::outbox::{self, NewEvent};
 use crate::store::uploads::{self, NewUpload};
+use crate::store::{inbox, saga};
 use crate::telemetry::TraceContext;
 
 /// The file of a `POST /uploads`, however it was sent.
@@ -404,6 +404,17 @@ pub(super) async fn get(
     })?;
     body["event"] = json!(event);
     body["consumed"] = json!(consumed);
+    if let Some(name) = &api.saga {
+        body["saga"] = match saga::by_correlation(&api.pool, name, &id.to_string()).await? {
+            Some(instance) => {
+                let timeline = saga::timeline(&api.pool, instance.id).await?;
+                let mut v = json!(instance);
+                v["timeline"] = json!(timeline);
+                v
+            }
+            None => Value::Null,
+        };
+    }
     Ok(Json(body))
 }
 

@@ -8,8 +8,8 @@ mod operator;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sqlx::PgPool;
 use sqlx::postgres::PgListener;
+use sqlx::{PgConnection, PgPool};
 
 pub use operator::*;
 
@@ -34,7 +34,7 @@ pub struct NewEvent<'a> {
 
 /// Write an outbox row in the caller's transaction; returns its id. It is
 /// published once the transaction commits, and never if it rolls back.
-pub async fn insert(tx: &mut Tx, event: &NewEvent<'_>) -> Result<i64, StoreError> {
+pub async fn insert(conn: &mut PgConnection, event: &NewEvent<'_>) -> Result<i64, StoreError> {
     let id = sqlx::query_scalar(
         r#"INSERT INTO outbox (message_id, topic, partition_key, payload, traceparent)
            VALUES ($1, $2, $3, $4, $5) RETURNING id"#,
@@ -44,7 +44,7 @@ pub async fn insert(tx: &mut Tx, event: &NewEvent<'_>) -> Result<i64, StoreError
     .bind(event.partition_key)
     .bind(event.payload)
     .bind(event.traceparent)
-    .fetch_one(&mut **tx)
+    .fetch_one(&mut *conn)
     .await?;
     Ok(id)
 }

@@ -1,0 +1,152 @@
+//! What a delivery that did not commit becomes: a copy on the retry queue,
+//! a dead letter (after the saga it belongs to heard of the failure), or,
+//! when the copy cannot be made, the delivery back on its queue.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use tracing::warn;
+
+use super::lane::{Ctx, Failure, Item, count_handler};
+use super::message::{saga_of, write_reply};
+use super::{Abandoned, Consumer};
+use crate::broker::{BrokerError, Delivery};
+use crate::flow::handlers::HandlerError;
+use crate::store::{self, StoreError};
+
+impl Consumer {
+    /// Rolled back: retry later, or dead-letter.
+    pub(super) async fn failed(
+        &self,
+        ctx: &Ctx<'_>,
+        item: &Item,
+        failure: Failure,
+    ) -> Result<(), Abandoned> {
+        let (delivery, message) = (&item.delivery, &item.message);
+        let attempt = message.attempt;
+        let handler = failure.handler;
+        let (reason, delay) = match failure.error {
+            HandlerError::Reject(reason) => {
+                warn!(message_id = %message.message_id, trace_id = %message.trace_id(), reason = %reason,
+                    "handler rejected the message; dead-lettering it");
+                if let Some(h) = &handler {
+                    count_handler(h, "dead_lettered");
+                }
+                return self
+                    .dead_letter(ctx, delivery, attempt, &reason, &message.topic)
+                    .await;
+            }
+            HandlerError::RetryAfter(reason, after) => (reason, after.max(self.retry_delay)),
+            HandlerError::Retry(reason) | HandlerError::Unavailable(reason) => {
+                (reason, self.retry_delay)
+            }
+        };
+        if attempt >= self.max_attempts {
+            warn!(message_id = %message.message_id, trace_id = %message.trace_id(), attempt, reason = %reason,
+                "last attempt failed; dead-lettering the message");
+            if let Some(h) = &handler {
+                count_handler(h, "dead_lettered");
+            }
+            let reason = format!("failed {attempt} attempts; last error: {reason}");
+            return self
+                .dead_letter(ctx, delivery, attempt, &reason, &message.topic)
+                .await;
+        }
+        warn!(message_id = %message.message_id, trace_id = %message.trace_id(), attempt, reason = %reason,
+            retry_in = ?delay, "attempt failed; retrying later");
+        let copied = ctx
+            .forwarder
+            .retry(delivery, &message.topic, attempt + 1, delay, &reason)
+            .await;
+        match copied {
+            Ok(()) => {
+                self.counters.retried.fetch_add(1, Ordering::Relaxed);
+                self.count(&message.topic, "retried");
+                if let Some(h) = &handler {
+                    count_handler(h, "retried");
+                }
+                ctx.broker(delivery.ack().await)
+            }
+            Err(e) => self.give_back(ctx, delivery, e).await,
+        }
+    }
+
+    /// Tell the saga a command failed for good, before its dead letter goes
+    /// out (a crash in between sends the failure twice; the saga takes one).
+    async fn reply_failure(
+        &self,
+        ctx: &Ctx<'_>,
+        delivery: &Delivery,
+        reason: &str,
+    ) -> Result<(), Abandoned> {
+        let Some(saga) = saga_of(delivery) else {
+            return Ok(());
+        };
+        loop {
+            let sent = tokio::select! {
+                r = store::bounded(store::CALL_TIMEOUT, async {
+                    let mut tx = self.pool.begin().await?;
+                    write_reply(&mut tx, &saga, Err(reason.to_string())).await?;
+                    tx.commit().await?;
+                    Ok::<_, StoreError>(())
+                }) => r,
+                _ = ctx.lost.token.cancelled() => return Err(Abandoned),
+            };
+            match sent {
+                Ok(()) => return Ok(()),
+                Err(e) if e.is_transient() => self.wait_for_database(ctx, e.to_string()).await?,
+                Err(e) => {
+                    warn!(error = %e, "cannot reply to the saga; its time-out will tell it");
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    pub(super) async fn dead_letter(
+        &self,
+        ctx: &Ctx<'_>,
+        delivery: &Delivery,
+        attempt: u32,
+        reason: &str,
+        topic: &str,
+    ) -> Result<(), Abandoned> {
+        if self.handlers.matching(topic).next().is_some() {
+            self.reply_failure(ctx, delivery, reason).await?;
+        }
+        match ctx
+            .forwarder
+            .dead_letter(delivery, topic, attempt, reason)
+            .await
+        {
+            Ok(()) => {
+                self.counters.dead_lettered.fetch_add(1, Ordering::Relaxed);
+                self.count(topic, "dead_lettered");
+                ctx.broker(delivery.ack().await)
+            }
+            Err(e) => self.give_back(ctx, delivery, e).await,
+        }
+    }
+
+    /// Forwarding failed. A lost connection ends the session (the message
+    /// goes back by itself); a copy the broker refused (a missing retry or
+    /// dead-letter queue) puts the message back on its queue after a pause,
+    /// so a broker in trouble is not hammered with the same message.
+    async fn give_back(
+        &self,
+        ctx: &Ctx<'_>,
+        delivery: &Delivery,
+        e: BrokerError,
+    ) -> Result<(), Abandoned> {
+        if !ctx.forwarder.is_usable() || e.is_transient() {
+            return ctx.broker(Err(e));
+        }
+        warn!(error = %e, message_id = delivery.message_id().unwrap_or("-"),
+            "cannot forward the message; returning it to the queue");
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = ctx.lost.token.cancelled() => return Err(Abandoned),
+        }
+        ctx.broker(delivery.requeue().await)
+    }
+}

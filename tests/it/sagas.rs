@@ -1,0 +1,543 @@
+//! Sagas against the real servers: steps served by `sql` handlers that
+//! reply on their own, compensation in reverse, time-outs as outbox rows,
+//! operators steering a stuck instance, and the orchestrator killed at
+//! random moments.
+
+use std::time::Duration;
+
+use outboxctl::config::{
+    HandlerConfig, HandlerKind, QueueConfig, SagaConfig, StepConfig, UploadsConfig,
+};
+use outboxctl::flow::handlers::Handlers;
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::api::Server;
+use crate::support::*;
+
+/// One saga, `orders`: a → b → c, a and b undone by undo.a and undo.b.
+fn three_steps(timeout: Duration, retries: u32) -> SagaConfig {
+    let step = |name: &str, command: &str, undo: Option<&str>| StepConfig {
+        name: name.into(),
+        command: command.into(),
+        compensation: undo.map(str::to_string),
+        timeout,
+        retries,
+    };
+    SagaConfig {
+        name: "orders".into(),
+        start: "order.placed".into(),
+        correlate: "order".into(),
+        deadline: Duration::from_secs(300),
+        steps: vec![
+            step("a", "step.a", Some("undo.a")),
+            step("b", "step.b", Some("undo.b")),
+            step("c", "step.c", None),
+        ],
+    }
+}
+
+fn sql_handler(name: &str, topics: &[&str], statement: &str) -> HandlerConfig {
+    HandlerConfig {
+        name: name.into(),
+        kind: HandlerKind::Sql,
+        queue: None,
+        topics: topics.iter().map(|t| t.to_string()).collect(),
+        statement: Some(statement.into()),
+        builtin: None,
+        ..HandlerConfig::inspect_upload()
+    }
+}
+
+/// The work queue serves the steps; `<id>.sagas` is the orchestrator's.
+/// Every effect is a row of `effects` (no key: a double shows). A step
+/// fails when the start payload names it in `fail_at`; a compensation fails
+/// while `fixed` says false for it.
+async fn saga_env(pool: PgPool, saga: SagaConfig) -> TestEnv {
+    saga_env_with(pool, saga, &[]).await
+}
+
+/// [`saga_env`] with an extra queue `<id>.extra` bound to `extra`, which no
+/// consumer reads.
+async fn saga_env_with(pool: PgPool, saga: SagaConfig, extra: &[&str]) -> TestEnv {
+    let mut env = TestEnv::new(pool, &[]);
+    if !extra.is_empty() {
+        env.config.broker.queues.push(QueueConfig {
+            name: format!("{}.extra", env.id),
+            bindings: extra.iter().map(|b| b.to_string()).collect(),
+        });
+    }
+    for ddl in [
+        "CREATE TABLE effects (id bigint GENERATED ALWAYS AS IDENTITY, saga_id uuid NOT NULL, \
+         kind text NOT NULL, step text NOT NULL)",
+        "CREATE TABLE broken (step text PRIMARY KEY)",
+        r#"CREATE FUNCTION do_step(cmd jsonb) RETURNS jsonb LANGUAGE plpgsql AS $$
+           BEGIN
+             IF cmd->'input'->>'fail_at' = cmd->>'step' THEN
+               RAISE EXCEPTION 'step % refused', cmd->>'step' USING ERRCODE = 'check_violation';
+             END IF;
+             INSERT INTO effects (saga_id, kind, step) VALUES ((cmd->>'saga_id')::uuid, 'do', cmd->>'step');
+             RETURN jsonb_build_object('did', cmd->>'step');
+           END $$"#,
+        r#"CREATE FUNCTION undo_step(cmd jsonb) RETURNS void LANGUAGE plpgsql AS $$
+           BEGIN
+             IF EXISTS (SELECT 1 FROM broken WHERE step = cmd->>'step') THEN
+               RAISE EXCEPTION 'cannot undo %', cmd->>'step';
+             END IF;
+             INSERT INTO effects (saga_id, kind, step) VALUES ((cmd->>'saga_id')::uuid, 'undo', cmd->>'step');
+           END $$"#,
+    ] {
+        sqlx::query(ddl).execute(&env.pool).await.unwrap();
+    }
+    let sagas_queue = format!("{}.sagas", env.id);
+    env.config.broker.queues.push(QueueConfig {
+        name: sagas_queue.clone(),
+        bindings: vec![],
+    });
+    env.config.orchestrator.queue = sagas_queue;
+    env.config.handlers = vec![
+        sql_handler("do", &["step.*"], "SELECT do_step($1)"),
+        sql_handler("undo", &["undo.*"], "SELECT undo_step($1)"),
+    ];
+    env.config.sagas = vec![saga];
+    env.apply_topology().await;
+    env
+}
+
+/// The step handlers and the orchestrator, in this process.
+fn start_workers(env: &TestEnv) -> (RunningRelay, RunningConsumer, RunningConsumer) {
+    let relay = RunningRelay::start(&env.config);
+    let steps = RunningConsumer::start(
+        &env.config,
+        Handlers::for_queue(&env.config, &env.queue()).unwrap(),
+    );
+    let orchestrator = RunningConsumer::start(
+        &outboxctl::flow::saga::orchestrator_config(&env.config),
+        outboxctl::flow::saga::handlers(&env.config),
+    );
+    (relay, steps, orchestrator)
+}
+
+async fn start_saga(env: &TestEnv, order: &str, extra: Value) {
+    let mut payload = json!({ "order": order });
+    payload
+        .as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    env.insert("order.placed", Some(order), payload).await;
+}
+
+/// (id, state) of the instance for an order, once it is in one of `states`.
+async fn settled(env: &TestEnv, order: &str, states: &[&str]) -> Uuid {
+    wait_for(&format!("order {order} to end in {states:?}"), || async {
+        let row: Option<(Uuid, String)> = sqlx::query_as(
+            "SELECT id, state FROM saga_instances WHERE saga = 'orders' AND correlation = $1",
+        )
+        .bind(order)
+        .fetch_optional(&env.pool)
+        .await
+        .unwrap();
+        row.filter(|(_, s)| states.contains(&s.as_str()))
+            .map(|(id, _)| id)
+    })
+    .await
+}
+
+/// The effects of one instance, in the order they committed.
+async fn effects_of(pool: &PgPool, id: Uuid) -> Vec<String> {
+    sqlx::query_scalar("SELECT kind || ' ' || step FROM effects WHERE saga_id = $1 ORDER BY id")
+        .bind(id)
+        .fetch_all(pool)
+        .await
+        .unwrap()
+}
+
+async fn timeline(pool: &PgPool, id: Uuid) -> Vec<String> {
+    sqlx::query_scalar(
+        "SELECT kind || coalesce(' ' || step, '') || coalesce(' #' || attempt, '') \
+         FROM saga_events WHERE saga_id = $1 ORDER BY id",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+async fn stop_workers(workers: (RunningRelay, RunningConsumer, RunningConsumer)) {
+    let (relay, steps, orchestrator) = workers;
+    orchestrator.stop().await;
+    steps.stop().await;
+    relay.stop().await;
+}
+
+#[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]
+async fn three_steps_served_by_sql_handlers_complete_each_effect_once(pool: PgPool) {
+    let env = saga_env(pool, three_steps(Duration::from_secs(30), 1)).await;
+    let workers = start_workers(&env);
+    start_saga(&env, "o-1", json!({})).await;
+    let id = settled(&env, "o-1", &["completed"]).await;
+    stop_workers(workers).await;
+
+    assert_eq!(effects_of(&env.pool, id).await, ["do a", "do b", "do c"]);
+    assert_eq!(
+        timeline(&env.pool, id).await,
+        [
+            "started",
+            "command_sent a #1",
+            "step_done a #1",
+            "command_sent b #1",
+            "step_done b #1",
+            "command_sent c #1",
+            "step_done c #1",
+            "completed"
+        ]
+    );
+    let outputs: Value = sqlx::query_scalar("SELECT outputs FROM saga_instances WHERE id = $1")
+        .bind(id)
+        .fetch_one(&env.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        outputs["b"],
+        json!({ "did": "b" }),
+        "a step's output is kept"
+    );
+    // Every timer was cancelled when its reply came first.
+    let timers: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM outbox WHERE topic = 'saga.orders.timeout'")
+            .fetch_one(&env.pool)
+            .await
+            .unwrap();
+    assert_eq!(timers, 0);
+}
+
+#[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]
+async fn a_failing_third_step_undoes_the_second_and_the_first_once_in_reverse(pool: PgPool) {
+    let env = saga_env(pool, three_steps(Duration::from_secs(30), 1)).await;
+    let workers = start_workers(&env);
+    start_saga(&env, "o-2", json!({ "fail_at": "c" })).await;
+    let id = settled(&env, "o-2", &["compensated"]).await;
+    stop_workers(workers).await;
+
+    assert_eq!(
+        effects_of(&env.pool, id).await,
+        ["do a", "do b", "undo b", "undo a"]
+    );
+    let reason: String = sqlx::query_scalar("SELECT reason FROM saga_instances WHERE id = $1")
+        .bind(id)
+        .fetch_one(&env.pool)
+        .await
+        .unwrap();
+    assert!(
+        reason.contains("step c failed") && reason.contains("step c refused"),
+        "{reason}"
+    );
+}
+
+#[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]
+async fn a_step_with_no_reply_is_sent_again_at_its_time_out_then_compensated(pool: PgPool) {
+    let mut saga = three_steps(Duration::from_millis(800), 1);
+    // Nobody serves step b: its command goes to a queue no consumer reads.
+    saga.steps[1].command = "silent.b".into();
+    let env = saga_env_with(pool, saga, &["silent.#"]).await;
+    let workers = start_workers(&env);
+    start_saga(&env, "o-3", json!({})).await;
+    let id = settled(&env, "o-3", &["compensated"]).await;
+    stop_workers(workers).await;
+
+    let t = timeline(&env.pool, id).await;
+    for expected in [
+        "command_sent b #1",
+        "timed_out b #1",
+        "command_sent b #2",
+        "timed_out b #2",
+        "compensation_sent b #1",
+        "compensation_done b #1",
+        "compensation_sent a #1",
+        "compensated",
+    ] {
+        assert!(
+            t.iter().any(|e| e == expected),
+            "{expected} missing from {t:?}"
+        );
+    }
+    // The unanswered step may have happened: it is undone too, then a.
+    assert_eq!(
+        effects_of(&env.pool, id).await,
+        ["do a", "undo b", "undo a"]
+    );
+}
+
+#[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]
+async fn a_compensation_that_keeps_failing_fails_the_saga_until_an_operator_retries(pool: PgPool) {
+    let env = saga_env(pool, three_steps(Duration::from_secs(30), 1)).await;
+    sqlx::query("INSERT INTO broken VALUES ('a')")
+        .execute(&env.pool)
+        .await
+        .unwrap();
+    let workers = start_workers(&env);
+    start_saga(&env, "o-4", json!({ "fail_at": "c" })).await;
+    let id = settled(&env, "o-4", &["failed"]).await;
+
+    let out = run(env.cmd().args(["saga", "why", &id.to_string()]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let why = stdout(&out);
+    for says in [
+        "failed",
+        "compensation of step a",
+        "cannot undo a",
+        &format!("outboxctl saga retry {id}"),
+    ] {
+        assert!(why.contains(says), "{says:?} missing: {why}");
+    }
+    let t = timeline(&env.pool, id).await;
+    assert!(
+        t.contains(&"compensation_failed a #1".to_string())
+            && t.contains(&"compensation_failed a #2".to_string()),
+        "retried once before giving up: {t:?}"
+    );
+
+    // The cause is fixed; the operator retries.
+    sqlx::query("DELETE FROM broken")
+        .execute(&env.pool)
+        .await
+        .unwrap();
+    let out = run(env.cmd().args(["saga", "retry", &id.to_string()]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    settled(&env, "o-4", &["compensated"]).await;
+    stop_workers(workers).await;
+    assert_eq!(
+        effects_of(&env.pool, id).await,
+        ["do a", "do b", "undo b", "undo a"]
+    );
+    let actor: Option<String> =
+        sqlx::query_scalar("SELECT actor FROM saga_events WHERE saga_id = $1 AND kind = 'retried'")
+            .bind(id)
+            .fetch_one(&env.pool)
+            .await
+            .unwrap();
+    assert!(actor.is_some_and(|a| !a.is_empty()));
+}
+
+#[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]
+async fn a_thousand_sagas_end_through_ten_orchestrator_sigkills_with_each_effect_once(
+    pool: PgPool,
+) {
+    const SAGAS: i64 = 1000;
+    let env = saga_env(pool, three_steps(Duration::from_secs(10), 2)).await;
+    let relay = RunningRelay::start(&env.config);
+    let steps = RunningConsumer::start(
+        &env.config,
+        Handlers::for_queue(&env.config, &env.queue()).unwrap(),
+    );
+    // Every tenth order fails at c and is compensated.
+    sqlx::query(
+        r#"INSERT INTO outbox (topic, partition_key, payload)
+           SELECT 'order.placed', 'o' || i,
+                  jsonb_build_object('order', 'o' || i, 'fail_at', CASE WHEN i % 10 = 0 THEN 'c' END)
+           FROM generate_series(1, $1) AS i"#,
+    )
+    .bind(SAGAS)
+    .execute(&env.pool)
+    .await
+    .unwrap();
+    let finished = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM saga_instances WHERE state IN ('completed', 'compensated')",
+        )
+        .fetch_one(&env.pool)
+        .await
+        .unwrap()
+    };
+    let config = outboxctl::flow::saga::orchestrator_config(&env.config);
+    let mut kills = 0;
+    let mut landed = 0;
+    while kills < 10 {
+        let mut orchestrator = spawn(env.cmd_with(&config).args(["saga", "run"]));
+        let before = finished().await;
+        wait_for("the orchestrator at work", || async {
+            (finished().await > before + 20).then_some(())
+        })
+        .await;
+        let pause = rand::random::<u64>() % 300;
+        tokio::time::sleep(Duration::from_millis(pause)).await;
+        orchestrator.kill().unwrap();
+        orchestrator.wait().unwrap();
+        kills += 1;
+        if finished().await < SAGAS {
+            landed += 1;
+        }
+    }
+    assert_eq!(landed, kills, "a kill came after every saga had ended");
+    let mut orchestrator = spawn(env.cmd_with(&config).args(["saga", "run"]));
+    let ended = wait_progress(SAGAS, finished).await;
+    terminate(&orchestrator);
+    wait_exit(&mut orchestrator).await;
+    steps.stop().await;
+    relay.stop().await;
+    assert_eq!(ended, Ok(()), "every saga ends in a terminal state");
+
+    let (completed, compensated): (i64, i64) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE state = 'completed'), count(*) FILTER (WHERE state = 'compensated') \
+         FROM saga_instances",
+    )
+    .fetch_one(&env.pool)
+    .await
+    .unwrap();
+    assert_eq!((completed, compensated), (900, 100));
+    // Each instance's effects: exactly its steps, each once.
+    let wrong: Vec<(Uuid, String, String)> = sqlx::query_as(
+        r#"SELECT i.id, i.state, coalesce(string_agg(e.kind || ' ' || e.step, ', ' ORDER BY e.id), '')
+           FROM saga_instances i LEFT JOIN effects e ON e.saga_id = i.id
+           GROUP BY i.id, i.state
+           HAVING coalesce(string_agg(e.kind || ' ' || e.step, ', ' ORDER BY e.id), '')
+                  <> CASE i.state WHEN 'completed' THEN 'do a, do b, do c'
+                                  ELSE 'do a, do b, undo b, undo a' END
+           LIMIT 5"#,
+    )
+    .fetch_all(&env.pool)
+    .await
+    .unwrap();
+    assert!(wrong.is_empty(), "effects not exactly once: {wrong:?}");
+}
+
+#[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]
+async fn a_duplicated_reply_is_ignored_and_one_for_an_unknown_saga_dead_lettered(pool: PgPool) {
+    let env = saga_env(pool, three_steps(Duration::from_secs(30), 1)).await;
+    let workers = start_workers(&env);
+    start_saga(&env, "o-6", json!({})).await;
+    let id = settled(&env, "o-6", &["completed"]).await;
+
+    // A copy of step a's reply, as a confused service might send it again.
+    let copy = json!({ "saga_id": id, "step": "a", "phase": "step", "attempt": 1, "ok": true });
+    let stray = json!({ "saga_id": Uuid::new_v4(), "step": "a", "phase": "step", "attempt": 1, "ok": true });
+    for body in [&copy, &stray] {
+        env.publish(RawMessage {
+            routing_key: "saga.orders.reply",
+            body: body.to_string().as_bytes(),
+            message_id: Some(&Uuid::new_v4().to_string()),
+            message_type: None,
+        })
+        .await;
+    }
+    let dlq = format!("{}.sagas.dlq", env.id);
+    wait_for("the stray reply dead-lettered", || async {
+        (env.depth(&dlq).await == 1).then_some(())
+    })
+    .await;
+    wait_for("the copy ignored", || async {
+        timeline(&env.pool, id)
+            .await
+            .contains(&"ignored_reply".to_string())
+            .then_some(())
+    })
+    .await;
+    stop_workers(workers).await;
+
+    let dead = env.take(&dlq, 1).await.remove(0);
+    let reason = match dead
+        .properties
+        .headers()
+        .as_ref()
+        .and_then(|h| h.inner().get("x-outbox-death-reason"))
+    {
+        Some(lapin::types::AMQPValue::LongString(s)) => s.to_string(),
+        other => panic!("no reason: {other:?}"),
+    };
+    assert!(reason.contains("does not exist"), "{reason}");
+    assert_eq!(
+        effects_of(&env.pool, id).await,
+        ["do a", "do b", "do c"],
+        "the copy changed nothing"
+    );
+}
+
+#[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]
+async fn the_upload_saga_makes_a_thumbnail_or_rejects_an_oversized_image(pool: PgPool) {
+    let mut env = TestEnv::new(pool, &["upload.#"]);
+    env.with_upload_saga();
+    // The demo image (32×20) is over the limit; the 1×1 pixel is not.
+    env.config.uploads = UploadsConfig {
+        thumbnail_size: 16,
+        max_pixels: 100,
+    };
+    env.apply_topology().await;
+    let workers = start_workers(&env);
+    let server = Server::start(&env.config).await;
+    let small = server.upload_png("pixel.png").await;
+    let demo = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/demo.png")).unwrap();
+    let r = server
+        .http
+        .post(server.url("/uploads?filename=demo.png"))
+        .header("content-type", "image/png")
+        .body(demo)
+        .send()
+        .await
+        .unwrap();
+    let big: Value = r.json().await.unwrap();
+
+    let detail = |id: &Value| {
+        let (http, url) = (
+            server.http.clone(),
+            server.url(&format!("/uploads/{}", id.as_str().unwrap())),
+        );
+        async move {
+            http.get(url)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let done = wait_for("the small upload available", || async {
+        let d = detail(&small["id"]).await;
+        (d["status"] == "available" && d["saga"]["state"] == "completed").then_some(d)
+    })
+    .await;
+    let rejected = wait_for("the oversized upload rejected", || async {
+        let d = detail(&big["id"]).await;
+        (d["status"] == "rejected" && d["saga"]["state"] == "compensated").then_some(d)
+    })
+    .await;
+    server.stop().await;
+    stop_workers(workers).await;
+
+    let kinds: Vec<&str> = done["saga"]["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds.first(), Some(&"started"));
+    assert_eq!(kinds.last(), Some(&"completed"));
+    assert_eq!(kinds.iter().filter(|k| **k == "step_done").count(), 3);
+    let id = |v: &Value| Uuid::parse_str(v["id"].as_str().unwrap()).unwrap();
+    let thumb = outboxctl::store::uploads::thumbnail(&env.pool, id(&small))
+        .await
+        .unwrap();
+    let png = image::load_from_memory(&thumb.expect("a thumbnail")).unwrap();
+    assert_eq!((png.width(), png.height()), (1, 1));
+
+    let reason = rejected["rejection_reason"].as_str().unwrap();
+    assert!(
+        reason.contains("more than uploads.max_pixels = 100"),
+        "{reason}"
+    );
+    assert!(
+        outboxctl::store::uploads::thumbnail(&env.pool, id(&big))
+            .await
+            .unwrap()
+            .is_none(),
+        "no thumbnail left behind"
+    );
+    let events: Vec<String> = sqlx::query_scalar(
+        "SELECT topic FROM outbox WHERE topic IN ('upload.available', 'upload.rejected') ORDER BY topic",
+    )
+    .fetch_all(&env.pool)
+    .await
+    .unwrap();
+    assert_eq!(events, ["upload.available", "upload.rejected"]);
+}
