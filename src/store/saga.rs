@@ -57,13 +57,62 @@ pub async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<Option<Instance>,
     Ok(row)
 }
 
-/// Write back what a transition changed.
-pub async fn save(conn: &mut PgConnection, i: &Instance) -> Result<(), StoreError> {
-    sqlx::query(
-        r#"UPDATE saga_instances SET state = $2, step = $3, attempt = $4, done = $5, outputs = $6,
-               reason = $7, waiting_since = $8, timer_id = $9, finished_at = $10,
-               updated_at = clock_timestamp()
-           WHERE id = $1"#,
+/// What a transition writes besides the instance: timeline entries, outbox
+/// rows (the next command and the timer of its wait), a timer to drop.
+#[derive(Debug, Default)]
+pub struct Writes {
+    pub events: Vec<NewEvent>,
+    pub outgoing: Vec<Outgoing>,
+    /// The pending timer row to delete (the answer came first).
+    cancel: Option<i64>,
+    /// The message id, among `outgoing`, of the timer the instance waits on.
+    pub timer: Option<Uuid>,
+}
+
+impl Writes {
+    pub fn cancel_timer(&mut self, row: i64) {
+        debug_assert!(self.cancel.is_none(), "one timer per transition");
+        self.cancel = Some(row);
+    }
+}
+
+/// Write back what a transition changed, and what it produced, in one
+/// statement: drop the old timer (if the relay has not taken it yet; one it
+/// has taken arrives and is ignored), insert the outbox rows, append the
+/// timeline, update the instance (its `timer_id` becomes the new timer's row).
+pub async fn save(conn: &mut PgConnection, i: &mut Instance, w: Writes) -> Result<(), StoreError> {
+    let o = &w.outgoing;
+    let e = &w.events;
+    let timer_id: Option<i64> = sqlx::query_scalar(
+        r#"WITH cancelled AS (
+               DELETE FROM outbox WHERE id = (
+                   SELECT id FROM outbox
+                   WHERE id = $11 AND sent_at IS NULL AND dead_at IS NULL
+                   FOR UPDATE SKIP LOCKED)
+           ), sent AS (
+               INSERT INTO outbox (message_id, topic, partition_key, payload, headers, available_at)
+               SELECT m, t, k, p, h, COALESCE(a, now())
+               FROM unnest($12::uuid[], $13::text[], $14::text[], $15::jsonb[], $16::jsonb[],
+                           $17::timestamptz[]) AS o(m, t, k, p, h, a)
+               ON CONFLICT (message_id) DO UPDATE SET
+                   topic = EXCLUDED.topic, payload = EXCLUDED.payload, headers = EXCLUDED.headers,
+                   available_at = EXCLUDED.available_at, sent_at = NULL, dead_at = NULL,
+                   attempts = 0, last_error = NULL, replay_count = outbox.replay_count + 1,
+                   replayed_at = now(), replayed_by = 'saga'
+               RETURNING id, message_id
+           ), logged AS (
+               INSERT INTO saga_events (saga_id, kind, step, attempt, detail, message_id, actor)
+               SELECT $1, k, s, a, d, m, c
+               FROM unnest($18::text[], $19::text[], $20::int[], $21::jsonb[], $22::uuid[],
+                           $23::text[]) WITH ORDINALITY AS e(k, s, a, d, m, c, n)
+               ORDER BY n
+           )
+           UPDATE saga_instances SET state = $2, step = $3, attempt = $4, done = $5, outputs = $6,
+               reason = $7, waiting_since = $8,
+               timer_id = COALESCE((SELECT id FROM sent WHERE message_id = $24), $9),
+               finished_at = $10, updated_at = clock_timestamp()
+           WHERE id = $1
+           RETURNING timer_id"#,
     )
     .bind(i.id)
     .bind(i.state)
@@ -75,51 +124,49 @@ pub async fn save(conn: &mut PgConnection, i: &Instance) -> Result<(), StoreErro
     .bind(i.waiting_since)
     .bind(i.timer_id)
     .bind(i.finished_at)
-    .execute(&mut *conn)
+    .bind(w.cancel)
+    .bind(o.iter().map(|x| x.message_id).collect::<Vec<_>>())
+    .bind(o.iter().map(|x| x.topic.clone()).collect::<Vec<_>>())
+    .bind(
+        o.iter()
+            .map(|x| x.partition_key.clone())
+            .collect::<Vec<_>>(),
+    )
+    .bind(o.iter().map(|x| x.payload.clone()).collect::<Vec<_>>())
+    .bind(o.iter().map(|x| x.headers.clone()).collect::<Vec<_>>())
+    .bind(o.iter().map(|x| x.available_at).collect::<Vec<_>>())
+    .bind(e.iter().map(|x| x.kind).collect::<Vec<_>>())
+    .bind(e.iter().map(|x| x.step.clone()).collect::<Vec<_>>())
+    .bind(e.iter().map(|x| x.attempt).collect::<Vec<_>>())
+    .bind(e.iter().map(|x| x.detail.clone()).collect::<Vec<_>>())
+    .bind(e.iter().map(|x| x.message_id).collect::<Vec<_>>())
+    .bind(e.iter().map(|x| x.actor.clone()).collect::<Vec<_>>())
+    .bind(w.timer)
+    .fetch_one(&mut *conn)
     .await?;
+    i.timer_id = timer_id;
     Ok(())
 }
 
 /// An entry for an instance's timeline.
 #[derive(Debug, Default)]
-pub struct NewEvent<'a> {
-    pub kind: &'a str,
-    pub step: Option<&'a str>,
+pub struct NewEvent {
+    pub kind: &'static str,
+    pub step: Option<String>,
     pub attempt: Option<i32>,
     pub detail: Option<Value>,
     pub message_id: Option<Uuid>,
-    pub actor: Option<&'a str>,
-}
-
-pub async fn record(
-    conn: &mut PgConnection,
-    saga_id: Uuid,
-    e: NewEvent<'_>,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        r#"INSERT INTO saga_events (saga_id, kind, step, attempt, detail, message_id, actor)
-           VALUES ($1, $2, $3, $4, $5, $6, $7)"#,
-    )
-    .bind(saga_id)
-    .bind(e.kind)
-    .bind(e.step)
-    .bind(e.attempt)
-    .bind(e.detail)
-    .bind(e.message_id)
-    .bind(e.actor)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+    pub actor: Option<String>,
 }
 
 /// An outbox row a transition writes.
 #[derive(Debug)]
-pub struct Outgoing<'a> {
+pub struct Outgoing {
     pub message_id: Uuid,
-    pub topic: &'a str,
-    pub partition_key: Option<&'a str>,
-    pub payload: &'a Value,
-    pub headers: &'a Value,
+    pub topic: String,
+    pub partition_key: Option<String>,
+    pub payload: Value,
+    pub headers: Value,
     /// Not published before (a timer); `None`: at once.
     pub available_at: Option<DateTime<Utc>>,
 }
@@ -127,7 +174,7 @@ pub struct Outgoing<'a> {
 /// Write `out` to the outbox; returns its row id. A message id that is
 /// there already — a command sent again — puts that row back to pending
 /// with the new payload and headers, as `outbox replay` does.
-pub async fn send(conn: &mut PgConnection, out: &Outgoing<'_>) -> Result<i64, StoreError> {
+pub async fn send(conn: &mut PgConnection, out: &Outgoing) -> Result<i64, StoreError> {
     let id = sqlx::query_scalar(
         r#"INSERT INTO outbox (message_id, topic, partition_key, payload, headers, available_at)
            VALUES ($1, $2, $3, $4, $5, COALESCE($6, now()))
@@ -139,29 +186,14 @@ pub async fn send(conn: &mut PgConnection, out: &Outgoing<'_>) -> Result<i64, St
            RETURNING id"#,
     )
     .bind(out.message_id)
-    .bind(out.topic)
-    .bind(out.partition_key)
-    .bind(out.payload)
-    .bind(out.headers)
+    .bind(&out.topic)
+    .bind(&out.partition_key)
+    .bind(&out.payload)
+    .bind(&out.headers)
     .bind(out.available_at)
     .fetch_one(&mut *conn)
     .await?;
     Ok(id)
-}
-
-/// Drop a timer that is no longer needed (the reply came first), if the
-/// relay has not taken it yet; one it has taken arrives and is ignored.
-pub async fn cancel_timer(conn: &mut PgConnection, row: i64) -> Result<(), StoreError> {
-    sqlx::query(
-        r#"DELETE FROM outbox WHERE id = (
-               SELECT id FROM outbox
-               WHERE id = $1 AND sent_at IS NULL AND dead_at IS NULL
-               FOR UPDATE SKIP LOCKED)"#,
-    )
-    .bind(row)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
 }
 
 pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<Instance>, StoreError> {

@@ -350,16 +350,27 @@ async fn a_thousand_sagas_end_through_ten_orchestrator_sigkills_with_each_effect
         .await
         .unwrap()
     };
+    let transitions = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM saga_events")
+            .fetch_one(&env.pool)
+            .await
+            .unwrap()
+    };
     let config = outboxctl::flow::saga::orchestrator_config(&env.config);
     let mut kills = 0;
     let mut landed = 0;
     while kills < 10 {
         let mut orchestrator = spawn(env.cmd_with(&config).args(["saga", "run"]));
-        let before = finished().await;
-        wait_for("the orchestrator at work", || async {
-            (finished().await > before + 20).then_some(())
-        })
-        .await;
+        // At work: fifty transitions (of about nine per saga) past where
+        // the last one was killed.
+        let before = transitions().await;
+        let at_work = wait_progress(before + 50, transitions).await;
+        assert_eq!(
+            at_work,
+            Ok(()),
+            "the orchestrator did not get on with it:\n{}",
+            orchestrator.log()
+        );
         let pause = rand::random::<u64>() % 300;
         tokio::time::sleep(Duration::from_millis(pause)).await;
         orchestrator.kill().unwrap();

@@ -52,15 +52,14 @@ pub(super) async fn write_reply(
         reason,
     };
     let payload = serde_json::to_value(&reply).expect("a reply serializes");
-    let key = s.saga_id.to_string();
     store::saga::send(
         tx,
         &store::saga::Outgoing {
             message_id: uuid::Uuid::now_v7(),
-            topic: &s.reply_to,
-            partition_key: Some(&key),
-            payload: &payload,
-            headers: &serde_json::json!({}),
+            topic: s.reply_to.clone(),
+            partition_key: Some(s.saga_id.to_string()),
+            payload,
+            headers: serde_json::json!({}),
             available_at: None,
         },
     )

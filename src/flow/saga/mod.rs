@@ -157,8 +157,9 @@ pub async fn act(
         timeout_topic: &timeout_topic,
         actor: Some(actor),
         measures: Vec::new(),
+        writes: db::Writes::default(),
     };
-    let changed = match (action, inst.state) {
+    match (action, inst.state) {
         (_, State::Completed | State::Compensated) => {
             return Ok(Err(format!(
                 "instance {id} is {}: nothing to do",
@@ -166,19 +167,10 @@ pub async fn act(
             )));
         }
         (Action::Abort, State::Running) => {
-            db::record(
-                t.conn,
-                inst.id,
-                db::NewEvent {
-                    kind: "aborted",
-                    actor: Some(actor),
-                    ..Default::default()
-                },
-            )
-            .await?;
+            t.event(&inst, "aborted", None, None, None);
             // The command in flight may have been done: undo it too.
             inst.done = inst.step + 1;
-            t.compensate(&mut inst, format!("aborted by {actor}")).await
+            t.compensate(&mut inst, format!("aborted by {actor}"));
         }
         (Action::Abort, _) => {
             return Ok(Err(format!(
@@ -187,16 +179,7 @@ pub async fn act(
             )));
         }
         (Action::Retry, state) => {
-            db::record(
-                t.conn,
-                inst.id,
-                db::NewEvent {
-                    kind: "retried",
-                    actor: Some(actor),
-                    ..Default::default()
-                },
-            )
-            .await?;
+            t.event(&inst, "retried", None, None, None);
             let phase = if state == State::Running {
                 crate::model::saga::Phase::Step
             } else {
@@ -205,15 +188,12 @@ pub async fn act(
             };
             let (step, attempt) = (inst.step, inst.attempt + 1);
             let why = inst.reason.clone();
-            t.send(&mut inst, phase, step, attempt, why.as_deref())
-                .await
+            t.send(&mut inst, phase, step, attempt, why.as_deref());
         }
-    };
-    if let Err(e) = changed {
-        return Ok(Err(e.to_string()));
     }
     let measures = std::mem::take(&mut t.measures);
-    db::save(&mut tx, &inst).await?;
+    let writes = std::mem::take(&mut t.writes);
+    db::save(&mut tx, &mut inst, writes).await?;
     tx.commit().await?;
     measures.iter().for_each(Measure::record);
     Ok(Ok(inst))

@@ -45,6 +45,7 @@ impl Handler for Orchestrator {
                 timeout_topic: &self.timeout_topic,
                 actor: None,
                 measures: Vec::new(),
+                writes: db::Writes::default(),
             };
             if m.topic == self.reply_topic {
                 let reply: Reply = decode(m, "a reply")?;
@@ -78,6 +79,8 @@ pub(super) struct Transition<'a> {
     pub actor: Option<&'a str>,
     /// Metrics to record once the transaction has committed.
     pub measures: Vec<Measure>,
+    /// Timeline entries and outbox rows, written with the instance.
+    pub writes: db::Writes,
 }
 
 impl Transition<'_> {
@@ -91,24 +94,29 @@ impl Transition<'_> {
         &self.saga.steps[index as usize]
     }
 
-    async fn event(
+    /// Add an entry to the instance's timeline (written by [`db::save`]).
+    pub(super) fn event(
         &mut self,
         inst: &Instance,
-        kind: &str,
+        kind: &'static str,
         step: Option<i32>,
         detail: Option<Value>,
         message_id: Option<Uuid>,
-    ) -> Result<(), HandlerError> {
+    ) {
         let step_name = step.map(|i| self.step(i).name.clone());
-        let event = NewEvent {
+        self.writes.events.push(NewEvent {
             kind,
-            step: step_name.as_deref(),
+            step: step_name,
             attempt: step.map(|_| inst.attempt),
             detail,
             message_id,
-            actor: self.actor,
-        };
-        db::record(self.conn, inst.id, event).await?;
+            actor: self.actor.map(str::to_string),
+        });
+    }
+
+    /// Write back the instance and everything the transition produced.
+    pub(super) async fn save(&mut self, inst: &mut Instance) -> Result<(), HandlerError> {
+        db::save(self.conn, inst, std::mem::take(&mut self.writes)).await?;
         Ok(())
     }
 
@@ -146,24 +154,23 @@ impl Transition<'_> {
             None,
             Some(json!({ "correlation": correlation })),
             Some(cause),
-        )
-        .await?;
+        );
         self.count("outbox_sagas_total", Some("started"));
-        self.send(&mut inst, Phase::Step, 0, 1, None).await?;
-        db::save(self.conn, &inst).await?;
+        self.send(&mut inst, Phase::Step, 0, 1, None);
+        self.save(&mut inst).await?;
         Ok(())
     }
 
     /// Send the command (or compensation) of step `index`, attempt
     /// `attempt`, and a timer for its wait.
-    pub async fn send(
+    pub fn send(
         &mut self,
         inst: &mut Instance,
         phase: Phase,
         index: i32,
         attempt: i32,
         reason: Option<&str>,
-    ) -> Result<(), HandlerError> {
+    ) {
         let step = self.step(index).clone();
         let topic = match phase {
             Phase::Step => step.command.clone(),
@@ -192,22 +199,17 @@ impl Transition<'_> {
             saga::REPLY_TO: self.reply_topic,
         });
         let message_id = saga::command_id(inst.id, phase, &step.name);
-        let key = inst.id.to_string();
-        db::send(
-            self.conn,
-            &Outgoing {
-                message_id,
-                topic: &topic,
-                partition_key: Some(&key),
-                payload: &payload,
-                headers: &headers,
-                available_at: None,
-            },
-        )
-        .await?;
+        self.writes.outgoing.push(Outgoing {
+            message_id,
+            topic,
+            partition_key: Some(inst.id.to_string()),
+            payload,
+            headers,
+            available_at: None,
+        });
 
         if let Some(old) = inst.timer_id.take() {
-            db::cancel_timer(self.conn, old).await?;
+            self.writes.cancel_timer(old);
         }
         let now = Utc::now();
         let wait = chrono::Duration::from_std(step.timeout).unwrap_or(chrono::Duration::MAX);
@@ -224,20 +226,17 @@ impl Transition<'_> {
         })
         .expect("a timer serializes");
         // No key: a timer waiting for its time must not hold back the saga's
-        // other messages.
-        let timer_row = db::send(
-            self.conn,
-            &Outgoing {
-                message_id: Uuid::now_v7(),
-                topic: self.timeout_topic,
-                partition_key: None,
-                payload: &timer,
-                headers: &json!({}),
-                available_at: Some(fires_at),
-            },
-        )
-        .await?;
-        inst.timer_id = Some(timer_row);
+        // other messages. Its row id becomes the instance's timer_id.
+        let timer_id = Uuid::now_v7();
+        self.writes.outgoing.push(Outgoing {
+            message_id: timer_id,
+            topic: self.timeout_topic.to_string(),
+            partition_key: None,
+            payload: timer,
+            headers: json!({}),
+            available_at: Some(fires_at),
+        });
+        self.writes.timer = Some(timer_id);
         inst.step = index;
         inst.attempt = attempt;
         inst.waiting_since = Some(now);
@@ -245,9 +244,7 @@ impl Transition<'_> {
             Phase::Step => "command_sent",
             Phase::Compensation => "compensation_sent",
         };
-        self.event(inst, kind, Some(index), None, Some(message_id))
-            .await?;
-        Ok(())
+        self.event(inst, kind, Some(index), None, Some(message_id));
     }
 
     /// What the instance waits for: (phase, step index, attempt).
@@ -286,10 +283,9 @@ impl Transition<'_> {
             };
         if !fits {
             let detail = serde_json::to_value(&reply).ok();
-            self.event(&inst, "ignored_reply", None, detail, Some(cause))
-                .await?;
+            self.event(&inst, "ignored_reply", None, detail, Some(cause));
             self.count("outbox_saga_replies_ignored_total", None);
-            db::save(self.conn, &inst).await?;
+            self.save(&mut inst).await?;
             return Ok(());
         }
         let took = inst
@@ -313,14 +309,13 @@ impl Transition<'_> {
                     Some(inst.step),
                     Some(output),
                     Some(cause),
-                )
-                .await?;
+                );
                 inst.done = inst.step + 1;
                 if inst.done as usize == self.saga.steps.len() {
-                    self.finish(&mut inst, State::Completed).await?;
+                    self.finish(&mut inst, State::Completed);
                 } else {
                     let next = inst.done;
-                    self.send(&mut inst, Phase::Step, next, 1, None).await?;
+                    self.send(&mut inst, Phase::Step, next, 1, None);
                 }
             }
             (Phase::Step, false) => {
@@ -334,11 +329,10 @@ impl Transition<'_> {
                     Some(inst.step),
                     Some(json!(reason)),
                     Some(cause),
-                )
-                .await?;
+                );
                 // What failed did not happen; the steps before it did.
                 inst.done = inst.step;
-                self.compensate(&mut inst, reason).await?;
+                self.compensate(&mut inst, reason);
             }
             (Phase::Compensation, true) => {
                 self.event(
@@ -347,11 +341,10 @@ impl Transition<'_> {
                     Some(inst.step),
                     None,
                     Some(cause),
-                )
-                .await?;
+                );
                 inst.done = inst.step;
                 let reason = inst.reason.clone().unwrap_or_default();
-                self.compensate(&mut inst, reason).await?;
+                self.compensate(&mut inst, reason);
             }
             (Phase::Compensation, false) => {
                 let why = reply
@@ -365,16 +358,14 @@ impl Transition<'_> {
                     Some(inst.step),
                     Some(json!(why)),
                     Some(cause),
-                )
-                .await?;
+                );
                 self.compensation_did_not_work(
                     &mut inst,
                     format!("the compensation of step {current} failed: {why}"),
-                )
-                .await?;
+                );
             }
         }
-        db::save(self.conn, &inst).await?;
+        self.save(&mut inst).await?;
         Ok(())
     }
 
@@ -391,8 +382,7 @@ impl Transition<'_> {
         }
         inst.timer_id = None;
         let step = self.step(inst.step).clone();
-        self.event(&inst, "timed_out", Some(inst.step), None, None)
-            .await?;
+        self.event(&inst, "timed_out", Some(inst.step), None, None);
         let retries_left = inst.attempt as u32 <= step.retries;
         match timer.phase {
             Phase::Step if Utc::now() >= inst.deadline => {
@@ -403,12 +393,11 @@ impl Transition<'_> {
                     humantime::format_duration(self.saga.deadline),
                     step.name
                 );
-                self.compensate(&mut inst, reason).await?;
+                self.compensate(&mut inst, reason);
             }
             Phase::Step if retries_left => {
                 let (index, attempt) = (inst.step, inst.attempt + 1);
-                self.send(&mut inst, Phase::Step, index, attempt, None)
-                    .await?;
+                self.send(&mut inst, Phase::Step, index, attempt, None);
             }
             Phase::Step => {
                 inst.done = inst.step + 1;
@@ -418,7 +407,7 @@ impl Transition<'_> {
                     humantime::format_duration(step.timeout),
                     inst.attempt
                 );
-                self.compensate(&mut inst, reason).await?;
+                self.compensate(&mut inst, reason);
             }
             Phase::Compensation => {
                 let reason = format!(
@@ -426,20 +415,16 @@ impl Transition<'_> {
                     step.name,
                     humantime::format_duration(step.timeout)
                 );
-                self.compensation_did_not_work(&mut inst, reason).await?;
+                self.compensation_did_not_work(&mut inst, reason);
             }
         }
-        db::save(self.conn, &inst).await?;
+        self.save(&mut inst).await?;
         Ok(())
     }
 
     /// Undo the steps that completed (below `inst.done`), the latest first:
     /// send the next compensation, or finish as compensated.
-    pub async fn compensate(
-        &mut self,
-        inst: &mut Instance,
-        reason: String,
-    ) -> Result<(), HandlerError> {
+    pub fn compensate(&mut self, inst: &mut Instance, reason: String) {
         if inst.state == State::Running {
             info!(saga = %self.saga.name, id = %inst.id, reason = %reason, "compensating");
             inst.reason = Some(reason.clone());
@@ -452,49 +437,41 @@ impl Transition<'_> {
             Some(i) => {
                 let why = inst.reason.clone();
                 self.send(inst, Phase::Compensation, i, 1, why.as_deref())
-                    .await
             }
-            None => self.finish(inst, State::Compensated).await,
+            None => self.finish(inst, State::Compensated),
         }
     }
 
     /// A compensation failed or got no answer: again while its retries
     /// last, then the saga fails and waits for an operator.
-    async fn compensation_did_not_work(
-        &mut self,
-        inst: &mut Instance,
-        reason: String,
-    ) -> Result<(), HandlerError> {
+    fn compensation_did_not_work(&mut self, inst: &mut Instance, reason: String) {
         let step = self.step(inst.step).clone();
         if inst.attempt as u32 <= step.retries {
             let (index, attempt) = (inst.step, inst.attempt + 1);
             let why = inst.reason.clone();
-            return self
-                .send(inst, Phase::Compensation, index, attempt, why.as_deref())
-                .await;
+            self.send(inst, Phase::Compensation, index, attempt, why.as_deref());
+            return;
         }
         warn!(saga = %self.saga.name, id = %inst.id, reason = %reason,
             "saga failed: a compensation ran out of retries; see `outboxctl saga why {}`", inst.id);
         if let Some(t) = inst.timer_id.take() {
-            db::cancel_timer(self.conn, t).await?;
+            self.writes.cancel_timer(t);
         }
         inst.state = State::Failed;
         inst.waiting_since = None;
         inst.reason = Some(reason.clone());
-        self.event(inst, "failed", Some(inst.step), Some(json!(reason)), None)
-            .await?;
+        self.event(inst, "failed", Some(inst.step), Some(json!(reason)), None);
         self.count("outbox_sagas_total", Some("failed"));
-        Ok(())
     }
 
-    async fn finish(&mut self, inst: &mut Instance, state: State) -> Result<(), HandlerError> {
+    fn finish(&mut self, inst: &mut Instance, state: State) {
         if let Some(t) = inst.timer_id.take() {
-            db::cancel_timer(self.conn, t).await?;
+            self.writes.cancel_timer(t);
         }
         inst.state = state;
         inst.waiting_since = None;
         inst.finished_at = Some(Utc::now());
-        self.event(inst, state.as_str(), None, None, None).await?;
+        self.event(inst, state.as_str(), None, None, None);
         self.count("outbox_sagas_total", Some(state.as_str()));
         let took = (Utc::now() - inst.started_at)
             .to_std()
@@ -507,6 +484,5 @@ impl Transition<'_> {
             ],
             took.as_secs_f64(),
         ));
-        Ok(())
     }
 }
