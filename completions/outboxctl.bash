@@ -378,7 +378,7 @@ _outboxctl() {
             return 0
             ;;
         outboxctl__subcmd__bench)
-            opts="-o -h --events --rate --duration --concurrency --payload-bytes --keys --queue-type --handler --receiver-delay --output --config --database-url --broker-url --log-level --log-format --help drain e2e api consume"
+            opts="-o -h --events --rate --duration --concurrency --payload-bytes --keys --queue-type --handler --receiver-delay --output --config --database-url --broker-url --log-level --log-format --help drain e2e api consume saga"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

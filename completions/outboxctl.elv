@@ -547,7 +547,7 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
         &'outboxctl;saga;help;help'= {
         }
         &'outboxctl;bench'= {
-            cand --events 'Events to relay (drain, default 100000) or consume (consume, default 20000)'
+            cand --events 'Events to relay (drain, default 100000), consume (consume, default 20000) or sagas (saga, default 2000)'
             cand --rate 'Events per second (e2e)'
             cand --duration 'How long to produce (e2e, default 30s) or send requests (api, default 10s)'
             cand --concurrency 'Concurrent clients (api, default 16) or consumer lanes (consume, default consumer.concurrency)'

@@ -12,6 +12,7 @@ mod api;
 mod consume;
 mod drain;
 mod e2e;
+mod saga;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -41,6 +42,7 @@ pub async fn run(base: &Config, args: &BenchArgs) -> anyhow::Result<Outcome> {
         Scenario::E2e => e2e::run(&lab, args).await,
         Scenario::Api => api::run(&lab, args).await,
         Scenario::Consume => consume::run(&mut lab, args).await,
+        Scenario::Saga => saga::run(&lab, args).await,
     };
     lab.cleanup().await;
     let mut report = result?;
@@ -201,6 +203,10 @@ impl Lab {
         // What the scenario needs; a consumer without handlers records each
         // message and acknowledges it.
         config.handlers = Vec::new();
+        config.sagas = Vec::new();
+        if args.scenario == Scenario::Saga {
+            saga::prepare(&mut config, &prefix);
+        }
         config.metrics.listen = None;
         config.log.level = "warn".into();
 
@@ -279,13 +285,15 @@ impl Lab {
     }
 
     async fn cleanup(self) {
-        let queues = self.config.broker.queues[0].name.clone();
-        for q in [
-            queues.clone(),
-            topology::retry_queue(&queues),
-            topology::dead_letter_queue(&queues),
-        ] {
-            let _ = self.broker.delete_queue(&q).await;
+        for queue in &self.config.broker.queues {
+            let q = &queue.name;
+            for q in [
+                q.clone(),
+                topology::retry_queue(q),
+                topology::dead_letter_queue(q),
+            ] {
+                let _ = self.broker.delete_queue(&q).await;
+            }
         }
         for x in [
             &self.config.broker.exchange,
@@ -397,13 +405,18 @@ impl Process {
         if status.success() {
             return Ok(());
         }
-        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let tail: Vec<&str> = log.lines().rev().take(3).collect();
         anyhow::bail!(
             "the benchmark's {} exited with {status}: {}",
             self.name,
-            tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
+            self.tail()
         )
+    }
+
+    /// The last lines of its log, on one line.
+    fn tail(&self) -> String {
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let tail: Vec<&str> = log.lines().rev().take(3).collect();
+        tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
     }
 
     /// Fail if the process died early.

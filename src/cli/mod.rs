@@ -477,6 +477,9 @@ pub enum Scenario {
     Api,
     /// --events messages consumed (history + handler), next to bare acks and single-row transactions
     Consume,
+    /// --events three-step sagas (default 2000) through relay, consume and saga run, next to
+    /// seven times as many plain messages
+    Saga,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -493,7 +496,7 @@ pub enum BenchHandler {
 pub struct BenchArgs {
     #[arg(value_enum)]
     pub scenario: Scenario,
-    /// Events to relay (drain, default 100000) or consume (consume, default 20000)
+    /// Events to relay (drain, default 100000), consume (consume, default 20000) or sagas (saga, default 2000)
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
     pub events: Option<u64>,
     /// Events per second (e2e)

@@ -240,3 +240,45 @@ pub async fn relay_listening(pool: &PgPool) -> Result<bool, StoreError> {
     .fetch_one(pool)
     .await?)
 }
+
+/// The table the step handler of `bench saga` writes, with no key: a step
+/// handled twice shows as two rows.
+pub async fn create_saga_effects_table(pool: &PgPool) -> Result<(), StoreError> {
+    sqlx::query("CREATE TABLE bench_saga_effects (saga_id uuid NOT NULL, step text NOT NULL)")
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// (rows in bench_saga_effects, distinct saga steps among them).
+pub async fn saga_effects(pool: &PgPool) -> Result<(i64, i64), StoreError> {
+    Ok(
+        sqlx::query_as("SELECT count(*), count(DISTINCT (saga_id, step)) FROM bench_saga_effects")
+            .fetch_one(pool)
+            .await?,
+    )
+}
+
+/// Saga instances that completed.
+pub async fn sagas_completed(pool: &PgPool) -> Result<i64, StoreError> {
+    Ok(
+        sqlx::query_scalar("SELECT count(*) FROM saga_instances WHERE state = 'completed'")
+            .fetch_one(pool)
+            .await?,
+    )
+}
+
+/// For each completed instance, its start event's `n` and the milliseconds
+/// from that event's commit to the instance's completion.
+pub async fn saga_latencies(pool: &PgPool, start: &str) -> Result<Vec<(i64, f64)>, StoreError> {
+    Ok(sqlx::query_as(
+        r#"SELECT (o.payload->>'n')::bigint,
+                  (extract(epoch FROM i.finished_at - o.created_at) * 1000)::float8
+           FROM saga_instances i
+           JOIN outbox o ON o.topic = $1 AND o.payload->>'n' = i.correlation
+           WHERE i.state = 'completed'"#,
+    )
+    .bind(start)
+    .fetch_all(pool)
+    .await?)
+}

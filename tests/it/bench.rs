@@ -78,6 +78,13 @@ async fn every_bench_scenario_runs_and_its_counts_add_up(pool: PgPool) {
     assert_eq!(figure(&hook, "messages received"), 200.0);
     assert!(figure(&hook, "consumer / raw POSTs") > 0.0);
 
+    let sagas = bench(&env, &["saga", "--events", "50"]);
+    assert_eq!(sagas["problems"], serde_json::json!([]));
+    // 50 in a backlog and 10 paced, three steps each.
+    assert_eq!(figure(&sagas, "step effects"), 180.0);
+    assert!(figure(&sagas, "sagas completed (sagas/s)") > 0.0);
+    assert!(figure(&sagas, "plain messages (messages/s)") > 0.0);
+
     // Every run cleaned up after itself.
     assert_eq!(
         bench_dbs().await,
