@@ -359,9 +359,10 @@ impl Default for BrokerConfig {
             confirm_timeout: Duration::from_secs(10),
             management_url: None,
             queues: vec![
+                // The upload example's steps: bound by their handlers' topics.
                 QueueConfig {
                     name: "uploads.process".into(),
-                    bindings: vec!["upload.#".into()],
+                    bindings: Vec::new(),
                 },
                 // The orchestrator's: starts, replies and time-outs of sagas.
                 QueueConfig {

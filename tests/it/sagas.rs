@@ -513,6 +513,20 @@ async fn the_upload_saga_makes_a_thumbnail_or_rejects_an_oversized_image(pool: P
         (d["status"] == "rejected" && d["saga"]["state"] == "compensated").then_some(d)
     })
     .await;
+    let thumbnail = |id: &Value| {
+        server
+            .http
+            .get(server.url(&format!("/uploads/{}/thumbnail", id.as_str().unwrap())))
+            .send()
+    };
+    let small_thumb = thumbnail(&small["id"]).await.unwrap();
+    assert_eq!(small_thumb.status(), 200);
+    assert_eq!(small_thumb.headers()["content-type"], "image/png");
+    let small_thumb = small_thumb.bytes().await.unwrap();
+    let big_thumb = thumbnail(&big["id"]).await.unwrap();
+    assert_eq!(big_thumb.status(), 404);
+    let big_thumb: Value = big_thumb.json().await.unwrap();
+    assert_eq!(big_thumb["error"], "no_thumbnail");
     server.stop().await;
     stop_workers(workers).await;
 
@@ -526,10 +540,7 @@ async fn the_upload_saga_makes_a_thumbnail_or_rejects_an_oversized_image(pool: P
     assert_eq!(kinds.last(), Some(&"completed"));
     assert_eq!(kinds.iter().filter(|k| **k == "step_done").count(), 3);
     let id = |v: &Value| Uuid::parse_str(v["id"].as_str().unwrap()).unwrap();
-    let thumb = outboxctl::store::uploads::thumbnail(&env.pool, id(&small))
-        .await
-        .unwrap();
-    let png = image::load_from_memory(&thumb.expect("a thumbnail")).unwrap();
+    let png = image::load_from_memory(&small_thumb).unwrap();
     assert_eq!((png.width(), png.height()), (1, 1));
 
     let reason = rejected["rejection_reason"].as_str().unwrap();

@@ -81,6 +81,11 @@ pub const ROUTES: &[Route] = &[
         path: "/uploads/{id}",
         public: false,
     },
+    Route {
+        method: "GET",
+        path: "/uploads/{id}/thumbnail",
+        public: false,
+    },
 ];
 
 pub(super) struct Api {
@@ -205,6 +210,7 @@ fn method_router(path: &str, body_limit: usize) -> MethodRouter<Arc<Api>> {
             .post(uploads::create)
             .layer(DefaultBodyLimit::max(body_limit)),
         "/uploads/{id}" => get(uploads::get),
+        "/uploads/{id}/thumbnail" => get(uploads::thumbnail),
         other => unreachable!("route {other} is listed in ROUTES but has no handler"),
     }
 }

@@ -157,6 +157,24 @@ pub fn document() -> Value {
                         "503": error_response("the database is unavailable")
                     }
                 }
+            },
+            "/uploads/{id}/thumbnail": {
+                "get": {
+                    "summary": "The upload's thumbnail, made by the upload saga",
+                    "parameters": [
+                        { "name": "id", "in": "path", "required": true, "schema": { "type": "string", "format": "uuid" } }
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "a PNG that fits in uploads.thumbnail_size",
+                            "content": { "image/png": { "schema": { "type": "string", "format": "binary" } } }
+                        },
+                        "400": error_response("the id is not a UUID"),
+                        "401": error_response("missing or wrong bearer token"),
+                        "404": error_response("no upload with this id, or it has no thumbnail (yet, or rejected)"),
+                        "503": error_response("the database is unavailable")
+                    }
+                }
             }
         },
         "components": {

@@ -418,6 +418,38 @@ pub(super) async fn get(
     Ok(Json(body))
 }
 
+/// `GET /uploads/{id}/thumbnail`: the PNG the upload saga made, once its
+/// thumbnail step has run.
+pub(super) async fn thumbnail(
+    State(api): State<Arc<Api>>,
+    Path(raw): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&raw)?;
+    let Some(upload) = uploads::get(&api.pool, id).await? else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("there is no upload {id}"),
+        ));
+    };
+    match uploads::thumbnail(&api.pool, id).await? {
+        Some(png) => Ok(([(header::CONTENT_TYPE, "image/png")], png).into_response()),
+        None => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no_thumbnail",
+            format!(
+                "upload {id} has no thumbnail: it is {}{} — see GET /uploads/{id} for its saga",
+                upload.status.as_str(),
+                upload
+                    .rejection_reason
+                    .as_deref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default()
+            ),
+        )),
+    }
+}
+
 #[derive(Deserialize)]
 struct ListQuery {
     status: Option<String>,
