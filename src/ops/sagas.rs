@@ -114,13 +114,17 @@ async fn show(config: &Config, id: Uuid, format: Output) -> anyhow::Result<Outco
     ))?;
     output::line(format!("correlation  {}", i.correlation))?;
     output::line(format!("started      {}", when(i.started_at)))?;
-    output::line(format!("deadline     {}", when(i.deadline)))?;
-    if let Some(f) = i.finished_at {
-        output::line(format!(
-            "finished     {} after {}",
-            when(f),
-            age(f - i.started_at)
-        ))?;
+    match i.finished_at {
+        Some(f) => {
+            let took = f - i.started_at;
+            let took = if took < chrono::TimeDelta::seconds(10) {
+                format!("{}ms", took.num_milliseconds())
+            } else {
+                age(took)
+            };
+            output::line(format!("finished     {} after {took}", when(f)))?;
+        }
+        None => output::line(format!("deadline     {}", when(i.deadline)))?,
     }
     if let Some(r) = &i.reason {
         output::line(format!("reason       {r}"))?;

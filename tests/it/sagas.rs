@@ -563,3 +563,22 @@ async fn the_upload_saga_makes_a_thumbnail_or_rejects_an_oversized_image(pool: P
     .unwrap();
     assert_eq!(events, ["upload.available", "upload.rejected"]);
 }
+
+/// The README's example is a configuration that loads and draws.
+#[test]
+fn the_orders_example_is_valid_and_draws_its_compensations() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/orders-saga.toml");
+    let out = run(outboxctl_cmd().args(["--config", example, "config", "show"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = run(outboxctl_cmd().args(["--config", example, "saga", "graph", "order"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let graph = stdout(&out);
+    for edge in [
+        "start([order.placed]) --> s0",
+        "s1 -.->|fails| u0",
+        "s2 -.->|fails| u1",
+        "u1 -.-> u0",
+    ] {
+        assert!(graph.contains(edge), "{edge:?} missing: {graph}");
+    }
+}
