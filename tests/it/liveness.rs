@@ -130,14 +130,34 @@ async fn the_consumer_lives_through_resets_refusals_and_freezes_of_its_broker_co
     .await;
 
     let mut recoveries = Vec::new();
-    // Three resets while deliveries are in hand.
+    // Three resets while deliveries are in hand: a burst of rows makes a
+    // backlog in the queue, and while there is one the broker keeps the
+    // consumer's prefetch window full.
+    let mut burst = 0;
     for n in 0..3 {
+        sqlx::query(
+            r#"INSERT INTO outbox (topic, partition_key, payload)
+               SELECT 'load.item', 'k' || (i % 50), jsonb_build_object('burst', i)
+               FROM generate_series(1, 5000) AS i"#,
+        )
+        .execute(&env.pool)
+        .await
+        .unwrap();
+        burst += 5000;
+        wait_for("a backlog in the queue", || async {
+            (env.depth(&env.queue()).await > 0).then_some(())
+        })
+        .await;
         let before = consumed(&env.pool).await.1;
         let flowing = amqp.stats().bytes_down;
         tokio::time::sleep(Duration::from_millis(200)).await;
         assert!(
             amqp.stats().bytes_down > flowing,
             "no deliveries were flowing"
+        );
+        assert!(
+            env.depth(&env.queue()).await > 0,
+            "the backlog was gone before the cut"
         );
         let resets = amqp.stats().reset;
         amqp.cut();
@@ -197,7 +217,7 @@ async fn the_consumer_lives_through_resets_refusals_and_freezes_of_its_broker_co
     amqp.stall(false);
 
     // Drain what is left with a consumer on a direct connection.
-    let inserted = producer.stop().await;
+    let inserted = producer.stop().await + burst;
     let (left, began) = (inserted - consumed(&env.pool).await.0, Instant::now());
     let mut drain = spawn(env.cmd().arg("consume"));
     let drained = wait_progress(inserted, || async { consumed(&env.pool).await.0 }).await;
