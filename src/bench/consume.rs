@@ -43,17 +43,8 @@ pub async fn run(lab: &mut Lab, args: &BenchArgs) -> anyhow::Result<Report> {
 /// A handler of the lab's queue for every topic.
 fn handler(lab: &Lab, name: &str, kind: HandlerKind) -> HandlerConfig {
     HandlerConfig {
-        name: name.into(),
-        kind,
         queue: Some(lab.queue().to_string()),
-        topics: vec!["#".into()],
-        statement: None,
-        url: None,
-        secret: None,
-        command: Vec::new(),
-        builtin: None,
-        timeout: Duration::from_secs(10),
-        concurrency: None,
+        ..HandlerConfig::new(name, kind, &["#"])
     }
 }
 

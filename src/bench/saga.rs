@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use super::{Lab, Process, Report, payload, percentile, progress};
 use crate::cli::BenchArgs;
-use crate::config::{Config, HandlerConfig, HandlerKind, QueueConfig, SagaConfig, StepConfig};
+use crate::config::{Config, HandlerConfig, QueueConfig, SagaConfig, StepConfig};
 use crate::store::bench as sql;
 
 /// The topic that starts a benchmark saga, and the one plain messages use.
@@ -43,17 +43,8 @@ pub fn prepare(config: &mut Config, prefix: &str) {
     ];
     config.orchestrator.queue = sagas;
     let handler = |name: &str, topic: &str, statement: &str| HandlerConfig {
-        name: name.into(),
-        kind: HandlerKind::Sql,
         queue: Some(work.clone()),
-        topics: vec![topic.into()],
-        statement: Some(statement.into()),
-        url: None,
-        secret: None,
-        command: Vec::new(),
-        builtin: None,
-        timeout: Duration::from_secs(10),
-        concurrency: None,
+        ..HandlerConfig::sql(name, &[topic], statement)
     };
     config.handlers = vec![
         handler(

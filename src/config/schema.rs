@@ -128,20 +128,38 @@ impl HandlerConfig {
         Duration::from_secs(10)
     }
 
-    /// A built-in handler of `topic` on the upload example's queue.
-    pub fn builtin(name: &str, topic: &str) -> Self {
+    /// A handler of `kind` for `topics` on the first queue, every other
+    /// field at its default (the kind's own field still to be set).
+    pub fn new(name: &str, kind: HandlerKind, topics: &[&str]) -> Self {
         Self {
             name: name.into(),
-            kind: HandlerKind::Builtin,
-            queue: Some("uploads.process".into()),
-            topics: vec![topic.into()],
+            kind,
+            queue: None,
+            topics: topics.iter().map(|t| t.to_string()).collect(),
             statement: None,
             url: None,
             secret: None,
             command: Vec::new(),
-            builtin: Some(name.into()),
+            builtin: None,
             timeout: Self::default_timeout(),
             concurrency: None,
+        }
+    }
+
+    /// An `sql` handler of `topics` on the first queue.
+    pub fn sql(name: &str, topics: &[&str], statement: &str) -> Self {
+        Self {
+            statement: Some(statement.into()),
+            ..Self::new(name, HandlerKind::Sql, topics)
+        }
+    }
+
+    /// A built-in handler of `topic` on the upload example's queue.
+    pub fn builtin(name: &str, topic: &str) -> Self {
+        Self {
+            queue: Some("uploads.process".into()),
+            builtin: Some(name.into()),
+            ..Self::new(name, HandlerKind::Builtin, &[topic])
         }
     }
 

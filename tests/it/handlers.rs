@@ -20,17 +20,8 @@ use crate::support::*;
 /// A handler of `kind` on this test's queue for `topics`.
 fn handler(env: &TestEnv, name: &str, kind: HandlerKind, topics: &[&str]) -> HandlerConfig {
     HandlerConfig {
-        name: name.into(),
-        kind,
         queue: Some(env.queue()),
-        topics: topics.iter().map(|t| t.to_string()).collect(),
-        statement: None,
-        url: None,
-        secret: None,
-        command: Vec::new(),
-        builtin: None,
-        timeout: Duration::from_secs(10),
-        concurrency: None,
+        ..HandlerConfig::new(name, kind, topics)
     }
 }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
-use outboxctl::config::{HandlerConfig, HandlerKind};
+use outboxctl::config::HandlerConfig;
 use sqlx::PgPool;
 
 use crate::support::*;
@@ -107,15 +107,11 @@ async fn the_consumer_lives_through_resets_refusals_and_freezes_of_its_broker_co
         .execute(&env.pool)
         .await
         .unwrap();
-    env.config.handlers = vec![HandlerConfig {
-        name: "effect".into(),
-        kind: HandlerKind::Sql,
-        queue: None,
-        topics: vec!["load.#".into()],
-        statement: Some("INSERT INTO effects VALUES ($3)".into()),
-        ..HandlerConfig::inspect_upload()
-    }];
-    env.config.handlers[0].builtin = None;
+    env.config.handlers = vec![HandlerConfig::sql(
+        "effect",
+        &["load.#"],
+        "INSERT INTO effects VALUES ($3)",
+    )];
     env.apply_topology().await;
     let amqp = proxy(AMQP_ADDR).await;
     let mut via = env.config.clone();

@@ -5,9 +5,7 @@
 
 use std::time::Duration;
 
-use outboxctl::config::{
-    HandlerConfig, HandlerKind, QueueConfig, SagaConfig, StepConfig, UploadsConfig,
-};
+use outboxctl::config::{HandlerConfig, QueueConfig, SagaConfig, StepConfig, UploadsConfig};
 use outboxctl::flow::handlers::Handlers;
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -39,15 +37,7 @@ fn three_steps(timeout: Duration, retries: u32) -> SagaConfig {
 }
 
 fn sql_handler(name: &str, topics: &[&str], statement: &str) -> HandlerConfig {
-    HandlerConfig {
-        name: name.into(),
-        kind: HandlerKind::Sql,
-        queue: None,
-        topics: topics.iter().map(|t| t.to_string()).collect(),
-        statement: Some(statement.into()),
-        builtin: None,
-        ..HandlerConfig::inspect_upload()
-    }
+    HandlerConfig::sql(name, topics, statement)
 }
 
 /// The work queue serves the steps; `<id>.sagas` is the orchestrator's.
