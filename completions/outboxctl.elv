@@ -301,7 +301,7 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
         }
         &'outboxctl;lag'= {
             cand --watch 'Redraw every DURATION until interrupted'
-            cand --max-age 'Exit 1 when the oldest pending row is older than this (for cron alerts)'
+            cand --max-age 'Exit 1 when a due row has waited longer than this (for cron alerts; rows scheduled for later are not late)'
             cand -o 'Output format'
             cand --output 'Output format'
             cand --config 'Configuration file [default: ./outbox.toml when present]'

@@ -238,7 +238,7 @@ complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_s
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from help" -f -a "purge" -d 'Delete old sent rows in bounded batches'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand lag" -l watch -d 'Redraw every DURATION until interrupted' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand lag" -l max-age -d 'Exit 1 when the oldest pending row is older than this (for cron alerts)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand lag" -l max-age -d 'Exit 1 when a due row has waited longer than this (for cron alerts; rows scheduled for later are not late)' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand lag" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON object per line, for scripts'"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand lag" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F

@@ -322,7 +322,7 @@ pub struct LagArgs {
     /// Redraw every DURATION until interrupted
     #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
     pub watch: Option<Duration>,
-    /// Exit 1 when the oldest pending row is older than this (for cron alerts)
+    /// Exit 1 when a due row has waited longer than this (for cron alerts; rows scheduled for later are not late)
     #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
     pub max_age: Option<Duration>,
     #[command(flatten)]

@@ -28,7 +28,11 @@ pub struct Snapshot {
 #[derive(Debug, Clone, Serialize)]
 pub struct OutboxFigures {
     pub pending: i64,
+    /// How long the longest-waiting due row has been due (the outbox lag).
     pub oldest_pending_age_seconds: f64,
+    /// Pending rows scheduled for later (not lag), and when the next is due.
+    pub scheduled: i64,
+    pub next_scheduled_in_seconds: Option<f64>,
     pub dead: i64,
     pub sent_last_minute: i64,
     /// Rows sent in the last 24 hours that no consumer has recorded.
@@ -63,7 +67,7 @@ pub async fn command(
         return Ok(match args.max_age {
             Some(max) if over(&snap, max) => {
                 eprintln!(
-                    "outboxctl: the oldest pending row is {:.1}s old, over --max-age {}",
+                    "outboxctl: a due row has waited {:.1}s, over --max-age {}",
                     snap.outbox.oldest_pending_age_seconds,
                     humantime::format_duration(max)
                 );
@@ -119,6 +123,8 @@ pub async fn snapshot(config: &Config, pool: &PgPool) -> anyhow::Result<Snapshot
         outbox: OutboxFigures {
             pending: o.backlog.pending,
             oldest_pending_age_seconds: o.backlog.oldest_pending_seconds,
+            scheduled: o.backlog.scheduled,
+            next_scheduled_in_seconds: o.backlog.next_scheduled_seconds,
             dead: o.backlog.dead,
             sent_last_minute: o.sent_last_minute,
             sent_not_consumed_24h: o.sent_not_consumed,
@@ -184,7 +190,7 @@ fn print(snap: &Snapshot, format: Output, max_age: Option<Duration>) -> anyhow::
         return Ok(());
     }
     let o = &snap.outbox;
-    let oldest = if o.pending == 0 {
+    let oldest = if o.pending == o.scheduled {
         "-".to_string()
     } else {
         let mut s = format!("{:.1}s", o.oldest_pending_age_seconds);
@@ -201,6 +207,15 @@ fn print(snap: &Snapshot, format: Output, max_age: Option<Duration>) -> anyhow::
     let mut t = output::table(&["outbox", ""]);
     t.add_row(vec!["pending rows".to_string(), o.pending.to_string()]);
     t.add_row(vec!["oldest pending (lag)".to_string(), oldest]);
+    let scheduled = match o.next_scheduled_in_seconds {
+        Some(next) if o.scheduled > 0 => format!(
+            "{}  next in {}",
+            o.scheduled,
+            output::age(chrono::TimeDelta::milliseconds((next * 1000.0) as i64))
+        ),
+        _ => "0".to_string(),
+    };
+    t.add_row(vec!["scheduled for later".to_string(), scheduled]);
     t.add_row(vec!["dead rows".to_string(), o.dead.to_string()]);
     t.add_row(vec![
         "sent in the last minute".to_string(),

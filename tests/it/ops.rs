@@ -504,7 +504,7 @@ async fn lag_reports_what_each_stage_holds(pool: PgPool) {
     env.apply_topology().await;
     // Outbox: 3 pending (the oldest 10 minutes old), 2 dead, 4 sent just now of which 1 consumed.
     env.insert_many(3, "lag.pending", 0).await;
-    exec(&env.pool, "UPDATE outbox SET created_at = now() - interval '10 minutes' WHERE id = (SELECT min(id) FROM outbox)").await;
+    exec(&env.pool, "UPDATE outbox SET created_at = now() - interval '10 minutes', available_at = now() - interval '10 minutes' WHERE id = (SELECT min(id) FROM outbox)").await;
     env.insert_many(2, "lag.dead", 0).await;
     exec(
         &env.pool,
@@ -763,4 +763,58 @@ async fn ls_pending_on_a_million_sent_rows_answers_from_the_partial_index(pool: 
         .args(["outbox", "ls", "--pending", "--limit", "1000", "-o", "json"]));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(json_lines(&out).len(), 1000);
+}
+
+#[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]
+async fn rows_scheduled_for_later_are_not_lag(pool: PgPool) {
+    let env = TestEnv::new(pool, &["lag.#"]);
+    env.apply_topology().await;
+    let lag = || async {
+        let out = run(env.cmd().args(["lag", "-o", "json"]));
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        json_lines(&out).remove(0)["outbox"].clone()
+    };
+    // Created ten minutes ago, due in an hour: waiting, not late.
+    exec(
+        &env.pool,
+        "INSERT INTO outbox (topic, payload, created_at, available_at) \
+         VALUES ('lag.later', '{}', now() - interval '10 minutes', now() + interval '1 hour')",
+    )
+    .await;
+    let o = lag().await;
+    assert_eq!(o["pending"], 1);
+    assert_eq!(o["scheduled"], 1);
+    assert_eq!(o["oldest_pending_age_seconds"], 0.0);
+    let next = o["next_scheduled_in_seconds"].as_f64().unwrap();
+    assert!((3500.0..=3600.0).contains(&next), "next in {next}");
+    let out = run(env.cmd().args(["lag", "--max-age", "5m"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("scheduled for later") && stdout(&out).contains("next in 59m"),
+        "{}",
+        stdout(&out)
+    );
+
+    // Scheduled for two minutes ago: late by two minutes, not by its age.
+    exec(
+        &env.pool,
+        "UPDATE outbox SET available_at = now() - interval '2 minutes' WHERE topic = 'lag.later'",
+    )
+    .await;
+    let o = lag().await;
+    assert_eq!(o["scheduled"], 0);
+    let age = o["oldest_pending_age_seconds"].as_f64().unwrap();
+    assert!((120.0..180.0).contains(&age), "lag {age}");
+    let out = run(env.cmd().args(["lag", "--max-age", "1m"]));
+    assert_eq!(out.status.code(), Some(1));
+
+    // A row that failed and waits for its backoff is late since it was made.
+    exec(
+        &env.pool,
+        "UPDATE outbox SET attempts = 3, available_at = now() + interval '1 minute' WHERE topic = 'lag.later'",
+    )
+    .await;
+    let o = lag().await;
+    let age = o["oldest_pending_age_seconds"].as_f64().unwrap();
+    assert!((600.0..660.0).contains(&age), "lag of a failing row {age}");
 }

@@ -338,19 +338,41 @@ pub async fn trouble(pool: &PgPool) -> Result<Trouble, StoreError> {
 /// the partial indexes of pending and dead rows are touched).
 #[derive(Debug, Clone, Copy, Default, PartialEq, sqlx::FromRow)]
 pub struct Backlog {
+    /// Pending rows, scheduled ones included.
     pub pending: i64,
-    /// Age of the oldest pending row, in seconds (0 when none).
+    /// The outbox lag: how long the longest-waiting due row has been due, in
+    /// seconds (0 when none). A row is due from its `available_at` (its
+    /// creation, unless it was scheduled for later or requeued); a row that
+    /// failed and waits for its backoff counts from its creation.
     pub oldest_pending_seconds: f64,
+    /// Pending rows scheduled for later (saga timers among them): not lag.
+    pub scheduled: i64,
+    /// When the next of those becomes due, in seconds from now.
+    pub next_scheduled_seconds: Option<f64>,
     pub dead: i64,
 }
 
 pub async fn backlog(pool: &PgPool) -> Result<Backlog, StoreError> {
+    // The longest-due row is the first due (or failing) one by id, unless a
+    // row scheduled for later became due before it: the second probe, on the
+    // index of delayed rows.
     let b = sqlx::query_as::<_, Backlog>(
         r#"SELECT
              (SELECT count(*) FROM outbox WHERE sent_at IS NULL AND dead_at IS NULL) AS pending,
-             COALESCE((SELECT extract(epoch FROM now() - created_at)::float8 FROM outbox
-                       WHERE sent_at IS NULL AND dead_at IS NULL ORDER BY id LIMIT 1), 0) AS oldest_pending_seconds,
-             (SELECT count(*) FROM outbox WHERE dead_at IS NOT NULL) AS dead"#,
+             COALESCE(extract(epoch FROM now() - LEAST(
+                 (SELECT CASE WHEN attempts > 0 THEN created_at ELSE available_at END FROM outbox
+                  WHERE sent_at IS NULL AND dead_at IS NULL AND (attempts > 0 OR available_at <= now())
+                  ORDER BY id LIMIT 1),
+                 (SELECT min(available_at) FROM outbox
+                  WHERE sent_at IS NULL AND dead_at IS NULL AND available_at > created_at
+                    AND available_at <= now() AND attempts = 0)))::float8, 0) AS oldest_pending_seconds,
+             s.scheduled, s.next_scheduled_seconds,
+             (SELECT count(*) FROM outbox WHERE dead_at IS NOT NULL) AS dead
+           FROM (SELECT count(*) AS scheduled,
+                        extract(epoch FROM min(available_at) - now())::float8 AS next_scheduled_seconds
+                 FROM outbox
+                 WHERE sent_at IS NULL AND dead_at IS NULL AND available_at > created_at
+                   AND available_at > now() AND attempts = 0) s"#,
     )
     .fetch_one(pool)
     .await?;
