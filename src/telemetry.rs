@@ -88,6 +88,7 @@ impl MetricsEndpoint {
             )
         })?;
         prometheus();
+        let addr = listener.local_addr().unwrap_or(addr);
         tracing::info!(address = %addr, "metrics at /metrics");
         let app = axum::Router::new()
             .route("/metrics", axum::routing::get(metrics_response))

@@ -798,12 +798,10 @@ async fn metrics_count_requests_by_route_and_status(pool: PgPool) {
 #[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]
 async fn sigterm_finishes_the_request_in_flight_then_exits_0(pool: PgPool) {
     let mut env = TestEnv::new(pool, &["#"]);
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    env.config.api.listen = format!("127.0.0.1:{port}").parse().unwrap();
+    env.config.api.listen = "127.0.0.1:0".parse().unwrap();
+    env.config.log.level = "info".into();
     let mut child = spawn(env.cmd().arg("serve"));
+    let port = bound(&mut child, "API listening").await;
     let http = reqwest::Client::new();
     wait_for("the API to serve", || async {
         let r = http

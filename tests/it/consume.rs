@@ -506,12 +506,10 @@ async fn the_consumer_reconnects_after_the_broker_connection_is_cut(pool: PgPool
 #[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]
 async fn up_serves_relays_and_consumes_then_stops_on_sigterm(pool: PgPool) {
     let mut env = TestEnv::new(pool, &["upload.#"]);
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    env.config.api.listen = format!("127.0.0.1:{port}").parse().unwrap();
+    env.config.api.listen = "127.0.0.1:0".parse().unwrap();
+    env.config.log.level = "info".into();
     let mut child = spawn(env.cmd().arg("up"));
+    let port = bound(&mut child, "API listening").await;
     let http = reqwest::Client::new();
     let base = format!("http://127.0.0.1:{port}");
     wait_for("up to serve", || async {

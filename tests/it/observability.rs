@@ -14,14 +14,6 @@ use sqlx::PgPool;
 use crate::api::PNG;
 use crate::support::*;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// One sample of the text exposition format: name, labels, value.
 type Samples = Vec<(String, BTreeMap<String, String>, f64)>;
 
@@ -105,20 +97,19 @@ fn stop(children: Vec<Proc>) -> Vec<Option<i32>> {
 async fn every_metrics_endpoint_counts_what_the_pipeline_did(pool: PgPool) {
     let mut env = TestEnv::new(pool, &["obs.#", "upload.#"]);
     env.config.relay.max_attempts = 2;
-    let (api, relay_port, consume_port) = (free_port(), free_port(), free_port());
-    env.config.api.listen = format!("127.0.0.1:{api}").parse().unwrap();
+    env.config.api.listen = "127.0.0.1:0".parse().unwrap();
+    // The bound addresses are logged at info.
+    env.config.log.level = "info".into();
     env.apply_topology().await;
-    let serve = spawn(env.cmd().arg("serve"));
-    let relay = spawn(env.cmd().args([
-        "relay",
-        "--metrics-listen",
-        &format!("127.0.0.1:{relay_port}"),
-    ]));
-    let consume = spawn(env.cmd().args([
-        "consume",
-        "--metrics-listen",
-        &format!("127.0.0.1:{consume_port}"),
-    ]));
+    let mut serve = spawn(env.cmd().arg("serve"));
+    let mut relay = spawn(env.cmd().args(["relay", "--metrics-listen", "127.0.0.1:0"]));
+    let mut consume = spawn(
+        env.cmd()
+            .args(["consume", "--metrics-listen", "127.0.0.1:0"]),
+    );
+    let api = bound(&mut serve, "API listening").await;
+    let relay_port = bound(&mut relay, "metrics at /metrics").await;
+    let consume_port = bound(&mut consume, "metrics at /metrics").await;
     let base = format!("http://127.0.0.1:{api}");
     wait_http(&format!("{base}/healthz")).await;
 
@@ -357,12 +348,12 @@ async fn the_dashboard_and_alert_rules_use_only_exported_metrics(pool: PgPool) {
     let mut env = TestEnv::new(pool, &["upload.#"]);
     env.with_upload_saga();
     env.config.relay.max_attempts = 1;
-    let (api, metrics) = (free_port(), free_port());
-    env.config.api.listen = format!("127.0.0.1:{api}").parse().unwrap();
-    let up = spawn(
-        env.cmd()
-            .args(["up", "--metrics-listen", &format!("127.0.0.1:{metrics}")]),
-    );
+    env.config.api.listen = "127.0.0.1:0".parse().unwrap();
+    // The bound addresses are logged at info.
+    env.config.log.level = "info".into();
+    let mut up = spawn(env.cmd().args(["up", "--metrics-listen", "127.0.0.1:0"]));
+    let api = bound(&mut up, "API listening").await;
+    let metrics = bound(&mut up, "metrics at /metrics").await;
     let base = format!("http://127.0.0.1:{api}");
     wait_http(&format!("{base}/readyz")).await;
     let form = Form::new().part(
@@ -443,9 +434,9 @@ async fn one_trace_id_follows_an_upload_from_request_to_consumer(pool: PgPool) {
     .await
     .unwrap();
 
-    let api = free_port();
-    env.config.api.listen = format!("127.0.0.1:{api}").parse().unwrap();
+    env.config.api.listen = "127.0.0.1:0".parse().unwrap();
     let mut up = spawn(env.cmd().arg("up"));
+    let api = bound(&mut up, "API listening").await;
     let base = format!("http://127.0.0.1:{api}");
     wait_http(&format!("{base}/readyz")).await;
 

@@ -404,6 +404,28 @@ pub fn spawn(cmd: &mut Command) -> Proc {
     }
 }
 
+/// The port a child process bound, read from its log line `<what>` with
+/// its `address` field. The processes bind port 0: a port picked free and
+/// handed over can be taken by any socket of the tests running alongside.
+pub async fn bound(p: &mut Proc, what: &str) -> u16 {
+    wait_for(&format!("{what:?} in the log"), || {
+        if let Ok(Some(status)) = p.try_wait() {
+            panic!("exited with {status} before {what:?}:\n{}", p.log());
+        }
+        // Text (`address=…`) or JSON (`"address":"…"`) logs.
+        let port = p.log().lines().find(|l| l.contains(what)).and_then(|l| {
+            let rest = l
+                .split("address=")
+                .nth(1)
+                .or_else(|| l.split(r#""address":""#).nth(1))?;
+            let addr = rest.split(|c: char| c.is_whitespace() || c == '"').next()?;
+            addr.parse::<std::net::SocketAddr>().ok().map(|a| a.port())
+        });
+        async move { port }
+    })
+    .await
+}
+
 /// Send SIGTERM.
 pub fn terminate(child: &Child) {
     let status = Command::new("kill")
