@@ -111,6 +111,21 @@ impl MetricsEndpoint {
         self.stop.cancel();
         let _ = tokio::time::timeout(self.grace, self.task).await;
     }
+
+    /// Run `work` with the endpoint of `metrics.listen` up (if set), then
+    /// stop and drain it, whatever `work` returned.
+    pub async fn around<T>(
+        config: &crate::config::Config,
+        shutdown: &CancellationToken,
+        work: impl Future<Output = anyhow::Result<T>>,
+    ) -> anyhow::Result<T> {
+        let metrics = Self::start(config, shutdown).await?;
+        let done = work.await;
+        if let Some(m) = metrics {
+            m.stop().await;
+        }
+        done
+    }
 }
 
 /// HELP texts for the metrics outboxctl exports.

@@ -21,12 +21,7 @@ use crate::telemetry::MetricsEndpoint;
 
 /// `outboxctl up`: all three parts until `shutdown`, metrics on `metrics.listen`.
 pub async fn command(config: &Config, shutdown: CancellationToken) -> anyhow::Result<Outcome> {
-    let metrics = MetricsEndpoint::start(config, &shutdown).await?;
-    let done = run(config, shutdown).await;
-    if let Some(m) = metrics {
-        m.stop().await;
-    }
-    done?;
+    MetricsEndpoint::around(config, &shutdown.clone(), run(config, shutdown)).await?;
     Ok(Outcome::Success)
 }
 

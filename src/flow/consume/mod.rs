@@ -88,13 +88,11 @@ struct Consumer {
 /// `outboxctl consume`: the standard handlers on `consumer.queue` until
 /// `shutdown`, serving metrics on `metrics.listen`.
 pub async fn command(config: &Config, shutdown: CancellationToken) -> anyhow::Result<Outcome> {
-    let metrics = MetricsEndpoint::start(config, &shutdown).await?;
-    let handlers = Handlers::for_queue(config, config.consumer_queue())?;
-    let done = run(config, handlers, shutdown).await;
-    if let Some(m) = metrics {
-        m.stop().await;
-    }
-    done?;
+    MetricsEndpoint::around(config, &shutdown.clone(), async {
+        let handlers = Handlers::for_queue(config, config.consumer_queue())?;
+        Ok(run(config, handlers, shutdown).await?)
+    })
+    .await?;
     Ok(Outcome::Success)
 }
 

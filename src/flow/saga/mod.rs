@@ -61,12 +61,7 @@ pub async fn command(config: &Config, shutdown: CancellationToken) -> anyhow::Re
     if config.sagas.is_empty() {
         anyhow::bail!("no sagas are configured — declare [[sagas]] in the config file");
     }
-    let metrics = MetricsEndpoint::start(config, &shutdown).await?;
-    let done = run(config, shutdown).await;
-    if let Some(m) = metrics {
-        m.stop().await;
-    }
-    done?;
+    MetricsEndpoint::around(config, &shutdown.clone(), run(config, shutdown)).await?;
     Ok(Outcome::Success)
 }
 
