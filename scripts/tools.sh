@@ -1,13 +1,42 @@
 #!/usr/bin/env bash
-# Tools the tests use besides the servers: promtool (Debian's `prometheus`
-# package) checks deploy/prometheus/alerts.yml. Idempotent.
+# Tools the tests use besides the servers. Idempotent and quick when present.
+#
+# - promtool (Debian's `prometheus` package) checks deploy/prometheus/alerts.yml.
+# - Schemathesis (PyPI, pinned in scripts/schemathesis-requirements.txt) fuzzes
+#   the API against its OpenAPI document. It lives in a venv of its own under
+#   ${XDG_CACHE_HOME:-~/.cache}/outboxctl/, named after the requirements'
+#   digest, so a change of pins installs afresh; the tests look for it there
+#   (or at $SCHEMATHESIS).
 set -euo pipefail
+cd "$(dirname "$0")/.."
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+apt_install() {
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
 if ! command -v promtool >/dev/null; then
   echo "tools: installing promtool (Debian package prometheus)" >&2
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+  apt_install prometheus
   # The package is only here for promtool; no Prometheus server should run.
   as_root sh -c 'command -v systemctl >/dev/null && systemctl disable --now prometheus 2>/dev/null || true'
   as_root pkill -x prometheus 2>/dev/null || true
+fi
+
+requirements=scripts/schemathesis-requirements.txt
+venv="$(./scripts/tools-path.sh schemathesis)"
+# A venv cannot be moved once made; a marker says this one is complete.
+if [ ! -f "$venv/.installed" ]; then
+  echo "tools: installing Schemathesis into $venv (PyPI)" >&2
+  if ! command -v python3 >/dev/null; then apt_install python3 python3-venv; fi
+  rm -rf "$venv"
+  mkdir -p "$(dirname "$venv")"
+  if ! python3 -m venv "$venv" 2>/dev/null; then
+    apt_install python3-venv
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+  fi
+  "$venv/bin/pip" install -q --disable-pip-version-check -r "$requirements"
+  "$venv/bin/schemathesis" --version >/dev/null
+  touch "$venv/.installed"
 fi

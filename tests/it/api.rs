@@ -425,12 +425,22 @@ async fn bad_input_gets_a_json_error_and_changes_nothing(pool: PgPool) {
             "missing_content_type",
         ),
         (
-            "raw body without a file name",
-            http.post(&uploads)
+            "multipart with a part the API does not know",
+            http.post(&uploads).multipart(
+                Form::new()
+                    .part("file", png_part(PNG.to_vec(), "a.png", "image/png"))
+                    .text("submit", "Upload"),
+            ),
+            StatusCode::BAD_REQUEST,
+            "unknown_field",
+        ),
+        (
+            "a file name that is blank after its directory",
+            http.post(server.url("/uploads?filename=dir/"))
                 .header("content-type", "image/png")
                 .body(PNG),
             StatusCode::BAD_REQUEST,
-            "missing_filename",
+            "invalid_filename",
         ),
         (
             "bad idempotency key",

@@ -5,6 +5,7 @@
 mod api;
 mod bench;
 mod consume;
+mod contract;
 mod handlers;
 mod liveness;
 mod observability;

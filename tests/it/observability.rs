@@ -133,10 +133,11 @@ async fn every_metrics_endpoint_counts_what_the_pipeline_did(pool: PgPool) {
             201
         );
     }
+    // An empty file: 400.
     let bad = http
-        .post(format!("{base}/uploads"))
+        .post(format!("{base}/uploads?filename=empty.png"))
         .header("content-type", "image/png")
-        .body(PNG)
+        .body(Vec::<u8>::new())
         .send()
         .await
         .unwrap();

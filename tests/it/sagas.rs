@@ -514,7 +514,7 @@ async fn the_upload_saga_makes_a_thumbnail_or_rejects_an_oversized_image(pool: P
     assert_eq!(small_thumb.headers()["content-type"], "image/png");
     let small_thumb = small_thumb.bytes().await.unwrap();
     let big_thumb = thumbnail(&big["id"]).await.unwrap();
-    assert_eq!(big_thumb.status(), 404);
+    assert_eq!(big_thumb.status(), 409);
     let big_thumb: Value = big_thumb.json().await.unwrap();
     assert_eq!(big_thumb["error"], "no_thumbnail");
     server.stop().await;

@@ -113,6 +113,9 @@ impl TestEnv {
         let mut table = toml::Table::try_from(config).unwrap();
         table["database"]["url"] = toml::Value::String(config.database.url.expose().into());
         table["broker"]["url"] = toml::Value::String(config.broker.url.expose().into());
+        if let Some(token) = &config.api.token {
+            table["api"]["token"] = toml::Value::String(token.expose().into());
+        }
         if let Some(toml::Value::Array(handlers)) = table.get_mut("handlers") {
             for (h, given) in handlers.iter_mut().zip(&config.handlers) {
                 if let Some(secret) = &given.secret {

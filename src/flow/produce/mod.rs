@@ -155,7 +155,13 @@ fn router(config: &Config, pool: PgPool) -> Router {
         pool,
         token: config.api.token.clone(),
         max_upload: config.api.max_upload_size.0,
-        content_types: config.api.content_types.clone(),
+        // Compared with media types as the handlers read them: lower case.
+        content_types: config
+            .api
+            .content_types
+            .iter()
+            .map(|t| t.to_ascii_lowercase())
+            .collect(),
         topic: Topic::parse(UploadCreated::TOPIC).expect("a valid topic"),
         saga: config
             .sagas
@@ -205,7 +211,13 @@ fn method_router(path: &str, body_limit: usize) -> MethodRouter<Arc<Api>> {
         "/healthz" => get(healthz),
         "/readyz" => get(readyz),
         "/metrics" => get(telemetry::metrics_response),
-        "/openapi.json" => get(|| async { Json(openapi::document()) }),
+        "/openapi.json" => get(|State(api): State<Arc<Api>>| async move {
+            Json(openapi::document(&openapi::Described {
+                auth: api.token.is_some(),
+                content_types: &api.content_types,
+                max_upload: api.max_upload,
+            }))
+        }),
         "/uploads" => get(uploads::list)
             .post(uploads::create)
             .layer(DefaultBodyLimit::max(body_limit)),

@@ -1,7 +1,23 @@
-//! The OpenAPI 3.1 document served at `GET /openapi.json`. A test checks it
-//! against `produce::ROUTES`, the list the router is built from.
+//! The OpenAPI 3.1 document served at `GET /openapi.json`: it describes the
+//! server that serves it. Security appears only when `api.token` is set; the
+//! accepted content types, the size limit and the file-name rule come from
+//! the same values and functions the handlers use (`super::uploads`). A test
+//! checks the paths against `produce::ROUTES`, and the suite runs Schemathesis
+//! against a real `serve` to check everything else.
 
 use serde_json::{Value, json};
+
+use super::uploads;
+
+/// What the document needs to know about the server it describes.
+pub struct Described<'a> {
+    /// `api.token` is set: every route but the health checks needs it.
+    pub auth: bool,
+    /// `api.content_types`, as the handlers compare them (lower case).
+    pub content_types: &'a [String],
+    /// `api.max_upload_size` in bytes.
+    pub max_upload: u64,
+}
 
 fn error_response(description: &str) -> Value {
     json!({
@@ -10,9 +26,67 @@ fn error_response(description: &str) -> Value {
     })
 }
 
-pub fn document() -> Value {
-    let upload_ref = json!({ "$ref": "#/components/schemas/Upload" });
+/// A file name as the API takes it: empty (not given), or at most 255
+/// characters without control characters whose last path segment is not
+/// blank. The same rule as `uploads::file_name`.
+fn file_name_schema(description: &str) -> Value {
     json!({
+        "type": "string",
+        "maxLength": uploads::MAX_FILE_NAME,
+        "pattern": uploads::FILE_NAME_PATTERN,
+        "description": description
+    })
+}
+
+pub fn document(server: &Described<'_>) -> Value {
+    let upload_ref = json!({ "$ref": "#/components/schemas/Upload" });
+    let raw_types = uploads::raw_types(server.content_types);
+    let max = server.max_upload;
+    // The file's bytes, not empty; text as text, anything else as bytes.
+    // The size limit is not a schema keyword: past it the answer is 413, not
+    // the 400 of a request the schema forbids.
+    let limit = format!(
+        "at most {} (api.max_upload_size; larger: 413)",
+        crate::config::ByteSize::b(max).display().iec()
+    );
+    let file =
+        json!({ "type": "string", "format": "binary", "minLength": 1, "description": limit });
+    let text = json!({ "type": "string", "minLength": 1, "description": limit });
+    let mut bodies = serde_json::Map::new();
+    bodies.insert(
+        "multipart/form-data".into(),
+        json!({
+            "schema": {
+                "type": "object",
+                "required": ["file"],
+                "additionalProperties": false,
+                "properties": {
+                    // A plain string, not `format: binary`: Schemathesis checks a
+                    // mutated form against a copy whose binary parts read as "",
+                    // which a minimum length then reports as the mutation.
+                    "file": { "type": "string", "minLength": 1, "description": format!("the file's bytes, {limit}") },
+                    "filename": file_name_schema("the file name; wins over the part's own file name and ?filename=")
+                }
+            },
+            "encoding": { "file": { "contentType": server.content_types.join(", ") } }
+        }),
+    );
+    bodies.insert(
+        "application/json".into(),
+        json!({ "schema": { "$ref": "#/components/schemas/JsonUpload" } }),
+    );
+    for t in &raw_types {
+        let schema = if t.starts_with("text/") { &text } else { &file };
+        bodies.insert(t.to_string(), json!({ "schema": schema }));
+    }
+    // Every route answers 401 only when a token is configured.
+    let unauthorized = |mut responses: Value| {
+        if server.auth {
+            responses["401"] = error_response("missing or wrong bearer token");
+        }
+        responses
+    };
+    let mut doc = json!({
         "openapi": "3.1.0",
         "info": {
             "title": "outboxctl producer API",
@@ -21,13 +95,12 @@ pub fn document() -> Value {
                 in one PostgreSQL transaction; `outboxctl relay` publishes the event to RabbitMQ. \
                 Every error body is `{\"error\": code, \"message\": sentence}` and a failed request changes nothing."
         },
-        "security": [ { "bearer": [] } ],
         "paths": {
             "/healthz": {
                 "get": {
                     "summary": "The process is alive",
                     "security": [],
-                    "responses": { "200": { "description": "alive" } }
+                    "responses": { "200": { "description": "alive", "content": { "application/json": {} } } }
                 }
             },
             "/readyz": {
@@ -35,7 +108,7 @@ pub fn document() -> Value {
                     "summary": "The database is reachable",
                     "security": [],
                     "responses": {
-                        "200": { "description": "ready" },
+                        "200": { "description": "ready", "content": { "application/json": {} } },
                         "503": error_response("the database is unavailable")
                     }
                 }
@@ -43,86 +116,71 @@ pub fn document() -> Value {
             "/metrics": {
                 "get": {
                     "summary": "Prometheus metrics (text exposition format)",
-                    "responses": {
-                        "200": { "description": "metrics", "content": { "text/plain": {} } },
-                        "401": error_response("missing or wrong bearer token")
-                    }
+                    "responses": unauthorized(json!({
+                        "200": { "description": "metrics", "content": { "text/plain": { "schema": { "type": "string" } } } }
+                    }))
                 }
             },
             "/openapi.json": {
                 "get": {
                     "summary": "This document",
-                    "responses": {
-                        "200": { "description": "the OpenAPI document", "content": { "application/json": {} } },
-                        "401": error_response("missing or wrong bearer token")
-                    }
+                    "responses": unauthorized(json!({
+                        "200": { "description": "the OpenAPI document", "content": { "application/json": {} } }
+                    }))
                 }
             },
             "/uploads": {
                 "post": {
                     "summary": "Register an upload and its upload.created event",
-                    "description": "Send the file as multipart/form-data (a `file` part, optional `filename` field), \
+                    "description": format!(
+                        "Send the file as multipart/form-data (a `file` part, optional `filename` field), \
                         as JSON (`filename`, `content_type`, `content_base64`), or as the raw body with the file's \
-                        own Content-Type and `?filename=`. With an `Idempotency-Key`, a retry of the same request \
-                        returns the same upload (header `Idempotent-Replayed: true`) and writes nothing.",
+                        own Content-Type (one of api.content_types) and an optional `?filename=`. A body of type \
+                        application/json is always the JSON form. {} With an `Idempotency-Key`, a retry of the same \
+                        request returns the same upload (header `Idempotent-Replayed: true`) and writes nothing.",
+                        uploads::FILE_NAME_RULE
+                    ),
                     "parameters": [
                         { "name": "Idempotency-Key", "in": "header", "required": false,
-                          "schema": { "type": "string", "minLength": 1, "maxLength": 255 } },
+                          "description": "1 to 255 visible ASCII characters, e.g. a UUID",
+                          "schema": { "type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$" } },
                         { "name": "traceparent", "in": "header", "required": false,
-                          "description": "W3C trace context, stored with the event and carried to consumers",
+                          "description": "W3C trace context, stored with the event and carried to consumers; \
+                              a value that is not one starts a new trace",
                           "schema": { "type": "string" } },
                         { "name": "filename", "in": "query", "required": false,
-                          "description": "file name of a raw-body upload",
-                          "schema": { "type": "string" } }
+                          "schema": file_name_schema("the file name, when the body does not name the file") }
                     ],
-                    "requestBody": {
-                        "required": true,
-                        "content": {
-                            "multipart/form-data": {
-                                "schema": {
-                                    "type": "object",
-                                    "required": ["file"],
-                                    "properties": {
-                                        "file": { "type": "string", "format": "binary" },
-                                        "filename": { "type": "string" }
-                                    }
-                                }
-                            },
-                            "application/json": { "schema": { "$ref": "#/components/schemas/JsonUpload" } },
-                            "application/octet-stream": { "schema": { "type": "string", "format": "binary" } },
-                            "image/*": { "schema": { "type": "string", "format": "binary" } }
-                        }
-                    },
-                    "responses": {
+                    "requestBody": { "required": true, "content": bodies },
+                    "responses": unauthorized(json!({
                         "201": {
                             "description": "stored (or, with a replayed Idempotency-Key, the upload stored before)",
                             "headers": {
                                 "Location": { "schema": { "type": "string" } },
-                                "Idempotent-Replayed": { "schema": { "type": "string" } },
+                                "Idempotent-Replayed": { "schema": { "type": "string", "enum": ["true"] } },
                                 "traceparent": { "schema": { "type": "string" } }
                             },
                             "content": { "application/json": { "schema": upload_ref } }
                         },
-                        "400": error_response("malformed body, missing file or file name, empty file, invalid header"),
-                        "401": error_response("missing or wrong bearer token"),
+                        "400": error_response("malformed body, missing file part, empty file, invalid file name or header"),
                         "409": error_response("the Idempotency-Key was used for a different request"),
                         "413": error_response("the file is larger than api.max_upload_size"),
                         "415": error_response("a content type the API does not accept"),
                         "503": error_response("the database is unavailable")
-                    }
+                    }))
                 },
                 "get": {
                     "summary": "List uploads, newest first",
                     "parameters": [
                         { "name": "status", "in": "query", "required": false,
-                          "schema": { "type": "string", "enum": ["registered", "processed", "rejected"] } },
+                          "schema": { "type": "string", "enum": ["registered", "processed", "available", "rejected"] } },
                         { "name": "limit", "in": "query", "required": false,
                           "schema": { "type": "integer", "minimum": 1, "maximum": 100, "default": 20 } },
                         { "name": "after", "in": "query", "required": false,
                           "description": "the `next` value of the previous page",
                           "schema": { "type": "string", "format": "uuid" } }
                     ],
-                    "responses": {
+                    "responses": unauthorized(json!({
                         "200": {
                             "description": "a page of uploads",
                             "content": { "application/json": { "schema": {
@@ -135,9 +193,8 @@ pub fn document() -> Value {
                             } } }
                         },
                         "400": error_response("invalid status, limit or after"),
-                        "401": error_response("missing or wrong bearer token"),
                         "503": error_response("the database is unavailable")
-                    }
+                    }))
                 }
             },
             "/uploads/{id}": {
@@ -146,16 +203,15 @@ pub fn document() -> Value {
                     "parameters": [
                         { "name": "id", "in": "path", "required": true, "schema": { "type": "string", "format": "uuid" } }
                     ],
-                    "responses": {
+                    "responses": unauthorized(json!({
                         "200": {
                             "description": "the upload, its outbox event (null once purged) and its consumption history",
                             "content": { "application/json": { "schema": { "$ref": "#/components/schemas/UploadDetail" } } }
                         },
                         "400": error_response("the id is not a UUID"),
-                        "401": error_response("missing or wrong bearer token"),
                         "404": error_response("no upload with this id"),
                         "503": error_response("the database is unavailable")
-                    }
+                    }))
                 }
             },
             "/uploads/{id}/thumbnail": {
@@ -164,23 +220,20 @@ pub fn document() -> Value {
                     "parameters": [
                         { "name": "id", "in": "path", "required": true, "schema": { "type": "string", "format": "uuid" } }
                     ],
-                    "responses": {
+                    "responses": unauthorized(json!({
                         "200": {
                             "description": "a PNG that fits in uploads.thumbnail_size",
                             "content": { "image/png": { "schema": { "type": "string", "format": "binary" } } }
                         },
                         "400": error_response("the id is not a UUID"),
-                        "401": error_response("missing or wrong bearer token"),
-                        "404": error_response("no upload with this id, or it has no thumbnail (yet, or rejected)"),
+                        "404": error_response("no upload with this id"),
+                        "409": error_response("the upload has no thumbnail: not made yet, or the upload was rejected"),
                         "503": error_response("the database is unavailable")
-                    }
+                    }))
                 }
             }
         },
         "components": {
-            "securitySchemes": {
-                "bearer": { "type": "http", "scheme": "bearer", "description": "api.token, when set" }
-            },
             "schemas": {
                 "Error": {
                     "type": "object",
@@ -192,11 +245,17 @@ pub fn document() -> Value {
                 },
                 "JsonUpload": {
                     "type": "object",
-                    "required": ["filename", "content_type", "content_base64"],
+                    "required": ["content_type", "content_base64"],
+                    "additionalProperties": false,
                     "properties": {
-                        "filename": { "type": "string" },
-                        "content_type": { "type": "string" },
-                        "content_base64": { "type": "string", "contentEncoding": "base64" }
+                        "filename": file_name_schema("the file name; wins over ?filename="),
+                        "content_type": { "type": "string", "enum": server.content_types },
+                        "content_base64": {
+                            "type": "string",
+                            "description": format!("the file, in standard base64 with padding; the file {limit}"),
+                            "contentEncoding": "base64",
+                            "pattern": uploads::BASE64_PATTERN
+                        }
                     }
                 },
                 "Upload": {
@@ -297,5 +356,11 @@ pub fn document() -> Value {
                 }
             }
         }
-    })
+    });
+    if server.auth {
+        doc["security"] = json!([{ "bearer": [] }]);
+        doc["components"]["securitySchemes"] =
+            json!({ "bearer": { "type": "http", "scheme": "bearer", "description": "api.token" } });
+    }
+    doc
 }

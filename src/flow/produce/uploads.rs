@@ -39,9 +39,86 @@ struct UploadQuery {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct JsonUpload {
-    filename: String,
+    #[serde(default, deserialize_with = "present_string")]
+    filename: Option<String>,
     content_type: String,
     content_base64: String,
+}
+
+/// An optional member that, when present, must be a string (not `null`).
+fn present_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    String::deserialize(d).map(Some)
+}
+
+/// The longest file name the API takes, in characters.
+pub(super) const MAX_FILE_NAME: usize = 255;
+
+/// [`file_name`] as a regular expression (JSON Schema dialect) for the
+/// OpenAPI document: empty, or no control characters and a last path
+/// segment that is not blank. Blank is what `str::trim` removes.
+pub(super) const FILE_NAME_PATTERN: &str = r"^(?:[^\x00-\x1f\x7f-\x9f]*[^\x00-\x1f\x7f-\x9f/\\ \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\x00-\x1f\x7f-\x9f/\\]*)?$";
+
+/// The file-name rule, in one sentence, for the document and the README.
+pub(super) const FILE_NAME_RULE: &str = "The file name is the first non-empty one of: the body's \
+    `filename` (multipart field or JSON member), the multipart part's own file name, `?filename=`; \
+    with none, it is `upload` plus the extension of the file's type (`upload.png`). A name given \
+    but invalid (over 255 characters, control characters, blank after its last / or \\) is refused; \
+    the stored name is the part after the last / or \\, trimmed.";
+
+/// Standard base64 with padding, at least one byte: what `content_base64`
+/// must be.
+pub(super) const BASE64_PATTERN: &str =
+    r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{4}|[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)$";
+
+/// The accepted types that can be sent as a raw body: all of
+/// `api.content_types` but the two that name another form of upload.
+pub(super) fn raw_types(content_types: &[String]) -> Vec<&str> {
+    content_types
+        .iter()
+        .map(String::as_str)
+        .filter(|t| !matches!(*t, "application/json" | "multipart/form-data"))
+        .collect()
+}
+
+/// One given file name checked: `None` when empty (not given), else the
+/// last path segment, trimmed ("C:\\tmp\\cat.png" is "cat.png").
+fn file_name(given: &str, source: &str) -> Result<Option<String>, ApiError> {
+    if given.is_empty() {
+        return Ok(None);
+    }
+    let invalid = |why: &str| {
+        ApiError::bad_request(
+            "invalid_filename",
+            format!("the file name {given:?} ({source}) {why}; leave it out or send another"),
+        )
+    };
+    if given.chars().count() > MAX_FILE_NAME {
+        return Err(invalid("is longer than 255 characters"));
+    }
+    if given.chars().any(char::is_control) {
+        return Err(invalid("has control characters"));
+    }
+    let name = given.rsplit(['/', '\\']).next().unwrap_or("").trim();
+    if name.is_empty() {
+        return Err(invalid("is blank after its last / or \\"));
+    }
+    Ok(Some(name.to_string()))
+}
+
+/// The name of an upload with no name given: `upload` and its type's usual
+/// extension.
+fn default_name(content_type: &str) -> String {
+    let ext = match content_type {
+        "image/png" => ".png",
+        "image/jpeg" => ".jpg",
+        "image/gif" => ".gif",
+        "image/webp" => ".webp",
+        "application/pdf" => ".pdf",
+        "text/plain" => ".txt",
+        "application/octet-stream" => ".bin",
+        _ => "",
+    };
+    format!("upload{ext}")
 }
 
 pub(super) async fn create(
@@ -176,36 +253,49 @@ async fn read_upload(api: &Api, req: Request) -> Result<Incoming, ApiError> {
         .and_then(|v| v.to_str().ok())
         .map(essence);
     let query: UploadQuery = query(req.uri())?;
+    // Checked even when the body names the file: an invalid value is refused.
+    let query_name = match &query.filename {
+        Some(given) => file_name(given, "?filename=")?,
+        None => None,
+    };
     let incoming = match declared.as_deref() {
         None => {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "missing_content_type",
                 "send multipart/form-data with a `file` part, a JSON upload, or the file itself \
-                 with its Content-Type and ?filename=",
+                 with its Content-Type",
             ));
         }
-        Some("multipart/form-data") => read_multipart(api, req).await?,
-        Some("application/json") if query.filename.is_none() => read_json(api, req).await?,
+        Some("multipart/form-data") => read_multipart(api, req, query_name).await?,
+        Some("application/json") => read_json(api, req, query_name).await?,
         Some(content_type) => {
-            let filename = query.filename.ok_or_else(|| {
-                ApiError::bad_request(
-                    "missing_filename",
-                    "a raw upload needs ?filename=<name> (or send multipart/form-data)",
-                )
-            })?;
             let content_type = content_type.to_string();
+            if !raw_types(&api.content_types).contains(&content_type.as_str()) {
+                return Err(unsupported(api, &content_type));
+            }
             let content = Bytes::from_request(req, &())
                 .await
                 .map_err(|e| body_error(api, e.status(), &e.body_text()))?;
             Incoming {
-                filename,
+                filename: query_name.unwrap_or_else(|| default_name(&content_type)),
                 content_type,
                 content,
             }
         }
     };
     check_upload(api, incoming)
+}
+
+fn unsupported(api: &Api, content_type: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_content_type",
+        format!(
+            "files of type {content_type:?} are not accepted; accepted: {} (api.content_types)",
+            api.content_types.join(", ")
+        ),
+    )
 }
 
 fn body_error(api: &Api, status: StatusCode, detail: &str) -> ApiError {
@@ -230,7 +320,11 @@ fn too_large(api: &Api) -> ApiError {
     )
 }
 
-async fn read_multipart(api: &Api, req: Request) -> Result<Incoming, ApiError> {
+async fn read_multipart(
+    api: &Api,
+    req: Request,
+    query_name: Option<String>,
+) -> Result<Incoming, ApiError> {
     let malformed = |e: axum::extract::multipart::MultipartError| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             too_large(api)
@@ -272,8 +366,20 @@ async fn read_multipart(api: &Api, req: Request) -> Result<Incoming, ApiError> {
                     content: content.into(),
                 });
             }
-            Some("filename") => filename_field = Some(field.text().await.map_err(malformed)?),
-            _ => {}
+            Some("filename") => {
+                let given = field.text().await.map_err(malformed)?;
+                filename_field = file_name(&given, "the `filename` field")?;
+            }
+            other => {
+                return Err(ApiError::bad_request(
+                    "unknown_field",
+                    format!(
+                        "the multipart body has a part {:?} the API does not know; send a `file` part \
+                         and optionally a `filename` field",
+                        other.unwrap_or("")
+                    ),
+                ));
+            }
         }
     }
     let mut file = file.ok_or_else(|| {
@@ -282,13 +388,22 @@ async fn read_multipart(api: &Api, req: Request) -> Result<Incoming, ApiError> {
             "the multipart body has no `file` part; add one with the file's bytes",
         )
     })?;
-    if let Some(name) = filename_field {
-        file.filename = name;
-    }
+    // The rule of FILE_NAME_RULE: field, then the part's own name, then the query.
+    file.filename = match (
+        filename_field,
+        file_name(&file.filename, "the `file` part's file name")?,
+    ) {
+        (Some(name), _) | (None, Some(name)) => name,
+        (None, None) => query_name.unwrap_or_else(|| default_name(&file.content_type)),
+    };
     Ok(file)
 }
 
-async fn read_json(api: &Api, req: Request) -> Result<Incoming, ApiError> {
+async fn read_json(
+    api: &Api,
+    req: Request,
+    query_name: Option<String>,
+) -> Result<Incoming, ApiError> {
     let body = Bytes::from_request(req, &())
         .await
         .map_err(|e| body_error(api, e.status(), &e.body_text()))?;
@@ -296,11 +411,27 @@ async fn read_json(api: &Api, req: Request) -> Result<Incoming, ApiError> {
         ApiError::bad_request(
             "malformed_json",
             format!(
-                "the JSON body is not valid: {e} — expected {{\"filename\", \"content_type\", \"content_base64\"}}"
+                "the JSON body is not valid: {e} — expected {{\"content_type\", \"content_base64\"}} and optionally \"filename\""
             ),
         )
     })?;
-    let content = base64::engine::general_purpose::STANDARD
+    // The JSON content type is compared as given: the document lists the
+    // accepted values as an enum.
+    if !api.content_types.contains(&upload.content_type) {
+        return Err(unsupported(api, &upload.content_type));
+    }
+    let filename = match &upload.filename {
+        Some(given) => file_name(given, "the JSON `filename`")?,
+        None => None,
+    };
+    // Padding required, any trailing bits accepted: exactly BASE64_PATTERN.
+    let engine = base64::engine::GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        base64::engine::GeneralPurposeConfig::new()
+            .with_decode_allow_trailing_bits(true)
+            .with_decode_padding_mode(base64::engine::DecodePaddingMode::RequireCanonical),
+    );
+    let content = engine
         .decode(upload.content_base64.as_bytes())
         .map_err(|e| {
             ApiError::bad_request(
@@ -309,35 +440,16 @@ async fn read_json(api: &Api, req: Request) -> Result<Incoming, ApiError> {
             )
         })?;
     Ok(Incoming {
-        filename: upload.filename,
-        content_type: essence(&upload.content_type),
+        filename: filename
+            .or(query_name)
+            .unwrap_or_else(|| default_name(&upload.content_type)),
+        content_type: upload.content_type,
         content: content.into(),
     })
 }
 
-/// Name, type and size rules shared by every way of uploading.
-fn check_upload(api: &Api, mut file: Incoming) -> Result<Incoming, ApiError> {
-    // Keep the last path segment: a client's "C:\\tmp\\cat.png" is "cat.png".
-    let name = file
-        .filename
-        .rsplit(['/', '\\'])
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_string();
-    if name.is_empty() {
-        return Err(ApiError::bad_request(
-            "missing_filename",
-            "the upload has no file name; set it in the multipart part, the JSON or ?filename=",
-        ));
-    }
-    if name.chars().count() > 255 || name.chars().any(char::is_control) {
-        return Err(ApiError::bad_request(
-            "invalid_filename",
-            "the file name must be at most 255 characters without control characters",
-        ));
-    }
-    file.filename = name;
+/// Type and size rules shared by every way of uploading.
+fn check_upload(api: &Api, file: Incoming) -> Result<Incoming, ApiError> {
     if file.content.is_empty() {
         return Err(ApiError::bad_request(
             "empty_file",
@@ -348,15 +460,7 @@ fn check_upload(api: &Api, mut file: Incoming) -> Result<Incoming, ApiError> {
         return Err(too_large(api));
     }
     if !api.content_types.contains(&file.content_type) {
-        return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_content_type",
-            format!(
-                "files of type {:?} are not accepted; accepted: {} (api.content_types)",
-                file.content_type,
-                api.content_types.join(", ")
-            ),
-        ));
+        return Err(unsupported(api, &file.content_type));
     }
     Ok(file)
 }
@@ -371,11 +475,20 @@ fn query<T: serde::de::DeserializeOwned>(uri: &axum::http::Uri) -> Result<T, Api
     })
 }
 
+/// A UUID in its hyphenated form only (`format: uuid` in the document),
+/// in either case.
+fn uuid(raw: &str) -> Option<Uuid> {
+    let hyphens = raw.len() == 36 && [8, 13, 18, 23].iter().all(|&i| raw.as_bytes()[i] == b'-');
+    hyphens.then(|| Uuid::try_parse(raw).ok()).flatten()
+}
+
 fn parse_id(raw: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(raw).map_err(|_| {
+    uuid(raw).ok_or_else(|| {
         ApiError::bad_request(
             "invalid_id",
-            format!("{raw:?} is not an upload id; ids are UUIDs"),
+            format!(
+                "{raw:?} is not an upload id; ids are UUIDs (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"
+            ),
         )
     })
 }
@@ -434,8 +547,10 @@ pub(super) async fn thumbnail(
     };
     match uploads::thumbnail(&api.pool, id).await? {
         Some(png) => Ok(([(header::CONTENT_TYPE, "image/png")], png).into_response()),
+        // The upload exists; its state has no thumbnail (yet): a conflict
+        // with that state, not a missing resource.
         None => Err(ApiError::new(
-            StatusCode::NOT_FOUND,
+            StatusCode::CONFLICT,
             "no_thumbnail",
             format!(
                 "upload {id} has no thumbnail: it is {}{} — see GET /uploads/{id} for its saga",
@@ -463,33 +578,39 @@ pub(super) async fn list(
 ) -> Result<Json<Value>, ApiError> {
     let q: ListQuery = query(req.uri())?;
     let status = match q.status.as_deref() {
-        None | Some("") => None,
+        None => None,
         Some(s) => Some(UploadStatus::parse(s).ok_or_else(|| {
             ApiError::bad_request(
                 "invalid_status",
-                format!("status {s:?} is not one of registered, processed, rejected"),
+                format!(
+                    "status {s:?} is not one of registered, processed, available, rejected; \
+                     leave it out for every status"
+                ),
             )
         })?),
     };
     let limit = match q.limit.as_deref() {
-        None | Some("") => 20,
+        None => 20,
+        // Digits as written by anyone: no sign, no leading zero.
         Some(s) => s
             .parse::<u32>()
             .ok()
-            .filter(|n| (1..=100).contains(n))
+            .filter(|n| (1..=100).contains(n) && n.to_string() == s)
             .ok_or_else(|| {
                 ApiError::bad_request(
                     "invalid_limit",
-                    format!("limit {s:?} must be a number from 1 to 100"),
+                    format!("limit {s:?} must be a whole number from 1 to 100"),
                 )
             })?,
     };
     let after = match q.after.as_deref() {
-        None | Some("") => None,
-        Some(s) => Some(Uuid::parse_str(s).map_err(|_| {
+        None => None,
+        Some(s) => Some(uuid(s).ok_or_else(|| {
             ApiError::bad_request(
                 "invalid_after",
-                format!("after {s:?} is not an upload id (a UUID)"),
+                format!(
+                    "after {s:?} is not an upload id (a UUID): pass the `next` of the previous page"
+                ),
             )
         })?),
     };
