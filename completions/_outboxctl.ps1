@@ -43,6 +43,7 @@ Register-ArgumentCompleter -Native -CommandName 'outboxctl' -ScriptBlock {
             [CompletionResult]::new('handlers', 'handlers', [CompletionResultType]::ParameterValue, 'The handlers the consumer runs ([[handlers]] in the config file): ls')
             [CompletionResult]::new('saga', 'saga', [CompletionResultType]::ParameterValue, 'Sagas ([[sagas]] in the config file): run the orchestrator; ls, show, why, abort, retry, graph')
             [CompletionResult]::new('bench', 'bench', [CompletionResultType]::ParameterValue, 'Measure a stage against the servers'' own limit, in a database and queues of its own')
+            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Prove the guarantees on these servers: real relayers and consumers through SIGKILLs and cut, stalled and refused connections, counted by an independent observer; exit 1 on any loss, duplicate effect or order violation')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script to stdout')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff) to stdout, or write one page per command into a directory')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -637,6 +638,27 @@ Register-ArgumentCompleter -Native -CommandName 'outboxctl' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
+        'outboxctl;verify' {
+            [CompletionResult]::new('--events', '--events', [CompletionResultType]::ParameterName, 'Events to push through the pipeline')
+            [CompletionResult]::new('--kills', '--kills', [CompletionResultType]::ParameterName, 'SIGKILLs, taking turns over the relayers and consumers, each restarted at once')
+            [CompletionResult]::new('--cuts', '--cuts', [CompletionResultType]::ParameterName, 'Connection faults, taking turns over the processes and kinds: reset, a 2 s stall, a 1 s refusal, of the database and of the broker connection')
+            [CompletionResult]::new('--rate', '--rate', [CompletionResultType]::ParameterName, 'Events committed per second while the faults land')
+            [CompletionResult]::new('--keys', '--keys', [CompletionResultType]::ParameterName, 'Distinct partition keys')
+            [CompletionResult]::new('--relays', '--relays', [CompletionResultType]::ParameterName, 'Relayer processes')
+            [CompletionResult]::new('--consumers', '--consumers', [CompletionResultType]::ParameterName, 'Consumer processes')
+            [CompletionResult]::new('--queue-type', '--queue-type', [CompletionResultType]::ParameterName, 'Queue type of the run''s queues [default: broker.queue_type]')
+            [CompletionResult]::new('--seed', '--seed', [CompletionResultType]::ParameterName, 'Seed of the fault schedule (printed with the report), to run the same campaign again')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: ./outbox.toml when present]')
+            [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]')
+            [CompletionResult]::new('--broker-url', '--broker-url', [CompletionResultType]::ParameterName, 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]')
+            [CompletionResult]::new('--log-level', '--log-level', [CompletionResultType]::ParameterName, 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
         'outboxctl;completions' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: ./outbox.toml when present]')
             [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]')
@@ -672,6 +694,7 @@ Register-ArgumentCompleter -Native -CommandName 'outboxctl' -ScriptBlock {
             [CompletionResult]::new('handlers', 'handlers', [CompletionResultType]::ParameterValue, 'The handlers the consumer runs ([[handlers]] in the config file): ls')
             [CompletionResult]::new('saga', 'saga', [CompletionResultType]::ParameterValue, 'Sagas ([[sagas]] in the config file): run the orchestrator; ls, show, why, abort, retry, graph')
             [CompletionResult]::new('bench', 'bench', [CompletionResultType]::ParameterValue, 'Measure a stage against the servers'' own limit, in a database and queues of its own')
+            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Prove the guarantees on these servers: real relayers and consumers through SIGKILLs and cut, stalled and refused connections, counted by an independent observer; exit 1 on any loss, duplicate effect or order violation')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script to stdout')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff) to stdout, or write one page per command into a directory')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -798,6 +821,9 @@ Register-ArgumentCompleter -Native -CommandName 'outboxctl' -ScriptBlock {
             break
         }
         'outboxctl;help;bench' {
+            break
+        }
+        'outboxctl;help;verify' {
             break
         }
         'outboxctl;help;completions' {

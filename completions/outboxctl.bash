@@ -64,6 +64,9 @@ _outboxctl() {
             outboxctl,up)
                 cmd="outboxctl__subcmd__up"
                 ;;
+            outboxctl,verify)
+                cmd="outboxctl__subcmd__verify"
+                ;;
             outboxctl__subcmd__config,check)
                 cmd="outboxctl__subcmd__config__subcmd__check"
                 ;;
@@ -171,6 +174,9 @@ _outboxctl() {
                 ;;
             outboxctl__subcmd__help,up)
                 cmd="outboxctl__subcmd__help__subcmd__up"
+                ;;
+            outboxctl__subcmd__help,verify)
+                cmd="outboxctl__subcmd__help__subcmd__verify"
                 ;;
             outboxctl__subcmd__help__subcmd__config,check)
                 cmd="outboxctl__subcmd__help__subcmd__config__subcmd__check"
@@ -344,7 +350,7 @@ _outboxctl() {
 
     case "${cmd}" in
         outboxctl)
-            opts="-h -V --config --database-url --broker-url --log-level --log-format --help --version migrate topology config relay serve consume up outbox lag dlq handlers saga bench completions man help"
+            opts="-h -V --config --database-url --broker-url --log-level --log-format --help --version migrate topology config relay serve consume up outbox lag dlq handlers saga bench verify completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1110,7 +1116,7 @@ _outboxctl() {
             return 0
             ;;
         outboxctl__subcmd__help)
-            opts="migrate topology config relay serve consume up outbox lag dlq handlers saga bench completions man help"
+            opts="migrate topology config relay serve consume up outbox lag dlq handlers saga bench verify completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1628,6 +1634,20 @@ _outboxctl() {
             return 0
             ;;
         outboxctl__subcmd__help__subcmd__up)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        outboxctl__subcmd__help__subcmd__verify)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2826,6 +2846,84 @@ _outboxctl() {
                     ;;
                 --metrics-listen)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --broker-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        outboxctl__subcmd__verify)
+            opts="-o -h --events --kills --cuts --rate --keys --relays --consumers --queue-type --seed --output --config --database-url --broker-url --log-level --log-format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --events)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kills)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cuts)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rate)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keys)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --relays)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --consumers)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --queue-type)
+                    COMPREPLY=($(compgen -W "quorum classic" -- "${cur}"))
+                    return 0
+                    ;;
+                --seed)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
                     return 0
                     ;;
                 --config)

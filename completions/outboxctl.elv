@@ -40,6 +40,7 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand handlers 'The handlers the consumer runs ([[handlers]] in the config file): ls'
             cand saga 'Sagas ([[sagas]] in the config file): run the orchestrator; ls, show, why, abort, retry, graph'
             cand bench 'Measure a stage against the servers'' own limit, in a database and queues of its own'
+            cand verify 'Prove the guarantees on these servers: real relayers and consumers through SIGKILLs and cut, stalled and refused connections, counted by an independent observer; exit 1 on any loss, duplicate effect or order violation'
             cand completions 'Print a shell completion script to stdout'
             cand man 'Print the man page (roff) to stdout, or write one page per command into a directory'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -566,6 +567,26 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'outboxctl;verify'= {
+            cand --events 'Events to push through the pipeline'
+            cand --kills 'SIGKILLs, taking turns over the relayers and consumers, each restarted at once'
+            cand --cuts 'Connection faults, taking turns over the processes and kinds: reset, a 2 s stall, a 1 s refusal, of the database and of the broker connection'
+            cand --rate 'Events committed per second while the faults land'
+            cand --keys 'Distinct partition keys'
+            cand --relays 'Relayer processes'
+            cand --consumers 'Consumer processes'
+            cand --queue-type 'Queue type of the run''s queues [default: broker.queue_type]'
+            cand --seed 'Seed of the fault schedule (printed with the report), to run the same campaign again'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand --config 'Configuration file [default: ./outbox.toml when present]'
+            cand --database-url 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]'
+            cand --broker-url 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]'
+            cand --log-level 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]'
+            cand --log-format 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'outboxctl;completions'= {
             cand --config 'Configuration file [default: ./outbox.toml when present]'
             cand --database-url 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]'
@@ -599,6 +620,7 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand handlers 'The handlers the consumer runs ([[handlers]] in the config file): ls'
             cand saga 'Sagas ([[sagas]] in the config file): run the orchestrator; ls, show, why, abort, retry, graph'
             cand bench 'Measure a stage against the servers'' own limit, in a database and queues of its own'
+            cand verify 'Prove the guarantees on these servers: real relayers and consumers through SIGKILLs and cut, stalled and refused connections, counted by an independent observer; exit 1 on any loss, duplicate effect or order violation'
             cand completions 'Print a shell completion script to stdout'
             cand man 'Print the man page (roff) to stdout, or write one page per command into a directory'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -691,6 +713,8 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
         &'outboxctl;help;saga;graph'= {
         }
         &'outboxctl;help;bench'= {
+        }
+        &'outboxctl;help;verify'= {
         }
         &'outboxctl;help;completions'= {
         }

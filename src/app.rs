@@ -42,6 +42,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         }
         Command::Saga(cmd) => sagas::command(&load()?.config, cmd).await,
         Command::Bench(args) => bench::run(&load()?.config, &args).await,
+        Command::Verify(args) => bench::verify::command(&load()?.config, &args).await,
     }
 }
 

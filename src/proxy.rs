@@ -1,9 +1,11 @@
 //! A fault-injecting TCP proxy: put it between a process and PostgreSQL or
-//! RabbitMQ, then reset its connections, refuse new ones, or freeze the bytes
-//! while every connection stays open — the faults a real network produces and
-//! a restart of the shared server cannot.
+//! RabbitMQ, then reset its connections, refuse new ones, freeze the bytes
+//! while every connection stays open, or hold only the server's replies (the
+//! requests arrive, the answers do not: a publish the broker stored whose
+//! confirm never comes back) — the faults a real network produces and a
+//! restart of the shared server cannot.
 //!
-//! Used by the integration tests; depends on tokio only.
+//! Used by the integration tests and by `outboxctl verify`; depends on tokio only.
 
 use std::io;
 use std::net::SocketAddr;
@@ -51,6 +53,8 @@ pub struct FaultProxy {
     cut: watch::Sender<u64>,
     /// `true` while bytes are frozen.
     stall: watch::Sender<bool>,
+    /// `true` while the server's bytes are held back.
+    hold: watch::Sender<bool>,
     task: JoinHandle<()>,
 }
 
@@ -61,18 +65,20 @@ impl FaultProxy {
         let shared = Arc::new(Shared::default());
         let (cut, cut_rx) = watch::channel(0u64);
         let (stall, stall_rx) = watch::channel(false);
+        let (hold, hold_rx) = watch::channel(false);
         let task = tokio::spawn(accept_loop(
             listener,
             upstream,
             shared.clone(),
             cut_rx,
-            stall_rx,
+            [stall_rx, hold_rx],
         ));
         Ok(Self {
             addr,
             shared,
             cut,
             stall,
+            hold,
             task,
         })
     }
@@ -102,6 +108,14 @@ impl FaultProxy {
         self.stall.send_replace(stalled);
     }
 
+    /// Hold back what the server sends (the client's bytes still arrive) —
+    /// or, with `false`, deliver it. Held in front of RabbitMQ, publishes
+    /// reach the queue and their confirms wait here; in front of PostgreSQL,
+    /// statements run and their results wait.
+    pub fn hold_replies(&self, held: bool) {
+        self.hold.send_replace(held);
+    }
+
     pub fn stats(&self) -> ProxyStats {
         let s = &self.shared;
         ProxyStats {
@@ -127,7 +141,7 @@ async fn accept_loop(
     upstream: SocketAddr,
     shared: Arc<Shared>,
     cut: watch::Receiver<u64>,
-    stall: watch::Receiver<bool>,
+    freezes: [watch::Receiver<bool>; 2],
 ) {
     loop {
         let Ok((inbound, _)) = listener.accept().await else {
@@ -146,7 +160,7 @@ async fn accept_loop(
             upstream,
             shared.clone(),
             cut,
-            stall.clone(),
+            freezes.clone(),
         ));
     }
 }
@@ -162,11 +176,13 @@ async fn forward(
     upstream: SocketAddr,
     shared: Arc<Shared>,
     mut cut: watch::Receiver<u64>,
-    mut stall: watch::Receiver<bool>,
+    freezes: [watch::Receiver<bool>; 2],
 ) {
+    let [stall, hold] = freezes;
     // A connection made during a freeze waits, like its SYN would.
+    let mut syn = [stall.clone()];
     let connected = tokio::select! {
-        _ = wait_flowing(&mut stall) => TcpStream::connect(upstream).await,
+        _ = wait_flowing(&mut syn) => TcpStream::connect(upstream).await,
         _ = cut.changed() => { reset(inbound); return; }
     };
     let Ok(outbound) = connected else {
@@ -178,8 +194,8 @@ async fn forward(
     shared.open.fetch_add(1, Ordering::SeqCst);
     let (in_read, in_write) = inbound.into_split();
     let (out_read, out_write) = outbound.into_split();
-    let up = pump(in_read, out_write, stall.clone(), &shared.bytes_up);
-    let down = pump(out_read, in_write, stall.clone(), &shared.bytes_down);
+    let up = pump(in_read, out_write, vec![stall.clone()], &shared.bytes_up);
+    let down = pump(out_read, in_write, vec![stall, hold], &shared.bytes_down);
     tokio::pin!(up, down);
     let (mut up_done, mut down_done) = (false, false);
     let was_cut = loop {
@@ -200,13 +216,13 @@ async fn forward(
     // (zero linger) rather than close.
 }
 
-/// Copy one direction until EOF, holding bytes (and the EOF) while stalled.
-/// A socket closes when both of its halves are dropped, so a direction that
-/// ended leaves the other one flowing.
+/// Copy one direction until EOF, holding bytes (and the EOF) while any of
+/// `freezes` is on. A socket closes when both of its halves are dropped, so a
+/// direction that ended leaves the other one flowing.
 async fn pump(
     mut from: OwnedReadHalf,
     mut to: OwnedWriteHalf,
-    mut stall: watch::Receiver<bool>,
+    mut freezes: Vec<watch::Receiver<bool>>,
     counter: &AtomicU64,
 ) {
     // Zero linger from the start: however this connection ends — a cut that
@@ -218,7 +234,7 @@ async fn pump(
         let Ok(n) = from.read(&mut buf).await else {
             return;
         };
-        wait_flowing(&mut stall).await;
+        wait_flowing(&mut freezes).await;
         if n == 0 {
             let _ = to.shutdown().await;
             return;
@@ -230,9 +246,16 @@ async fn pump(
     }
 }
 
-async fn wait_flowing(stall: &mut watch::Receiver<bool>) {
-    while *stall.borrow_and_update() {
-        if stall.changed().await.is_err() {
+/// Wait until none of `freezes` is on.
+async fn wait_flowing(freezes: &mut [watch::Receiver<bool>]) {
+    loop {
+        let Some(on) = freezes.iter_mut().find_map(|f| {
+            let frozen = *f.borrow_and_update();
+            frozen.then_some(f)
+        }) else {
+            return;
+        };
+        if on.changed().await.is_err() {
             return;
         }
     }

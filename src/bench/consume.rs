@@ -173,14 +173,9 @@ async fn statement(
     c: u32,
     bytes: u32,
 ) -> anyhow::Result<()> {
-    const STATEMENT: &str =
-        "INSERT INTO bench_effects (message_id, n) VALUES ($3, ($1->>'n')::int)";
-    r.setting("handler", format!("sql: {STATEMENT}"));
+    r.setting("handler", format!("sql: {}", super::EFFECT_STATEMENT));
     sql::create_effects_table(&lab.pool).await?;
-    lab.set_handlers(vec![HandlerConfig {
-        statement: Some(STATEMENT.into()),
-        ..handler(lab, "effect", HandlerKind::Sql)
-    }])?;
+    lab.set_handlers(vec![super::effect_handler(lab)])?;
     let db = db_baseline(lab, n, c).await;
     let (rate, peak) = consume_all(lab, n, c, bench_messages(n, bytes).into_iter()).await?;
     let (rows, distinct) = sql::effects(&lab.pool).await?;

@@ -1,6 +1,8 @@
 //! `bench e2e`: events committed at a steady rate in single-row transactions
 //! while the relayer and the consumer run; latency from each commit to the
-//! consumer's commit, and whether every event arrived exactly once.
+//! consumer's commit, and whether every event arrived exactly once — counted
+//! in the effects an `sql` handler writes to a table without a key, where a
+//! message handled twice shows as two rows.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -14,7 +16,7 @@ use super::{Lab, Report, TOPIC, payload, percentile, progress};
 use crate::cli::BenchArgs;
 use crate::store::bench as sql;
 
-pub async fn run(lab: &Lab, args: &BenchArgs) -> anyhow::Result<Report> {
+pub async fn run(lab: &mut Lab, args: &BenchArgs) -> anyhow::Result<Report> {
     let rate = args.rate;
     let duration = args.duration.unwrap_or(Duration::from_secs(30));
     let total = ((rate as f64) * duration.as_secs_f64()).round().max(1.0) as u64;
@@ -34,6 +36,10 @@ pub async fn run(lab: &Lab, args: &BenchArgs) -> anyhow::Result<Report> {
         "relay poll interval",
         humantime::format_duration(lab.config.relay.interval),
     );
+
+    sql::create_effects_table(&lab.pool).await?;
+    lab.set_handlers(vec![super::effect_handler(lab)])?;
+    r.setting("handler", format!("sql: {}", super::EFFECT_STATEMENT));
 
     let mut relay = lab.start("relay", &["relay"])?;
     let mut consume = lab.start("consume", &["consume"])?;
@@ -135,12 +141,21 @@ pub async fn run(lab: &Lab, args: &BenchArgs) -> anyhow::Result<Report> {
         .filter_map(|(id, c, _)| sent.get(id).map(|s| ms(*c - *s)))
         .collect();
     consume_ms.sort_by(f64::total_cmp);
-    let distinct: std::collections::HashSet<Uuid> = consumed.iter().map(|(id, _, _)| *id).collect();
-    let processed_twice = consumed.len() - distinct.len();
+    // Effects, not consumption rows: the inbox's primary key would fold a
+    // message handled twice into one row, the effects table keeps both.
+    let (effects, distinct_effects) = sql::effects(&lab.pool).await?;
+    let processed_twice = effects - distinct_effects;
+    if distinct_effects != latencies.len() as i64 {
+        r.problem(format!(
+            "{distinct_effects} messages have an effect but {} were consumed",
+            latencies.len()
+        ));
+    }
 
     r.figure("events committed", committed as f64);
     r.figure("events consumed", latencies.len() as f64);
     r.figure("lost", lost as f64);
+    r.figure("effects", effects as f64);
     r.figure("processed twice", processed_twice as f64);
     r.figure("duplicate deliveries skipped", duplicates as f64);
     r.figure(

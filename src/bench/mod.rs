@@ -13,6 +13,7 @@ mod consume;
 mod drain;
 mod e2e;
 mod saga;
+pub mod verify;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -36,10 +37,15 @@ use crate::store::{self, bench as sql};
 const TOPIC: &str = "bench.event";
 
 pub async fn run(base: &Config, args: &BenchArgs) -> anyhow::Result<Outcome> {
-    let mut lab = Lab::create(base, args).await?;
+    let mut lab = Lab::create(base, "bench", args.queue_type, |config, prefix| {
+        if args.scenario == Scenario::Saga {
+            saga::prepare(config, prefix);
+        }
+    })
+    .await?;
     let result = match args.scenario {
         Scenario::Drain => drain::run(&lab, args).await,
-        Scenario::E2e => e2e::run(&lab, args).await,
+        Scenario::E2e => e2e::run(&mut lab, args).await,
         Scenario::Api => api::run(&lab, args).await,
         Scenario::Consume => consume::run(&mut lab, args).await,
         Scenario::Saga => saga::run(&lab, args).await,
@@ -174,13 +180,24 @@ pub struct Lab {
     db_name: String,
     dir: PathBuf,
     config_file: PathBuf,
+    /// Leave `dir` (the processes' logs) behind at cleanup.
+    keep_dir: bool,
 }
 
 impl Lab {
-    async fn create(base: &Config, args: &BenchArgs) -> anyhow::Result<Self> {
+    /// A database `outbox_<purpose>_<id>` and exchange and queues
+    /// `<purpose>-<id>.*` of the run's own; `prepare` adapts the configuration
+    /// (given the prefix) before it is written and the topology declared.
+    async fn create(
+        base: &Config,
+        purpose: &'static str,
+        queue_type: Option<crate::config::QueueType>,
+        prepare: impl FnOnce(&mut Config, &str),
+    ) -> anyhow::Result<Self> {
         let id = format!("{:08x}", rand::random::<u32>());
-        let db_name = format!("outbox_bench_{id}");
-        let admin = store::connect(&base.database, "outboxctl bench", &[]).await?;
+        let db_name = format!("outbox_{purpose}_{id}");
+        let app = format!("outboxctl {purpose}");
+        let admin = store::connect(&base.database, &app, &[]).await?;
         sql::create_database(&admin, &db_name).await?;
 
         let mut config = base.clone();
@@ -188,10 +205,10 @@ impl Lab {
         url.set_path(&db_name);
         config.database.url = SecretUrl::new(url.to_string());
         config.database.max_connections = config.database.max_connections.max(40);
-        let prefix = format!("bench-{id}");
+        let prefix = format!("{purpose}-{id}");
         config.broker.exchange = format!("{prefix}.x");
         config.broker.dead_letter_exchange = format!("{prefix}.dlx");
-        if let Some(t) = args.queue_type {
+        if let Some(t) = queue_type {
             config.broker.queue_type = t;
         }
         config.broker.queues = vec![QueueConfig {
@@ -204,11 +221,9 @@ impl Lab {
         // message and acknowledges it.
         config.handlers = Vec::new();
         config.sagas = Vec::new();
-        if args.scenario == Scenario::Saga {
-            saga::prepare(&mut config, &prefix);
-        }
         config.metrics.listen = None;
         config.log.level = "warn".into();
+        prepare(&mut config, &prefix);
 
         let dir = std::env::temp_dir().join(&prefix);
         std::fs::create_dir_all(&dir)?;
@@ -216,14 +231,9 @@ impl Lab {
         write_private(&config_file, &config)?;
 
         let lab = async {
-            let pool = store::connect(
-                &config.database,
-                "outboxctl bench",
-                &[("jit", "off".into())],
-            )
-            .await?;
+            let pool = store::connect(&config.database, &app, &[("jit", "off".into())]).await?;
             store::migrate(&pool).await?;
-            let broker = Broker::connect(&config.broker, "outboxctl bench").await?;
+            let broker = Broker::connect(&config.broker, &app).await?;
             broker
                 .apply_topology(&Topology::from_config(&config))
                 .await?;
@@ -239,6 +249,7 @@ impl Lab {
                 db_name,
                 dir,
                 config_file,
+                keep_dir: false,
             }),
             Err(e) => {
                 let _ = sql::drop_database(&admin, &db_name).await;
@@ -258,9 +269,30 @@ impl Lab {
         write_private(&self.config_file, &self.config)
     }
 
+    /// A variant of the lab's configuration as a private file named `name`.
+    fn write_config(&self, name: &str, config: &Config) -> anyhow::Result<PathBuf> {
+        let path = self.dir.join(name);
+        write_private(&path, config)?;
+        Ok(path)
+    }
+
     /// Start `outboxctl <args>` against the lab, logging to a file of its own.
     fn start(&self, name: &str, args: &[&str]) -> anyhow::Result<Process> {
-        let log = std::fs::File::create(self.dir.join(format!("{name}.log")))?;
+        self.start_with(name, &self.config_file, args)
+    }
+
+    /// Start `outboxctl --config <config_file> <args>`, logging to `<name>.log`
+    /// (appended to, so a restarted process keeps its history).
+    fn start_with(
+        &self,
+        name: &str,
+        config_file: &std::path::Path,
+        args: &[&str],
+    ) -> anyhow::Result<Process> {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join(format!("{name}.log")))?;
         let mut cmd = tokio::process::Command::new(std::env::current_exe()?);
         for (k, _) in std::env::vars() {
             if k.starts_with("OUTBOX_") {
@@ -269,7 +301,7 @@ impl Lab {
         }
         let child = cmd
             .arg("--config")
-            .arg(&self.config_file)
+            .arg(config_file)
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -305,7 +337,14 @@ impl Lab {
         self.pool.close().await;
         let _ = sql::drop_database(&self.admin, &self.db_name).await;
         self.admin.close().await;
-        let _ = std::fs::remove_dir_all(&self.dir);
+        if !self.keep_dir {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    /// Keep the directory with the processes' logs after cleanup.
+    fn keep_dir(&mut self) {
+        self.keep_dir = true;
     }
 }
 
@@ -387,6 +426,12 @@ impl Process {
         self.check(status)
     }
 
+    /// SIGKILL, then wait: no chance to finish anything.
+    async fn kill(&mut self) {
+        let _ = self.child.start_kill();
+        let _ = self.child.wait().await;
+    }
+
     /// SIGTERM, then wait (it finishes what it has in hand).
     async fn stop(&mut self) -> anyhow::Result<()> {
         if let Some(pid) = self.child.id() {
@@ -457,4 +502,19 @@ fn payload(n: u64, bytes: usize) -> serde_json::Value {
         .saturating_sub(format!(r#"{{"n":{n},"pad":""}}"#).len())
         .max(1);
     serde_json::json!({ "n": n, "pad": "x".repeat(pad) })
+}
+
+/// The statement of the effect handler: one row per handling in
+/// `bench_effects`, a table without a key.
+pub(crate) const EFFECT_STATEMENT: &str =
+    "INSERT INTO bench_effects (message_id, n) VALUES ($3, ($1->>'n')::int)";
+
+/// An `sql` handler of the lab's queue, for every topic, writing
+/// [`EFFECT_STATEMENT`].
+fn effect_handler(lab: &Lab) -> HandlerConfig {
+    HandlerConfig {
+        queue: Some(lab.queue().to_string()),
+        statement: Some(EFFECT_STATEMENT.into()),
+        ..HandlerConfig::new("effect", crate::config::HandlerKind::Sql, &["#"])
+    }
 }

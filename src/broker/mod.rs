@@ -9,6 +9,7 @@ pub mod bench;
 pub mod consume;
 pub mod link;
 pub mod management;
+pub mod observe;
 pub mod publish;
 pub mod topology;
 

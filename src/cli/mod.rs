@@ -99,6 +99,10 @@ pub enum Command {
     Saga(SagaCommand),
     /// Measure a stage against the servers' own limit, in a database and queues of its own
     Bench(BenchArgs),
+    /// Prove the guarantees on these servers: real relayers and consumers through SIGKILLs and
+    /// cut, stalled and refused connections, counted by an independent observer; exit 1 on any
+    /// loss, duplicate effect or order violation
+    Verify(VerifyArgs),
     /// Print a shell completion script to stdout
     Completions {
         #[arg(value_enum)]
@@ -525,6 +529,40 @@ pub struct BenchArgs {
     /// request (a webhook does some work; 0s measures the pipeline's own cost)
     #[arg(long, value_parser = parse_duration, value_name = "DURATION", default_value = "5ms")]
     pub receiver_delay: Duration,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Events to push through the pipeline
+    #[arg(long, value_name = "N", default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+    pub events: u64,
+    /// SIGKILLs, taking turns over the relayers and consumers, each restarted at once
+    #[arg(long, value_name = "K", default_value_t = 20)]
+    pub kills: u32,
+    /// Connection faults, taking turns over the processes and kinds: reset, a 2 s stall, a 1 s
+    /// refusal, of the database and of the broker connection
+    #[arg(long, value_name = "C", default_value_t = 10)]
+    pub cuts: u32,
+    /// Events committed per second while the faults land
+    #[arg(long, value_name = "R", default_value_t = 2000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub rate: u32,
+    /// Distinct partition keys
+    #[arg(long, value_name = "K", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub keys: u32,
+    /// Relayer processes
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=16))]
+    pub relays: u32,
+    /// Consumer processes
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=16))]
+    pub consumers: u32,
+    /// Queue type of the run's queues [default: broker.queue_type]
+    #[arg(long, value_enum)]
+    pub queue_type: Option<crate::config::QueueType>,
+    /// Seed of the fault schedule (printed with the report), to run the same campaign again
+    #[arg(long, value_name = "SEED")]
+    pub seed: Option<u64>,
     #[command(flatten)]
     pub output: OutputArgs,
 }

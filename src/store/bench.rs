@@ -282,3 +282,82 @@ pub async fn saga_latencies(pool: &PgPool, start: &str) -> Result<Vec<(i64, f64)
     .fetch_all(pool)
     .await?)
 }
+
+/// The effects `outboxctl verify`'s handler writes: one row per handling,
+/// no key (a message handled twice shows twice), in commit order (`seq`).
+pub async fn create_verify_effects(pool: &PgPool) -> Result<(), StoreError> {
+    sqlx::query(
+        "CREATE TABLE verify_effects (message_id uuid NOT NULL, partition_key text, \
+         n bigint NOT NULL, seq bigint GENERATED ALWAYS AS IDENTITY)",
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// The statement of `verify`'s handler.
+pub const VERIFY_EFFECT: &str =
+    "INSERT INTO verify_effects (message_id, partition_key, n) VALUES ($3, $5, ($1->>'n')::bigint)";
+
+/// Events `from..=to` as outbox rows of `keys` keys, in one statement: row
+/// `n` has key `k<n % keys>` and payload `{"n": n}`.
+pub async fn insert_verify_events(
+    pool: &PgPool,
+    topic: &str,
+    from: i64,
+    to: i64,
+    keys: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        r#"INSERT INTO outbox (topic, partition_key, payload)
+           SELECT $1, 'k' || (n % $4), jsonb_build_object('n', n)
+           FROM generate_series($2::bigint, $3::bigint) AS n"#,
+    )
+    .bind(topic)
+    .bind(from)
+    .bind(to)
+    .bind(keys)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Rows of `verify_effects`, for progress.
+pub async fn verify_effect_rows(pool: &PgPool) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar("SELECT count(*) FROM verify_effects")
+        .fetch_one(pool)
+        .await?)
+}
+
+/// What `verify` found in the database.
+#[derive(Debug, Clone, Copy, Default, sqlx::FromRow)]
+pub struct VerifyCounts {
+    pub sent: i64,
+    pub dead: i64,
+    pub effects: i64,
+    pub distinct_effects: i64,
+    /// A message of a key whose first effect committed after the first
+    /// effect of a younger message of that key.
+    pub order_violations: i64,
+}
+
+pub async fn verify_counts(pool: &PgPool) -> Result<VerifyCounts, StoreError> {
+    Ok(sqlx::query_as(
+        r#"
+        WITH firsts AS (
+            SELECT DISTINCT ON (message_id) message_id, partition_key, n, seq
+            FROM verify_effects ORDER BY message_id, seq
+        ), ordered AS (
+            SELECT n, lag(n) OVER (PARTITION BY partition_key ORDER BY seq) AS previous
+            FROM firsts
+        )
+        SELECT (SELECT count(*) FROM outbox WHERE sent_at IS NOT NULL) AS sent,
+               (SELECT count(*) FROM outbox WHERE dead_at IS NOT NULL) AS dead,
+               (SELECT count(*) FROM verify_effects) AS effects,
+               (SELECT count(DISTINCT message_id) FROM verify_effects) AS distinct_effects,
+               (SELECT count(*) FROM ordered WHERE previous > n) AS order_violations
+        "#,
+    )
+    .fetch_one(pool)
+    .await?)
+}

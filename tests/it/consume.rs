@@ -509,14 +509,29 @@ async fn up_serves_relays_and_consumes_then_stops_on_sigterm(pool: PgPool) {
     env.config.api.listen = "127.0.0.1:0".parse().unwrap();
     env.config.log.level = "info".into();
     let mut child = spawn(env.cmd().arg("up"));
-    let port = bound(&mut child, "API listening").await;
-    let http = reqwest::Client::new();
+    let base = up_api(&mut child).await;
+    let done = upload_processed(&base).await;
+    assert_eq!(done["width"], 1);
+    terminate(&child);
+    assert_eq!(wait_exit(&mut child).await.code(), Some(0));
+}
+
+/// The API of a running `up`, once it answers.
+async fn up_api(child: &mut Proc) -> String {
+    let port = bound(child, "API listening").await;
     let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
     wait_for("up to serve", || async {
         let r = http.get(format!("{base}/readyz")).send().await.ok()?;
         r.status().is_success().then_some(())
     })
     .await;
+    base
+}
+
+/// Upload the PNG and wait for the consumer to process it.
+async fn upload_processed(base: &str) -> Value {
+    let http = reqwest::Client::new();
     let form = Form::new().part(
         "file",
         Part::bytes(PNG)
@@ -534,14 +549,53 @@ async fn up_serves_relays_and_consumes_then_stops_on_sigterm(pool: PgPool) {
         .await
         .unwrap();
     let url = format!("{base}/uploads/{}", created["id"].as_str().unwrap());
-    let done = wait_for("the upload to be processed", || async {
+    wait_for("the upload to be processed", || async {
         let d: Value = http.get(&url).send().await.ok()?.json().await.ok()?;
         (d["status"] == "processed").then_some(d)
     })
+    .await
+}
+
+/// A part of `up` that fails is restarted. The broker refuses `up`'s user
+/// (its access to the vhost is taken away, and the proxy cuts every
+/// connection so each part must reconnect): a refusal ends a part, which
+/// `up` starts again with backoff until the user is let in again — then
+/// uploads are processed again.
+#[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]
+async fn up_restarts_a_part_that_failed(pool: PgPool) {
+    let amqp = proxy(AMQP_ADDR).await;
+    let admin = Management::new();
+    let mut env = TestEnv::new(pool, &["upload.#"]);
+    let user = env.id.clone();
+    admin.add_user(&user, "restart-me").await;
+    env.config.broker.url =
+        outboxctl::config::SecretUrl::new(format!("amqp://{user}:restart-me@{}/%2f", amqp.addr()));
+    env.config.api.listen = "127.0.0.1:0".parse().unwrap();
+    env.config.log.level = "info".into();
+    let mut child = spawn(env.cmd().arg("up"));
+    let base = up_api(&mut child).await;
+    upload_processed(&base).await;
+
+    admin.revoke(&user).await;
+    amqp.cut();
+    wait_for("up to restart the consumer after its failure", || {
+        let log = child.log();
+        let restarted = log
+            .lines()
+            .any(|l| l.contains(r#"component="consume""#) && l.contains("failed; restarting in"));
+        async move { restarted.then_some(()) }
+    })
     .await;
-    assert_eq!(done["width"], 1);
+    admin.grant(&user).await;
+    upload_processed(&base).await;
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "up exited:\n{}",
+        child.log()
+    );
     terminate(&child);
     assert_eq!(wait_exit(&mut child).await.code(), Some(0));
+    admin.delete_user(&user).await;
 }
 
 /// The history rows of a batch get their commit and processing times, also
@@ -593,4 +647,146 @@ async fn history_rows_are_stamped_even_with_a_duplicate_in_the_batch(pool: PgPoo
         vec![(a, 7.5, 0), (b, 7.5, 1)],
         "one row per message, each stamped, the duplicate counted"
     );
+}
+
+/// Writes its effect into `effects` (no key) in the consumer's transaction,
+/// counts every call, and refuses the message whose `n` is `poison`.
+struct Effect {
+    poison: i64,
+    calls: Arc<AtomicU32>,
+}
+
+impl Handler for Effect {
+    fn handle<'a>(&'a self, conn: &'a mut PgConnection, m: &'a Message) -> HandlerFuture<'a> {
+        Box::pin(async move {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            let n = m.payload["n"].as_i64().unwrap_or(-1);
+            sqlx::query("INSERT INTO effects (n) VALUES ($1)")
+                .bind(n)
+                .execute(&mut *conn)
+                .await
+                .map_err(|e| HandlerError::Retry(e.to_string()))?;
+            if n == self.poison {
+                return Err(HandlerError::Reject(format!("message {n} is poison")));
+            }
+            Ok(Done::default())
+        })
+    }
+}
+
+/// A lane commits the deliveries it holds in one transaction; when one of
+/// them fails, the batch rolls back and each is handled again alone. Shown by
+/// the handler's call count (more calls than messages: a batch holding the
+/// poison message ran and rolled back) and by the effects, in a table with no
+/// key: exactly one per good message, none for the poison one.
+#[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]
+async fn a_failing_message_in_a_batch_fails_alone_and_the_others_commit_once(pool: PgPool) {
+    const N: i64 = 50;
+    let mut env = TestEnv::new(pool, &["batch.#"]);
+    // One lane, so every delivery waits in the same one.
+    env.config.consumer.concurrency = 1;
+    env.apply_topology().await;
+    sqlx::query("CREATE TABLE effects (n bigint NOT NULL)")
+        .execute(&env.pool)
+        .await
+        .unwrap();
+    for n in 0..N {
+        let body = format!(r#"{{"n": {n}}}"#);
+        let id = Uuid::new_v4().to_string();
+        env.publish(RawMessage {
+            routing_key: "batch.item",
+            body: body.as_bytes(),
+            message_id: Some(&id),
+            message_type: None,
+        })
+        .await;
+    }
+    let calls = Arc::new(AtomicU32::new(0));
+    let handlers = Handlers::default().with(
+        "batch.item",
+        Effect {
+            poison: 25,
+            calls: calls.clone(),
+        },
+    );
+    let consumer = RunningConsumer::start(&env.config, handlers);
+    let dlq = format!("{}.dlq", env.queue());
+    wait_for(
+        "49 processed and the poison message dead-lettered",
+        || async {
+            let consumed: i64 = sqlx::query_scalar("SELECT count(*) FROM consumed_messages")
+                .fetch_one(&env.pool)
+                .await
+                .unwrap();
+            (consumed == N - 1 && env.depth(&dlq).await == 1).then_some(())
+        },
+    )
+    .await;
+    let summary = consumer.stop().await;
+    assert_eq!(
+        (summary.processed, summary.dead_lettered),
+        (N as u64 - 1, 1)
+    );
+    let (rows, distinct, poison): (i64, i64, i64) = sqlx::query_as(
+        "SELECT count(*), count(DISTINCT n), count(*) FILTER (WHERE n = 25) FROM effects",
+    )
+    .fetch_one(&env.pool)
+    .await
+    .unwrap();
+    assert_eq!((rows, distinct, poison), (N - 1, N - 1, 0));
+    let calls = i64::from(calls.load(Ordering::SeqCst));
+    assert!(
+        calls > N,
+        "{calls} handler calls for {N} messages: no batch held the poison message with others"
+    );
+}
+
+/// Records when it was called and fails the first two times.
+struct Clocked {
+    at: Arc<std::sync::Mutex<Vec<std::time::Instant>>>,
+}
+
+impl Handler for Clocked {
+    fn handle<'a>(&'a self, _conn: &'a mut PgConnection, _m: &'a Message) -> HandlerFuture<'a> {
+        Box::pin(async move {
+            let mut at = self.at.lock().unwrap();
+            at.push(std::time::Instant::now());
+            if at.len() < 3 {
+                return Err(HandlerError::Retry("not yet".into()));
+            }
+            Ok(Done::default())
+        })
+    }
+}
+
+/// A failed attempt comes back through `<queue>.retry` no sooner than
+/// `consumer.retry_delay` later.
+#[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]
+async fn a_retry_is_delayed_by_the_retry_delay(pool: PgPool) {
+    let mut env = TestEnv::new(pool, &["later.#"]);
+    env.config.consumer.retry_delay = std::time::Duration::from_secs(1);
+    env.apply_topology().await;
+    let at = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let handlers = Handlers::default().with("later.thing", Clocked { at: at.clone() });
+    let consumer = RunningConsumer::start(&env.config, handlers);
+    env.publish(RawMessage {
+        routing_key: "later.thing",
+        body: b"{}",
+        message_id: Some(&Uuid::new_v4().to_string()),
+        message_type: None,
+    })
+    .await;
+    wait_for("the third attempt", || async {
+        (at.lock().unwrap().len() == 3).then_some(())
+    })
+    .await;
+    consumer.stop().await;
+    let at = at.lock().unwrap();
+    for pair in at.windows(2) {
+        let gap = pair[1] - pair[0];
+        assert!(
+            gap >= env.config.consumer.retry_delay,
+            "an attempt came back after {gap:?}, before the retry delay"
+        );
+    }
 }

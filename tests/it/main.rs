@@ -6,6 +6,7 @@ mod api;
 mod bench;
 mod consume;
 mod contract;
+mod faults;
 mod handlers;
 mod liveness;
 mod observability;

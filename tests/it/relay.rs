@@ -1,7 +1,7 @@
 //! The relayer against the real PostgreSQL and RabbitMQ: every guarantee in
 //! DESIGN.md gets a test that tries to break it.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -229,143 +229,6 @@ async fn nacked_publish_is_not_marked_sent(pool: PgPool) {
 }
 
 #[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]
-async fn relay_killed_mid_drain_then_restarted_loses_nothing(pool: PgPool) {
-    const ROWS: i64 = 5000;
-    let mut env = TestEnv::new(pool, &["bulk.#"]);
-    env.config.relay.batch_size = 50;
-    env.insert_many(ROWS, "bulk.item", 0).await;
-
-    let mut child = spawn(env.cmd().arg("relay"));
-    wait_for("the relay to send some rows", || async {
-        let (_, sent, _) = env.counts().await;
-        (sent >= 300).then_some(())
-    })
-    .await;
-    child.kill().unwrap(); // SIGKILL: no chance to finish anything
-    child.wait().unwrap();
-    let (pending, _, _) = env.counts().await;
-    assert!(
-        pending > 0,
-        "the relay finished before it was killed; raise ROWS"
-    );
-
-    let out = run(env.cmd().args(["relay", "--once"]));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!(env.counts().await, (0, ROWS, 0));
-
-    // Every row reached the queue at least once (a batch cut short by the
-    // kill may have been published and then published again).
-    let depth = env.depth(&env.queue()).await as usize;
-    assert!(depth >= ROWS as usize);
-    let delivered: HashSet<Uuid> = env
-        .take(&env.queue(), depth)
-        .await
-        .iter()
-        .map(message_id)
-        .collect();
-    let missing = env
-        .message_ids()
-        .await
-        .into_iter()
-        .filter(|id| !delivered.contains(id))
-        .count();
-    assert_eq!(
-        missing, 0,
-        "{missing} rows are marked sent but never reached the queue"
-    );
-}
-
-#[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]
-async fn relay_reconnects_after_the_broker_connection_is_cut(pool: PgPool) {
-    const ROWS: i64 = 3000;
-    let proxy = proxy(AMQP_ADDR).await;
-    let mut env = TestEnv::new(pool, &["bulk.#"]);
-    env.config.broker.url = TestEnv::broker_url_via(&proxy);
-    env.config.relay.batch_size = 50;
-    env.insert_many(ROWS, "bulk.item", 0).await;
-
-    let relay = RunningRelay::start(&env.config);
-    wait_for("the relay to send some rows", || async {
-        let (_, sent, _) = env.counts().await;
-        (sent >= 300).then_some(())
-    })
-    .await;
-    proxy.cut();
-    let (pending_at_cut, _, _) = env.counts().await;
-    assert!(
-        pending_at_cut > 0,
-        "the relay finished before the cut; raise ROWS"
-    );
-    wait_for("every row to be sent after the reconnect", || async {
-        (env.counts().await == (0, ROWS, 0)).then_some(())
-    })
-    .await;
-    relay.stop().await;
-
-    let depth = env.depth(&env.queue()).await as usize;
-    let delivered: HashSet<Uuid> = env
-        .take(&env.queue(), depth)
-        .await
-        .iter()
-        .map(message_id)
-        .collect();
-    let missing = env
-        .message_ids()
-        .await
-        .into_iter()
-        .filter(|id| !delivered.contains(id))
-        .count();
-    assert_eq!(
-        missing, 0,
-        "{missing} rows are marked sent but never reached the queue"
-    );
-}
-
-#[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]
-async fn three_relayers_keep_per_key_order_and_publish_each_row_once(pool: PgPool) {
-    const ROWS: i64 = 20_000;
-    const KEYS: i64 = 50;
-    let mut env = TestEnv::new(pool, &["keyed.#"]);
-    env.config.relay.batch_size = 200;
-    env.insert_many(ROWS, "keyed.item", KEYS).await;
-
-    let relays: Vec<RunningRelay> = (0..3).map(|_| RunningRelay::start(&env.config)).collect();
-    wait_for("all rows to be sent", || async {
-        (env.counts().await == (0, ROWS, 0)).then_some(())
-    })
-    .await;
-    let mut sent = 0;
-    let mut failed = 0;
-    for r in relays {
-        let s = r.stop().await;
-        sent += s.sent;
-        failed += s.failed;
-    }
-    assert_eq!((sent, failed), (ROWS as u64, 0));
-
-    assert_eq!(
-        env.depth(&env.queue()).await,
-        ROWS as u32,
-        "some row was published twice"
-    );
-    let messages = env.take(&env.queue(), ROWS as usize).await;
-    let mut last: HashMap<String, i64> = HashMap::new();
-    let mut ids = HashSet::new();
-    for m in &messages {
-        let key = match header(m, "x-outbox-partition-key") {
-            Some(AMQPValue::LongString(k)) => k.to_string(),
-            other => panic!("partition key header missing: {other:?}"),
-        };
-        let id = outbox_id(m);
-        assert!(ids.insert(id), "row {id} was delivered twice");
-        if let Some(prev) = last.insert(key.clone(), id) {
-            assert!(prev < id, "key {key}: row {id} arrived after row {prev}");
-        }
-    }
-    assert_eq!(last.len(), KEYS as usize);
-}
-
-#[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]
 async fn poison_row_goes_dead_after_max_attempts_while_other_keys_flow(pool: PgPool) {
     let mut env = TestEnv::new(pool, &["good.#"]);
     env.config.relay.max_attempts = 3;
@@ -562,24 +425,6 @@ async fn poll_only_relay_does_not_listen_and_still_delivers(pool: PgPool) {
     .unwrap();
     relay.stop().await;
     assert_eq!(listening, 0);
-}
-
-#[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]
-async fn sigterm_stops_the_relay_cleanly(pool: PgPool) {
-    let env = TestEnv::new(pool, &["s.#"]);
-    env.insert_many(500, "s.item", 5).await;
-    let mut child = spawn(env.cmd().arg("relay"));
-    wait_for("some rows to be sent", || async {
-        let (_, sent, _) = env.counts().await;
-        (sent > 0).then_some(())
-    })
-    .await;
-    terminate(&child);
-    let status = wait_exit(&mut child).await;
-    assert_eq!(status.code(), Some(0));
-    // Nothing is left claimed: another relay can finish the job at once.
-    let summary = relay_once(&env.config).await;
-    assert_eq!(env.counts().await, (0, 500, 0), "{summary:?}");
 }
 
 /// A claim that finds every lane with due rows held by another batch says so

@@ -194,13 +194,6 @@ impl TestEnv {
         .unwrap()
     }
 
-    pub async fn message_ids(&self) -> Vec<Uuid> {
-        sqlx::query_scalar("SELECT message_id FROM outbox ORDER BY id")
-            .fetch_all(&self.pool)
-            .await
-            .unwrap()
-    }
-
     pub async fn amqp(&self) -> lapin::Connection {
         lapin::Connection::connect(AMQP_URL, lapin::ConnectionProperties::default())
             .await
@@ -636,5 +629,101 @@ impl TestEnv {
             .await
             .unwrap();
         broker.close().await;
+    }
+}
+
+/// The RabbitMQ management API of the shared broker, as `guest` (an
+/// administrator there): users and policies a test makes and removes.
+pub struct Management {
+    http: reqwest::Client,
+    base: &'static str,
+}
+
+impl Management {
+    pub fn new() -> Self {
+        Self {
+            // No idle connections kept: the server closes them after a
+            // while, and a reused one fails the next request.
+            http: reqwest::Client::builder()
+                .pool_max_idle_per_host(0)
+                .build()
+                .unwrap(),
+            base: "http://127.0.0.1:15672/api",
+        }
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<serde_json::Value>) {
+        let mut req = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.base))
+            .basic_auth("guest", Some("guest"));
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let r = req.send().await.expect("the management API answers");
+        assert!(
+            r.status().is_success(),
+            "{method} {path}: {} {}",
+            r.status(),
+            r.text().await.unwrap_or_default()
+        );
+    }
+
+    /// A user with every permission on the default vhost.
+    pub async fn add_user(&self, name: &str, password: &str) {
+        self.call(
+            reqwest::Method::PUT,
+            &format!("/users/{name}"),
+            Some(serde_json::json!({ "password": password, "tags": "" })),
+        )
+        .await;
+        self.grant(name).await;
+    }
+
+    pub async fn grant(&self, name: &str) {
+        self.call(
+            reqwest::Method::PUT,
+            &format!("/permissions/%2f/{name}"),
+            Some(serde_json::json!({ "configure": ".*", "write": ".*", "read": ".*" })),
+        )
+        .await;
+    }
+
+    /// Take the user's access to the default vhost away: its next connection
+    /// is refused.
+    pub async fn revoke(&self, name: &str) {
+        self.call(
+            reqwest::Method::DELETE,
+            &format!("/permissions/%2f/{name}"),
+            None,
+        )
+        .await;
+    }
+
+    pub async fn delete_user(&self, name: &str) {
+        self.call(reqwest::Method::DELETE, &format!("/users/{name}"), None)
+            .await;
+    }
+
+    /// A policy on the default vhost for queues matching `pattern`.
+    pub async fn set_policy(&self, name: &str, pattern: &str, definition: serde_json::Value) {
+        self.call(
+            reqwest::Method::PUT,
+            &format!("/policies/%2f/{name}"),
+            Some(serde_json::json!({
+                "pattern": pattern, "definition": definition,
+                "apply-to": "queues", "priority": 100
+            })),
+        )
+        .await;
+    }
+
+    pub async fn clear_policy(&self, name: &str) {
+        self.call(
+            reqwest::Method::DELETE,
+            &format!("/policies/%2f/{name}"),
+            None,
+        )
+        .await;
     }
 }

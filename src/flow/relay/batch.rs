@@ -122,6 +122,7 @@ impl Relay {
             t.sent += report.sent as u64;
             t.failed += report.failed as u64;
             t.dead += report.dead as u64;
+            t.waves += report.waves as u64;
         }
         debug!(
             claimed = report.claimed,

@@ -59,6 +59,9 @@ pub struct RelaySummary {
     pub sent: u64,
     pub failed: u64,
     pub dead: u64,
+    /// Publish waves: rows of a wave are in flight together, so rows without
+    /// a key take one wave per batch and a key's rows one wave each.
+    pub waves: u64,
     /// After a `--once` run: rows left pending after a failed attempt, and dead rows.
     pub trouble: outbox::Trouble,
 }
@@ -275,6 +278,7 @@ struct Counters {
     sent: u64,
     failed: u64,
     dead: u64,
+    waves: u64,
 }
 
 impl Relay {
@@ -350,6 +354,7 @@ impl Relay {
             sent: c.sent,
             failed: c.failed,
             dead: c.dead,
+            waves: c.waves,
             trouble: outbox::Trouble::default(),
         }
     }

@@ -1,0 +1,625 @@
+//! `outboxctl verify`: the fault campaign of the test suite, against the
+//! operator's own servers. In a database and exchange of its own (like
+//! `bench`), with work queues named after the configured one so the vhost's
+//! policies apply to them, it runs real relayer and consumer processes, each
+//! talking to PostgreSQL and RabbitMQ through a fault proxy of its own, and
+//! while events flow it SIGKILLs them and resets, stalls and refuses their
+//! connections at random instants. Two witnesses that owe nothing to the
+//! pipeline count the outcome: an observer queue bound to every topic sees
+//! every copy the broker routed, and the consumers' `sql` handler writes
+//! each effect into a table without a key. A loss, a duplicate effect, a
+//! dead row or a per-key order violation fails the run (exit 1).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use rand::{Rng, SeedableRng};
+use serde::Serialize;
+
+use super::{Lab, Process, progress};
+use crate::broker::observe::Seen;
+use crate::cli::{Output, VerifyArgs};
+use crate::config::{Config, HandlerConfig, HandlerKind, QueueConfig, SecretUrl};
+use crate::ops::Outcome;
+use crate::output;
+use crate::proxy::FaultProxy;
+use crate::store::bench as sql;
+
+const TOPIC: &str = "verify.event";
+/// How long a stall lasts, and a refusal.
+const STALL: Duration = Duration::from_secs(2);
+const REFUSAL: Duration = Duration::from_secs(1);
+/// Longest the run waits for the pipeline to move again before it calls it stuck.
+const STUCK: Duration = Duration::from_secs(60);
+
+pub async fn command(base: &Config, args: &VerifyArgs) -> anyhow::Result<Outcome> {
+    let seed = args.seed.unwrap_or_else(rand::random);
+    let work_queue = base.consumer_queue().to_string();
+    let mut lab = Lab::create(base, "verify", args.queue_type, |config, prefix| {
+        config.broker.queues = vec![QueueConfig {
+            name: format!("{work_queue}.{prefix}"),
+            bindings: vec!["#".into()],
+        }];
+        config.log.level = "info".into();
+    })
+    .await?;
+    let result = campaign(&mut lab, args, seed).await;
+    let keep_logs = !matches!(&result, Ok(r) if r.passed());
+    let logs = lab.dir.clone();
+    if keep_logs {
+        lab.keep_dir();
+    }
+    lab.cleanup().await;
+    let report = result?;
+    report.print(args.output.output)?;
+    if report.passed() {
+        return Ok(Outcome::Success);
+    }
+    for failure in report.failures() {
+        eprintln!("outboxctl: verify failed: {failure}");
+    }
+    eprintln!(
+        "outboxctl: the processes' logs are kept in {} (replay this campaign with --seed {seed})",
+        logs.display()
+    );
+    Ok(Outcome::CheckFailed)
+}
+
+/// What a campaign found.
+#[derive(Debug, Default, Serialize)]
+pub struct Report {
+    pub seed: u64,
+    pub settings: indexmap::IndexMap<&'static str, String>,
+    pub faults: indexmap::IndexMap<&'static str, u64>,
+    pub inserted: i64,
+    pub sent: i64,
+    pub dead: i64,
+    pub reached_broker: i64,
+    pub broker_duplicates: i64,
+    pub effects: i64,
+    pub duplicate_effects: i64,
+    pub dead_lettered: i64,
+    pub lost: i64,
+    pub order_violations: i64,
+    pub longest_recovery_ms: Option<u64>,
+    /// The longest recovery after each kind of fault, in ms.
+    pub recovery_ms_by_fault: indexmap::IndexMap<&'static str, u64>,
+    /// Faults after which the pipeline did not move again within a minute.
+    pub stuck: u64,
+    /// Why `lost` may be non-zero, when the counts point somewhere.
+    pub hint: Option<String>,
+}
+
+impl Report {
+    fn passed(&self) -> bool {
+        self.failures().is_empty()
+    }
+
+    /// The rows of the table that failed, each with what it means.
+    fn failures(&self) -> Vec<String> {
+        let mut f = Vec::new();
+        if self.lost > 0 {
+            f.push(format!(
+                "lost {} — of {} events, {} never had their effect",
+                self.lost, self.inserted, self.lost
+            ));
+        }
+        if self.duplicate_effects > 0 {
+            f.push(format!(
+                "duplicate effects {} — a message's effect committed more than once",
+                self.duplicate_effects
+            ));
+        }
+        if self.order_violations > 0 {
+            f.push(format!(
+                "per-key order violations {} — a key's events reached the broker or took effect \
+                 out of order",
+                self.order_violations
+            ));
+        }
+        if self.dead > 0 {
+            f.push(format!(
+                "dead {} — the relayer gave up on rows (`outboxctl outbox ls --dead` in the \
+                 run's database shows why; it is dropped at the end)",
+                self.dead
+            ));
+        }
+        if self.stuck > 0 {
+            f.push(format!(
+                "stuck {} — after a fault the pipeline did not move again within {}s",
+                self.stuck,
+                STUCK.as_secs()
+            ));
+        }
+        f
+    }
+
+    fn print(&self, format: Output) -> anyhow::Result<()> {
+        if format == Output::Json {
+            return Ok(output::json_line(self)?);
+        }
+        output::line(format!("outboxctl verify — seed {}", self.seed))?;
+        let mut t = output::table(&["", ""]);
+        for (k, v) in &self.settings {
+            t.add_row(vec![k.to_string(), v.clone()]);
+        }
+        let faults: Vec<String> = self
+            .faults
+            .iter()
+            .filter(|(_, n)| **n > 0)
+            .map(|(k, n)| format!("{n} {k}"))
+            .collect();
+        t.add_row(vec!["faults".into(), faults.join(", ")]);
+        let recoveries: Vec<String> = self
+            .recovery_ms_by_fault
+            .iter()
+            .map(|(k, ms)| format!("{k} {ms} ms"))
+            .collect();
+        t.add_row(vec![
+            "longest recovery by fault".into(),
+            recoveries.join(", "),
+        ]);
+        output::print_table(&t)?;
+        output::line("")?;
+        let verdict = |bad: bool| if bad { "FAILED" } else { "ok" };
+        let mut f = output::table(&["", "count", ""]);
+        let rows: [(&str, String, &str); 12] = [
+            ("inserted", self.inserted.to_string(), ""),
+            ("sent", self.sent.to_string(), ""),
+            ("dead", self.dead.to_string(), verdict(self.dead > 0)),
+            ("reached the broker", self.reached_broker.to_string(), ""),
+            (
+                "duplicates at the broker",
+                self.broker_duplicates.to_string(),
+                "",
+            ),
+            ("effects", self.effects.to_string(), ""),
+            (
+                "duplicate effects",
+                self.duplicate_effects.to_string(),
+                verdict(self.duplicate_effects > 0),
+            ),
+            ("dead-lettered", self.dead_lettered.to_string(), ""),
+            ("lost", self.lost.to_string(), verdict(self.lost > 0)),
+            (
+                "per-key order violations",
+                self.order_violations.to_string(),
+                verdict(self.order_violations > 0),
+            ),
+            (
+                "longest recovery",
+                self.longest_recovery_ms
+                    .map_or("-".into(), |ms| format!("{ms} ms")),
+                "",
+            ),
+            (
+                "stuck after a fault",
+                self.stuck.to_string(),
+                verdict(self.stuck > 0),
+            ),
+        ];
+        for (what, count, verdict) in rows {
+            f.add_row(vec![what.to_string(), count, verdict.to_string()]);
+        }
+        output::print_table(&f)?;
+        if let Some(hint) = &self.hint {
+            output::line(format!("\n{hint}"))?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Relay,
+    Consume,
+}
+
+/// A relayer or consumer, restarted in place after a kill, always behind
+/// the same two proxies.
+struct Slot {
+    name: String,
+    role: Role,
+    pg: Arc<FaultProxy>,
+    amqp: Arc<FaultProxy>,
+    config_file: PathBuf,
+    process: Process,
+}
+
+/// The first address `url` names (`host:port`, the default port if none).
+async fn upstream(url: &SecretUrl, default_port: u16, setting: &str) -> anyhow::Result<SocketAddr> {
+    let parsed = url
+        .parsed()
+        .with_context(|| format!("{setting} is not a URL"))?;
+    let host = parsed.host_str().filter(|h| !h.is_empty()).ok_or_else(|| {
+        anyhow::anyhow!(
+            "{setting} has no host; verify puts a TCP proxy in front of each server and needs \
+             host:port (not a Unix socket)"
+        )
+    })?;
+    let port = parsed.port().unwrap_or(default_port);
+    tokio::net::lookup_host((host.trim_matches(['[', ']']), port))
+        .await
+        .with_context(|| format!("cannot resolve the host of {setting}"))?
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("the host of {setting} resolves to no address"))
+}
+
+fn through(url: &SecretUrl, proxy: &FaultProxy) -> anyhow::Result<SecretUrl> {
+    let mut u = url.parsed()?;
+    u.set_host(Some(&proxy.addr().ip().to_string()))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    u.set_port(Some(proxy.addr().port()))
+        .map_err(|()| anyhow::anyhow!("this URL cannot take a port"))?;
+    Ok(SecretUrl::new(u.to_string()))
+}
+
+/// The faults of a campaign, in the order they land.
+#[derive(Debug, Clone, Copy)]
+enum Fault {
+    Kill,
+    Cut { database: bool },
+    Stall { database: bool },
+    Refuse { database: bool },
+}
+
+impl Fault {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Kill => "kill",
+            Self::Cut { database: true } => "database reset",
+            Self::Cut { database: false } => "broker reset",
+            Self::Stall { database: true } => "database stall",
+            Self::Stall { database: false } => "broker stall",
+            Self::Refuse { database: true } => "database refusal",
+            Self::Refuse { database: false } => "broker refusal",
+        }
+    }
+}
+
+/// Every copy the observer saw: how often each row arrived, and the first
+/// arrivals per key in order.
+#[derive(Default)]
+struct Observed {
+    copies: HashMap<i64, u32>,
+    last_first: HashMap<String, i64>,
+    order_violations: i64,
+}
+
+impl Observed {
+    fn see(&mut self, s: Seen) {
+        let Some(id) = s.outbox_id else { return };
+        let n = self.copies.entry(id).or_insert(0);
+        *n += 1;
+        if *n > 1 {
+            return;
+        }
+        if let Some(key) = s.partition_key
+            && let Some(previous) = self.last_first.insert(key, id)
+            && previous > id
+        {
+            self.order_violations += 1;
+        }
+    }
+}
+
+async fn campaign(lab: &mut Lab, args: &VerifyArgs, seed: u64) -> anyhow::Result<Report> {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let mut report = Report {
+        seed,
+        inserted: args.events as i64,
+        ..Report::default()
+    };
+    let queue = lab.queue().to_string();
+    report.settings.insert(
+        "events",
+        format!("{} at {}/s over {} keys", args.events, args.rate, args.keys),
+    );
+    report.settings.insert(
+        "processes",
+        format!("{} relayers, {} consumers", args.relays, args.consumers),
+    );
+    report.settings.insert(
+        "queue",
+        format!("{queue} ({})", lab.config.broker.queue_type.as_str()),
+    );
+
+    sql::create_verify_effects(&lab.pool).await?;
+    let handler = HandlerConfig {
+        queue: Some(queue.clone()),
+        statement: Some(sql::VERIFY_EFFECT.into()),
+        ..HandlerConfig::new("verify-effect", HandlerKind::Sql, &["#"])
+    };
+    lab.set_handlers(vec![handler])?;
+
+    let observed = Arc::new(Mutex::new(Observed::default()));
+    let observer_queue = format!("{}.observer", lab.config.broker.exchange);
+    let sink = observed.clone();
+    let observer = lab
+        .broker
+        .observe(&lab.config.broker.exchange, &observer_queue, move |s| {
+            sink.lock().expect("not poisoned").see(s)
+        })
+        .await?;
+
+    let pg_addr = upstream(&lab.config.database.url, 5432, "database.url").await?;
+    let amqp_addr = upstream(&lab.config.broker.url, 5672, "broker.url").await?;
+    let mut slots = Vec::new();
+    let roles = (0..args.relays)
+        .map(|i| (Role::Relay, format!("relay-{i}")))
+        .chain((0..args.consumers).map(|i| (Role::Consume, format!("consume-{i}"))));
+    for (role, name) in roles {
+        let pg = Arc::new(FaultProxy::start(pg_addr).await?);
+        let amqp = Arc::new(FaultProxy::start(amqp_addr).await?);
+        let mut config = lab.config.clone();
+        config.database.url = through(&config.database.url, &pg)?;
+        config.broker.url = through(&config.broker.url, &amqp)?;
+        let config_file = lab.write_config(&format!("{name}.toml"), &config)?;
+        let process = start(lab, &name, role, &config_file)?;
+        slots.push(Slot {
+            name,
+            role,
+            pg,
+            amqp,
+            config_file,
+            process,
+        });
+    }
+    let ready = async {
+        loop {
+            for s in &mut slots {
+                s.process.alive()?;
+            }
+            let consumers = lab
+                .broker
+                .queue_stats(&queue)
+                .await?
+                .map_or(0, |s| s.consumers);
+            if consumers >= u64::from(args.consumers) {
+                return anyhow::Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(60), ready)
+        .await
+        .map_err(|_| anyhow::anyhow!("the consumers did not subscribe within 60s"))??;
+
+    // The schedule: kills take turns over the processes; connection faults
+    // take turns over the processes and the six kinds. Instants are spread
+    // at random over the production time.
+    let produce_for = Duration::from_secs_f64(args.events as f64 / f64::from(args.rate));
+    let mut faults: Vec<(Duration, Fault, usize)> = Vec::new();
+    let kinds = [
+        Fault::Cut { database: false },
+        Fault::Cut { database: true },
+        Fault::Stall { database: false },
+        Fault::Stall { database: true },
+        Fault::Refuse { database: false },
+        Fault::Refuse { database: true },
+    ];
+    let offset = rng.random_range(0..slots.len());
+    for k in 0..args.kills as usize {
+        faults.push((Duration::ZERO, Fault::Kill, (offset + k) % slots.len()));
+    }
+    for c in 0..args.cuts as usize {
+        faults.push((
+            Duration::ZERO,
+            kinds[c % kinds.len()],
+            (offset + c) % slots.len(),
+        ));
+    }
+    // Not in the first or last tenth: faults land while work flows.
+    for f in &mut faults {
+        f.0 = produce_for.mul_f64(rng.random_range(0.1..0.9));
+    }
+    faults.sort_by_key(|f| f.0);
+
+    let bar = progress(args.events, "verify");
+    let producer = {
+        let pool = lab.pool.clone();
+        let (events, rate, keys) = (args.events as i64, args.rate, i64::from(args.keys));
+        tokio::spawn(async move {
+            // Every 10 ms the events due by then, in one statement: one
+            // producer, so a key's rows commit in id order.
+            let started = Instant::now();
+            let mut done = 0i64;
+            while done < events {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                let due = ((started.elapsed().as_secs_f64() * f64::from(rate)) as i64).min(events);
+                if due > done {
+                    sql::insert_verify_events(&pool, TOPIC, done + 1, due, keys).await?;
+                    done = due;
+                }
+            }
+            anyhow::Ok(())
+        })
+    };
+
+    let started = Instant::now();
+    let mut recoveries: Vec<(&'static str, tokio::task::JoinHandle<Option<Duration>>)> = Vec::new();
+    for (at, fault, slot) in faults {
+        if let Some(wait) = at.checked_sub(started.elapsed()) {
+            tokio::time::sleep(wait).await;
+        }
+        bar.set_position(sql::verify_effect_rows(&lab.pool).await.unwrap_or(0) as u64);
+        let s = &mut slots[slot];
+        *report.faults.entry(fault.label()).or_insert(0) += 1;
+        match fault {
+            Fault::Kill => {
+                s.process.kill().await;
+                s.process = start(lab, &s.name, s.role, &s.config_file)?;
+            }
+            Fault::Cut { database } => proxy_of(s, database).cut(),
+            Fault::Stall { database } => {
+                proxy_of(s, database).stall(true);
+                tokio::time::sleep(STALL).await;
+                proxy_of(s, database).stall(false);
+            }
+            Fault::Refuse { database } => {
+                proxy_of(s, database).refuse(true);
+                tokio::time::sleep(REFUSAL).await;
+                proxy_of(s, database).refuse(false);
+            }
+        }
+        for s in &mut slots {
+            s.process.alive()?;
+        }
+        recoveries.push((fault.label(), watch_recovery(lab, &slots[slot]).await));
+    }
+    producer.await.context("the producer")??;
+
+    // Drain: slow is fine, stuck is not.
+    let target = args.events as i64;
+    let (mut last, mut moved) = (-1, Instant::now());
+    loop {
+        let c = sql::verify_counts(&lab.pool).await?;
+        bar.set_position(c.distinct_effects.max(0) as u64);
+        if c.distinct_effects + c.dead >= target {
+            break;
+        }
+        if c.distinct_effects > last {
+            (last, moved) = (c.distinct_effects, Instant::now());
+        } else if moved.elapsed() > STUCK {
+            break;
+        } else if moved.elapsed() > Duration::from_secs(3)
+            && c.sent + c.dead >= target
+            && queues_empty(lab, &queue).await?
+        {
+            // Everything went out and nothing waits in the queues: what has
+            // no effect yet never will.
+            break;
+        }
+        for s in &mut slots {
+            s.process.alive()?;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    bar.finish_and_clear();
+    // Copies still on their way to the observer.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    for s in &mut slots {
+        s.process.stop().await?;
+    }
+    observer.abort();
+    let _ = lab.broker.delete_queue(&observer_queue).await;
+
+    for (kind, r) in recoveries {
+        match r.await.unwrap_or(None) {
+            Some(d) => {
+                let ms = d.as_millis() as u64;
+                report.longest_recovery_ms = Some(report.longest_recovery_ms.unwrap_or(0).max(ms));
+                let longest = report.recovery_ms_by_fault.entry(kind).or_insert(0);
+                *longest = (*longest).max(ms);
+            }
+            None => report.stuck += 1,
+        }
+    }
+    let c = sql::verify_counts(&lab.pool).await?;
+    let (reached, copies, broker_order) = {
+        let o = observed.lock().expect("not poisoned");
+        let copies: i64 = o.copies.values().map(|n| i64::from(*n)).sum();
+        (o.copies.len() as i64, copies, o.order_violations)
+    };
+    report.sent = c.sent;
+    report.dead = c.dead;
+    report.reached_broker = reached;
+    report.broker_duplicates = copies - reached;
+    report.effects = c.effects;
+    report.duplicate_effects = c.effects - c.distinct_effects;
+    report.lost = target - c.distinct_effects;
+    // The broker's order is the relayer's promise. Consumers competing for
+    // one queue take a key's messages side by side, so the order of effects
+    // is a promise only of a single consumer (its lanes keep a key in order).
+    report.order_violations = broker_order;
+    if args.consumers == 1 {
+        report.order_violations += c.order_violations;
+    }
+    report.dead_lettered = lab
+        .broker
+        .queue_stats(&crate::broker::topology::dead_letter_queue(&queue))
+        .await?
+        .map_or(0, |s| s.ready as i64);
+    if report.lost > 0 && report.reached_broker >= target && report.dead == 0 {
+        let dead_lettered = if report.dead_lettered > 0 {
+            format!(
+                " ({} of them are in {}: the broker dead-lettered them)",
+                report.dead_lettered,
+                crate::broker::topology::dead_letter_queue(&queue)
+            )
+        } else {
+            String::new()
+        };
+        report.hint = Some(format!(
+            "Every event reached the broker and was confirmed, yet {} never reached a consumer{dead_lettered}: \
+             the broker dropped them. Look at the policies of the vhost (`rabbitmqctl \
+             list_policies`): a max-length with the default drop-head overflow, or a message-ttl, \
+             discards messages the publisher was already told are safe. This run's queue was \
+             {queue}; its name starts with the configured queue's, so patterns written for that \
+             queue apply to it.",
+            report.lost
+        ));
+    }
+    Ok(report)
+}
+
+/// The work queue and its retry queue hold nothing ready.
+async fn queues_empty(lab: &Lab, queue: &str) -> anyhow::Result<bool> {
+    for q in [
+        queue.to_string(),
+        crate::broker::topology::retry_queue(queue),
+    ] {
+        if lab
+            .broker
+            .queue_stats(&q)
+            .await?
+            .is_some_and(|s| s.ready > 0)
+        {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+fn proxy_of(s: &Slot, database: bool) -> &FaultProxy {
+    if database { &s.pg } else { &s.amqp }
+}
+
+fn start(
+    lab: &Lab,
+    name: &str,
+    role: Role,
+    config_file: &std::path::Path,
+) -> anyhow::Result<Process> {
+    let args: &[&str] = match role {
+        Role::Relay => &["relay"],
+        Role::Consume => &["consume"],
+    };
+    lab.start_with(name, config_file, args)
+}
+
+/// From the end of a fault until the process it hit talks to its broker
+/// again and the pipeline has committed a new effect; `None` if that did not
+/// happen within [`STUCK`] while work was left.
+async fn watch_recovery(lab: &Lab, slot: &Slot) -> tokio::task::JoinHandle<Option<Duration>> {
+    let pool = lab.pool.clone();
+    let events_before = sql::verify_effect_rows(&pool).await.unwrap_or(0);
+    let bytes_before = slot.amqp.stats().bytes_up;
+    let amqp = slot.amqp.clone();
+    let ended = Instant::now();
+    tokio::spawn(async move {
+        while ended.elapsed() < STUCK {
+            let talks = amqp.stats().bytes_up > bytes_before;
+            let effects = sql::verify_effect_rows(&pool).await.unwrap_or(0);
+            if talks && effects > events_before {
+                return Some(ended.elapsed());
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        None
+    })
+}
