@@ -90,6 +90,9 @@ pub struct Report {
     pub recovery_ms_by_fault: indexmap::IndexMap<&'static str, u64>,
     /// Faults after which the pipeline did not move again within a minute.
     pub stuck: u64,
+    /// Faults whose process had no work left to show it recovered: every
+    /// event had its effect before it spoke again (a late fault).
+    pub unobserved: u64,
     /// Why `lost` may be non-zero, when the counts point somewhere.
     pub hint: Option<String>,
 }
@@ -167,7 +170,7 @@ impl Report {
         output::line("")?;
         let verdict = |bad: bool| if bad { "FAILED" } else { "ok" };
         let mut f = output::table(&["", "count", ""]);
-        let rows: [(&str, String, &str); 12] = [
+        let rows: [(&str, String, &str); 13] = [
             ("inserted", self.inserted.to_string(), ""),
             ("sent", self.sent.to_string(), ""),
             ("dead", self.dead.to_string(), verdict(self.dead > 0)),
@@ -200,6 +203,11 @@ impl Report {
                 "stuck after a fault",
                 self.stuck.to_string(),
                 verdict(self.stuck > 0),
+            ),
+            (
+                "recovery not seen (work was done)",
+                self.unobserved.to_string(),
+                "",
             ),
         ];
         for (what, count, verdict) in rows {
@@ -441,7 +449,7 @@ async fn campaign(lab: &mut Lab, args: &VerifyArgs, seed: u64) -> anyhow::Result
     };
 
     let started = Instant::now();
-    let mut recoveries: Vec<(&'static str, tokio::task::JoinHandle<Option<Duration>>)> = Vec::new();
+    let mut recoveries: Vec<(&'static str, tokio::task::JoinHandle<Recovery>)> = Vec::new();
     for (at, fault, slot) in faults {
         if let Some(wait) = at.checked_sub(started.elapsed()) {
             tokio::time::sleep(wait).await;
@@ -469,7 +477,10 @@ async fn campaign(lab: &mut Lab, args: &VerifyArgs, seed: u64) -> anyhow::Result
         for s in &mut slots {
             s.process.alive()?;
         }
-        recoveries.push((fault.label(), watch_recovery(lab, &slots[slot]).await));
+        recoveries.push((
+            fault.label(),
+            watch_recovery(lab, &slots[slot], args.events as i64).await,
+        ));
     }
     producer.await.context("the producer")??;
 
@@ -509,14 +520,15 @@ async fn campaign(lab: &mut Lab, args: &VerifyArgs, seed: u64) -> anyhow::Result
     let _ = lab.broker.delete_queue(&observer_queue).await;
 
     for (kind, r) in recoveries {
-        match r.await.unwrap_or(None) {
-            Some(d) => {
+        match r.await.unwrap_or(Recovery::Stuck) {
+            Recovery::After(d) => {
                 let ms = d.as_millis() as u64;
                 report.longest_recovery_ms = Some(report.longest_recovery_ms.unwrap_or(0).max(ms));
                 let longest = report.recovery_ms_by_fault.entry(kind).or_insert(0);
                 *longest = (*longest).max(ms);
             }
-            None => report.stuck += 1,
+            Recovery::Unobserved => report.unobserved += 1,
+            Recovery::Stuck => report.stuck += 1,
         }
     }
     let c = sql::verify_counts(&lab.pool).await?;
@@ -605,21 +617,44 @@ fn start(
 /// From the end of a fault until the process it hit talks to its broker
 /// again and the pipeline has committed a new effect; `None` if that did not
 /// happen within [`STUCK`] while work was left.
-async fn watch_recovery(lab: &Lab, slot: &Slot) -> tokio::task::JoinHandle<Option<Duration>> {
+async fn watch_recovery(lab: &Lab, slot: &Slot, target: i64) -> tokio::task::JoinHandle<Recovery> {
     let pool = lab.pool.clone();
     let events_before = sql::verify_effect_rows(&pool).await.unwrap_or(0);
     let bytes_before = slot.amqp.stats().bytes_up;
     let amqp = slot.amqp.clone();
     let ended = Instant::now();
     tokio::spawn(async move {
+        let mut round = 0u32;
         while ended.elapsed() < STUCK {
             let talks = amqp.stats().bytes_up > bytes_before;
             let effects = sql::verify_effect_rows(&pool).await.unwrap_or(0);
             if talks && effects > events_before {
-                return Some(ended.elapsed());
+                return Recovery::After(ended.elapsed());
+            }
+            round += 1;
+            // The others finished the work while this process was faulted:
+            // nothing is left for it to show that it came back. (Counted
+            // every half second: the count reads the whole effects table.)
+            if !talks
+                && round.is_multiple_of(50)
+                && sql::verify_counts(&pool)
+                    .await
+                    .is_ok_and(|c| c.distinct_effects + c.dead >= target)
+            {
+                return Recovery::Unobserved;
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        None
+        Recovery::Stuck
     })
+}
+
+/// How a process came out of a fault.
+enum Recovery {
+    /// It spoke to the broker again and effects were added, after this long.
+    After(Duration),
+    /// Every event had its effect before it spoke again.
+    Unobserved,
+    /// Neither within [`STUCK`].
+    Stuck,
 }
