@@ -58,6 +58,12 @@ _outboxctl() {
             outboxctl,serve)
                 cmd="outboxctl__subcmd__serve"
                 ;;
+            outboxctl,status)
+                cmd="outboxctl__subcmd__status"
+                ;;
+            outboxctl,top)
+                cmd="outboxctl__subcmd__top"
+                ;;
             outboxctl,topology)
                 cmd="outboxctl__subcmd__topology"
                 ;;
@@ -85,6 +91,9 @@ _outboxctl() {
             outboxctl__subcmd__config__subcmd__help,show)
                 cmd="outboxctl__subcmd__config__subcmd__help__subcmd__show"
                 ;;
+            outboxctl__subcmd__dlq,drop)
+                cmd="outboxctl__subcmd__dlq__subcmd__drop"
+                ;;
             outboxctl__subcmd__dlq,help)
                 cmd="outboxctl__subcmd__dlq__subcmd__help"
                 ;;
@@ -99,6 +108,9 @@ _outboxctl() {
                 ;;
             outboxctl__subcmd__dlq,show)
                 cmd="outboxctl__subcmd__dlq__subcmd__show"
+                ;;
+            outboxctl__subcmd__dlq__subcmd__help,drop)
+                cmd="outboxctl__subcmd__dlq__subcmd__help__subcmd__drop"
                 ;;
             outboxctl__subcmd__dlq__subcmd__help,help)
                 cmd="outboxctl__subcmd__dlq__subcmd__help__subcmd__help"
@@ -169,6 +181,12 @@ _outboxctl() {
             outboxctl__subcmd__help,serve)
                 cmd="outboxctl__subcmd__help__subcmd__serve"
                 ;;
+            outboxctl__subcmd__help,status)
+                cmd="outboxctl__subcmd__help__subcmd__status"
+                ;;
+            outboxctl__subcmd__help,top)
+                cmd="outboxctl__subcmd__help__subcmd__top"
+                ;;
             outboxctl__subcmd__help,topology)
                 cmd="outboxctl__subcmd__help__subcmd__topology"
                 ;;
@@ -183,6 +201,9 @@ _outboxctl() {
                 ;;
             outboxctl__subcmd__help__subcmd__config,show)
                 cmd="outboxctl__subcmd__help__subcmd__config__subcmd__show"
+                ;;
+            outboxctl__subcmd__help__subcmd__dlq,drop)
+                cmd="outboxctl__subcmd__help__subcmd__dlq__subcmd__drop"
                 ;;
             outboxctl__subcmd__help__subcmd__dlq,ls)
                 cmd="outboxctl__subcmd__help__subcmd__dlq__subcmd__ls"
@@ -199,6 +220,12 @@ _outboxctl() {
             outboxctl__subcmd__help__subcmd__handlers,ls)
                 cmd="outboxctl__subcmd__help__subcmd__handlers__subcmd__ls"
                 ;;
+            outboxctl__subcmd__help__subcmd__outbox,discard)
+                cmd="outboxctl__subcmd__help__subcmd__outbox__subcmd__discard"
+                ;;
+            outboxctl__subcmd__help__subcmd__outbox,edit)
+                cmd="outboxctl__subcmd__help__subcmd__outbox__subcmd__edit"
+                ;;
             outboxctl__subcmd__help__subcmd__outbox,ls)
                 cmd="outboxctl__subcmd__help__subcmd__outbox__subcmd__ls"
                 ;;
@@ -210,6 +237,9 @@ _outboxctl() {
                 ;;
             outboxctl__subcmd__help__subcmd__outbox,requeue)
                 cmd="outboxctl__subcmd__help__subcmd__outbox__subcmd__requeue"
+                ;;
+            outboxctl__subcmd__help__subcmd__outbox,retry)
+                cmd="outboxctl__subcmd__help__subcmd__outbox__subcmd__retry"
                 ;;
             outboxctl__subcmd__help__subcmd__outbox,show)
                 cmd="outboxctl__subcmd__help__subcmd__outbox__subcmd__show"
@@ -241,6 +271,12 @@ _outboxctl() {
             outboxctl__subcmd__help__subcmd__topology,apply)
                 cmd="outboxctl__subcmd__help__subcmd__topology__subcmd__apply"
                 ;;
+            outboxctl__subcmd__outbox,discard)
+                cmd="outboxctl__subcmd__outbox__subcmd__discard"
+                ;;
+            outboxctl__subcmd__outbox,edit)
+                cmd="outboxctl__subcmd__outbox__subcmd__edit"
+                ;;
             outboxctl__subcmd__outbox,help)
                 cmd="outboxctl__subcmd__outbox__subcmd__help"
                 ;;
@@ -256,11 +292,20 @@ _outboxctl() {
             outboxctl__subcmd__outbox,requeue)
                 cmd="outboxctl__subcmd__outbox__subcmd__requeue"
                 ;;
+            outboxctl__subcmd__outbox,retry)
+                cmd="outboxctl__subcmd__outbox__subcmd__retry"
+                ;;
             outboxctl__subcmd__outbox,show)
                 cmd="outboxctl__subcmd__outbox__subcmd__show"
                 ;;
             outboxctl__subcmd__outbox,why)
                 cmd="outboxctl__subcmd__outbox__subcmd__why"
+                ;;
+            outboxctl__subcmd__outbox__subcmd__help,discard)
+                cmd="outboxctl__subcmd__outbox__subcmd__help__subcmd__discard"
+                ;;
+            outboxctl__subcmd__outbox__subcmd__help,edit)
+                cmd="outboxctl__subcmd__outbox__subcmd__help__subcmd__edit"
                 ;;
             outboxctl__subcmd__outbox__subcmd__help,help)
                 cmd="outboxctl__subcmd__outbox__subcmd__help__subcmd__help"
@@ -276,6 +321,9 @@ _outboxctl() {
                 ;;
             outboxctl__subcmd__outbox__subcmd__help,requeue)
                 cmd="outboxctl__subcmd__outbox__subcmd__help__subcmd__requeue"
+                ;;
+            outboxctl__subcmd__outbox__subcmd__help,retry)
+                cmd="outboxctl__subcmd__outbox__subcmd__help__subcmd__retry"
                 ;;
             outboxctl__subcmd__outbox__subcmd__help,show)
                 cmd="outboxctl__subcmd__outbox__subcmd__help__subcmd__show"
@@ -350,7 +398,7 @@ _outboxctl() {
 
     case "${cmd}" in
         outboxctl)
-            opts="-h -V --config --database-url --broker-url --log-level --log-format --help --version migrate topology config relay serve consume up outbox lag dlq handlers saga bench verify completions man help"
+            opts="-h -V --config --database-url --broker-url --log-level --log-format --help --version migrate topology config relay serve consume up outbox lag status top dlq handlers saga bench verify completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -384,7 +432,7 @@ _outboxctl() {
             return 0
             ;;
         outboxctl__subcmd__bench)
-            opts="-o -h --events --rate --duration --concurrency --payload-bytes --keys --queue-type --handler --receiver-delay --output --config --database-url --broker-url --log-level --log-format --help drain e2e api consume saga"
+            opts="-o -h --events --rate --duration --concurrency --payload-bytes --keys --queue-type --handler --receiver-delay --output --config --database-url --broker-url --log-level --log-format --help drain e2e api consume saga ops"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -530,12 +578,20 @@ _outboxctl() {
             return 0
             ;;
         outboxctl__subcmd__config__subcmd__check)
-            opts="-h --config --database-url --broker-url --log-level --log-format --help"
+            opts="-o -h --output --config --database-url --broker-url --log-level --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -620,12 +676,20 @@ _outboxctl() {
             return 0
             ;;
         outboxctl__subcmd__config__subcmd__show)
-            opts="-h --config --database-url --broker-url --log-level --log-format --help"
+            opts="-o -h --output --config --database-url --broker-url --log-level --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -708,7 +772,7 @@ _outboxctl() {
             return 0
             ;;
         outboxctl__subcmd__dlq)
-            opts="-h --config --database-url --broker-url --log-level --log-format --help ls show replay purge help"
+            opts="-h --config --database-url --broker-url --log-level --log-format --help ls show replay drop purge help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -741,9 +805,69 @@ _outboxctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        outboxctl__subcmd__dlq__subcmd__help)
-            opts="ls show replay purge help"
+        outboxctl__subcmd__dlq__subcmd__drop)
+            opts="-y -o -h --queue --dry-run --yes --output --config --database-url --broker-url --log-level --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --queue)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --broker-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        outboxctl__subcmd__dlq__subcmd__help)
+            opts="ls show replay drop purge help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        outboxctl__subcmd__dlq__subcmd__help__subcmd__drop)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -876,7 +1000,7 @@ _outboxctl() {
             return 0
             ;;
         outboxctl__subcmd__dlq__subcmd__purge)
-            opts="-y -h --queue --yes --config --database-url --broker-url --log-level --log-format --help"
+            opts="-y -o -h --queue --dry-run --yes --output --config --database-url --broker-url --log-level --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -884,6 +1008,14 @@ _outboxctl() {
             case "${prev}" in
                 --queue)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
                     return 0
                     ;;
                 --config)
@@ -914,7 +1046,7 @@ _outboxctl() {
             return 0
             ;;
         outboxctl__subcmd__dlq__subcmd__replay)
-            opts="-y -h --all --queue --dry-run --yes --config --database-url --broker-url --log-level --log-format --help"
+            opts="-y -o -h --all --queue --dry-run --yes --output --config --database-url --broker-url --log-level --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -922,6 +1054,14 @@ _outboxctl() {
             case "${prev}" in
                 --queue)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
                     return 0
                     ;;
                 --config)
@@ -1116,7 +1256,7 @@ _outboxctl() {
             return 0
             ;;
         outboxctl__subcmd__help)
-            opts="migrate topology config relay serve consume up outbox lag dlq handlers saga bench verify completions man help"
+            opts="migrate topology config relay serve consume up outbox lag status top dlq handlers saga bench verify completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1214,8 +1354,22 @@ _outboxctl() {
             return 0
             ;;
         outboxctl__subcmd__help__subcmd__dlq)
-            opts="ls show replay purge"
+            opts="ls show replay drop purge"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        outboxctl__subcmd__help__subcmd__dlq__subcmd__drop)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1368,8 +1522,36 @@ _outboxctl() {
             return 0
             ;;
         outboxctl__subcmd__help__subcmd__outbox)
-            opts="ls show why replay requeue purge"
+            opts="ls show why replay requeue retry discard edit purge"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        outboxctl__subcmd__help__subcmd__outbox__subcmd__discard)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        outboxctl__subcmd__help__subcmd__outbox__subcmd__edit)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1424,6 +1606,20 @@ _outboxctl() {
             return 0
             ;;
         outboxctl__subcmd__help__subcmd__outbox__subcmd__requeue)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        outboxctl__subcmd__help__subcmd__outbox__subcmd__retry)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1605,6 +1801,34 @@ _outboxctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        outboxctl__subcmd__help__subcmd__status)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        outboxctl__subcmd__help__subcmd__top)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         outboxctl__subcmd__help__subcmd__topology)
             opts="apply"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1750,12 +1974,20 @@ _outboxctl() {
             return 0
             ;;
         outboxctl__subcmd__migrate)
-            opts="-h --config --database-url --broker-url --log-level --log-format --help"
+            opts="-o -h --output --config --database-url --broker-url --log-level --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1784,7 +2016,7 @@ _outboxctl() {
             return 0
             ;;
         outboxctl__subcmd__outbox)
-            opts="-h --config --database-url --broker-url --log-level --log-format --help ls show why replay requeue purge help"
+            opts="-h --config --database-url --broker-url --log-level --log-format --help ls show why replay requeue retry discard edit purge help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1817,9 +2049,129 @@ _outboxctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        outboxctl__subcmd__outbox__subcmd__help)
-            opts="ls show why replay requeue purge help"
+        outboxctl__subcmd__outbox__subcmd__discard)
+            opts="-y -o -h --dead --pending --topic --dry-run --yes --batch --output --config --database-url --broker-url --log-level --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --topic)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --batch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --broker-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        outboxctl__subcmd__outbox__subcmd__edit)
+            opts="-o -h --output --config --database-url --broker-url --log-level --log-format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --broker-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        outboxctl__subcmd__outbox__subcmd__help)
+            opts="ls show why replay requeue retry discard edit purge help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        outboxctl__subcmd__outbox__subcmd__help__subcmd__discard)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        outboxctl__subcmd__outbox__subcmd__help__subcmd__edit)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1888,6 +2240,20 @@ _outboxctl() {
             return 0
             ;;
         outboxctl__subcmd__outbox__subcmd__help__subcmd__requeue)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        outboxctl__subcmd__outbox__subcmd__help__subcmd__retry)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1992,7 +2358,7 @@ _outboxctl() {
             return 0
             ;;
         outboxctl__subcmd__outbox__subcmd__purge)
-            opts="-h --sent --older-than --batch --dry-run --config --database-url --broker-url --log-level --log-format --help"
+            opts="-o -h --sent --older-than --batch --dry-run --output --config --database-url --broker-url --log-level --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2004,6 +2370,14 @@ _outboxctl() {
                     ;;
                 --batch)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
                     return 0
                     ;;
                 --config)
@@ -2034,7 +2408,7 @@ _outboxctl() {
             return 0
             ;;
         outboxctl__subcmd__outbox__subcmd__replay)
-            opts="-y -h --topic --since --until --same-id --new-id --dry-run --yes --config --database-url --broker-url --log-level --log-format --help"
+            opts="-y -o -h --topic --since --until --same-id --new-id --dry-run --yes --batch --output --config --database-url --broker-url --log-level --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2050,6 +2424,18 @@ _outboxctl() {
                     ;;
                 --until)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --batch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
                     return 0
                     ;;
                 --config)
@@ -2080,7 +2466,7 @@ _outboxctl() {
             return 0
             ;;
         outboxctl__subcmd__outbox__subcmd__requeue)
-            opts="-y -h --dead --topic --dry-run --yes --config --database-url --broker-url --log-level --log-format --help"
+            opts="-y -o -h --dead --topic --dry-run --yes --batch --output --config --database-url --broker-url --log-level --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2088,6 +2474,68 @@ _outboxctl() {
             case "${prev}" in
                 --topic)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --batch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --broker-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        outboxctl__subcmd__outbox__subcmd__retry)
+            opts="-y -o -h --failing --topic --dry-run --yes --batch --output --config --database-url --broker-url --log-level --log-format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --topic)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --batch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
                     return 0
                     ;;
                 --config)
@@ -2160,12 +2608,20 @@ _outboxctl() {
             return 0
             ;;
         outboxctl__subcmd__outbox__subcmd__why)
-            opts="-h --config --database-url --broker-url --log-level --log-format --help"
+            opts="-o -h --output --config --database-url --broker-url --log-level --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2723,6 +3179,82 @@ _outboxctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        outboxctl__subcmd__status)
+            opts="-o -h --output --config --database-url --broker-url --log-level --log-format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --broker-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        outboxctl__subcmd__top)
+            opts="-h --config --database-url --broker-url --log-level --log-format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --broker-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         outboxctl__subcmd__topology)
             opts="-h --config --database-url --broker-url --log-level --log-format --help apply help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -2758,12 +3290,20 @@ _outboxctl() {
             return 0
             ;;
         outboxctl__subcmd__topology__subcmd__apply)
-            opts="-h --config --database-url --broker-url --log-level --log-format --help"
+            opts="-o -h --output --config --database-url --broker-url --log-level --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

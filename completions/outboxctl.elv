@@ -34,9 +34,11 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand serve 'Serve the producer HTTP API (POST /uploads and friends)'
             cand consume 'Process messages from a queue, each effect exactly once'
             cand up 'Migrate, declare the topology, then serve, relay and consume in one process'
-            cand outbox 'Inspect and steer outbox rows: ls, show, why, replay, requeue, purge'
+            cand outbox 'Inspect and steer outbox rows: ls, show, why, replay, requeue, retry, discard, edit, purge'
             cand lag 'How far behind each stage is: pending rows and their age, queues, unconsumed'
-            cand dlq 'The dead-letter queue: ls, show, replay, purge'
+            cand status 'Who is running: every relayer, consumer, API and orchestrator, the broker''s consumers per queue, a verdict per stage; exit 1 when a stage has nobody serving it'
+            cand top 'A live view in the terminal: rates and lag per stage, processes, failing topics, dead letters, and the rows that need you — with keys to see why and to retry, requeue or discard them'
+            cand dlq 'The dead-letter queue: ls, show, replay, drop, purge'
             cand handlers 'The handlers the consumer runs ([[handlers]] in the config file): ls'
             cand saga 'Sagas ([[sagas]] in the config file): run the orchestrator; ls, show, why, abort, retry, graph'
             cand bench 'Measure a stage against the servers'' own limit, in a database and queues of its own'
@@ -46,13 +48,15 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'outboxctl;migrate'= {
+            cand -o 'Output format'
+            cand --output 'Output format'
             cand --config 'Configuration file [default: ./outbox.toml when present]'
             cand --database-url 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]'
             cand --broker-url 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]'
             cand --log-level 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]'
             cand --log-format 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
         }
         &'outboxctl;topology'= {
             cand --config 'Configuration file [default: ./outbox.toml when present]'
@@ -60,19 +64,21 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand --broker-url 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]'
             cand --log-level 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]'
             cand --log-format 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand apply 'Declare the exchange, work queues with their bindings, retry and dead-letter queues (idempotent)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'outboxctl;topology;apply'= {
+            cand -o 'Output format'
+            cand --output 'Output format'
             cand --config 'Configuration file [default: ./outbox.toml when present]'
             cand --database-url 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]'
             cand --broker-url 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]'
             cand --log-level 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]'
             cand --log-format 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
         }
         &'outboxctl;topology;help'= {
             cand apply 'Declare the exchange, work queues with their bindings, retry and dead-letter queues (idempotent)'
@@ -88,33 +94,37 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand --broker-url 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]'
             cand --log-level 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]'
             cand --log-format 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand show 'Print the effective configuration as TOML (passwords masked), with each value''s source'
-            cand check 'Validate the configuration and reach PostgreSQL and RabbitMQ'
+            cand check 'Pre-flight: validate, reach PostgreSQL and RabbitMQ, check the schema is migrated, every handler can work, the topology and bindings are declared and the management API answers; exit 1 when a check failed'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'outboxctl;config;show'= {
+            cand -o 'Output format'
+            cand --output 'Output format'
             cand --config 'Configuration file [default: ./outbox.toml when present]'
             cand --database-url 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]'
             cand --broker-url 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]'
             cand --log-level 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]'
             cand --log-format 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
         }
         &'outboxctl;config;check'= {
+            cand -o 'Output format'
+            cand --output 'Output format'
             cand --config 'Configuration file [default: ./outbox.toml when present]'
             cand --database-url 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]'
             cand --broker-url 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]'
             cand --log-level 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]'
             cand --log-format 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
         }
         &'outboxctl;config;help'= {
             cand show 'Print the effective configuration as TOML (passwords masked), with each value''s source'
-            cand check 'Validate the configuration and reach PostgreSQL and RabbitMQ'
+            cand check 'Pre-flight: validate, reach PostgreSQL and RabbitMQ, check the schema is migrated, every handler can work, the topology and bindings are declared and the management API answers; exit 1 when a check failed'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'outboxctl;config;help;show'= {
@@ -137,8 +147,8 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand --once 'Drain the rows ready now, then exit: 0 all went out, 1 rows left failing or dead, 2 error'
             cand --poll-only 'Do not LISTEN for notifications, only poll (for PgBouncer transaction pooling) [setting: relay.poll_only] [env: OUTBOX_RELAY_POLL_ONLY]'
             cand --no-topology 'Do not declare the RabbitMQ topology on start [setting: relay.apply_topology] [env: OUTBOX_RELAY_APPLY_TOPOLOGY]'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
         }
         &'outboxctl;serve'= {
             cand --listen 'Address the API listens on [setting: api.listen] [env: OUTBOX_API_LISTEN]'
@@ -147,8 +157,8 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand --broker-url 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]'
             cand --log-level 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]'
             cand --log-format 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
         }
         &'outboxctl;consume'= {
             cand --queue 'Queue to consume [default: the first of broker.queues] [setting: consumer.queue] [env: OUTBOX_CONSUMER_QUEUE]'
@@ -162,8 +172,8 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand --log-level 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]'
             cand --log-format 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]'
             cand --no-topology 'Do not declare the RabbitMQ topology on start [setting: consumer.apply_topology] [env: OUTBOX_CONSUMER_APPLY_TOPOLOGY]'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
         }
         &'outboxctl;up'= {
             cand --listen 'Address the API listens on [setting: api.listen] [env: OUTBOX_API_LISTEN]'
@@ -173,8 +183,8 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand --broker-url 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]'
             cand --log-level 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]'
             cand --log-format 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
         }
         &'outboxctl;outbox'= {
             cand --config 'Configuration file [default: ./outbox.toml when present]'
@@ -182,13 +192,16 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand --broker-url 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]'
             cand --log-level 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]'
             cand --log-format 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]'
-            cand -h 'Print help'
-            cand --help 'Print help'
-            cand ls 'List rows: id, message id, topic, key, status, attempts, age, last error'
-            cand show 'Everything about one row: payload, headers, timestamps, attempts, consumption'
-            cand why 'Explain why a row has not gone out (or when it did)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand ls 'List rows: id, topic, key, status (due, in flight, retrying, scheduled, held, sent, dead), attempts, age, last error'
+            cand show 'Everything about one row: payload, headers, timestamps, attempts, consumption, audit'
+            cand why 'Explain why a row has not gone out (or when it did, and what consumers made of it)'
             cand replay 'Publish sent rows again (same message id by default: consumers that have it skip it)'
             cand requeue 'Put dead rows back to pending with their attempts reset'
+            cand retry 'Send rows that wait out a backoff now (after the cause was fixed)'
+            cand discard 'Throw pending or dead rows away; each is kept as it was in the audit trail'
+            cand edit 'Edit the payload and headers of a pending or dead row in $EDITOR (validated, audited)'
             cand purge 'Delete old sent rows in bounded batches'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -225,18 +238,23 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'outboxctl;outbox;why'= {
+            cand -o 'Output format'
+            cand --output 'Output format'
             cand --config 'Configuration file [default: ./outbox.toml when present]'
             cand --database-url 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]'
             cand --broker-url 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]'
             cand --log-level 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]'
             cand --log-format 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
         }
         &'outboxctl;outbox;replay'= {
             cand --topic 'Every sent row of this topic created in --since..--until'
             cand --since 'With --topic: created at or after (1h, 2026-11-27, RFC 3339)'
             cand --until 'With --topic: created before'
+            cand --batch 'Rows changed per transaction (a progress bar shows on a terminal)'
+            cand -o 'Output format'
+            cand --output 'Output format'
             cand --config 'Configuration file [default: ./outbox.toml when present]'
             cand --database-url 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]'
             cand --broker-url 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]'
@@ -247,11 +265,14 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand --dry-run 'Say what would happen, change nothing'
             cand -y 'Do not ask for confirmation when more than one row is affected'
             cand --yes 'Do not ask for confirmation when more than one row is affected'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
         }
         &'outboxctl;outbox;requeue'= {
             cand --topic 'With --dead: only this topic'
+            cand --batch 'Rows changed per transaction (a progress bar shows on a terminal)'
+            cand -o 'Output format'
+            cand --output 'Output format'
             cand --config 'Configuration file [default: ./outbox.toml when present]'
             cand --database-url 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]'
             cand --broker-url 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]'
@@ -261,12 +282,60 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand --dry-run 'Say what would happen, change nothing'
             cand -y 'Do not ask for confirmation when more than one row is affected'
             cand --yes 'Do not ask for confirmation when more than one row is affected'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'outboxctl;outbox;retry'= {
+            cand --topic 'With --failing: only this topic'
+            cand --batch 'Rows changed per transaction (a progress bar shows on a terminal)'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand --config 'Configuration file [default: ./outbox.toml when present]'
+            cand --database-url 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]'
+            cand --broker-url 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]'
+            cand --log-level 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]'
+            cand --log-format 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]'
+            cand --failing 'Every row waiting out a backoff (of --topic, if given)'
+            cand --dry-run 'Say what would happen, change nothing'
+            cand -y 'Do not ask for confirmation when more than one row is affected'
+            cand --yes 'Do not ask for confirmation when more than one row is affected'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'outboxctl;outbox;discard'= {
+            cand --topic 'With --dead or --pending: only this topic'
+            cand --batch 'Rows changed per transaction (a progress bar shows on a terminal)'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand --config 'Configuration file [default: ./outbox.toml when present]'
+            cand --database-url 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]'
+            cand --broker-url 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]'
+            cand --log-level 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]'
+            cand --log-format 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]'
+            cand --dead 'Every dead row (of --topic, if given)'
+            cand --pending 'Every pending row of --topic'
+            cand --dry-run 'Say what would happen, change nothing'
+            cand -y 'Do not ask for confirmation when more than one row is affected'
+            cand --yes 'Do not ask for confirmation when more than one row is affected'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'outboxctl;outbox;edit'= {
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand --config 'Configuration file [default: ./outbox.toml when present]'
+            cand --database-url 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]'
+            cand --broker-url 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]'
+            cand --log-level 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]'
+            cand --log-format 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
         }
         &'outboxctl;outbox;purge'= {
             cand --older-than 'Only rows sent longer ago than this, e.g. 7d'
             cand --batch 'Rows deleted per transaction'
+            cand -o 'Output format'
+            cand --output 'Output format'
             cand --config 'Configuration file [default: ./outbox.toml when present]'
             cand --database-url 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]'
             cand --broker-url 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]'
@@ -274,15 +343,18 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand --log-format 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]'
             cand --sent 'Delete sent rows (the only kind purge deletes; required to say so)'
             cand --dry-run 'Count what would be deleted, delete nothing'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
         }
         &'outboxctl;outbox;help'= {
-            cand ls 'List rows: id, message id, topic, key, status, attempts, age, last error'
-            cand show 'Everything about one row: payload, headers, timestamps, attempts, consumption'
-            cand why 'Explain why a row has not gone out (or when it did)'
+            cand ls 'List rows: id, topic, key, status (due, in flight, retrying, scheduled, held, sent, dead), attempts, age, last error'
+            cand show 'Everything about one row: payload, headers, timestamps, attempts, consumption, audit'
+            cand why 'Explain why a row has not gone out (or when it did, and what consumers made of it)'
             cand replay 'Publish sent rows again (same message id by default: consumers that have it skip it)'
             cand requeue 'Put dead rows back to pending with their attempts reset'
+            cand retry 'Send rows that wait out a backoff now (after the cause was fixed)'
+            cand discard 'Throw pending or dead rows away; each is kept as it was in the audit trail'
+            cand edit 'Edit the payload and headers of a pending or dead row in $EDITOR (validated, audited)'
             cand purge 'Delete old sent rows in bounded batches'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -295,6 +367,12 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
         &'outboxctl;outbox;help;replay'= {
         }
         &'outboxctl;outbox;help;requeue'= {
+        }
+        &'outboxctl;outbox;help;retry'= {
+        }
+        &'outboxctl;outbox;help;discard'= {
+        }
+        &'outboxctl;outbox;help;edit'= {
         }
         &'outboxctl;outbox;help;purge'= {
         }
@@ -313,17 +391,38 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'outboxctl;status'= {
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand --config 'Configuration file [default: ./outbox.toml when present]'
+            cand --database-url 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]'
+            cand --broker-url 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]'
+            cand --log-level 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]'
+            cand --log-format 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'outboxctl;top'= {
+            cand --config 'Configuration file [default: ./outbox.toml when present]'
+            cand --database-url 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]'
+            cand --broker-url 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]'
+            cand --log-level 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]'
+            cand --log-format 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'outboxctl;dlq'= {
             cand --config 'Configuration file [default: ./outbox.toml when present]'
             cand --database-url 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]'
             cand --broker-url 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]'
             cand --log-level 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]'
             cand --log-format 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand ls 'List dead letters with their reason and attempts (they stay in the queue)'
             cand show 'One dead letter in full (it stays in the queue)'
             cand replay 'Move dead letters back to the work queue, attempts reset'
+            cand drop 'Delete chosen dead letters for good'
             cand purge 'Delete every dead letter'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -354,6 +453,8 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
         }
         &'outboxctl;dlq;replay'= {
             cand --queue 'Work queue whose dead letters to use [default: consumer.queue or the first of broker.queues]'
+            cand -o 'Output format'
+            cand --output 'Output format'
             cand --config 'Configuration file [default: ./outbox.toml when present]'
             cand --database-url 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]'
             cand --broker-url 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]'
@@ -361,27 +462,46 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand --log-format 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]'
             cand --all 'Move every dead letter'
             cand --dry-run 'Say what would happen, change nothing'
-            cand -y 'Do not ask for confirmation when more than one message is affected'
-            cand --yes 'Do not ask for confirmation when more than one message is affected'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -y 'Do not ask for confirmation'
+            cand --yes 'Do not ask for confirmation'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
         }
-        &'outboxctl;dlq;purge'= {
+        &'outboxctl;dlq;drop'= {
             cand --queue 'Work queue whose dead letters to use [default: consumer.queue or the first of broker.queues]'
+            cand -o 'Output format'
+            cand --output 'Output format'
             cand --config 'Configuration file [default: ./outbox.toml when present]'
             cand --database-url 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]'
             cand --broker-url 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]'
             cand --log-level 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]'
             cand --log-format 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]'
+            cand --dry-run 'Say what would happen, change nothing'
             cand -y 'Do not ask for confirmation'
             cand --yes 'Do not ask for confirmation'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'outboxctl;dlq;purge'= {
+            cand --queue 'Work queue whose dead letters to use [default: consumer.queue or the first of broker.queues]'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand --config 'Configuration file [default: ./outbox.toml when present]'
+            cand --database-url 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]'
+            cand --broker-url 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]'
+            cand --log-level 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]'
+            cand --log-format 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]'
+            cand --dry-run 'Count what would be deleted, delete nothing'
+            cand -y 'Do not ask for confirmation'
+            cand --yes 'Do not ask for confirmation'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
         }
         &'outboxctl;dlq;help'= {
             cand ls 'List dead letters with their reason and attempts (they stay in the queue)'
             cand show 'One dead letter in full (it stays in the queue)'
             cand replay 'Move dead letters back to the work queue, attempts reset'
+            cand drop 'Delete chosen dead letters for good'
             cand purge 'Delete every dead letter'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -390,6 +510,8 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
         &'outboxctl;dlq;help;show'= {
         }
         &'outboxctl;dlq;help;replay'= {
+        }
+        &'outboxctl;dlq;help;drop'= {
         }
         &'outboxctl;dlq;help;purge'= {
         }
@@ -401,8 +523,8 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand --broker-url 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]'
             cand --log-level 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]'
             cand --log-format 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand ls 'Every handler: name, queue, kind, topics, target (secrets masked), limits'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -431,8 +553,8 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand --broker-url 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]'
             cand --log-level 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]'
             cand --log-format 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand run 'Orchestrate: take starts, replies and time-outs from orchestrator.queue'
             cand ls 'List instances: id, saga, state, step, attempt, age, reason'
             cand show 'One instance''s timeline: each step, attempt, duration, output or reason'
@@ -450,8 +572,8 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand --broker-url 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]'
             cand --log-level 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]'
             cand --log-format 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
         }
         &'outboxctl;saga;ls'= {
             cand --saga 'Only this saga'
@@ -485,8 +607,8 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand --broker-url 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]'
             cand --log-level 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]'
             cand --log-format 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
         }
         &'outboxctl;saga;abort'= {
             cand --config 'Configuration file [default: ./outbox.toml when present]'
@@ -497,8 +619,8 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand --dry-run 'Say what would happen, change nothing'
             cand -y 'Do not ask for confirmation when more than one instance is affected'
             cand --yes 'Do not ask for confirmation when more than one instance is affected'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
         }
         &'outboxctl;saga;retry'= {
             cand --config 'Configuration file [default: ./outbox.toml when present]'
@@ -509,8 +631,8 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand --dry-run 'Say what would happen, change nothing'
             cand -y 'Do not ask for confirmation when more than one instance is affected'
             cand --yes 'Do not ask for confirmation when more than one instance is affected'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
         }
         &'outboxctl;saga;graph'= {
             cand --config 'Configuration file [default: ./outbox.toml when present]'
@@ -518,8 +640,8 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand --broker-url 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]'
             cand --log-level 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]'
             cand --log-format 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
         }
         &'outboxctl;saga;help'= {
             cand run 'Orchestrate: take starts, replies and time-outs from orchestrator.queue'
@@ -548,7 +670,7 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
         &'outboxctl;saga;help;help'= {
         }
         &'outboxctl;bench'= {
-            cand --events 'Events to relay (drain, default 100000), consume (consume, default 20000) or sagas (saga, default 2000)'
+            cand --events 'Events to relay (drain, default 100000), consume (consume, default 20000), sagas (saga, default 2000) or rows and messages to change (ops, default 100000)'
             cand --rate 'Events per second (e2e)'
             cand --duration 'How long to produce (e2e, default 30s) or send requests (api, default 10s)'
             cand --concurrency 'Concurrent clients (api, default 16) or consumer lanes (consume, default consumer.concurrency)'
@@ -593,8 +715,8 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand --broker-url 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]'
             cand --log-level 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]'
             cand --log-format 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
         }
         &'outboxctl;man'= {
             cand --out-dir 'Write outboxctl.1 and one page per subcommand into this directory'
@@ -603,8 +725,8 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand --broker-url 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]'
             cand --log-level 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]'
             cand --log-format 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
         }
         &'outboxctl;help'= {
             cand migrate 'Apply the embedded database migrations (outbox, uploads, consumed_messages)'
@@ -614,9 +736,11 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand serve 'Serve the producer HTTP API (POST /uploads and friends)'
             cand consume 'Process messages from a queue, each effect exactly once'
             cand up 'Migrate, declare the topology, then serve, relay and consume in one process'
-            cand outbox 'Inspect and steer outbox rows: ls, show, why, replay, requeue, purge'
+            cand outbox 'Inspect and steer outbox rows: ls, show, why, replay, requeue, retry, discard, edit, purge'
             cand lag 'How far behind each stage is: pending rows and their age, queues, unconsumed'
-            cand dlq 'The dead-letter queue: ls, show, replay, purge'
+            cand status 'Who is running: every relayer, consumer, API and orchestrator, the broker''s consumers per queue, a verdict per stage; exit 1 when a stage has nobody serving it'
+            cand top 'A live view in the terminal: rates and lag per stage, processes, failing topics, dead letters, and the rows that need you — with keys to see why and to retry, requeue or discard them'
+            cand dlq 'The dead-letter queue: ls, show, replay, drop, purge'
             cand handlers 'The handlers the consumer runs ([[handlers]] in the config file): ls'
             cand saga 'Sagas ([[sagas]] in the config file): run the orchestrator; ls, show, why, abort, retry, graph'
             cand bench 'Measure a stage against the servers'' own limit, in a database and queues of its own'
@@ -634,7 +758,7 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
         }
         &'outboxctl;help;config'= {
             cand show 'Print the effective configuration as TOML (passwords masked), with each value''s source'
-            cand check 'Validate the configuration and reach PostgreSQL and RabbitMQ'
+            cand check 'Pre-flight: validate, reach PostgreSQL and RabbitMQ, check the schema is migrated, every handler can work, the topology and bindings are declared and the management API answers; exit 1 when a check failed'
         }
         &'outboxctl;help;config;show'= {
         }
@@ -649,11 +773,14 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
         &'outboxctl;help;up'= {
         }
         &'outboxctl;help;outbox'= {
-            cand ls 'List rows: id, message id, topic, key, status, attempts, age, last error'
-            cand show 'Everything about one row: payload, headers, timestamps, attempts, consumption'
-            cand why 'Explain why a row has not gone out (or when it did)'
+            cand ls 'List rows: id, topic, key, status (due, in flight, retrying, scheduled, held, sent, dead), attempts, age, last error'
+            cand show 'Everything about one row: payload, headers, timestamps, attempts, consumption, audit'
+            cand why 'Explain why a row has not gone out (or when it did, and what consumers made of it)'
             cand replay 'Publish sent rows again (same message id by default: consumers that have it skip it)'
             cand requeue 'Put dead rows back to pending with their attempts reset'
+            cand retry 'Send rows that wait out a backoff now (after the cause was fixed)'
+            cand discard 'Throw pending or dead rows away; each is kept as it was in the audit trail'
+            cand edit 'Edit the payload and headers of a pending or dead row in $EDITOR (validated, audited)'
             cand purge 'Delete old sent rows in bounded batches'
         }
         &'outboxctl;help;outbox;ls'= {
@@ -666,14 +793,25 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
         }
         &'outboxctl;help;outbox;requeue'= {
         }
+        &'outboxctl;help;outbox;retry'= {
+        }
+        &'outboxctl;help;outbox;discard'= {
+        }
+        &'outboxctl;help;outbox;edit'= {
+        }
         &'outboxctl;help;outbox;purge'= {
         }
         &'outboxctl;help;lag'= {
+        }
+        &'outboxctl;help;status'= {
+        }
+        &'outboxctl;help;top'= {
         }
         &'outboxctl;help;dlq'= {
             cand ls 'List dead letters with their reason and attempts (they stay in the queue)'
             cand show 'One dead letter in full (it stays in the queue)'
             cand replay 'Move dead letters back to the work queue, attempts reset'
+            cand drop 'Delete chosen dead letters for good'
             cand purge 'Delete every dead letter'
         }
         &'outboxctl;help;dlq;ls'= {
@@ -681,6 +819,8 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
         &'outboxctl;help;dlq;show'= {
         }
         &'outboxctl;help;dlq;replay'= {
+        }
+        &'outboxctl;help;dlq;drop'= {
         }
         &'outboxctl;help;dlq;purge'= {
         }

@@ -39,9 +39,11 @@ complete -c outboxctl -n "__fish_outboxctl_needs_command" -f -a "relay" -d 'Publ
 complete -c outboxctl -n "__fish_outboxctl_needs_command" -f -a "serve" -d 'Serve the producer HTTP API (POST /uploads and friends)'
 complete -c outboxctl -n "__fish_outboxctl_needs_command" -f -a "consume" -d 'Process messages from a queue, each effect exactly once'
 complete -c outboxctl -n "__fish_outboxctl_needs_command" -f -a "up" -d 'Migrate, declare the topology, then serve, relay and consume in one process'
-complete -c outboxctl -n "__fish_outboxctl_needs_command" -f -a "outbox" -d 'Inspect and steer outbox rows: ls, show, why, replay, requeue, purge'
+complete -c outboxctl -n "__fish_outboxctl_needs_command" -f -a "outbox" -d 'Inspect and steer outbox rows: ls, show, why, replay, requeue, retry, discard, edit, purge'
 complete -c outboxctl -n "__fish_outboxctl_needs_command" -f -a "lag" -d 'How far behind each stage is: pending rows and their age, queues, unconsumed'
-complete -c outboxctl -n "__fish_outboxctl_needs_command" -f -a "dlq" -d 'The dead-letter queue: ls, show, replay, purge'
+complete -c outboxctl -n "__fish_outboxctl_needs_command" -f -a "status" -d 'Who is running: every relayer, consumer, API and orchestrator, the broker\'s consumers per queue, a verdict per stage; exit 1 when a stage has nobody serving it'
+complete -c outboxctl -n "__fish_outboxctl_needs_command" -f -a "top" -d 'A live view in the terminal: rates and lag per stage, processes, failing topics, dead letters, and the rows that need you — with keys to see why and to retry, requeue or discard them'
+complete -c outboxctl -n "__fish_outboxctl_needs_command" -f -a "dlq" -d 'The dead-letter queue: ls, show, replay, drop, purge'
 complete -c outboxctl -n "__fish_outboxctl_needs_command" -f -a "handlers" -d 'The handlers the consumer runs ([[handlers]] in the config file): ls'
 complete -c outboxctl -n "__fish_outboxctl_needs_command" -f -a "saga" -d 'Sagas ([[sagas]] in the config file): run the orchestrator; ls, show, why, abort, retry, graph'
 complete -c outboxctl -n "__fish_outboxctl_needs_command" -f -a "bench" -d 'Measure a stage against the servers\' own limit, in a database and queues of its own'
@@ -49,29 +51,33 @@ complete -c outboxctl -n "__fish_outboxctl_needs_command" -f -a "verify" -d 'Pro
 complete -c outboxctl -n "__fish_outboxctl_needs_command" -f -a "completions" -d 'Print a shell completion script to stdout'
 complete -c outboxctl -n "__fish_outboxctl_needs_command" -f -a "man" -d 'Print the man page (roff) to stdout, or write one page per command into a directory'
 complete -c outboxctl -n "__fish_outboxctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand migrate" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people'
+json\t'One JSON object per line, for scripts'"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand migrate" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand migrate" -l database-url -d 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand migrate" -l broker-url -d 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand migrate" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand migrate" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
 json\t''"
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand migrate" -s h -l help -d 'Print help'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand migrate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand topology; and not __fish_seen_subcommand_from apply help" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand topology; and not __fish_seen_subcommand_from apply help" -l database-url -d 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand topology; and not __fish_seen_subcommand_from apply help" -l broker-url -d 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand topology; and not __fish_seen_subcommand_from apply help" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand topology; and not __fish_seen_subcommand_from apply help" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
 json\t''"
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand topology; and not __fish_seen_subcommand_from apply help" -s h -l help -d 'Print help'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand topology; and not __fish_seen_subcommand_from apply help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand topology; and not __fish_seen_subcommand_from apply help" -f -a "apply" -d 'Declare the exchange, work queues with their bindings, retry and dead-letter queues (idempotent)'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand topology; and not __fish_seen_subcommand_from apply help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand topology; and __fish_seen_subcommand_from apply" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people'
+json\t'One JSON object per line, for scripts'"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand topology; and __fish_seen_subcommand_from apply" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand topology; and __fish_seen_subcommand_from apply" -l database-url -d 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand topology; and __fish_seen_subcommand_from apply" -l broker-url -d 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand topology; and __fish_seen_subcommand_from apply" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand topology; and __fish_seen_subcommand_from apply" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
 json\t''"
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand topology; and __fish_seen_subcommand_from apply" -s h -l help -d 'Print help'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand topology; and __fish_seen_subcommand_from apply" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand topology; and __fish_seen_subcommand_from help" -f -a "apply" -d 'Declare the exchange, work queues with their bindings, retry and dead-letter queues (idempotent)'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand topology; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and not __fish_seen_subcommand_from show check help" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
@@ -80,26 +86,30 @@ complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and not __fi
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and not __fish_seen_subcommand_from show check help" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and not __fish_seen_subcommand_from show check help" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
 json\t''"
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and not __fish_seen_subcommand_from show check help" -s h -l help -d 'Print help'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and not __fish_seen_subcommand_from show check help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and not __fish_seen_subcommand_from show check help" -f -a "show" -d 'Print the effective configuration as TOML (passwords masked), with each value\'s source'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and not __fish_seen_subcommand_from show check help" -f -a "check" -d 'Validate the configuration and reach PostgreSQL and RabbitMQ'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and not __fish_seen_subcommand_from show check help" -f -a "check" -d 'Pre-flight: validate, reach PostgreSQL and RabbitMQ, check the schema is migrated, every handler can work, the topology and bindings are declared and the management API answers; exit 1 when a check failed'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and not __fish_seen_subcommand_from show check help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and __fish_seen_subcommand_from show" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people'
+json\t'One JSON object per line, for scripts'"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and __fish_seen_subcommand_from show" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and __fish_seen_subcommand_from show" -l database-url -d 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and __fish_seen_subcommand_from show" -l broker-url -d 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and __fish_seen_subcommand_from show" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and __fish_seen_subcommand_from show" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
 json\t''"
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and __fish_seen_subcommand_from check" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people'
+json\t'One JSON object per line, for scripts'"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and __fish_seen_subcommand_from check" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and __fish_seen_subcommand_from check" -l database-url -d 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and __fish_seen_subcommand_from check" -l broker-url -d 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and __fish_seen_subcommand_from check" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and __fish_seen_subcommand_from check" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
 json\t''"
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "show" -d 'Print the effective configuration as TOML (passwords masked), with each value\'s source'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "check" -d 'Validate the configuration and reach PostgreSQL and RabbitMQ'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "check" -d 'Pre-flight: validate, reach PostgreSQL and RabbitMQ, check the schema is migrated, every handler can work, the topology and bindings are declared and the management API answers; exit 1 when a check failed'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand relay" -l interval -d 'Poll this often even without notifications [setting: relay.interval] [env: OUTBOX_RELAY_INTERVAL]' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand relay" -l batch-size -d 'Rows claimed per batch [setting: relay.batch_size] [env: OUTBOX_RELAY_BATCH_SIZE]' -r
@@ -115,7 +125,7 @@ json\t''"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand relay" -l once -d 'Drain the rows ready now, then exit: 0 all went out, 1 rows left failing or dead, 2 error'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand relay" -l poll-only -d 'Do not LISTEN for notifications, only poll (for PgBouncer transaction pooling) [setting: relay.poll_only] [env: OUTBOX_RELAY_POLL_ONLY]'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand relay" -l no-topology -d 'Do not declare the RabbitMQ topology on start [setting: relay.apply_topology] [env: OUTBOX_RELAY_APPLY_TOPOLOGY]'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand relay" -s h -l help -d 'Print help'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand relay" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand serve" -l listen -d 'Address the API listens on [setting: api.listen] [env: OUTBOX_API_LISTEN]' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand serve" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand serve" -l database-url -d 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]' -r
@@ -123,7 +133,7 @@ complete -c outboxctl -n "__fish_outboxctl_using_subcommand serve" -l broker-url
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand serve" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand serve" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
 json\t''"
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand serve" -s h -l help -d 'Print help'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand consume" -l queue -d 'Queue to consume [default: the first of broker.queues] [setting: consumer.queue] [env: OUTBOX_CONSUMER_QUEUE]' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand consume" -l prefetch -d 'Deliveries in flight ahead of acknowledgements [setting: consumer.prefetch] [env: OUTBOX_CONSUMER_PREFETCH]' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand consume" -l concurrency -d 'Messages processed at once [setting: consumer.concurrency] [env: OUTBOX_CONSUMER_CONCURRENCY]' -r
@@ -136,7 +146,7 @@ complete -c outboxctl -n "__fish_outboxctl_using_subcommand consume" -l log-leve
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand consume" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
 json\t''"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand consume" -l no-topology -d 'Do not declare the RabbitMQ topology on start [setting: consumer.apply_topology] [env: OUTBOX_CONSUMER_APPLY_TOPOLOGY]'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand consume" -s h -l help -d 'Print help'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand consume" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand up" -l listen -d 'Address the API listens on [setting: api.listen] [env: OUTBOX_API_LISTEN]' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand up" -l metrics-listen -d 'Serve Prometheus metrics at http://ADDR/metrics [setting: metrics.listen] [env: OUTBOX_METRICS_LISTEN]' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand up" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
@@ -145,21 +155,24 @@ complete -c outboxctl -n "__fish_outboxctl_using_subcommand up" -l broker-url -d
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand up" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand up" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
 json\t''"
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand up" -s h -l help -d 'Print help'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and not __fish_seen_subcommand_from ls show why replay requeue purge help" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and not __fish_seen_subcommand_from ls show why replay requeue purge help" -l database-url -d 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and not __fish_seen_subcommand_from ls show why replay requeue purge help" -l broker-url -d 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and not __fish_seen_subcommand_from ls show why replay requeue purge help" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and not __fish_seen_subcommand_from ls show why replay requeue purge help" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand up" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and not __fish_seen_subcommand_from ls show why replay requeue retry discard edit purge help" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and not __fish_seen_subcommand_from ls show why replay requeue retry discard edit purge help" -l database-url -d 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and not __fish_seen_subcommand_from ls show why replay requeue retry discard edit purge help" -l broker-url -d 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and not __fish_seen_subcommand_from ls show why replay requeue retry discard edit purge help" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and not __fish_seen_subcommand_from ls show why replay requeue retry discard edit purge help" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
 json\t''"
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and not __fish_seen_subcommand_from ls show why replay requeue purge help" -s h -l help -d 'Print help'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and not __fish_seen_subcommand_from ls show why replay requeue purge help" -f -a "ls" -d 'List rows: id, message id, topic, key, status, attempts, age, last error'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and not __fish_seen_subcommand_from ls show why replay requeue purge help" -f -a "show" -d 'Everything about one row: payload, headers, timestamps, attempts, consumption'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and not __fish_seen_subcommand_from ls show why replay requeue purge help" -f -a "why" -d 'Explain why a row has not gone out (or when it did)'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and not __fish_seen_subcommand_from ls show why replay requeue purge help" -f -a "replay" -d 'Publish sent rows again (same message id by default: consumers that have it skip it)'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and not __fish_seen_subcommand_from ls show why replay requeue purge help" -f -a "requeue" -d 'Put dead rows back to pending with their attempts reset'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and not __fish_seen_subcommand_from ls show why replay requeue purge help" -f -a "purge" -d 'Delete old sent rows in bounded batches'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and not __fish_seen_subcommand_from ls show why replay requeue purge help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and not __fish_seen_subcommand_from ls show why replay requeue retry discard edit purge help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and not __fish_seen_subcommand_from ls show why replay requeue retry discard edit purge help" -f -a "ls" -d 'List rows: id, topic, key, status (due, in flight, retrying, scheduled, held, sent, dead), attempts, age, last error'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and not __fish_seen_subcommand_from ls show why replay requeue retry discard edit purge help" -f -a "show" -d 'Everything about one row: payload, headers, timestamps, attempts, consumption, audit'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and not __fish_seen_subcommand_from ls show why replay requeue retry discard edit purge help" -f -a "why" -d 'Explain why a row has not gone out (or when it did, and what consumers made of it)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and not __fish_seen_subcommand_from ls show why replay requeue retry discard edit purge help" -f -a "replay" -d 'Publish sent rows again (same message id by default: consumers that have it skip it)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and not __fish_seen_subcommand_from ls show why replay requeue retry discard edit purge help" -f -a "requeue" -d 'Put dead rows back to pending with their attempts reset'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and not __fish_seen_subcommand_from ls show why replay requeue retry discard edit purge help" -f -a "retry" -d 'Send rows that wait out a backoff now (after the cause was fixed)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and not __fish_seen_subcommand_from ls show why replay requeue retry discard edit purge help" -f -a "discard" -d 'Throw pending or dead rows away; each is kept as it was in the audit trail'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and not __fish_seen_subcommand_from ls show why replay requeue retry discard edit purge help" -f -a "edit" -d 'Edit the payload and headers of a pending or dead row in $EDITOR (validated, audited)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and not __fish_seen_subcommand_from ls show why replay requeue retry discard edit purge help" -f -a "purge" -d 'Delete old sent rows in bounded batches'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and not __fish_seen_subcommand_from ls show why replay requeue retry discard edit purge help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from ls" -l topic -d 'Only this topic' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from ls" -l key -d 'Only this partition key' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from ls" -l since -d 'Created at or after: 1h (ago), 2026-11-27, 2026-11-27T10:00:00Z' -r
@@ -188,16 +201,21 @@ complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_s
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from show" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
 json\t''"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from why" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people'
+json\t'One JSON object per line, for scripts'"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from why" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from why" -l database-url -d 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from why" -l broker-url -d 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from why" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from why" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
 json\t''"
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from why" -s h -l help -d 'Print help'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from why" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from replay" -l topic -d 'Every sent row of this topic created in --since..--until' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from replay" -l since -d 'With --topic: created at or after (1h, 2026-11-27, RFC 3339)' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from replay" -l until -d 'With --topic: created before' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from replay" -l batch -d 'Rows changed per transaction (a progress bar shows on a terminal)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from replay" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people'
+json\t'One JSON object per line, for scripts'"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from replay" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from replay" -l database-url -d 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from replay" -l broker-url -d 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]' -r
@@ -208,8 +226,11 @@ complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_s
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from replay" -l new-id -d 'Publish copies with new message ids: consumers process them again'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from replay" -l dry-run -d 'Say what would happen, change nothing'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from replay" -s y -l yes -d 'Do not ask for confirmation when more than one row is affected'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from replay" -s h -l help -d 'Print help'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from replay" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from requeue" -l topic -d 'With --dead: only this topic' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from requeue" -l batch -d 'Rows changed per transaction (a progress bar shows on a terminal)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from requeue" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people'
+json\t'One JSON object per line, for scripts'"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from requeue" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from requeue" -l database-url -d 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from requeue" -l broker-url -d 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]' -r
@@ -219,9 +240,49 @@ json\t''"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from requeue" -l dead -d 'Every dead row (of --topic, if given)'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from requeue" -l dry-run -d 'Say what would happen, change nothing'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from requeue" -s y -l yes -d 'Do not ask for confirmation when more than one row is affected'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from requeue" -s h -l help -d 'Print help'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from requeue" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from retry" -l topic -d 'With --failing: only this topic' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from retry" -l batch -d 'Rows changed per transaction (a progress bar shows on a terminal)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from retry" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people'
+json\t'One JSON object per line, for scripts'"
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from retry" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from retry" -l database-url -d 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from retry" -l broker-url -d 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from retry" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from retry" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
+json\t''"
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from retry" -l failing -d 'Every row waiting out a backoff (of --topic, if given)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from retry" -l dry-run -d 'Say what would happen, change nothing'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from retry" -s y -l yes -d 'Do not ask for confirmation when more than one row is affected'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from retry" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from discard" -l topic -d 'With --dead or --pending: only this topic' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from discard" -l batch -d 'Rows changed per transaction (a progress bar shows on a terminal)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from discard" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people'
+json\t'One JSON object per line, for scripts'"
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from discard" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from discard" -l database-url -d 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from discard" -l broker-url -d 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from discard" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from discard" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
+json\t''"
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from discard" -l dead -d 'Every dead row (of --topic, if given)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from discard" -l pending -d 'Every pending row of --topic'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from discard" -l dry-run -d 'Say what would happen, change nothing'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from discard" -s y -l yes -d 'Do not ask for confirmation when more than one row is affected'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from discard" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from edit" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people'
+json\t'One JSON object per line, for scripts'"
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from edit" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from edit" -l database-url -d 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from edit" -l broker-url -d 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from edit" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from edit" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
+json\t''"
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from edit" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from purge" -l older-than -d 'Only rows sent longer ago than this, e.g. 7d' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from purge" -l batch -d 'Rows deleted per transaction' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from purge" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people'
+json\t'One JSON object per line, for scripts'"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from purge" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from purge" -l database-url -d 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from purge" -l broker-url -d 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]' -r
@@ -230,12 +291,15 @@ complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_s
 json\t''"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from purge" -l sent -d 'Delete sent rows (the only kind purge deletes; required to say so)'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from purge" -l dry-run -d 'Count what would be deleted, delete nothing'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from purge" -s h -l help -d 'Print help'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from help" -f -a "ls" -d 'List rows: id, message id, topic, key, status, attempts, age, last error'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from help" -f -a "show" -d 'Everything about one row: payload, headers, timestamps, attempts, consumption'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from help" -f -a "why" -d 'Explain why a row has not gone out (or when it did)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from purge" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from help" -f -a "ls" -d 'List rows: id, topic, key, status (due, in flight, retrying, scheduled, held, sent, dead), attempts, age, last error'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from help" -f -a "show" -d 'Everything about one row: payload, headers, timestamps, attempts, consumption, audit'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from help" -f -a "why" -d 'Explain why a row has not gone out (or when it did, and what consumers made of it)'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from help" -f -a "replay" -d 'Publish sent rows again (same message id by default: consumers that have it skip it)'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from help" -f -a "requeue" -d 'Put dead rows back to pending with their attempts reset'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from help" -f -a "retry" -d 'Send rows that wait out a backoff now (after the cause was fixed)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from help" -f -a "discard" -d 'Throw pending or dead rows away; each is kept as it was in the audit trail'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from help" -f -a "edit" -d 'Edit the payload and headers of a pending or dead row in $EDITOR (validated, audited)'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from help" -f -a "purge" -d 'Delete old sent rows in bounded batches'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand lag" -l watch -d 'Redraw every DURATION until interrupted' -r
@@ -249,18 +313,35 @@ complete -c outboxctl -n "__fish_outboxctl_using_subcommand lag" -l log-level -d
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand lag" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
 json\t''"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand lag" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and not __fish_seen_subcommand_from ls show replay purge help" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and not __fish_seen_subcommand_from ls show replay purge help" -l database-url -d 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and not __fish_seen_subcommand_from ls show replay purge help" -l broker-url -d 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and not __fish_seen_subcommand_from ls show replay purge help" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and not __fish_seen_subcommand_from ls show replay purge help" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand status" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people'
+json\t'One JSON object per line, for scripts'"
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand status" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand status" -l database-url -d 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand status" -l broker-url -d 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand status" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand status" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
 json\t''"
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and not __fish_seen_subcommand_from ls show replay purge help" -s h -l help -d 'Print help'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and not __fish_seen_subcommand_from ls show replay purge help" -f -a "ls" -d 'List dead letters with their reason and attempts (they stay in the queue)'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and not __fish_seen_subcommand_from ls show replay purge help" -f -a "show" -d 'One dead letter in full (it stays in the queue)'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and not __fish_seen_subcommand_from ls show replay purge help" -f -a "replay" -d 'Move dead letters back to the work queue, attempts reset'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and not __fish_seen_subcommand_from ls show replay purge help" -f -a "purge" -d 'Delete every dead letter'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and not __fish_seen_subcommand_from ls show replay purge help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand top" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand top" -l database-url -d 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand top" -l broker-url -d 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand top" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand top" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
+json\t''"
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand top" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and not __fish_seen_subcommand_from ls show replay drop purge help" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and not __fish_seen_subcommand_from ls show replay drop purge help" -l database-url -d 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and not __fish_seen_subcommand_from ls show replay drop purge help" -l broker-url -d 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and not __fish_seen_subcommand_from ls show replay drop purge help" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and not __fish_seen_subcommand_from ls show replay drop purge help" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
+json\t''"
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and not __fish_seen_subcommand_from ls show replay drop purge help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and not __fish_seen_subcommand_from ls show replay drop purge help" -f -a "ls" -d 'List dead letters with their reason and attempts (they stay in the queue)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and not __fish_seen_subcommand_from ls show replay drop purge help" -f -a "show" -d 'One dead letter in full (it stays in the queue)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and not __fish_seen_subcommand_from ls show replay drop purge help" -f -a "replay" -d 'Move dead letters back to the work queue, attempts reset'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and not __fish_seen_subcommand_from ls show replay drop purge help" -f -a "drop" -d 'Delete chosen dead letters for good'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and not __fish_seen_subcommand_from ls show replay drop purge help" -f -a "purge" -d 'Delete every dead letter'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and not __fish_seen_subcommand_from ls show replay drop purge help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from ls" -l queue -d 'Work queue whose dead letters to use [default: consumer.queue or the first of broker.queues]' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from ls" -l limit -d 'At most this many messages' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from ls" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people'
@@ -283,6 +364,8 @@ complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen
 json\t''"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from replay" -l queue -d 'Work queue whose dead letters to use [default: consumer.queue or the first of broker.queues]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from replay" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people'
+json\t'One JSON object per line, for scripts'"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from replay" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from replay" -l database-url -d 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from replay" -l broker-url -d 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]' -r
@@ -291,20 +374,36 @@ complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen
 json\t''"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from replay" -l all -d 'Move every dead letter'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from replay" -l dry-run -d 'Say what would happen, change nothing'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from replay" -s y -l yes -d 'Do not ask for confirmation when more than one message is affected'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from replay" -s h -l help -d 'Print help'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from replay" -s y -l yes -d 'Do not ask for confirmation'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from replay" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from drop" -l queue -d 'Work queue whose dead letters to use [default: consumer.queue or the first of broker.queues]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from drop" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people'
+json\t'One JSON object per line, for scripts'"
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from drop" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from drop" -l database-url -d 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from drop" -l broker-url -d 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from drop" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from drop" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
+json\t''"
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from drop" -l dry-run -d 'Say what would happen, change nothing'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from drop" -s y -l yes -d 'Do not ask for confirmation'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from drop" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from purge" -l queue -d 'Work queue whose dead letters to use [default: consumer.queue or the first of broker.queues]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from purge" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people'
+json\t'One JSON object per line, for scripts'"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from purge" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from purge" -l database-url -d 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from purge" -l broker-url -d 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from purge" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from purge" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
 json\t''"
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from purge" -l dry-run -d 'Count what would be deleted, delete nothing'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from purge" -s y -l yes -d 'Do not ask for confirmation'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from purge" -s h -l help -d 'Print help'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from purge" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from help" -f -a "ls" -d 'List dead letters with their reason and attempts (they stay in the queue)'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from help" -f -a "show" -d 'One dead letter in full (it stays in the queue)'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from help" -f -a "replay" -d 'Move dead letters back to the work queue, attempts reset'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from help" -f -a "drop" -d 'Delete chosen dead letters for good'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from help" -f -a "purge" -d 'Delete every dead letter'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand handlers; and not __fish_seen_subcommand_from ls help" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
@@ -313,7 +412,7 @@ complete -c outboxctl -n "__fish_outboxctl_using_subcommand handlers; and not __
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand handlers; and not __fish_seen_subcommand_from ls help" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand handlers; and not __fish_seen_subcommand_from ls help" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
 json\t''"
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand handlers; and not __fish_seen_subcommand_from ls help" -s h -l help -d 'Print help'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand handlers; and not __fish_seen_subcommand_from ls help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand handlers; and not __fish_seen_subcommand_from ls help" -f -a "ls" -d 'Every handler: name, queue, kind, topics, target (secrets masked), limits'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand handlers; and not __fish_seen_subcommand_from ls help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand handlers; and __fish_seen_subcommand_from ls" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people'
@@ -333,7 +432,7 @@ complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and not __fish
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and not __fish_seen_subcommand_from run ls show why abort retry graph help" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and not __fish_seen_subcommand_from run ls show why abort retry graph help" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
 json\t''"
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and not __fish_seen_subcommand_from run ls show why abort retry graph help" -s h -l help -d 'Print help'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and not __fish_seen_subcommand_from run ls show why abort retry graph help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and not __fish_seen_subcommand_from run ls show why abort retry graph help" -f -a "run" -d 'Orchestrate: take starts, replies and time-outs from orchestrator.queue'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and not __fish_seen_subcommand_from run ls show why abort retry graph help" -f -a "ls" -d 'List instances: id, saga, state, step, attempt, age, reason'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and not __fish_seen_subcommand_from run ls show why abort retry graph help" -f -a "show" -d 'One instance\'s timeline: each step, attempt, duration, output or reason'
@@ -350,7 +449,7 @@ complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_see
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from run" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from run" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
 json\t''"
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from run" -s h -l help -d 'Print help'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from run" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from ls" -l saga -d 'Only this saga' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from ls" -l state -d 'Only this state: running, compensating, completed, compensated, failed' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from ls" -l older-than -d 'Only instances started longer ago than this, e.g. 10m' -r
@@ -379,7 +478,7 @@ complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_see
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from why" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from why" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
 json\t''"
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from why" -s h -l help -d 'Print help'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from why" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from abort" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from abort" -l database-url -d 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from abort" -l broker-url -d 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]' -r
@@ -388,7 +487,7 @@ complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_see
 json\t''"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from abort" -l dry-run -d 'Say what would happen, change nothing'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from abort" -s y -l yes -d 'Do not ask for confirmation when more than one instance is affected'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from abort" -s h -l help -d 'Print help'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from abort" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from retry" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from retry" -l database-url -d 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from retry" -l broker-url -d 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]' -r
@@ -397,14 +496,14 @@ complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_see
 json\t''"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from retry" -l dry-run -d 'Say what would happen, change nothing'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from retry" -s y -l yes -d 'Do not ask for confirmation when more than one instance is affected'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from retry" -s h -l help -d 'Print help'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from retry" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from graph" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from graph" -l database-url -d 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from graph" -l broker-url -d 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from graph" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from graph" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
 json\t''"
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from graph" -s h -l help -d 'Print help'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from graph" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from help" -f -a "run" -d 'Orchestrate: take starts, replies and time-outs from orchestrator.queue'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from help" -f -a "ls" -d 'List instances: id, saga, state, step, attempt, age, reason'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from help" -f -a "show" -d 'One instance\'s timeline: each step, attempt, duration, output or reason'
@@ -413,7 +512,7 @@ complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_see
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from help" -f -a "retry" -d 'Send the waited-for command (or compensation) once more'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from help" -f -a "graph" -d 'The steps and compensations of a saga, as a Mermaid flowchart'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand bench" -l events -d 'Events to relay (drain, default 100000), consume (consume, default 20000) or sagas (saga, default 2000)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand bench" -l events -d 'Events to relay (drain, default 100000), consume (consume, default 20000), sagas (saga, default 2000) or rows and messages to change (ops, default 100000)' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand bench" -l rate -d 'Events per second (e2e)' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand bench" -l duration -d 'How long to produce (e2e, default 30s) or send requests (api, default 10s)' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand bench" -l concurrency -d 'Concurrent clients (api, default 16) or consumer lanes (consume, default consumer.concurrency)' -r
@@ -459,7 +558,7 @@ complete -c outboxctl -n "__fish_outboxctl_using_subcommand completions" -l brok
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand completions" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand completions" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
 json\t''"
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand man" -l out-dir -d 'Write outboxctl.1 and one page per subcommand into this directory' -r -F
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand man" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand man" -l database-url -d 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]' -r
@@ -467,36 +566,42 @@ complete -c outboxctl -n "__fish_outboxctl_using_subcommand man" -l broker-url -
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand man" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand man" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
 json\t''"
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand man" -s h -l help -d 'Print help'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq handlers saga bench verify completions man help" -f -a "migrate" -d 'Apply the embedded database migrations (outbox, uploads, consumed_messages)'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq handlers saga bench verify completions man help" -f -a "topology" -d 'Declare the RabbitMQ exchanges and queues'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq handlers saga bench verify completions man help" -f -a "config" -d 'Show or check the effective configuration'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq handlers saga bench verify completions man help" -f -a "relay" -d 'Publish pending outbox rows to RabbitMQ, marking them sent once confirmed'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq handlers saga bench verify completions man help" -f -a "serve" -d 'Serve the producer HTTP API (POST /uploads and friends)'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq handlers saga bench verify completions man help" -f -a "consume" -d 'Process messages from a queue, each effect exactly once'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq handlers saga bench verify completions man help" -f -a "up" -d 'Migrate, declare the topology, then serve, relay and consume in one process'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq handlers saga bench verify completions man help" -f -a "outbox" -d 'Inspect and steer outbox rows: ls, show, why, replay, requeue, purge'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq handlers saga bench verify completions man help" -f -a "lag" -d 'How far behind each stage is: pending rows and their age, queues, unconsumed'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq handlers saga bench verify completions man help" -f -a "dlq" -d 'The dead-letter queue: ls, show, replay, purge'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq handlers saga bench verify completions man help" -f -a "handlers" -d 'The handlers the consumer runs ([[handlers]] in the config file): ls'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq handlers saga bench verify completions man help" -f -a "saga" -d 'Sagas ([[sagas]] in the config file): run the orchestrator; ls, show, why, abort, retry, graph'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq handlers saga bench verify completions man help" -f -a "bench" -d 'Measure a stage against the servers\' own limit, in a database and queues of its own'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq handlers saga bench verify completions man help" -f -a "verify" -d 'Prove the guarantees on these servers: real relayers and consumers through SIGKILLs and cut, stalled and refused connections, counted by an independent observer; exit 1 on any loss, duplicate effect or order violation'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq handlers saga bench verify completions man help" -f -a "completions" -d 'Print a shell completion script to stdout'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq handlers saga bench verify completions man help" -f -a "man" -d 'Print the man page (roff) to stdout, or write one page per command into a directory'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag dlq handlers saga bench verify completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag status top dlq handlers saga bench verify completions man help" -f -a "migrate" -d 'Apply the embedded database migrations (outbox, uploads, consumed_messages)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag status top dlq handlers saga bench verify completions man help" -f -a "topology" -d 'Declare the RabbitMQ exchanges and queues'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag status top dlq handlers saga bench verify completions man help" -f -a "config" -d 'Show or check the effective configuration'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag status top dlq handlers saga bench verify completions man help" -f -a "relay" -d 'Publish pending outbox rows to RabbitMQ, marking them sent once confirmed'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag status top dlq handlers saga bench verify completions man help" -f -a "serve" -d 'Serve the producer HTTP API (POST /uploads and friends)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag status top dlq handlers saga bench verify completions man help" -f -a "consume" -d 'Process messages from a queue, each effect exactly once'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag status top dlq handlers saga bench verify completions man help" -f -a "up" -d 'Migrate, declare the topology, then serve, relay and consume in one process'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag status top dlq handlers saga bench verify completions man help" -f -a "outbox" -d 'Inspect and steer outbox rows: ls, show, why, replay, requeue, retry, discard, edit, purge'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag status top dlq handlers saga bench verify completions man help" -f -a "lag" -d 'How far behind each stage is: pending rows and their age, queues, unconsumed'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag status top dlq handlers saga bench verify completions man help" -f -a "status" -d 'Who is running: every relayer, consumer, API and orchestrator, the broker\'s consumers per queue, a verdict per stage; exit 1 when a stage has nobody serving it'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag status top dlq handlers saga bench verify completions man help" -f -a "top" -d 'A live view in the terminal: rates and lag per stage, processes, failing topics, dead letters, and the rows that need you — with keys to see why and to retry, requeue or discard them'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag status top dlq handlers saga bench verify completions man help" -f -a "dlq" -d 'The dead-letter queue: ls, show, replay, drop, purge'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag status top dlq handlers saga bench verify completions man help" -f -a "handlers" -d 'The handlers the consumer runs ([[handlers]] in the config file): ls'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag status top dlq handlers saga bench verify completions man help" -f -a "saga" -d 'Sagas ([[sagas]] in the config file): run the orchestrator; ls, show, why, abort, retry, graph'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag status top dlq handlers saga bench verify completions man help" -f -a "bench" -d 'Measure a stage against the servers\' own limit, in a database and queues of its own'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag status top dlq handlers saga bench verify completions man help" -f -a "verify" -d 'Prove the guarantees on these servers: real relayers and consumers through SIGKILLs and cut, stalled and refused connections, counted by an independent observer; exit 1 on any loss, duplicate effect or order violation'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag status top dlq handlers saga bench verify completions man help" -f -a "completions" -d 'Print a shell completion script to stdout'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag status top dlq handlers saga bench verify completions man help" -f -a "man" -d 'Print the man page (roff) to stdout, or write one page per command into a directory'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and not __fish_seen_subcommand_from migrate topology config relay serve consume up outbox lag status top dlq handlers saga bench verify completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from topology" -f -a "apply" -d 'Declare the exchange, work queues with their bindings, retry and dead-letter queues (idempotent)'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "show" -d 'Print the effective configuration as TOML (passwords masked), with each value\'s source'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "check" -d 'Validate the configuration and reach PostgreSQL and RabbitMQ'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from outbox" -f -a "ls" -d 'List rows: id, message id, topic, key, status, attempts, age, last error'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from outbox" -f -a "show" -d 'Everything about one row: payload, headers, timestamps, attempts, consumption'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from outbox" -f -a "why" -d 'Explain why a row has not gone out (or when it did)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "check" -d 'Pre-flight: validate, reach PostgreSQL and RabbitMQ, check the schema is migrated, every handler can work, the topology and bindings are declared and the management API answers; exit 1 when a check failed'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from outbox" -f -a "ls" -d 'List rows: id, topic, key, status (due, in flight, retrying, scheduled, held, sent, dead), attempts, age, last error'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from outbox" -f -a "show" -d 'Everything about one row: payload, headers, timestamps, attempts, consumption, audit'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from outbox" -f -a "why" -d 'Explain why a row has not gone out (or when it did, and what consumers made of it)'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from outbox" -f -a "replay" -d 'Publish sent rows again (same message id by default: consumers that have it skip it)'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from outbox" -f -a "requeue" -d 'Put dead rows back to pending with their attempts reset'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from outbox" -f -a "retry" -d 'Send rows that wait out a backoff now (after the cause was fixed)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from outbox" -f -a "discard" -d 'Throw pending or dead rows away; each is kept as it was in the audit trail'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from outbox" -f -a "edit" -d 'Edit the payload and headers of a pending or dead row in $EDITOR (validated, audited)'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from outbox" -f -a "purge" -d 'Delete old sent rows in bounded batches'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from dlq" -f -a "ls" -d 'List dead letters with their reason and attempts (they stay in the queue)'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from dlq" -f -a "show" -d 'One dead letter in full (it stays in the queue)'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from dlq" -f -a "replay" -d 'Move dead letters back to the work queue, attempts reset'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from dlq" -f -a "drop" -d 'Delete chosen dead letters for good'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from dlq" -f -a "purge" -d 'Delete every dead letter'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from handlers" -f -a "ls" -d 'Every handler: name, queue, kind, topics, target (secrets masked), limits'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from saga" -f -a "run" -d 'Orchestrate: take starts, replies and time-outs from orchestrator.queue'

@@ -5,7 +5,7 @@
 use crate::cli::{Cli, Command, ConfigCommand, SagaCommand, TopologyCommand};
 use crate::config::{self, Inputs, Resolved};
 use crate::flow::{consume, produce, relay, saga, up};
-use crate::ops::{dlq, docs, handlers, lag, outbox, sagas, setup};
+use crate::ops::{dlq, docs, handlers, lag, outbox, sagas, setup, status, top};
 use crate::{bench, output, shutdown};
 
 pub use crate::output::Outcome;
@@ -25,16 +25,24 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Completions { shell } => docs::completions(shell),
         Command::Man { out_dir } => docs::man(out_dir.as_deref()),
-        Command::Migrate => setup::migrate(&load()?.config).await,
-        Command::Topology(TopologyCommand::Apply) => setup::topology_apply(&load()?.config).await,
-        Command::Config(ConfigCommand::Show) => setup::config_show(&load()?),
-        Command::Config(ConfigCommand::Check) => setup::config_check(&load()?).await,
+        Command::Migrate { output } => setup::migrate(&load()?.config, output.output).await,
+        Command::Topology(TopologyCommand::Apply { output }) => {
+            setup::topology_apply(&load()?.config, output.output).await
+        }
+        Command::Config(ConfigCommand::Show { output }) => {
+            setup::config_show(&load()?, output.output)
+        }
+        Command::Config(ConfigCommand::Check { output }) => {
+            setup::config_check(&load()?, output.output).await
+        }
         Command::Relay(args) => relay::command(&load()?.config, args, shutdown::on_signal()).await,
         Command::Serve(_) => produce::command(&load()?.config, shutdown::on_signal()).await,
         Command::Consume(_) => consume::command(&load()?.config, shutdown::on_signal()).await,
         Command::Up(_) => up::command(&load()?.config, shutdown::on_signal()).await,
         Command::Outbox(cmd) => outbox::command(&load()?.config, cmd).await,
         Command::Lag(args) => lag::command(&load()?.config, args, shutdown::on_signal()).await,
+        Command::Status { output } => status::command(&load()?.config, output.output).await,
+        Command::Top => top::command(&load()?.config).await,
         Command::Dlq(cmd) => dlq::command(&load()?.config, cmd).await,
         Command::Handlers(cmd) => handlers::command(&load()?.config, cmd),
         Command::Saga(SagaCommand::Run(_)) => {

@@ -19,7 +19,8 @@
 //! that uses both. Beside them: `backoff` (the one retry policy),
 //! `watchdog` (stalled stages end the process), `telemetry` (metrics and
 //! trace context), `output` (what commands print, and their `Outcome`),
-//! `proxy` (a fault-injecting TCP proxy for tests), `bench`.
+//! `presence` (the process registry's beats), `proxy` (a fault-injecting TCP
+//! proxy for tests and `verify`), `bench` (and `verify`).
 
 pub mod app;
 pub mod backoff;
@@ -31,6 +32,7 @@ pub mod flow;
 pub mod model;
 pub mod ops;
 pub mod output;
+pub mod presence;
 pub mod proxy;
 pub mod secret;
 pub mod shutdown;

@@ -127,6 +127,9 @@ pub fn table(header: &[&str]) -> comfy_table::Table {
     if !use_color_stdout() {
         t.force_no_tty();
     }
+    if let Some(w) = terminal_width() {
+        t.set_width(u16::try_from(w).unwrap_or(u16::MAX));
+    }
     t
 }
 
@@ -159,10 +162,31 @@ pub fn status_cell(status: &str) -> comfy_table::Cell {
     }
 }
 
+/// `ok` or `FAILED` (green or red when colours are on).
+pub fn verdict_cell(ok: bool) -> comfy_table::Cell {
+    let cell = comfy_table::Cell::new(if ok { "ok" } else { "FAILED" });
+    if !use_color_stdout() {
+        return cell;
+    }
+    cell.fg(if ok {
+        comfy_table::Color::Green
+    } else {
+        comfy_table::Color::Red
+    })
+}
+
 /// Width of the terminal on stdout; `None` when stdout is not a terminal
-/// (then nothing is cut: a pipe gets every character).
+/// (then nothing is cut: a pipe gets every character). `COLUMNS`, when set,
+/// is the width either way (`COLUMNS=80 outboxctl outbox ls | less`).
 pub fn terminal_width() -> Option<usize> {
     use std::io::IsTerminal;
+    if let Some(w) = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|w| *w > 0)
+    {
+        return Some(w);
+    }
     if !io::stdout().is_terminal() {
         return None;
     }
@@ -208,20 +232,66 @@ pub fn when(t: chrono::DateTime<chrono::Utc>) -> String {
     format!("{} ({rel})", t.format("%Y-%m-%d %H:%M:%SZ"))
 }
 
-/// Who is acting, recorded on rows an operator changes: `user@host`.
+/// Who is acting, recorded on rows an operator changes: `user@host`. The
+/// user is the effective one from the password database — cron, systemd
+/// and `docker exec` often set no `$USER` — then `$USER`/`$LOGNAME`, then
+/// the bare uid; under sudo, who ran sudo is added: `root (sudo by alice)@db1`.
 pub fn actor() -> String {
-    let user = std::env::var("USER")
-        .or_else(|_| std::env::var("LOGNAME"))
-        .unwrap_or_else(|_| "unknown".into());
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
-        .map(|h| h.trim().to_string())
-        .unwrap_or_default();
-    if host.is_empty() {
-        user
-    } else {
-        format!("{user}@{host}")
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    // SAFETY: geteuid cannot fail and has no preconditions.
+    let uid = unsafe { libc::geteuid() };
+    let mut user = passwd_name(uid)
+        .or_else(|| env("USER"))
+        .or_else(|| env("LOGNAME"))
+        .unwrap_or_else(|| format!("uid {uid}"));
+    if let Some(by) = env("SUDO_USER").filter(|s| *s != user) {
+        user = format!("{user} (sudo by {by})");
     }
+    format!("{user}@{}", crate::presence::host())
+}
+
+/// The login name of `uid`, from the password database.
+fn passwd_name(uid: libc::uid_t) -> Option<String> {
+    let mut buf = vec![0 as libc::c_char; 4096];
+    // SAFETY: an all-zero passwd is a valid value to be overwritten.
+    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut result: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: every pointer is valid for the call, buf outlives the result.
+    let rc = unsafe { libc::getpwuid_r(uid, &mut pwd, buf.as_mut_ptr(), buf.len(), &mut result) };
+    if rc != 0 || result.is_null() || pwd.pw_name.is_null() {
+        return None;
+    }
+    // SAFETY: pw_name points into buf, NUL-terminated by getpwuid_r.
+    let name = unsafe { std::ffi::CStr::from_ptr(pwd.pw_name) };
+    Some(name.to_string_lossy().into_owned()).filter(|n| !n.is_empty())
+}
+
+/// A progress bar on stderr for `len` steps of long work; indicatif draws
+/// nothing when stderr is not a terminal.
+pub fn progress(len: u64, what: &str) -> indicatif::ProgressBar {
+    indicatif::ProgressBar::new(len).with_style(
+        indicatif::ProgressStyle::with_template(&format!(
+            "{{bar:40}} {{pos}}/{{len}} {what} ({{per_sec}}, {{eta}} left)"
+        ))
+        .expect("a valid template"),
+    )
+}
+
+/// Ask a yes/no question on the terminal; `default` when the answer is empty.
+pub fn ask(question: &str, default: bool) -> anyhow::Result<bool> {
+    let mut err = io::stderr().lock();
+    write!(
+        err,
+        "{question}? {} ",
+        if default { "[Y/n]" } else { "[y/N]" }
+    )?;
+    err.flush()?;
+    let mut answer = String::new();
+    io::stdin().read_line(&mut answer)?;
+    Ok(match answer.trim().to_ascii_lowercase().as_str() {
+        "" => default,
+        a => matches!(a, "y" | "yes"),
+    })
 }
 
 /// Ask before changing more than one thing. `Ok(false)`: the operator said no.
@@ -237,15 +307,7 @@ pub fn confirm(question: &str, affected: usize, yes: bool) -> anyhow::Result<boo
              (or --dry-run to see what would happen)"
         );
     }
-    let mut err = io::stderr().lock();
-    write!(err, "{question}? [y/N] ")?;
-    err.flush()?;
-    let mut answer = String::new();
-    io::stdin().read_line(&mut answer)?;
-    Ok(matches!(
-        answer.trim().to_ascii_lowercase().as_str(),
-        "y" | "yes"
-    ))
+    ask(question, false)
 }
 
 #[cfg(test)]

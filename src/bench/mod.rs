@@ -12,6 +12,7 @@ mod api;
 mod consume;
 mod drain;
 mod e2e;
+mod ops;
 mod saga;
 pub mod verify;
 
@@ -49,6 +50,7 @@ pub async fn run(base: &Config, args: &BenchArgs) -> anyhow::Result<Outcome> {
         Scenario::Api => api::run(&lab, args).await,
         Scenario::Consume => consume::run(&mut lab, args).await,
         Scenario::Saga => saga::run(&lab, args).await,
+        Scenario::Ops => ops::run(&lab, args).await,
     };
     lab.cleanup().await;
     let mut report = result?;

@@ -131,7 +131,17 @@ impl Delivery {
             self.acker.ack(BasicAckOptions::default()),
         )
         .await
-        .map(drop)
+        .and_then(|sent| {
+            // lapin answers `false` instead of sending when the channel has
+            // closed: the broker gives the message back to its queue.
+            sent.then_some(()).ok_or_else(|| {
+                BrokerError::Unavailable(
+                    "the acknowledgement was not sent: the channel is closed (the message \
+                     returns to its queue)"
+                        .into(),
+                )
+            })
+        })
     }
 
     /// Give the message back to its queue, for another consumer or later.
@@ -357,18 +367,63 @@ impl Forwarder {
 
     /// Send a dead letter back to the work queue for a fresh start: without
     /// its death and attempt headers.
-    pub async fn restore(&self, d: &Delivery) -> Result<(), BrokerError> {
-        let props = copy_properties(d, "", &[]);
-        let mut table = FieldTable::default();
-        if let Some(h) = props.headers() {
-            for (k, v) in h {
-                if !RESTORE_DROPS.contains(&k.as_str()) && k.as_str() != "x-death" {
-                    table.insert(k.clone(), v.clone());
-                }
-            }
-        }
+    /// Every copy is published pipelined, then every confirm awaited (within
+    /// one `confirm_timeout`). `Ok` only when the broker confirmed them all;
+    /// the caller acknowledges the originals after that.
+    pub async fn restore_all(&self, ds: &[Delivery]) -> Result<(), BrokerError> {
         let queue = self.queue.clone();
-        self.publish("", &queue, d, props.with_headers(table)).await
+        let send = async {
+            let mut confirms = Vec::with_capacity(ds.len());
+            for d in ds {
+                let confirm = self
+                    .channel
+                    .basic_publish(
+                        ShortString::from(""),
+                        ShortString::from(queue.as_str()),
+                        BasicPublishOptions {
+                            mandatory: true,
+                            immediate: false,
+                        },
+                        &d.body,
+                        restored_properties(d),
+                    )
+                    .await?;
+                confirms.push(confirm);
+            }
+            let mut outcomes = Vec::with_capacity(confirms.len());
+            for c in confirms {
+                outcomes.push(c.await?);
+            }
+            Ok::<_, lapin::Error>(outcomes)
+        };
+        match tokio::time::timeout(self.confirm_timeout, send).await {
+            Ok(Ok(outcomes)) => {
+                for o in outcomes {
+                    match o {
+                        Confirmation::Ack(None) => {}
+                        Confirmation::Ack(Some(_)) => {
+                            return Err(BrokerError::Topology(format!(
+                                "{queue} does not exist (the copy was returned) — run \
+                                 `outboxctl topology apply`"
+                            )));
+                        }
+                        _ => {
+                            return Err(BrokerError::Unavailable(format!(
+                                "the broker refused a copy for {queue}"
+                            )));
+                        }
+                    }
+                }
+                Ok(())
+            }
+            Ok(Err(e)) => Err(BrokerError::Unavailable(format!(
+                "forwarding to {queue} failed: {}",
+                describe(&e)
+            ))),
+            Err(_) => Err(BrokerError::Unavailable(format!(
+                "no confirm for the copies to {queue} in time"
+            ))),
+        }
     }
 
     /// Send a copy to `<queue>.dlq` with the reason and attempt count.
@@ -446,6 +501,21 @@ impl Forwarder {
 }
 
 /// Headers a restored message sheds: it starts over at attempt 1.
+/// A dead letter's properties for a fresh start in its work queue: without
+/// its death and attempt headers.
+fn restored_properties(d: &Delivery) -> BasicProperties {
+    let props = copy_properties(d, "", &[]);
+    let mut table = FieldTable::default();
+    if let Some(h) = props.headers() {
+        for (k, v) in h {
+            if !RESTORE_DROPS.contains(&k.as_str()) && k.as_str() != "x-death" {
+                table.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    props.with_headers(table)
+}
+
 const RESTORE_DROPS: &[&str] = &[
     headers::ATTEMPT,
     headers::LAST_ERROR,

@@ -69,19 +69,47 @@ pub async fn server_version(cfg: &BrokerConfig) -> Option<String> {
     Some(format!("RabbitMQ {}", o.rabbitmq_version))
 }
 
-/// Counts of `queue`, or why they are unknown.
-pub async fn queue_counts(cfg: &BrokerConfig, queue: &str) -> Result<QueueCounts, String> {
+/// A path segment of the management API, percent-encoded.
+fn enc(s: &str) -> String {
     const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
         .remove(b'.')
         .remove(b'-')
         .remove(b'_')
         .remove(b'~');
-    let enc = |s: &str| percent_encoding::utf8_percent_encode(s, SEGMENT).to_string();
+    percent_encoding::utf8_percent_encode(s, SEGMENT).to_string()
+}
+
+/// Counts of `queue`, or why they are unknown.
+pub async fn queue_counts(cfg: &BrokerConfig, queue: &str) -> Result<QueueCounts, String> {
     get_json(
         cfg,
         &format!("/api/queues/{}/{}", enc(&vhost(cfg)), enc(queue)),
     )
     .await
+}
+
+/// The routing keys `queue` is bound to `exchange` with, or why they are
+/// unknown (AMQP cannot list bindings; the management API can).
+pub async fn bindings(
+    cfg: &BrokerConfig,
+    exchange: &str,
+    queue: &str,
+) -> Result<Vec<String>, String> {
+    #[derive(Deserialize)]
+    struct Binding {
+        routing_key: String,
+    }
+    let found: Vec<Binding> = get_json(
+        cfg,
+        &format!(
+            "/api/bindings/{}/e/{}/q/{}",
+            enc(&vhost(cfg)),
+            enc(exchange),
+            enc(queue)
+        ),
+    )
+    .await?;
+    Ok(found.into_iter().map(|b| b.routing_key).collect())
 }
 
 /// GET `path` from the management API with the configured credentials.

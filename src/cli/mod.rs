@@ -25,8 +25,12 @@ use settings::{ConsumeSettings, GLOBAL, GlobalSettings, RelaySettings, ServeSett
         Configuration: built-in defaults < outbox.toml (--config, else ./outbox.toml) < \
         OUTBOX_* environment variables < flags. Every setting section.key has the variable \
         OUTBOX_SECTION_KEY.",
-    after_help = "Exit status: 0 success; 1 a check failed (e.g. `relay --once` left rows failing or dead); \
-        2 usage or runtime error. NO_COLOR disables colours. See `outboxctl man`.",
+    after_help = "Exit status: 0 success (an empty list too); 1 a check failed or the answer is no \
+        (`lag --max-age`, `relay --once` leaving rows failing or dead, `status`, `config check`, \
+        `verify`, a declined confirmation); 2 an error (usage, configuration, unknown id, \
+        unreachable server). Global options (--config, --database-url, --broker-url, --log-level, \
+        --log-format) work with every command; `--help` lists them. NO_COLOR disables colours. \
+        See `outboxctl man`.",
     after_long_help = AFTER_LONG_HELP
 )]
 pub struct Cli {
@@ -38,11 +42,16 @@ pub struct Cli {
 
 const AFTER_LONG_HELP: &str = "\
 EXIT STATUS
-  0  Success.
-  1  The command worked and what it checked is not fine: `relay --once` left rows failing \
-(retried later) or dead.
-  2  Usage error, bad configuration, unreachable server or another runtime error. One line on \
-stderr says what is wrong and how to fix it: `outboxctl: <what> — <fix>`.
+  One rule for every command:
+  0  Success. A listing with nothing to list is a success (it prints nothing on stdout; in \
+table mode stderr says so), and so is a change with nothing to change.
+  1  A check that failed, or an answer that is no: `lag --max-age` exceeded, `relay --once` \
+left rows failing or dead (stderr says which and why), `status` found a stage nobody serves, \
+`config check` found a check failing, `verify` found a loss, a duplicate effect or an order \
+violation, a confirmation was declined.
+  2  An error: usage, bad configuration, an unknown id or a row in the wrong state, an \
+unreachable server. One line on stderr says what is wrong and how to fix it: \
+`outboxctl: <what> — <fix>`. Nothing was changed.
   A closed standard output (`outboxctl ... | head`) is not an error.
 
 ENVIRONMENT
@@ -58,7 +67,7 @@ prints the effective configuration and the source of each value; passwords are m
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
     /// Configuration file [default: ./outbox.toml when present]
-    #[arg(long, global = true, env = "OUTBOX_CONFIG", value_name = "PATH", help_heading = GLOBAL)]
+    #[arg(long, global = true, hide_short_help = true, env = "OUTBOX_CONFIG", value_name = "PATH", help_heading = GLOBAL)]
     pub config: Option<PathBuf>,
     #[command(flatten)]
     pub settings: GlobalSettings,
@@ -67,7 +76,10 @@ pub struct GlobalArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Apply the embedded database migrations (outbox, uploads, consumed_messages)
-    Migrate,
+    Migrate {
+        #[command(flatten)]
+        output: OutputArgs,
+    },
     /// Declare the RabbitMQ exchanges and queues
     #[command(subcommand)]
     Topology(TopologyCommand),
@@ -82,12 +94,22 @@ pub enum Command {
     Consume(ConsumeArgs),
     /// Migrate, declare the topology, then serve, relay and consume in one process
     Up(UpArgs),
-    /// Inspect and steer outbox rows: ls, show, why, replay, requeue, purge
+    /// Inspect and steer outbox rows: ls, show, why, replay, requeue, retry, discard, edit, purge
     #[command(subcommand)]
     Outbox(OutboxCommand),
     /// How far behind each stage is: pending rows and their age, queues, unconsumed
     Lag(LagArgs),
-    /// The dead-letter queue: ls, show, replay, purge
+    /// Who is running: every relayer, consumer, API and orchestrator, the broker's consumers
+    /// per queue, a verdict per stage; exit 1 when a stage has nobody serving it
+    Status {
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// A live view in the terminal: rates and lag per stage, processes, failing topics, dead
+    /// letters, and the rows that need you — with keys to see why and to retry, requeue or
+    /// discard them
+    Top,
+    /// The dead-letter queue: ls, show, replay, drop, purge
     #[command(subcommand)]
     Dlq(DlqCommand),
     /// The handlers the consumer runs ([[handlers]] in the config file): ls
@@ -120,15 +142,26 @@ pub enum Command {
 pub enum TopologyCommand {
     /// Declare the exchange, work queues with their bindings, retry and dead-letter queues
     /// (idempotent)
-    Apply,
+    Apply {
+        #[command(flatten)]
+        output: OutputArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
     /// Print the effective configuration as TOML (passwords masked), with each value's source
-    Show,
-    /// Validate the configuration and reach PostgreSQL and RabbitMQ
-    Check,
+    Show {
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// Pre-flight: validate, reach PostgreSQL and RabbitMQ, check the schema is migrated, every
+    /// handler can work, the topology and bindings are declared and the management API answers;
+    /// exit 1 when a check failed
+    Check {
+        #[command(flatten)]
+        output: OutputArgs,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -197,26 +230,104 @@ pub fn parse_time(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
 
 #[derive(Debug, Subcommand)]
 pub enum OutboxCommand {
-    /// List rows: id, message id, topic, key, status, attempts, age, last error
+    /// List rows: id, topic, key, status (due, in flight, retrying, scheduled, held, sent, dead),
+    /// attempts, age, last error
     Ls(LsArgs),
-    /// Everything about one row: payload, headers, timestamps, attempts, consumption
+    /// Everything about one row: payload, headers, timestamps, attempts, consumption, audit
     Show {
         /// Row id or message id
         row: RowRef,
         #[command(flatten)]
         output: OutputArgs,
     },
-    /// Explain why a row has not gone out (or when it did)
+    /// Explain why a row has not gone out (or when it did, and what consumers made of it)
     Why {
         /// Row id or message id
         row: RowRef,
+        #[command(flatten)]
+        output: OutputArgs,
     },
     /// Publish sent rows again (same message id by default: consumers that have it skip it)
     Replay(ReplayArgs),
     /// Put dead rows back to pending with their attempts reset
     Requeue(RequeueArgs),
+    /// Send rows that wait out a backoff now (after the cause was fixed)
+    Retry(RetryArgs),
+    /// Throw pending or dead rows away; each is kept as it was in the audit trail
+    Discard(DiscardArgs),
+    /// Edit the payload and headers of a pending or dead row in $EDITOR (validated, audited)
+    Edit {
+        /// Row id or message id
+        row: RowRef,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
     /// Delete old sent rows in bounded batches
     Purge(PurgeArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("select").args(["rows", "failing"]).required(true)))]
+pub struct RetryArgs {
+    /// Row ids or message ids of rows waiting out a backoff
+    #[arg(value_name = "ROW")]
+    pub rows: Vec<RowRef>,
+    /// Every row waiting out a backoff (of --topic, if given)
+    #[arg(long)]
+    pub failing: bool,
+    /// With --failing: only this topic
+    #[arg(long, value_name = "TOPIC", requires = "failing")]
+    pub topic: Option<String>,
+    #[command(flatten)]
+    pub change: ChangeArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("select").args(["rows", "dead", "pending"]).required(true)))]
+pub struct DiscardArgs {
+    /// Row ids or message ids of pending or dead rows
+    #[arg(value_name = "ROW")]
+    pub rows: Vec<RowRef>,
+    /// Every dead row (of --topic, if given)
+    #[arg(long, conflicts_with = "pending")]
+    pub dead: bool,
+    /// Every pending row of --topic
+    #[arg(long, requires = "topic")]
+    pub pending: bool,
+    /// With --dead or --pending: only this topic
+    #[arg(long, value_name = "TOPIC")]
+    pub topic: Option<String>,
+    #[command(flatten)]
+    pub change: ChangeArgs,
+}
+
+/// What every changing command takes.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct ChangeArgs {
+    /// Say what would happen, change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask for confirmation when more than one row is affected
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Rows changed per transaction (a progress bar shows on a terminal)
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub batch: u32,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// What the commands that move or delete dead letters take.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct MoveArgs {
+    /// Say what would happen, change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask for confirmation
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Debug, Args)]
@@ -277,12 +388,8 @@ pub struct ReplayArgs {
     /// Publish copies with new message ids: consumers process them again
     #[arg(long)]
     pub new_id: bool,
-    /// Say what would happen, change nothing
-    #[arg(long)]
-    pub dry_run: bool,
-    /// Do not ask for confirmation when more than one row is affected
-    #[arg(long, short = 'y')]
-    pub yes: bool,
+    #[command(flatten)]
+    pub change: ChangeArgs,
 }
 
 #[derive(Debug, Args)]
@@ -297,12 +404,8 @@ pub struct RequeueArgs {
     /// With --dead: only this topic
     #[arg(long, value_name = "TOPIC", requires = "dead")]
     pub topic: Option<String>,
-    /// Say what would happen, change nothing
-    #[arg(long)]
-    pub dry_run: bool,
-    /// Do not ask for confirmation when more than one row is affected
-    #[arg(long, short = 'y')]
-    pub yes: bool,
+    #[command(flatten)]
+    pub change: ChangeArgs,
 }
 
 #[derive(Debug, Args)]
@@ -319,6 +422,8 @@ pub struct PurgeArgs {
     /// Count what would be deleted, delete nothing
     #[arg(long)]
     pub dry_run: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Debug, Args)]
@@ -437,37 +542,48 @@ pub enum DlqCommand {
     },
     /// One dead letter in full (it stays in the queue)
     Show {
-        /// Its message id
-        message_id: String,
+        /// Its message id, or the outbox row id it came from
+        id: String,
         #[command(flatten)]
         queue: DlqQueueArg,
         #[command(flatten)]
         output: OutputArgs,
     },
     /// Move dead letters back to the work queue, attempts reset
-    #[command(group(clap::ArgGroup::new("select").args(["message_ids", "all"]).required(true)))]
+    #[command(group(clap::ArgGroup::new("select").args(["ids", "all"]).required(true)))]
     Replay {
-        /// Message ids to move
-        message_ids: Vec<String>,
+        /// Message ids (or outbox row ids) to move
+        ids: Vec<String>,
         /// Move every dead letter
         #[arg(long)]
         all: bool,
         #[command(flatten)]
         queue: DlqQueueArg,
-        /// Say what would happen, change nothing
-        #[arg(long)]
-        dry_run: bool,
-        /// Do not ask for confirmation when more than one message is affected
-        #[arg(long, short = 'y')]
-        yes: bool,
+        #[command(flatten)]
+        change: MoveArgs,
+    },
+    /// Delete chosen dead letters for good
+    Drop {
+        /// Message ids (or outbox row ids) to delete
+        #[arg(required = true)]
+        ids: Vec<String>,
+        #[command(flatten)]
+        queue: DlqQueueArg,
+        #[command(flatten)]
+        change: MoveArgs,
     },
     /// Delete every dead letter
     Purge {
         #[command(flatten)]
         queue: DlqQueueArg,
+        /// Count what would be deleted, delete nothing
+        #[arg(long)]
+        dry_run: bool,
         /// Do not ask for confirmation
         #[arg(long, short = 'y')]
         yes: bool,
+        #[command(flatten)]
+        output: OutputArgs,
     },
 }
 
@@ -484,6 +600,9 @@ pub enum Scenario {
     /// --events three-step sagas (default 2000) through relay, consume and saga run, next to
     /// seven times as many plain messages
     Saga,
+    /// outbox replay, outbox requeue and dlq replay --all of --events rows and messages (default
+    /// 100000), next to the same change in one statement and raw confirmed publishing
+    Ops,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -500,7 +619,8 @@ pub enum BenchHandler {
 pub struct BenchArgs {
     #[arg(value_enum)]
     pub scenario: Scenario,
-    /// Events to relay (drain, default 100000), consume (consume, default 20000) or sagas (saga, default 2000)
+    /// Events to relay (drain, default 100000), consume (consume, default 20000), sagas (saga,
+    /// default 2000) or rows and messages to change (ops, default 100000)
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
     pub events: Option<u64>,
     /// Events per second (e2e)

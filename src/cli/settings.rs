@@ -32,7 +32,7 @@ pub struct GlobalSettings {
 #[derive(Debug, Default, Args, Serialize)]
 pub struct DatabaseFlags {
     /// PostgreSQL URL
-    #[arg(id = "database.url", long = "database-url", global = true, value_name = "URL", help_heading = GLOBAL)]
+    #[arg(id = "database.url", long = "database-url", global = true, hide_short_help = true, value_name = "URL", help_heading = GLOBAL)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
 }
@@ -40,7 +40,7 @@ pub struct DatabaseFlags {
 #[derive(Debug, Default, Args, Serialize)]
 pub struct BrokerFlags {
     /// RabbitMQ URL
-    #[arg(id = "broker.url", long = "broker-url", global = true, value_name = "URL", help_heading = GLOBAL)]
+    #[arg(id = "broker.url", long = "broker-url", global = true, hide_short_help = true, value_name = "URL", help_heading = GLOBAL)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
 }
@@ -48,11 +48,11 @@ pub struct BrokerFlags {
 #[derive(Debug, Default, Args, Serialize)]
 pub struct LogFlags {
     /// Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug
-    #[arg(id = "log.level", long = "log-level", global = true, value_name = "FILTER", help_heading = GLOBAL)]
+    #[arg(id = "log.level", long = "log-level", global = true, hide_short_help = true, value_name = "FILTER", help_heading = GLOBAL)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub level: Option<String>,
     /// Log line format on stderr
-    #[arg(id = "log.format", long = "log-format", global = true, value_name = "FORMAT", help_heading = GLOBAL)]
+    #[arg(id = "log.format", long = "log-format", global = true, hide_short_help = true, value_name = "FORMAT", help_heading = GLOBAL)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub format: Option<LogFormat>,
 }

@@ -631,6 +631,10 @@ pub struct LogConfig {
     /// A tracing filter: `info`, `debug`, `outboxctl=debug,sqlx=warn`, …
     pub level: String,
     pub format: LogFormat,
+    /// How often the relay logs what it did, and each failing topic with
+    /// its reason (one line per topic and reason).
+    #[serde(with = "humantime_serde")]
+    pub summary_interval: Duration,
 }
 
 impl Default for LogConfig {
@@ -638,6 +642,7 @@ impl Default for LogConfig {
         Self {
             level: "info".into(),
             format: LogFormat::Text,
+            summary_interval: Duration::from_secs(30),
         }
     }
 }

@@ -151,6 +151,7 @@ pub(super) fn validate(c: &Config, sources: &BTreeMap<String, Source>) -> Result
         }
     }
     nonzero("api.request_timeout", c.api.request_timeout)?;
+    nonzero("log.summary_interval", c.log.summary_interval)?;
     positive("consumer.prefetch", c.consumer.prefetch.into(), 65_535)?;
     positive("consumer.concurrency", c.consumer.concurrency.into(), 1024)?;
     positive(

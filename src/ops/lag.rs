@@ -23,6 +23,9 @@ pub struct Snapshot {
     pub at: chrono::DateTime<Utc>,
     pub outbox: OutboxFigures,
     pub queues: Vec<QueueFigures>,
+    /// Why RabbitMQ could not be reached over AMQP (`null` when it could):
+    /// relayers and consumers cannot work, whatever the management API says.
+    pub broker_error: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -64,6 +67,10 @@ pub async fn command(
     let Some(every) = args.watch else {
         let snap = snapshot(config, &pool).await?;
         print(&snap, args.output.output, args.max_age)?;
+        if let Some(e) = &snap.broker_error {
+            eprintln!("outboxctl: {e}");
+            return Ok(Outcome::CheckFailed);
+        }
         return Ok(match args.max_age {
             Some(max) if over(&snap, max) => {
                 eprintln!(
@@ -118,6 +125,7 @@ pub async fn snapshot(config: &Config, pool: &PgPool) -> anyhow::Result<Snapshot
     if let Ok(b) = &broker {
         b.close().await;
     }
+    let broker_error = broker.err().map(|e| e.to_string());
     Ok(Snapshot {
         at: Utc::now(),
         outbox: OutboxFigures {
@@ -130,6 +138,7 @@ pub async fn snapshot(config: &Config, pool: &PgPool) -> anyhow::Result<Snapshot
             sent_not_consumed_24h: o.sent_not_consumed,
         },
         queues,
+        broker_error,
     })
 }
 
@@ -245,6 +254,11 @@ fn print(snap: &Snapshot, format: Output, max_age: Option<Duration>) -> anyhow::
         }
     }
     output::print_table(&q)?;
+    if let Some(e) = &snap.broker_error {
+        output::line(format!(
+            "broker: UNREACHABLE over AMQP — relayers and consumers cannot work: {e}"
+        ))?;
+    }
     for note in notes {
         output::line(format!("note: {note}"))?;
     }

@@ -10,11 +10,22 @@ pub mod lag;
 pub mod outbox;
 pub mod sagas;
 pub mod setup;
+pub mod status;
+pub mod top;
 
 pub use crate::output::Outcome;
 
-/// Nothing matched (or nothing was done): say so on stderr, exit 1.
-pub(crate) fn nothing(message: &str) -> anyhow::Result<Outcome> {
-    eprintln!("outboxctl: {message}");
+/// Nothing matched: say so (on stderr, so a script reading stdout gets an
+/// empty listing) and succeed — an empty list is an answer, not an error.
+pub(crate) fn empty(format: crate::cli::Output, message: &str) -> anyhow::Result<Outcome> {
+    if format == crate::cli::Output::Table {
+        eprintln!("outboxctl: {message}");
+    }
+    Ok(Outcome::Success)
+}
+
+/// The operator answered no to a confirmation: nothing changed, exit 1.
+pub(crate) fn declined() -> anyhow::Result<Outcome> {
+    eprintln!("outboxctl: not confirmed; nothing changed");
     Ok(Outcome::CheckFailed)
 }

@@ -5,7 +5,7 @@ use chrono::Utc;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::{Outcome, nothing};
+use super::{Outcome, declined};
 use crate::cli::{Output, SagaActArgs, SagaCommand, SagaLsArgs};
 use crate::config::{Config, SagaConfig};
 use crate::flow::saga::{self, Action};
@@ -98,7 +98,7 @@ async fn instance(pool: &PgPool, id: Uuid) -> anyhow::Result<Option<(Instance, V
 async fn show(config: &Config, id: Uuid, format: Output) -> anyhow::Result<Outcome> {
     let pool = connect(config).await?;
     let Some((i, timeline)) = instance(&pool, id).await? else {
-        return nothing(&format!("there is no saga instance {id}"));
+        anyhow::bail!("there is no saga instance {id} — `outboxctl saga ls` lists them");
     };
     if format == Output::Json {
         let mut v = serde_json::to_value(&i)?;
@@ -207,7 +207,7 @@ fn receivers(config: &Config, topic: &str) -> String {
 async fn why(config: &Config, id: Uuid) -> anyhow::Result<Outcome> {
     let pool = connect(config).await?;
     let Some(i) = db::get(&pool, id).await? else {
-        return nothing(&format!("there is no saga instance {id}"));
+        anyhow::bail!("there is no saga instance {id} — `outboxctl saga ls` lists them");
     };
     let Some(def) = definition(config, &i.saga) else {
         output::line(format!(
@@ -280,11 +280,10 @@ async fn act(config: &Config, args: &SagaActArgs, action: Action) -> anyhow::Res
     for id in &args.ids {
         match db::get(&pool, *id).await? {
             Some(i) => found.push(i),
-            None => eprintln!("outboxctl: there is no saga instance {id}"),
+            None => anyhow::bail!(
+                "there is no saga instance {id} — `outboxctl saga ls` lists them; nothing changed"
+            ),
         }
-    }
-    if found.is_empty() {
-        return nothing("no instance to act on");
     }
     if args.dry_run {
         for i in &found {
@@ -303,7 +302,7 @@ async fn act(config: &Config, args: &SagaActArgs, action: Action) -> anyhow::Res
         found.len(),
         args.yes,
     )? {
-        return nothing("nothing changed");
+        return declined();
     }
     let actor = output::actor();
     let mut refused = 0;
@@ -375,14 +374,14 @@ pub fn mermaid(s: &SagaConfig) -> String {
 fn graph(config: &Config, name: &str) -> anyhow::Result<Outcome> {
     let Some(s) = definition(config, name) else {
         let names: Vec<&str> = config.sagas.iter().map(|s| s.name.as_str()).collect();
-        return nothing(&format!(
+        anyhow::bail!(
             "there is no saga {name:?}; the configuration declares: {}",
             if names.is_empty() {
                 "none".into()
             } else {
                 names.join(", ")
             }
-        ));
+        );
     };
     output::line(mermaid(s))?;
     Ok(Outcome::Success)

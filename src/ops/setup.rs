@@ -1,22 +1,27 @@
 //! Set-up commands: `migrate`, `topology apply`, `config show`, `config check`.
 
-use anyhow::{Context, bail};
+use serde::Serialize;
 
 use super::Outcome;
-use sqlx::PgPool;
-
-use crate::broker::{Broker, Topology};
+use crate::broker::{Broker, Topology, management, topology};
+use crate::cli::Output;
 use crate::config::{Config, Resolved};
 use crate::flow::handlers::Handlers;
 use crate::output;
 use crate::store;
 
 /// Apply pending migrations and say which (running it again is a no-op).
-pub async fn migrate(config: &Config) -> anyhow::Result<Outcome> {
+pub async fn migrate(config: &Config, format: Output) -> anyhow::Result<Outcome> {
     let pool = store::connect(&config.database, "outboxctl migrate", &[]).await?;
     let applied = store::migrate(&pool).await?;
     let total = store::MIGRATOR.iter().count();
-    if applied.is_empty() {
+    if format == Output::Json {
+        let applied: Vec<_> = applied
+            .iter()
+            .map(|m| serde_json::json!({ "version": m.version, "description": m.description }))
+            .collect();
+        output::json_line(&serde_json::json!({ "applied": applied, "migrations": total }))?;
+    } else if applied.is_empty() {
         output::line(format!("schema is up to date ({})", migrations(total)))?;
     } else {
         for m in &applied {
@@ -32,42 +37,116 @@ pub async fn migrate(config: &Config) -> anyhow::Result<Outcome> {
 }
 
 /// Declare the exchanges and queues from `[broker]`.
-pub async fn topology_apply(config: &Config) -> anyhow::Result<Outcome> {
+pub async fn topology_apply(config: &Config, format: Output) -> anyhow::Result<Outcome> {
     let broker = Broker::connect(&config.broker, "outboxctl topology").await?;
     let declared = broker.apply_topology(&Topology::from_config(config)).await;
     broker.close().await;
-    for line in declared? {
+    let declared = declared?;
+    if format == Output::Json {
+        output::json_line(&serde_json::json!({ "declared": declared }))?;
+        return Ok(Outcome::Success);
+    }
+    for line in declared {
         output::line(format!("declared {line}"))?;
     }
     Ok(Outcome::Success)
 }
 
-pub fn config_show(resolved: &Resolved) -> anyhow::Result<Outcome> {
+/// The effective configuration: TOML with each value's source as a comment,
+/// or JSON `{"file", "config", "sources"}` (passwords masked either way).
+pub fn config_show(resolved: &Resolved, format: Output) -> anyhow::Result<Outcome> {
+    if format == Output::Json {
+        let sources: std::collections::BTreeMap<&str, String> = resolved
+            .sources
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.to_string()))
+            .collect();
+        output::json_line(&serde_json::json!({
+            "file": resolved.file.as_ref().map(|f| f.display().to_string()),
+            "config": resolved.config,
+            "sources": sources,
+        }))?;
+        return Ok(Outcome::Success);
+    }
     output::text(resolved.render_toml())?;
     Ok(Outcome::Success)
 }
 
-/// Validate (already done by resolving), reach both servers, and check every
-/// handler (statements prepare, programs exist), one line each.
-pub async fn config_check(resolved: &Resolved) -> anyhow::Result<Outcome> {
-    let config = &resolved.config;
-    let file = resolved
-        .file
-        .as_ref()
-        .map_or("none (built-in defaults)".to_string(), |f| {
-            f.display().to_string()
-        });
-    output::line(format!("config    {file}: valid"))?;
+/// One line of `config check`.
+#[derive(Debug, Serialize)]
+pub struct Check {
+    /// config, database, schema, handler, broker, topology, bindings, management
+    pub check: &'static str,
+    /// What was checked: a file, a URL (password masked), a handler, a queue.
+    pub target: String,
+    pub result: Verdict,
+    pub detail: String,
+}
 
-    let mut failures = Vec::new();
-    let pool = match check_database(config).await {
-        Ok((pool, detail)) => {
-            output::line(format!("database  {}: ok, {detail}", config.database.url))?;
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Ok,
+    /// Works, but something an operator wants is missing; exit stays 0.
+    Warn,
+    Failed,
+}
+
+/// Validate (already done by resolving), then everything a deploy needs:
+/// both servers reachable, the schema migrated, every handler able to work,
+/// the exchange, queues and bindings declared, the management API that
+/// `lag` reads. One line each; exit 1 when any failed — a pre-flight.
+pub async fn config_check(resolved: &Resolved, format: Output) -> anyhow::Result<Outcome> {
+    let config = &resolved.config;
+    let mut checks = Vec::new();
+    let mut add = |check: &'static str, target: String, result: Verdict, detail: String| {
+        checks.push(Check {
+            check,
+            target,
+            result,
+            detail,
+        })
+    };
+    add(
+        "config",
+        resolved
+            .file
+            .as_ref()
+            .map_or("none (built-in defaults)".to_string(), |f| {
+                f.display().to_string()
+            }),
+        Verdict::Ok,
+        "valid".into(),
+    );
+    let db_target = config.database.url.to_string();
+    let pool = match store::connect(&config.database, "outboxctl config check", &[]).await {
+        Ok(pool) => {
+            let version = store::server_version(&pool).await.unwrap_or_default();
+            add("database", db_target.clone(), Verdict::Ok, version);
+            let pending = store::pending_migrations(&pool).await?;
+            let total = store::MIGRATOR.iter().count();
+            if pending.is_empty() {
+                add(
+                    "schema",
+                    db_target.clone(),
+                    Verdict::Ok,
+                    format!("up to date ({})", migrations(total)),
+                );
+            } else {
+                add(
+                    "schema",
+                    db_target.clone(),
+                    Verdict::Failed,
+                    format!(
+                        "{} of {total} migrations not applied — run `outboxctl migrate`",
+                        pending.len()
+                    ),
+                );
+            }
             Some(pool)
         }
         Err(e) => {
-            output::line(format!("database  {}: FAILED, {e:#}", config.database.url))?;
-            failures.push(e);
+            add("database", db_target, Verdict::Failed, format!("{e:#}"));
             None
         }
     };
@@ -75,88 +154,197 @@ pub async fn config_check(resolved: &Resolved) -> anyhow::Result<Outcome> {
         let handlers = match Handlers::for_queue(config, &q.name) {
             Ok(h) => h,
             Err(e) => {
-                output::line(format!("handler   {}: FAILED, {}", e.handler, e.message))?;
-                failures.push(e.into());
+                add(
+                    "handler",
+                    e.handler.clone(),
+                    Verdict::Failed,
+                    e.message.clone(),
+                );
                 continue;
             }
         };
         for route in handlers.routes() {
-            let label = format!(
-                "handler   {} ({}, queue {})",
-                route.name, route.kind, q.name
-            );
-            let Some(pool) = &pool else {
-                output::line(format!("{label}: not checked, the database is unreachable"))?;
-                continue;
-            };
-            match route.check(pool).await {
-                Ok(detail) => output::line(format!("{label}: ok, {detail}"))?,
-                Err(message) => {
-                    output::line(format!("{label}: FAILED, {message}"))?;
-                    failures.push(anyhow::anyhow!("handler {}: {message}", route.name));
-                }
+            let target = format!("{} ({}, queue {})", route.name, route.kind, q.name);
+            match &pool {
+                None => add(
+                    "handler",
+                    target,
+                    Verdict::Failed,
+                    "not checked: the database is unreachable".into(),
+                ),
+                Some(pool) => match route.check(pool).await {
+                    Ok(detail) => add("handler", target, Verdict::Ok, detail),
+                    Err(message) => add("handler", target, Verdict::Failed, message),
+                },
             }
         }
     }
     if let Some(pool) = pool {
         pool.close().await;
     }
-    match check_broker(config).await {
-        Ok(detail) => output::line(format!("broker    {}: ok, {detail}", config.broker.url))?,
-        Err(e) => {
-            output::line(format!("broker    {}: FAILED, {e:#}", config.broker.url))?;
-            failures.push(e);
+    check_broker(config, &mut add).await;
+    let failed = checks
+        .iter()
+        .filter(|c| c.result == Verdict::Failed)
+        .count();
+    if format == Output::Json {
+        for c in &checks {
+            output::json_line(c)?;
         }
-    }
-    match failures.len() {
-        0 => Ok(Outcome::Success),
-        1 => Err(failures.remove(0)),
-        n => bail!("{n} checks failed: {:#}; {:#}", failures[0], failures[1]),
-    }
-}
-
-async fn check_database(config: &Config) -> anyhow::Result<(PgPool, String)> {
-    let pool = store::connect(&config.database, "outboxctl config check", &[]).await?;
-    let version = store::server_version(&pool).await?;
-    let pending = store::pending_migrations(&pool).await?;
-    let total = store::MIGRATOR.iter().count();
-    let detail = if pending.is_empty() {
-        format!("{version}, schema up to date ({})", migrations(total))
     } else {
-        format!(
-            "{version}, {} of {total} not applied yet (run `outboxctl migrate`)",
-            migrations(pending.len())
-        )
-    };
-    Ok((pool, detail))
+        let mut t = output::table(&["check", "", "target", "detail"]);
+        for c in &checks {
+            t.add_row(vec![
+                comfy_table::Cell::new(c.check),
+                match c.result {
+                    Verdict::Ok => output::verdict_cell(true),
+                    Verdict::Failed => output::verdict_cell(false),
+                    Verdict::Warn => comfy_table::Cell::new("warn"),
+                },
+                comfy_table::Cell::new(&c.target),
+                comfy_table::Cell::new(&c.detail),
+            ]);
+        }
+        output::print_table(&t)?;
+    }
+    if failed > 0 {
+        eprintln!(
+            "outboxctl: {failed} check{} failed",
+            if failed == 1 { "" } else { "s" }
+        );
+        return Ok(Outcome::CheckFailed);
+    }
+    Ok(Outcome::Success)
 }
 
-async fn check_broker(config: &Config) -> anyhow::Result<String> {
-    let broker = Broker::connect(&config.broker, "outboxctl config check").await?;
-    let result = async {
-        let mut missing = Vec::new();
-        if !broker.exchange_exists(&config.broker.exchange).await? {
-            missing.push(format!("exchange {}", config.broker.exchange));
+/// The broker, the declared topology and its bindings, and the management
+/// API.
+async fn check_broker(
+    config: &Config,
+    add: &mut impl FnMut(&'static str, String, Verdict, String),
+) {
+    let target = config.broker.url.to_string();
+    let broker = match Broker::connect(&config.broker, "outboxctl config check").await {
+        Ok(b) => b,
+        Err(e) => {
+            add("broker", target, Verdict::Failed, e.to_string());
+            return;
         }
-        for q in &config.broker.queues {
-            if broker.queue_stats(&q.name).await?.is_none() {
-                missing.push(format!("queue {}", q.name));
+    };
+    add(
+        "broker",
+        target,
+        Verdict::Ok,
+        format!("vhost {}", broker.vhost()),
+    );
+    let fix = "run `outboxctl topology apply` (relay and consume do it on start unless \
+               apply_topology = false)";
+    let exchange = &config.broker.exchange;
+    match broker.exchange_exists(exchange).await {
+        Ok(true) => add(
+            "topology",
+            format!("exchange {exchange}"),
+            Verdict::Ok,
+            "declared".into(),
+        ),
+        Ok(false) => add(
+            "topology",
+            format!("exchange {exchange}"),
+            Verdict::Failed,
+            format!("missing — {fix}"),
+        ),
+        Err(e) => add(
+            "topology",
+            format!("exchange {exchange}"),
+            Verdict::Failed,
+            e.to_string(),
+        ),
+    }
+    let management = management::base_url(&config.broker).map_or("-".into(), |u| u.to_string());
+    let mut management_ok = true;
+    for q in config.bound_queues() {
+        let names = [
+            q.name.clone(),
+            topology::retry_queue(&q.name),
+            topology::dead_letter_queue(&q.name),
+        ];
+        for name in names {
+            match broker.queue_stats(&name).await {
+                Ok(Some(_)) => add(
+                    "topology",
+                    format!("queue {name}"),
+                    Verdict::Ok,
+                    "declared".into(),
+                ),
+                Ok(None) => add(
+                    "topology",
+                    format!("queue {name}"),
+                    Verdict::Failed,
+                    format!("missing — {fix}"),
+                ),
+                Err(e) => add(
+                    "topology",
+                    format!("queue {name}"),
+                    Verdict::Failed,
+                    e.to_string(),
+                ),
             }
         }
-        let vhost = broker.vhost();
-        anyhow::Ok(if missing.is_empty() {
-            format!("vhost {vhost}, topology declared")
-        } else {
-            format!(
-                "vhost {vhost}, not declared yet: {} (run `outboxctl topology apply`; relay does it on start)",
-                missing.join(", ")
-            )
-        })
+        if !management_ok || q.bindings.is_empty() {
+            continue;
+        }
+        match management::bindings(&config.broker, exchange, &q.name).await {
+            Ok(keys) => {
+                let missing: Vec<&str> = q
+                    .bindings
+                    .iter()
+                    .filter(|b| !keys.contains(b))
+                    .map(String::as_str)
+                    .collect();
+                if missing.is_empty() {
+                    add(
+                        "bindings",
+                        format!("queue {}", q.name),
+                        Verdict::Ok,
+                        q.bindings.join(", "),
+                    );
+                } else {
+                    add(
+                        "bindings",
+                        format!("queue {}", q.name),
+                        Verdict::Failed,
+                        format!(
+                            "not bound to {}: messages of those topics are unroutable — {fix}",
+                            missing.join(", ")
+                        ),
+                    );
+                }
+            }
+            Err(e) => {
+                management_ok = false;
+                add(
+                    "management",
+                    management.clone(),
+                    Verdict::Warn,
+                    format!("{e} — bindings not checked; `outboxctl lag` shows no unacked counts"),
+                );
+            }
+        }
     }
-    .await
-    .context("checking the topology");
+    if management_ok {
+        match management::server_version(&config.broker).await {
+            Some(v) => add("management", management, Verdict::Ok, v),
+            None => add(
+                "management",
+                management,
+                Verdict::Warn,
+                "unreachable — enable the rabbitmq_management plugin or set \
+                 broker.management_url; `outboxctl lag` shows no unacked counts"
+                    .into(),
+            ),
+        }
+    }
     broker.close().await;
-    result
 }
 
 fn migrations(n: usize) -> String {

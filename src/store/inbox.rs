@@ -208,3 +208,75 @@ pub async fn finish(
     }
     Ok(())
 }
+
+/// A message a consumer gave up on and put in its dead-letter queue.
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+pub struct DeadLettered {
+    pub consumer: String,
+    pub message_id: MessageId,
+    pub queue: String,
+    pub topic: Option<String>,
+    pub reason: String,
+    pub attempts: i32,
+    pub dead_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Remember that `consumer` dead-lettered a message (after the dead letter
+/// is in the dead-letter queue).
+pub async fn record_dead_letter(
+    pool: &PgPool,
+    consumer: &str,
+    message_id: MessageId,
+    queue: &str,
+    topic: &str,
+    reason: &str,
+    attempts: i32,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        r#"INSERT INTO consumer_dead_letters (consumer, message_id, queue, topic, reason, attempts)
+           VALUES ($1, $2, $3, $4, $5, $6)
+           ON CONFLICT (consumer, message_id) DO UPDATE
+           SET reason = EXCLUDED.reason, attempts = EXCLUDED.attempts, dead_at = now(),
+               queue = EXCLUDED.queue, topic = EXCLUDED.topic"#,
+    )
+    .bind(consumer)
+    .bind(message_id)
+    .bind(queue)
+    .bind(topic)
+    .bind(reason)
+    .bind(attempts)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// The consumers that dead-lettered this message (and did not take it since).
+pub async fn dead_lettered(
+    pool: &PgPool,
+    message_id: MessageId,
+) -> Result<Vec<DeadLettered>, StoreError> {
+    Ok(sqlx::query_as(
+        r#"SELECT consumer, message_id, queue, topic, reason, attempts, dead_at
+           FROM consumer_dead_letters WHERE message_id = $1 ORDER BY dead_at"#,
+    )
+    .bind(message_id)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Forget dead letters of `queue` that left its dead-letter queue (replayed
+/// or dropped).
+pub async fn forget_dead_letters(
+    pool: &PgPool,
+    queue: &str,
+    message_ids: &[MessageId],
+) -> Result<u64, StoreError> {
+    Ok(
+        sqlx::query("DELETE FROM consumer_dead_letters WHERE queue = $1 AND message_id = ANY($2)")
+            .bind(queue)
+            .bind(message_ids)
+            .execute(pool)
+            .await?
+            .rows_affected(),
+    )
+}

@@ -10,6 +10,7 @@
 pub mod bench;
 pub mod inbox;
 pub mod outbox;
+pub mod processes;
 pub mod saga;
 pub mod statement;
 pub mod uploads;
@@ -47,8 +48,10 @@ pub enum StoreError {
     Refused(String),
     #[error("not found")]
     NotFound,
-    #[error("database error: {0}")]
-    Database(#[source] sqlx::Error),
+    /// Not shown as a source: the driver's own text ends in the line of
+    /// PostgreSQL's C source that raised it ("… at line 948").
+    #[error("database error: {}", describe_sqlx(.0))]
+    Database(sqlx::Error),
 }
 
 impl StoreError {
@@ -100,6 +103,27 @@ impl From<sqlx::Error> for StoreError {
             },
             _ => Self::Database(e),
         }
+    }
+}
+
+/// A driver error for people: a server error as its message, detail and
+/// hint with `SQLSTATE <code>`, anything else on one line.
+pub fn describe_sqlx(e: &sqlx::Error) -> String {
+    let sqlx::Error::Database(db) = e else {
+        return one_line(&e.to_string());
+    };
+    let mut text = one_line(db.message());
+    if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+        if let Some(detail) = pg.detail() {
+            text.push_str(&format!(" ({})", one_line(detail)));
+        }
+        if let Some(hint) = pg.hint() {
+            text.push_str(&format!("; hint: {}", one_line(hint)));
+        }
+    }
+    match db.code() {
+        Some(code) => format!("{text} (SQLSTATE {code})"),
+        None => text,
     }
 }
 
@@ -248,9 +272,12 @@ pub async fn pending_migrations(pool: &PgPool) -> Result<Vec<MigrationInfo>, Sto
 pub async fn check_schema(pool: &PgPool) -> Result<(), StoreError> {
     let pending = pending_migrations(pool).await?;
     if let Some(first) = pending.first() {
+        let database: String = sqlx::query_scalar("SELECT current_database()")
+            .fetch_one(pool)
+            .await?;
         return Err(StoreError::Schema(format!(
-            "the database schema is behind this binary: {} migration(s) not applied, starting \
-             with {:04} {} — run `outboxctl migrate`",
+            "the schema of database {database} is behind this binary: {} migration(s) not \
+             applied, starting with {:04} {} — run `outboxctl migrate`",
             pending.len(),
             first.version,
             first.description

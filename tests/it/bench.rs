@@ -56,6 +56,19 @@ async fn every_bench_scenario_runs_and_its_counts_add_up(pool: PgPool) {
     assert_eq!(figure(&e2e, "processed twice"), 0.0);
     assert!(figure(&e2e, "latency max (ms)") >= figure(&e2e, "latency p50 (ms)"));
 
+    // ops: more than one batch and one round, every row and message changed
+    // (checked by the scenario: a problem otherwise).
+    let ops = bench(&env, &["ops", "--events", "2500"]);
+    assert_eq!(ops["problems"], serde_json::json!([]));
+    for f in [
+        "outbox replay, batched (rows/s)",
+        "outbox requeue, batched (rows/s)",
+        "dlq replay --all (msg/s)",
+        "dlq replay peak RSS (MiB)",
+    ] {
+        assert!(figure(&ops, f) > 0.0, "{f}: {ops}");
+    }
+
     let api = bench(&env, &["api", "--concurrency", "2", "--duration", "1s"]);
     assert_eq!(api["problems"], serde_json::json!([]));
     assert_eq!(figure(&api, "api failed requests"), 0.0);

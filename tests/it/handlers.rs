@@ -487,6 +487,7 @@ async fn a_broken_handler_stops_consume_at_start_and_fails_config_check(pool: Pg
         (
             sql(&env, "bad-sql", &["x.#"], "SELEC effect FROM nowhere"),
             "handler bad-sql: the statement does not prepare",
+            Check::Fails,
         ),
         (
             HandlerConfig {
@@ -494,6 +495,7 @@ async fn a_broken_handler_stops_consume_at_start_and_fails_config_check(pool: Pg
                 ..handler(&env, "bad-url", HandlerKind::Http, &["x.#"])
             },
             "handler \"bad-url\": url htp://hooks.internal/x must be http:// or https://",
+            Check::CannotLoad,
         ),
         (
             HandlerConfig {
@@ -501,22 +503,54 @@ async fn a_broken_handler_stops_consume_at_start_and_fails_config_check(pool: Pg
                 ..handler(&env, "no-program", HandlerKind::Exec, &["x.#"])
             },
             "handler no-program: program \"/nonexistent/on-order\" is not an executable file",
+            Check::Fails,
         ),
     ];
-    for (broken, says) in cases {
+    for (broken, says, check) in cases {
         let mut config = env.config.clone();
         config.handlers = vec![broken];
-        for args in [&["consume"][..], &["config", "check"]] {
-            let out = run(env.cmd_with(&config).args(args));
-            assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        // `consume` cannot start: an error, exit 2, the cause on the last line.
+        let out = run(env.cmd_with(&config).args(["consume"]));
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        let err = stderr(&out);
+        let last = err.trim_end().lines().last().unwrap_or_default();
+        assert!(
+            last.starts_with("outboxctl: ") && last.contains(says),
+            "{err}"
+        );
+        // `config check` is the pre-flight that finds it: a handler that
+        // cannot work is a failed check (exit 1, its row says why); a
+        // configuration that does not even load is an error (exit 2, one
+        // line), as under every other command.
+        if check == Check::CannotLoad {
+            let out = run(env.cmd_with(&config).args(["config", "check"]));
+            assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
             let err = stderr(&out);
-            let last = err.trim_end().lines().last().unwrap_or_default();
-            assert!(
-                last.starts_with("outboxctl: ") && last.contains(says),
-                "{args:?}: {err}"
-            );
+            assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+            assert!(err.contains(says), "{err}");
+            continue;
         }
+        let out = run(env
+            .cmd_with(&config)
+            .args(["config", "check", "-o", "json"]));
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        let (name, why) = says.split_once(": ").unwrap();
+        let name = name.trim_start_matches("handler ").trim_matches('"');
+        let found = stdout(&out).lines().any(|l| {
+            let c: serde_json::Value = serde_json::from_str(l).unwrap();
+            c["check"] == "handler"
+                && c["result"] == "failed"
+                && c["target"].as_str().unwrap().contains(name)
+                && c["detail"].as_str().unwrap().contains(why)
+        });
+        assert!(found, "{says}: {}", stdout(&out));
     }
+}
+
+#[derive(PartialEq)]
+enum Check {
+    Fails,
+    CannotLoad,
 }
 
 #[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]

@@ -10,6 +10,7 @@ mod faults;
 mod handlers;
 mod liveness;
 mod observability;
+mod oncall;
 mod ops;
 mod relay;
 mod sagas;

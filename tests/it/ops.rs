@@ -110,10 +110,12 @@ async fn outbox_ls_lists_and_filters_rows(pool: PgPool) {
         stderr(&out)
     );
 
-    // Nothing matched: exit 1 and say so; bad usage: exit 2.
+    // Nothing matched: success (an empty list is an answer), said on
+    // stderr for people, nothing at all on stdout; bad usage: exit 2.
     let out = run(env.cmd().args(["outbox", "ls", "--topic", "nope"]));
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(0));
     assert!(stderr(&out).contains("no outbox rows match"));
+    assert!(stdout(&out).is_empty(), "{}", stdout(&out));
     let out = run(env.cmd().args(["outbox", "ls", "--pending", "--dead"]));
     assert_eq!(out.status.code(), Some(2));
     let out = run(env.cmd().args(["outbox", "ls", "--since", "last tuesday"]));
@@ -164,8 +166,9 @@ async fn outbox_show_prints_everything_about_a_row(pool: PgPool) {
     assert_eq!(v["payload"], json!({"order": 9, "lines": [1, 2]}));
     assert_eq!(v["consumed"][0]["consumer"], "billing");
 
+    // An unknown id is an error (exit 2), not a "no".
     let out = run(env.cmd().args(["outbox", "show", "999999"]));
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr(&out).contains("there is no outbox row 999999"),
         "{}",
@@ -256,7 +259,7 @@ async fn outbox_why_explains_each_reason_a_row_is_where_it_is(pool: PgPool) {
     let out = run(env
         .cmd()
         .args(["outbox", "why", &Uuid::new_v4().to_string()]));
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr(&out).contains("there is no outbox message"),
         "{}",
@@ -307,7 +310,7 @@ async fn replay_with_the_same_id_is_skipped_by_consumers_and_with_a_new_id_proce
     ]));
     assert_eq!(out.status.code(), Some(0));
     assert!(
-        stdout(&out).contains("would replay 2 rows with their message ids"),
+        stdout(&out).contains(&format!("would replay 2 rows: {a}, {b}")),
         "{}",
         stdout(&out)
     );
@@ -316,7 +319,9 @@ async fn replay_with_the_same_id_is_skipped_by_consumers_and_with_a_new_id_proce
     let out = run(env.cmd().args(["outbox", "replay", &a.to_string()]));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
-        stdout(&out).contains("replayed 1 row with their message ids"),
+        stdout(&out).contains(&format!(
+            "1 row replayed (same message ids; they go out with the next relay batch): {a}"
+        )),
         "{}",
         stdout(&out)
     );
@@ -339,7 +344,9 @@ async fn replay_with_the_same_id_is_skipped_by_consumers_and_with_a_new_id_proce
         .args(["outbox", "replay", &b_mid.to_string(), "--new-id"]));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
-        stdout(&out).contains("replayed 1 row as new rows with new message ids"),
+        stdout(&out).contains(&format!(
+            "1 row replayed as new rows with new message ids: {b}→"
+        )),
         "{}",
         stdout(&out)
     );
@@ -359,13 +366,18 @@ async fn replay_with_the_same_id_is_skipped_by_consumers_and_with_a_new_id_proce
     assert_eq!((summary.processed, summary.duplicates), (3, 1));
     assert!(copy > b);
 
+    // Unknown ids and rows in the wrong state are errors (exit 2) that
+    // name the row and the command that fits.
     let out = run(env.cmd().args(["outbox", "replay", "999999"]));
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("999999"), "{}", stderr(&out));
     let (pending, _) = env.insert("order.paid", None, json!({})).await;
     let out = run(env.cmd().args(["outbox", "replay", &pending.to_string()]));
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out).contains("is pending, not sent"),
+        stderr(&out).contains(&format!(
+            "row {pending} is pending: replay publishes sent rows"
+        )),
         "{}",
         stderr(&out)
     );
@@ -420,7 +432,11 @@ async fn requeued_dead_rows_go_out(pool: PgPool) {
         "--yes",
     ]));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stdout(&out).contains("requeued 2 rows"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("2 rows requeued (attempts reset"),
+        "{}",
+        stdout(&out)
+    );
     let (attempts, requeued_by): (i32, Option<String>) =
         sqlx::query_as("SELECT attempts, requeued_by FROM outbox WHERE id = $1")
             .bind(x)
@@ -433,10 +449,12 @@ async fn requeued_dead_rows_go_out(pool: PgPool) {
     assert_eq!(env.counts().await, (0, 2, 0));
     assert_eq!(env.depth(&env.queue()).await, 2);
 
+    // A row that is not dead: an error naming its state and the command
+    // that fits.
     let out = run(env.cmd().args(["outbox", "requeue", &x.to_string()]));
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out).contains("is sent, not dead"),
+        stderr(&out).contains(&format!("row {x} is sent: requeue puts dead rows back")),
         "{}",
         stderr(&out)
     );
@@ -691,12 +709,17 @@ async fn dlq_ls_and_show_do_not_consume_and_replay_moves_messages_back(pool: PgP
         stdout(&out)
     );
     settles(&env, &dlq, 3, "showing lost nothing").await;
+    // An id that is not there is an error (exit 2), not an empty answer.
     let out = run(env.cmd().args(["dlq", "show", &Uuid::new_v4().to_string()]));
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
 
     let out = run(env.cmd().args(["dlq", "replay", &ids[0]]));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stdout(&out).contains("moved 1 message"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("moved 1 message from"),
+        "{}",
+        stdout(&out)
+    );
     settles(&env, &dlq, 2, "one moved, two back").await;
     let back = env.take(&env.queue(), 1).await.remove(0);
     assert_eq!(
@@ -719,7 +742,7 @@ async fn dlq_ls_and_show_do_not_consume_and_replay_moves_messages_back(pool: PgP
     let out = run(env.cmd().args(["dlq", "replay", "--all", "--yes"]));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
-        stdout(&out).contains("moved 2 messages"),
+        stdout(&out).contains("moved 2 messages from"),
         "{}",
         stdout(&out)
     );
@@ -735,8 +758,10 @@ async fn dlq_ls_and_show_do_not_consume_and_replay_moves_messages_back(pool: PgP
         "{}",
         stdout(&out)
     );
-    let out = run(env.cmd().args(["dlq", "ls"]));
-    assert_eq!(out.status.code(), Some(1));
+    // An empty dead-letter queue is an answer: exit 0, nothing on stdout.
+    let out = run(env.cmd().args(["dlq", "ls", "-o", "json"]));
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stdout(&out).is_empty(), "{}", stdout(&out));
 }
 
 #[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]

@@ -144,29 +144,50 @@ async fn config_show_masks_passwords_and_names_sources(pool: PgPool) {
 #[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]
 async fn config_check_reaches_both_servers(pool: PgPool) {
     let env = TestEnv::new(pool, &["#"]);
+    env.apply_topology().await;
     let out = run(env.cmd().args(["config", "check"]));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     let text = stdout(&out);
-    assert!(
-        text.contains("database") && text.contains("ok, PostgreSQL"),
-        "{text}"
-    );
-    assert!(
-        text.contains("broker") && text.contains("ok, vhost /"),
-        "{text}"
-    );
+    let row = |check: &str| {
+        text.lines()
+            .find(|l| l.split_whitespace().next() == Some(check))
+            .unwrap_or_else(|| panic!("no {check} row: {text}"))
+    };
+    for (check, detail) in [
+        ("database", "PostgreSQL"),
+        ("schema", "up to date"),
+        ("broker", "vhost /"),
+        ("bindings", "#"),
+        ("management", "RabbitMQ"),
+    ] {
+        let line = row(check);
+        assert!(
+            line.split_whitespace().nth(1) == Some("ok") && line.contains(detail),
+            "{line}"
+        );
+    }
 
     let out = run(env.cmd().args([
         "--database-url",
         "postgres://postgres:pa55word@127.0.0.1:1/outbox",
         "config",
         "check",
+        "-o",
+        "json",
     ]));
-    let err = assert_one_line_error(&out);
-    assert!(err.contains("PostgreSQL is unavailable"), "{err}");
-    assert!(err.contains("database.url"), "{err}");
-    assert!(!err.contains("pa55word") && !stdout(&out).contains("pa55word"));
-    assert!(stdout(&out).contains("FAILED"), "{}", stdout(&out));
+    // An unreachable server is a failed check (exit 1), named in its row.
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    let database: serde_json::Value = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|c| c["check"] == "database")
+        .unwrap();
+    assert_eq!(database["result"], "failed", "{text}");
+    let detail = database["detail"].as_str().unwrap();
+    assert!(detail.contains("PostgreSQL is unavailable"), "{detail}");
+    assert!(detail.contains("database.url"), "{detail}");
+    assert!(!text.contains("pa55word") && !stderr(&out).contains("pa55word"));
 }
 
 #[test]

@@ -5,14 +5,15 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use tracing::warn;
+use tracing::{debug, warn};
 
 use super::lane::{Ctx, Failure, Item, count_handler};
 use super::message::{saga_of, write_reply};
 use super::{Abandoned, Consumer};
 use crate::broker::{BrokerError, Delivery};
 use crate::flow::handlers::HandlerError;
-use crate::store::{self, StoreError};
+use crate::model::MessageId;
+use crate::store::{self, StoreError, inbox};
 
 impl Consumer {
     /// Rolled back: retry later, or dead-letter.
@@ -122,9 +123,41 @@ impl Consumer {
             Ok(()) => {
                 self.counters.dead_lettered.fetch_add(1, Ordering::Relaxed);
                 self.count(topic, "dead_lettered");
+                self.remember_dead_letter(delivery, attempt, reason, topic)
+                    .await;
                 ctx.broker(delivery.ack().await)
             }
             Err(e) => self.give_back(ctx, delivery, e).await,
+        }
+    }
+
+    /// Write down that this message was dead-lettered, so `outbox why` can
+    /// tell "given up on" from "consumed". Best effort, and briefly: the
+    /// dead letter itself is already safe in its queue.
+    async fn remember_dead_letter(
+        &self,
+        delivery: &Delivery,
+        attempt: u32,
+        reason: &str,
+        topic: &str,
+    ) {
+        let Some(id) = delivery
+            .message_id()
+            .and_then(|m| uuid::Uuid::parse_str(m).ok())
+        else {
+            return;
+        };
+        let record = inbox::record_dead_letter(
+            &self.pool,
+            &self.name,
+            MessageId(id),
+            &self.queue,
+            topic,
+            reason,
+            i32::try_from(attempt).unwrap_or(i32::MAX),
+        );
+        if let Err(e) = store::bounded(Duration::from_secs(2), record).await {
+            debug!(error = %e, "cannot record the dead letter in consumer_dead_letters");
         }
     }
 

@@ -37,6 +37,7 @@ use crate::broker::{Broker, BrokerError, Delivery, Forwarder, Link, Topology};
 use crate::config::Config;
 use crate::flow::handlers::{Handlers, SetupError};
 use crate::output::Outcome;
+use crate::presence::Presence;
 use crate::store::{self, StoreError};
 use crate::telemetry::MetricsEndpoint;
 use crate::watchdog::{Stage, Stalled, Watchdog};
@@ -142,6 +143,28 @@ async fn consume(
         db_down: AtomicBool::new(false),
         counters: Counters::default(),
     });
+    let role = if !config.sagas.is_empty() && consumer.queue == config.orchestrator.queue {
+        "saga"
+    } else {
+        "consume"
+    };
+    let presence = {
+        let c = consumer.clone();
+        Presence::start(
+            &consumer.pool,
+            role,
+            Some(consumer.queue.clone()),
+            Arc::new(move || {
+                let n = &c.counters;
+                format!(
+                    "consuming: {} processed, {} retried, {} dead-lettered since start",
+                    n.processed.load(Ordering::Relaxed),
+                    n.retried.load(Ordering::Relaxed),
+                    n.dead_lettered.load(Ordering::Relaxed)
+                )
+            }),
+        )
+    };
     let topology = config
         .consumer
         .apply_topology
@@ -188,6 +211,7 @@ async fn consume(
             }
         }
     }
+    presence.stop().await;
     let c = &consumer.counters;
     let summary = ConsumeSummary {
         processed: c.processed.load(Ordering::Relaxed),

@@ -32,6 +32,7 @@ use tracing::{info, warn};
 use crate::config::{Config, Secret};
 use crate::model::{Topic, UploadCreated};
 use crate::output::Outcome;
+use crate::presence::Presence;
 use crate::store;
 use crate::telemetry;
 pub use errors::ApiError;
@@ -133,8 +134,15 @@ pub async fn serve(
     .await?;
     store::check_schema(&pool).await?;
     telemetry::prometheus();
+    let address = listener.local_addr()?;
+    let presence = Presence::start(
+        &pool,
+        "serve",
+        Some(address.to_string()),
+        std::sync::Arc::new(|| "serving".to_string()),
+    );
     let app = router(config, pool);
-    info!(address = %listener.local_addr()?, "API listening");
+    info!(address = %address, "API listening");
     let server = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown.clone().cancelled_owned())
         .into_future();
@@ -146,6 +154,7 @@ pub async fn serve(
                 "requests still running after shutdown.grace are cut off; they roll back");
         }
     }
+    presence.stop().await;
     info!("API stopped");
     Ok(())
 }

@@ -82,6 +82,17 @@ impl Relay {
                 if let Some(key) = row.partition_key.as_deref() {
                     failed_keys.insert(key);
                 }
+                {
+                    let mut failing = self.failing.lock().unwrap_or_else(|e| e.into_inner());
+                    let f = failing
+                        .entry((row.topic.clone(), outcome.reason()))
+                        .or_default();
+                    f.count += 1;
+                    if f.rows.len() < 5 {
+                        f.rows.insert(row.id);
+                    }
+                    f.last_error = outcome.describe().unwrap_or_default();
+                }
                 failures.push(PublishFailure {
                     id: row.id,
                     error: outcome.describe().unwrap_or_default(),

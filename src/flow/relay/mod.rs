@@ -43,6 +43,7 @@ use crate::cli::RelayArgs;
 use crate::config::Config;
 use crate::output;
 use crate::output::Outcome;
+use crate::presence::Presence;
 use crate::store::{self, StoreError, outbox};
 use crate::telemetry::MetricsEndpoint;
 use crate::watchdog::{Stage, Stalled, Watchdog};
@@ -132,16 +133,41 @@ pub async fn command(
     if !args.once {
         return Ok(Outcome::Success);
     }
+    // Under cron every line printed is a mail: a run that had nothing to do
+    // and left nothing in trouble prints nothing.
     let t = summary.trouble;
+    let did_something = summary.sent + summary.failed + summary.dead > 0;
+    if !did_something && t.failing + t.dead == 0 {
+        return Ok(Outcome::Success);
+    }
     output::line(format!(
         "sent {}, failed {}, dead {} (this run); the outbox now has {} failing and {} dead rows",
         summary.sent, summary.failed, summary.dead, t.failing, t.dead
     ))?;
-    Ok(if t.failing + t.dead > 0 {
-        Outcome::CheckFailed
-    } else {
-        Outcome::Success
-    })
+    if t.failing + t.dead == 0 {
+        return Ok(Outcome::Success);
+    }
+    // Exit 1 says which rows and why.
+    let pool = store::connect(&config.database, "outboxctl relay", &[]).await?;
+    for g in outbox::trouble_groups(&pool, 10).await? {
+        let ids: Vec<String> = g.ids.iter().map(i64::to_string).collect();
+        eprintln!(
+            "outboxctl: {} {} row(s) of {}: {} (rows {}{}) — `outboxctl outbox why {}`",
+            g.rows,
+            if g.dead { "dead" } else { "failing" },
+            g.topic,
+            g.last_error.as_deref().unwrap_or("no error recorded"),
+            ids.join(", "),
+            if g.rows > ids.len() as i64 {
+                ", …"
+            } else {
+                ""
+            },
+            ids.first().map_or("", String::as_str)
+        );
+    }
+    pool.close().await;
+    Ok(Outcome::CheckFailed)
 }
 
 /// Run the relayer until `shutdown` is cancelled — or, with `once`, until
@@ -177,6 +203,21 @@ async fn relay(
         return Ok(RelaySummary::default());
     };
     let relay = Arc::new(relay);
+    let presence = {
+        let r = relay.clone();
+        Presence::start(
+            &relay.pool,
+            "relay",
+            None,
+            Arc::new(move || {
+                let t = r.totals();
+                format!(
+                    "relaying: {} sent, {} failed, {} dead since start",
+                    t.sent, t.failed, t.dead
+                )
+            }),
+        )
+    };
     let token = CancellationToken::new();
     let mut tasks = JoinSet::new();
     for n in 0..config.relay.workers {
@@ -230,6 +271,7 @@ async fn relay(
         }
     }
     relay.broker.close().await;
+    presence.stop().await;
     if let Some(e) = first_error {
         return Err(e);
     }
@@ -271,6 +313,18 @@ struct Relay {
     last_work: AtomicU64,
     epoch: Instant,
     totals: std::sync::Mutex<Counters>,
+    /// Failed publishes since the last summary, by topic and reason: each
+    /// summary names them, one line per pair.
+    failing: std::sync::Mutex<std::collections::BTreeMap<(String, &'static str), Failing>>,
+    summary_interval: Duration,
+}
+
+/// Failed publishes of one topic for one reason within a summary interval.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Failing {
+    pub(super) count: u64,
+    pub(super) rows: std::collections::BTreeSet<i64>,
+    pub(super) last_error: String,
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -345,6 +399,8 @@ impl Relay {
             last_work: AtomicU64::new(0),
             epoch: Instant::now(),
             totals: std::sync::Mutex::new(Counters::default()),
+            failing: std::sync::Mutex::new(std::collections::BTreeMap::new()),
+            summary_interval: config.log.summary_interval,
         })
     }
 

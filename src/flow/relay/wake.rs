@@ -96,15 +96,18 @@ pub(super) async fn refresh_gauges(
     Ok(())
 }
 
-/// An info line every 30 s when rows moved.
+/// Every `log.summary_interval`: an info line when rows moved, and a warn
+/// line per topic and reason whose publishes failed — with how many rows,
+/// some of their ids and the last error — so a failing topic shows at the
+/// default level without one line per row.
 pub(super) async fn report_progress(
     relay: Arc<Relay>,
     token: CancellationToken,
 ) -> Result<(), RelayError> {
-    const EVERY: Duration = Duration::from_secs(30);
+    let every = relay.summary_interval;
     let mut last = relay.totals();
     loop {
-        token.run_until_cancelled(tokio::time::sleep(EVERY)).await;
+        token.run_until_cancelled(tokio::time::sleep(every)).await;
         if token.is_cancelled() {
             return Ok(());
         }
@@ -112,13 +115,27 @@ pub(super) async fn report_progress(
         let sent = now.sent - last.sent;
         let failed = now.failed - last.failed;
         let dead = now.dead - last.dead;
+        let span = humantime::format_duration(every).to_string();
         if sent + failed + dead > 0 {
             info!(
                 sent,
                 failed,
                 dead,
-                per_second = format!("{:.1}", sent as f64 / EVERY.as_secs_f64()),
-                "relayed in the last 30s"
+                per_second = format!("{:.1}", sent as f64 / every.as_secs_f64()),
+                "relayed in the last {span}"
+            );
+        }
+        let failing = std::mem::take(&mut *relay.failing.lock().unwrap_or_else(|e| e.into_inner()));
+        for ((topic, reason), f) in failing {
+            let rows: Vec<String> = f.rows.iter().map(i64::to_string).collect();
+            warn!(
+                topic = %topic,
+                reason,
+                failed = f.count,
+                rows = %rows.join(","),
+                error = %f.last_error,
+                "publishes failed in the last {span}; `outboxctl outbox why {}` explains",
+                rows.first().map_or("<row>", String::as_str)
             );
         }
         last = now;

@@ -334,6 +334,44 @@ pub async fn trouble(pool: &PgPool) -> Result<Trouble, StoreError> {
     Ok(Trouble { failing, dead })
 }
 
+/// Rows marked sent, and messages any consumer recorded, in the last 10 s.
+pub async fn recent_rates(pool: &PgPool) -> Result<(i64, i64), StoreError> {
+    Ok(sqlx::query_as(
+        r#"SELECT (SELECT count(*) FROM outbox WHERE sent_at >= now() - interval '10 seconds'),
+                  (SELECT count(*) FROM consumed_messages
+                   WHERE committed_at >= now() - interval '10 seconds')"#,
+    )
+    .fetch_one(pool)
+    .await?)
+}
+
+/// A group of rows in trouble: failing or dead, of one topic, with one error.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TroubleGroup {
+    pub topic: String,
+    pub dead: bool,
+    pub last_error: Option<String>,
+    pub rows: i64,
+    /// The oldest few of them.
+    pub ids: Vec<i64>,
+}
+
+/// The largest groups of failing and dead rows, by topic and last error.
+pub async fn trouble_groups(pool: &PgPool, limit: i64) -> Result<Vec<TroubleGroup>, StoreError> {
+    Ok(sqlx::query_as(
+        r#"SELECT topic, dead_at IS NOT NULL AS dead, last_error, count(*) AS rows,
+                  (array_agg(id ORDER BY id))[1:5] AS ids
+           FROM outbox
+           WHERE sent_at IS NULL AND (dead_at IS NOT NULL OR attempts > 0)
+           GROUP BY topic, dead_at IS NOT NULL, last_error
+           ORDER BY count(*) DESC, topic
+           LIMIT $1"#,
+    )
+    .bind(limit)
+    .fetch_all(pool)
+    .await?)
+}
+
 /// What waits in the outbox: cheap enough to read every few seconds (only
 /// the partial indexes of pending and dead rows are touched).
 #[derive(Debug, Clone, Copy, Default, PartialEq, sqlx::FromRow)]

@@ -21,15 +21,21 @@ pub struct ListFilter {
     pub until: Option<DateTime<Utc>>,
     pub limit: Option<u32>,
     pub oldest_first: bool,
+    /// Only pending rows waiting out a backoff after a failed attempt.
+    pub in_backoff: bool,
 }
 
 /// The listing query. The status predicates are written out literally so the
 /// planner can match them to the partial indexes.
 fn list_query(filter: &ListFilter, explain: bool) -> QueryBuilder<Postgres> {
-    let explain = if explain { "EXPLAIN " } else { "" };
-    let mut q = QueryBuilder::new(format!(
-        "{explain}SELECT {EVENT_COLUMNS} FROM outbox WHERE "
-    ));
+    let mut q = QueryBuilder::new(if explain { "EXPLAIN " } else { "" });
+    push_select(&mut q, filter, EVENT_COLUMNS);
+    q
+}
+
+/// `SELECT <columns> FROM outbox WHERE <filter> ORDER BY … LIMIT …`.
+fn push_select(q: &mut QueryBuilder<Postgres>, filter: &ListFilter, columns: &str) {
+    q.push(format!("SELECT {columns} FROM outbox WHERE "));
     q.push(match filter.status {
         None => "true",
         Some(OutboxStatus::Pending) => "sent_at IS NULL AND dead_at IS NULL",
@@ -48,6 +54,9 @@ fn list_query(filter: &ListFilter, explain: bool) -> QueryBuilder<Postgres> {
     if let Some(until) = filter.until {
         q.push(" AND created_at < ").push_bind(until);
     }
+    if filter.in_backoff {
+        q.push(" AND attempts > 0 AND available_at > now()");
+    }
     q.push(if filter.oldest_first {
         " ORDER BY id"
     } else {
@@ -56,7 +65,27 @@ fn list_query(filter: &ListFilter, explain: bool) -> QueryBuilder<Postgres> {
     if let Some(limit) = filter.limit {
         q.push(" LIMIT ").push_bind(i64::from(limit));
     }
-    q
+}
+
+/// How many rows `filter` matches beyond its first `skip` (its own limit
+/// ignored), counting no further than `cap`: enough to say "250 more"
+/// without counting a big table to the end.
+pub async fn count_beyond(
+    pool: &PgPool,
+    filter: &ListFilter,
+    skip: u32,
+    cap: u32,
+) -> Result<i64, StoreError> {
+    let inner = ListFilter {
+        limit: Some(skip.saturating_add(cap)),
+        ..filter.clone()
+    };
+    let mut q = QueryBuilder::<Postgres>::new("SELECT greatest(count(*) - ");
+    q.push_bind(i64::from(skip));
+    q.push(", 0) FROM (");
+    push_select(&mut q, &inner, "1");
+    q.push(") AS matching");
+    Ok(q.build_query_scalar().fetch_one(pool).await?)
 }
 
 pub async fn list(pool: &PgPool, filter: &ListFilter) -> Result<Vec<EventState>, StoreError> {
@@ -276,4 +305,155 @@ pub async fn purge_sent_batch(
     .execute(pool)
     .await?;
     Ok(done.rows_affected())
+}
+
+/// Why a pending row waits, beyond its own `available_at`: the older
+/// pending row of its key it is held behind, and whether a relayer has it in
+/// a batch right now. For the rows among `ids` that are pending.
+pub async fn pending_details(
+    pool: &PgPool,
+    ids: &[i64],
+) -> Result<std::collections::HashMap<i64, (Option<i64>, bool)>, StoreError> {
+    let held: Vec<(i64, Option<i64>)> = sqlx::query_as(
+        r#"SELECT o.id,
+                  (SELECT min(b.id) FROM outbox b
+                   WHERE b.lane = o.lane AND b.partition_key = o.partition_key AND b.id < o.id
+                     AND b.sent_at IS NULL AND b.dead_at IS NULL) AS held_by
+           FROM outbox o
+           WHERE o.id = ANY($1) AND o.sent_at IS NULL AND o.dead_at IS NULL"#,
+    )
+    .bind(ids)
+    .fetch_all(pool)
+    .await?;
+    // Rows a relayer locked in its batch are skipped by this probe; its
+    // `FOR KEY SHARE` conflicts only with the claim's `FOR UPDATE`.
+    let mut tx = pool.begin().await?;
+    let free: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM outbox WHERE id = ANY($1) FOR KEY SHARE SKIP LOCKED")
+            .bind(ids)
+            .fetch_all(&mut *tx)
+            .await?;
+    tx.rollback().await?;
+    let free: std::collections::HashSet<i64> = free.into_iter().collect();
+    Ok(held
+        .into_iter()
+        .map(|(id, held_by)| (id, (held_by, !free.contains(&id))))
+        .collect())
+}
+
+/// Throw pending or dead rows away: each is deleted, and kept as it was in
+/// `outbox_audit` with who did it. A row sent meanwhile is left alone.
+/// Returns the ids discarded.
+pub async fn discard(tx: &mut Tx, ids: &[i64], actor: &str) -> Result<Vec<i64>, StoreError> {
+    Ok(sqlx::query_scalar(
+        r#"WITH gone AS (
+               DELETE FROM outbox WHERE id = ANY($1) AND sent_at IS NULL RETURNING *
+           )
+           INSERT INTO outbox_audit (row_id, action, actor, detail)
+           SELECT id, 'discard', $2, jsonb_build_object('row', to_jsonb(gone)) FROM gone
+           RETURNING row_id"#,
+    )
+    .bind(ids)
+    .bind(actor)
+    .fetch_all(&mut **tx)
+    .await?)
+}
+
+/// Rows waiting out a backoff go out now: `available_at` moves to now.
+/// Returns the ids changed.
+pub async fn retry_now(tx: &mut Tx, ids: &[i64], actor: &str) -> Result<Vec<i64>, StoreError> {
+    let changed: Vec<i64> = sqlx::query_scalar(
+        r#"WITH moved AS (
+               UPDATE outbox SET available_at = now()
+               WHERE id = ANY($1) AND sent_at IS NULL AND dead_at IS NULL
+                 AND attempts > 0 AND available_at > now()
+               RETURNING id, attempts, last_error
+           )
+           INSERT INTO outbox_audit (row_id, action, actor, detail)
+           SELECT id, 'retry', $2, jsonb_build_object('attempts', attempts, 'last_error', last_error)
+           FROM moved
+           RETURNING row_id"#,
+    )
+    .bind(ids)
+    .bind(actor)
+    .fetch_all(&mut **tx)
+    .await?;
+    notify(tx).await?;
+    Ok(changed)
+}
+
+/// Replace the payload and headers of a pending or dead row, if they are
+/// still `before_*` (nobody changed them meanwhile) and it was not sent.
+/// `false`: the row moved on or changed; nothing was written.
+pub async fn edit(
+    tx: &mut Tx,
+    id: i64,
+    before: (&serde_json::Value, &serde_json::Value),
+    after: (&serde_json::Value, &serde_json::Value),
+    actor: &str,
+) -> Result<bool, StoreError> {
+    let changed: Option<i64> = sqlx::query_scalar(
+        r#"UPDATE outbox SET payload = $4, headers = $5
+           WHERE id = $1 AND sent_at IS NULL AND payload = $2 AND headers = $3
+           RETURNING id"#,
+    )
+    .bind(id)
+    .bind(before.0)
+    .bind(before.1)
+    .bind(after.0)
+    .bind(after.1)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if changed.is_none() {
+        return Ok(false);
+    }
+    sqlx::query(
+        r#"INSERT INTO outbox_audit (row_id, action, actor, detail)
+           VALUES ($1, 'edit', $2, jsonb_build_object(
+               'before', jsonb_build_object('payload', $3::jsonb, 'headers', $4::jsonb),
+               'after', jsonb_build_object('payload', $5::jsonb, 'headers', $6::jsonb)))"#,
+    )
+    .bind(id)
+    .bind(actor)
+    .bind(before.0)
+    .bind(before.1)
+    .bind(after.0)
+    .bind(after.1)
+    .execute(&mut **tx)
+    .await?;
+    Ok(true)
+}
+
+/// One entry of a row's audit trail.
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+pub struct AuditEntry {
+    pub action: String,
+    pub actor: String,
+    pub at: DateTime<Utc>,
+    pub detail: serde_json::Value,
+}
+
+/// What operators did to a row (discard, retry, edit), oldest first.
+pub async fn audit(pool: &PgPool, row_id: i64) -> Result<Vec<AuditEntry>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT action, actor, at, detail FROM outbox_audit WHERE row_id = $1 ORDER BY id",
+    )
+    .bind(row_id)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// The discard record of a row that no longer exists, found by id or
+/// message id.
+pub async fn discarded(pool: &PgPool, row: RowRef) -> Result<Option<AuditEntry>, StoreError> {
+    let (by, value) = match row {
+        RowRef::Id(id) => ("row_id::text = $1", id.to_string()),
+        RowRef::MessageId(m) => ("detail->'row'->>'message_id' = $1", m.to_string()),
+    };
+    Ok(sqlx::query_as::<_, AuditEntry>(sqlx::AssertSqlSafe(format!(
+        "SELECT action, actor, at, detail FROM outbox_audit WHERE action = 'discard' AND {by}          ORDER BY id DESC LIMIT 1"
+    )))
+    .bind(value)
+    .fetch_optional(pool)
+    .await?)
 }

@@ -1,0 +1,94 @@
+//! A long-running part says it is alive: it registers in the process
+//! registry (`store::processes`), beats every [`BEAT`] with what it is doing,
+//! and signs off at a clean exit. A process that dies keeps its stale beat,
+//! which is how `outboxctl status` tells it is gone. A database that cannot be
+//! reached only delays the beats; the part itself never waits on them.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+use tracing::debug;
+use uuid::Uuid;
+
+use crate::store::{self, processes};
+
+/// How often a process beats.
+pub const BEAT: Duration = Duration::from_secs(5);
+/// Silent for longer than this, a process counts as gone.
+pub const GONE_AFTER: Duration = Duration::from_secs(15);
+
+/// What a part is doing, asked at each beat.
+pub type Doing = Arc<dyn Fn() -> String + Send + Sync>;
+
+pub struct Presence {
+    pool: PgPool,
+    id: Uuid,
+    stop: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// This machine's name.
+pub fn host() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into())
+}
+
+impl Presence {
+    /// Register `role` (with `detail`, e.g. the queue it takes) and beat
+    /// until [`stop`](Self::stop).
+    pub fn start(pool: &PgPool, role: &'static str, detail: Option<String>, doing: Doing) -> Self {
+        let id = Uuid::now_v7();
+        let stop = CancellationToken::new();
+        let (pool2, token) = (pool.clone(), stop.clone());
+        let task = tokio::spawn(async move {
+            let host = host();
+            let version = env!("CARGO_PKG_VERSION");
+            let registration = processes::Registration {
+                id,
+                role,
+                host: &host,
+                pid: std::process::id() as i32,
+                version,
+                detail: detail.as_deref(),
+            };
+            let mut registered = false;
+            while !token.is_cancelled() {
+                let result = if registered {
+                    store::bounded(BEAT, processes::beat(&pool2, id, &doing())).await
+                } else {
+                    store::bounded(BEAT, processes::register(&pool2, &registration, &doing())).await
+                };
+                match result {
+                    Ok(()) => registered = true,
+                    Err(e) => {
+                        debug!(error = %e, role, "process registry not reachable; beating later")
+                    }
+                }
+                token.run_until_cancelled(tokio::time::sleep(BEAT)).await;
+            }
+        });
+        Self {
+            pool: pool.clone(),
+            id,
+            stop,
+            task,
+        }
+    }
+
+    /// Stop beating and sign off (a clean exit: `status` no longer lists it).
+    pub async fn stop(self) {
+        self.stop.cancel();
+        let _ = self.task.await;
+        let _ = store::bounded(
+            Duration::from_secs(2),
+            processes::sign_off(&self.pool, self.id),
+        )
+        .await;
+    }
+}
