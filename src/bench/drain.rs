@@ -101,7 +101,7 @@ pub async fn run(lab: &Lab, args: &BenchArgs) -> anyhow::Result<Report> {
 
 /// Publish `n` messages straight to the lab's exchange with a sliding window
 /// of confirms; returns messages/s. Leaves the queue empty.
-async fn raw_publish(lab: &Lab, n: u64, bytes: usize) -> anyhow::Result<f64> {
+pub(super) async fn raw_publish(lab: &Lab, n: u64, bytes: usize) -> anyhow::Result<f64> {
     let body = serde_json::to_vec(&payload(0, bytes))?;
     let messages = (0..n).map(|_| RawMessage {
         message_id: uuid::Uuid::new_v4().to_string(),

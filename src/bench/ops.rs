@@ -104,34 +104,20 @@ pub async fn run(lab: &Lab, args: &BenchArgs) -> anyhow::Result<Report> {
     // with confirms; the command also reads and acknowledges each.
     let work = lab.queue().to_string();
     let dlq = topology::dead_letter_queue(&work);
-    let body = serde_json::to_vec(&payload(0, bytes))?;
-    let messages = || {
-        let body = body.clone();
-        (0..n).map(move |_| RawMessage {
-            message_id: uuid::Uuid::new_v4().to_string(),
-            message_type: TOPIC.into(),
-            body: body.clone(),
-        })
-    };
-    let bar = progress(n, "raw publish");
-    let raw = lab
-        .broker
-        .publish_stream(
-            &lab.config.broker.exchange,
-            TOPIC,
-            messages().inspect(|_| bar.inc(1)),
-            1000,
-        )
-        .await?;
-    bar.finish_and_clear();
-    lab.broker.purge_queue(&work).await?;
+    let raw_rate = super::drain::raw_publish(lab, n, bytes).await?;
     settle(lab, &work, 0).await?;
+    let body = serde_json::to_vec(&payload(0, bytes))?;
+    let letters = (0..n).map(|_| RawMessage {
+        message_id: uuid::Uuid::new_v4().to_string(),
+        message_type: TOPIC.into(),
+        body: body.clone(),
+    });
     let bar = progress(n, "dead letters");
     lab.broker
         .publish_stream(
             &lab.config.broker.dead_letter_exchange,
             &work,
-            messages().inspect(|_| bar.inc(1)),
+            letters.inspect(|_| bar.inc(1)),
             1000,
         )
         .await?;
@@ -165,7 +151,7 @@ pub async fn run(lab: &Lab, args: &BenchArgs) -> anyhow::Result<Report> {
             "dlq replay peak RSS (MiB)",
         ],
         n,
-        raw.as_secs_f64(),
+        n as f64 / raw_rate,
         command,
         rss,
     );
