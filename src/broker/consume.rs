@@ -125,10 +125,23 @@ impl Delivery {
     }
 
     pub async fn ack(&self) -> Result<(), BrokerError> {
+        self.acknowledge(false).await
+    }
+
+    /// Acknowledge this delivery and every earlier one on its channel in
+    /// one frame. A quorum queue applies one settle command for all of
+    /// them; a thousand single acks become a thousand commands, and those
+    /// still waiting in RabbitMQ's queue client when the channel closes are
+    /// dropped (the messages come back to the queue; seen with 3.10).
+    pub async fn ack_through(&self) -> Result<(), BrokerError> {
+        self.acknowledge(true).await
+    }
+
+    async fn acknowledge(&self, multiple: bool) -> Result<(), BrokerError> {
         bounded(
             ACK_TIMEOUT,
             "acknowledge a delivery",
-            self.acker.ack(BasicAckOptions::default()),
+            self.acker.ack(BasicAckOptions { multiple }),
         )
         .await
         .and_then(|sent| {

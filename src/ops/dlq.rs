@@ -385,8 +385,16 @@ async fn move_or_drop(
                     // Confirmed in the work queue first, then removed from here.
                     f.restore_all(&round).await?;
                 }
-                for d in &round {
-                    d.ack().await?;
+                if stream {
+                    // A subscription delivers in order: the round is every
+                    // delivery up to its last one not yet acknowledged.
+                    if let Some(last) = round.last() {
+                        last.ack_through().await?;
+                    }
+                } else {
+                    for d in &round {
+                        d.ack().await?;
+                    }
                 }
                 if stream {
                     report
