@@ -245,18 +245,35 @@ async fn status_lists_the_processes_and_fails_when_a_queue_has_no_consumer(pool:
     let mut consume = spawn(env.cmd().arg("consume"));
     let mut serve = spawn(env.cmd().arg("serve"));
     let pids = [relay.id(), consume.id(), serve.id()];
-    let status = wait_for("three processes registered", || async {
+    // Polled by hand: when it times out, the last answer says what was missing.
+    let deadline = std::time::Instant::now() + HANG;
+    let status = loop {
         let out = run(env.cmd().args(["status", "-o", "json"]));
-        let s: Value = serde_json::from_str(stdout(&out).trim()).ok()?;
-        let listed = s["processes"].as_array()?;
+        let s: Value = serde_json::from_str(stdout(&out).trim()).unwrap_or(Value::Null);
+        let listed = s["processes"].as_array().cloned().unwrap_or_default();
         let all = pids.iter().all(|pid| {
             listed
                 .iter()
                 .any(|p| p["pid"] == json!(pid) && p["alive"] == true)
         });
-        (all && out.status.code() == Some(0)).then_some(s)
-    })
-    .await;
+        if all && out.status.code() == Some(0) {
+            break s;
+        }
+        if std::time::Instant::now() >= deadline {
+            let logs: Vec<String> = [&mut relay, &mut consume, &mut serve]
+                .into_iter()
+                .map(|p| p.log())
+                .collect();
+            panic!(
+                "three processes not registered, or status not 0 ({:?}): {s:#}\n{}\nlogs of \
+                 relay, consume, serve:\n{}",
+                out.status.code(),
+                stderr(&out),
+                logs.join("\n---\n")
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
     for (pid, role) in pids.iter().zip(["relay", "consume", "serve"]) {
         let p = status["processes"]
             .as_array()

@@ -31,7 +31,10 @@ struct Incoming {
     content: Bytes,
 }
 
+/// Strict like the rest of the request: a parameter the document does not
+/// list is refused, not ignored (a misspelt `?filname=` must not pass).
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct UploadQuery {
     filename: Option<String>,
 }
@@ -470,7 +473,13 @@ fn query<T: serde::de::DeserializeOwned>(uri: &axum::http::Uri) -> Result<T, Api
     Query::<T>::try_from_uri(uri).map(|q| q.0).map_err(|e| {
         ApiError::bad_request(
             "invalid_query",
-            format!("the query string is not valid: {e}"),
+            format!(
+                "the query string is not valid: {}",
+                e.to_string()
+                    .replace("unknown field", "unknown parameter")
+                    .replace("expected one of", "it takes")
+                    .replace("expected `", "it takes `")
+            ),
         )
     })
 }
@@ -566,6 +575,7 @@ pub(super) async fn thumbnail(
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct ListQuery {
     status: Option<String>,
     limit: Option<String>,
