@@ -633,10 +633,10 @@ async fn watch_recovery(lab: &Lab, slot: &Slot, target: i64) -> tokio::task::Joi
             }
             round += 1;
             // The others finished the work while this process was faulted:
-            // nothing is left for it to show that it came back. (Counted
-            // every half second: the count reads the whole effects table.)
-            if !talks
-                && round.is_multiple_of(50)
+            // nothing is left for it to show that it came back — its
+            // heartbeats alone say nothing about its work. (Counted every
+            // half second: the count reads the whole effects table.)
+            if round.is_multiple_of(50)
                 && sql::verify_counts(&pool)
                     .await
                     .is_ok_and(|c| c.distinct_effects + c.dead >= target)
