@@ -671,6 +671,93 @@ async fn history_rows_are_stamped_even_with_a_duplicate_in_the_batch(pool: PgPoo
     );
 }
 
+/// The history update is planned for the table as it is, not as it was: a
+/// plan PostgreSQL cached on the young table (a sequential scan filtering
+/// every row by the batch's addresses; seen with auto_explain under `bench
+/// e2e`) was kept as the table grew and took a second per batch at 200,000
+/// rows, slowing the consumer to a few hundred messages/s. So the statement
+/// must never be one the server keeps a plan for, and at that size every
+/// batch must be a lookup by address — counted in the transaction's own scan
+/// statistics, which see a sequential scan however fast it was.
+#[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]
+async fn the_history_update_is_planned_for_the_table_as_it_grows(pool: PgPool) {
+    use outboxctl::store::inbox::{self, NewConsumption};
+    use sqlx::Connection;
+
+    let mut conn = pool.acquire().await.unwrap().detach();
+    let received_at = chrono::Utc::now();
+    let delivery = |id: Uuid| NewConsumption {
+        message_id: outboxctl::model::MessageId(id),
+        topic: "order.paid",
+        queue: "q",
+        received_at,
+        delivery_attempt: 1,
+        redelivered: false,
+        traceparent: None,
+    };
+    // Returns the sequential scans of consumed_messages the batch made.
+    let batch = async |conn: &mut sqlx::PgConnection, n: usize| -> i64 {
+        let mut tx = conn.begin().await.unwrap();
+        let batch: Vec<_> = (0..n).map(|_| delivery(Uuid::now_v7())).collect();
+        let done: Vec<_> = inbox::record(&mut tx, "svc", &batch)
+            .await
+            .unwrap()
+            .into_iter()
+            .flatten()
+            .map(|recorded| inbox::Finished {
+                recorded,
+                processing_ms: 1.0,
+                output: None,
+            })
+            .collect();
+        assert_eq!(done.len(), n);
+        inbox::finish(&mut tx, "svc", &done).await.unwrap();
+        let scans: i64 = sqlx::query_scalar(
+            "SELECT seq_scan FROM pg_stat_xact_user_tables WHERE relname = 'consumed_messages'",
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        scans
+    };
+    // The young table, on one connection, as often as it takes PostgreSQL to
+    // consider a cached plan.
+    for _ in 0..10 {
+        batch(&mut conn, 16).await;
+    }
+    let kept: Vec<String> = sqlx::query_scalar(
+        "SELECT statement FROM pg_prepared_statements
+         WHERE statement ~ '^UPDATE consumed_messages'",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(
+        kept,
+        Vec::<String>::new(),
+        "a plan is kept for the history update"
+    );
+
+    sqlx::query(
+        "INSERT INTO consumed_messages (consumer, message_id, topic, queue, received_at,
+                                        delivery_attempt, redelivered)
+         SELECT 'svc', gen_random_uuid(), 'order.paid', 'q', now(), 1, false
+         FROM generate_series(1, 200000)",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    for n in [1, 16, 128] {
+        assert_eq!(
+            batch(&mut conn, n).await,
+            0,
+            "a batch of {n} scanned consumed_messages"
+        );
+    }
+    conn.close().await.unwrap();
+}
+
 /// Writes its effect into `effects` (no key) in the consumer's transaction,
 /// counts every call, and refuses the message whose `n` is `poison`.
 struct Effect {
