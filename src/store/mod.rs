@@ -21,7 +21,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
 use sqlx::{Connection, PgConnection, PgPool, Postgres, Transaction};
 
 use crate::config::DatabaseConfig;
@@ -171,6 +171,30 @@ pub async fn ping(pool: &PgPool, limit: Duration) -> Result<(), StoreError> {
     .await
 }
 
+/// The driver's options for `cfg`: its URL, and TLS as [`tls_is_a_choice`] says.
+fn connect_options(cfg: &DatabaseConfig) -> Result<PgConnectOptions, StoreError> {
+    let options = PgConnectOptions::from_str(cfg.url.expose()).map_err(|e| {
+        StoreError::Unavailable(format!(
+            "database.url {} cannot be used: {}",
+            cfg.url,
+            one_line(&e.to_string())
+        ))
+    })?;
+    let env_asks = std::env::var_os("PGSSLMODE").is_some();
+    Ok(if tls_is_a_choice(cfg.url.expose(), &options, env_asks) {
+        options
+    } else {
+        options.ssl_mode(PgSslMode::Disable)
+    })
+}
+
+/// The TLS mode connections to `cfg` use (`Disable`, `Prefer`, `Require`, …).
+pub fn tls_mode(cfg: &DatabaseConfig) -> Option<String> {
+    connect_options(cfg)
+        .ok()
+        .map(|o| format!("{:?}", o.get_ssl_mode()))
+}
+
 /// Open a pool. `session` settings (e.g. `statement_timeout`) apply to every
 /// connection. Fails fast with a message naming the (masked) URL.
 pub async fn connect(
@@ -178,14 +202,7 @@ pub async fn connect(
     application_name: &str,
     session: &[(&str, String)],
 ) -> Result<PgPool, StoreError> {
-    let options = PgConnectOptions::from_str(cfg.url.expose())
-        .map_err(|e| {
-            StoreError::Unavailable(format!(
-                "database.url {} cannot be used: {}",
-                cfg.url,
-                one_line(&e.to_string())
-            ))
-        })?
+    let options = connect_options(cfg)?
         .application_name(application_name)
         .options(session.iter().map(|(k, v)| (*k, v.as_str())));
     // One direct connection first: its error says why ("connection refused",
@@ -215,6 +232,32 @@ pub async fn connect(
         .max_connections(cfg.max_connections)
         .acquire_timeout(cfg.connect_timeout)
         .connect_lazy_with(options))
+}
+
+/// Whether TLS to the database is left to the driver's default (`prefer`).
+/// It is not for a server on this machine (a loopback address, or a Unix
+/// socket) unless the URL's `sslmode` or `PGSSLMODE` asks for it: TLS there
+/// protects nothing a local user could not read anyway, and costs every new
+/// connection a handshake (≈ 90 ms of a relay's start). Set `sslmode=require`
+/// to have it anyway.
+fn tls_is_a_choice(url: &str, options: &PgConnectOptions, env_asks: bool) -> bool {
+    let asked = env_asks
+        || url::Url::parse(url)
+            .map(|u| u.query_pairs().any(|(k, _)| k == "sslmode"))
+            .unwrap_or(true);
+    if asked {
+        return true;
+    }
+    let host = options.get_host();
+    let local = options.get_socket().is_some()
+        || host.eq_ignore_ascii_case("localhost")
+        || host.starts_with('/')
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    !local
 }
 
 /// Session settings of the consumer's (and other workers') connections: a
@@ -325,4 +368,31 @@ pub async fn server_version(pool: &PgPool) -> Result<String, StoreError> {
         .fetch_one(pool)
         .await?;
     Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn choice(url: &str) -> bool {
+        tls_is_a_choice(url, &PgConnectOptions::from_str(url).unwrap(), false)
+    }
+
+    #[test]
+    fn a_local_server_is_reached_without_tls_unless_asked() {
+        let url = "postgres://u@127.0.0.1:5432/db";
+        assert!(tls_is_a_choice(
+            url,
+            &PgConnectOptions::from_str(url).unwrap(),
+            true
+        ));
+        assert!(!choice("postgres://u@127.0.0.1:5432/db"));
+        assert!(!choice("postgres://u@localhost/db"));
+        assert!(!choice("postgres://u@[::1]:5432/db"));
+        assert!(!choice("postgres://u@127.0.0.2/db"));
+        assert!(choice("postgres://u@127.0.0.1/db?sslmode=require"));
+        assert!(choice("postgres://u@localhost/db?sslmode=prefer"));
+        assert!(choice("postgres://u@db.example.com/db"));
+        assert!(choice("postgres://u@10.0.0.5/db"));
+    }
 }

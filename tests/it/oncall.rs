@@ -673,6 +673,8 @@ async fn requeue_and_replay_run_in_batches_with_progress_only_on_a_terminal(pool
 async fn relay_once_is_quiet_with_nothing_to_do_and_names_what_fails(pool: PgPool) {
     let mut env = TestEnv::new(pool, &["ok.#"]);
     env.config.relay.max_attempts = 1;
+    // The default level, as under cron.
+    env.config.log.level = "info".into();
     env.apply_topology().await;
     let quiet = run(env.cmd().args(["relay", "--once"]));
     assert_eq!(quiet.status.code(), Some(0));

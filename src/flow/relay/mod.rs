@@ -277,7 +277,10 @@ async fn relay(
     }
     let mut summary = relay.totals();
     if once {
+        // `command` prints what the run did, and nothing when it did
+        // nothing: under cron every line is a mail.
         summary.trouble = db(outbox::trouble(&relay.pool)).await?;
+        return Ok(summary);
     }
     info!(
         sent = summary.sent,
@@ -360,22 +363,28 @@ impl Relay {
         let idle_limit = confirm * 2 + Duration::from_secs(10);
         let mut database = config.database.clone();
         database.max_connections = database.max_connections.max(config.relay.workers + 2);
-        let pool = store::connect(
-            &database,
-            "outboxctl relay",
-            &outbox::relay_session(idle_limit),
-        )
-        .await?;
-        db(store::check_schema(&pool)).await?;
-        store::warm_up(&pool, config.relay.workers + 1).await;
-
         let topology = config
             .relay
             .apply_topology
             .then(|| Topology::from_config(config));
         let broker = Link::new(&config.broker, "relay", topology);
+        // Both servers at once: a start (and every `relay --once` under cron)
+        // waits for the slower of the two, not for their sum.
+        let database = async {
+            let pool = store::connect(
+                &database,
+                "outboxctl relay",
+                &outbox::relay_session(idle_limit),
+            )
+            .await?;
+            db(store::check_schema(&pool)).await?;
+            store::warm_up(&pool, config.relay.workers + 1).await;
+            Ok::<_, RelayError>(pool)
+        };
         // Fail fast on a broker that cannot be reached or a topology it refuses.
-        broker.connection().await?;
+        let (pool, _) = tokio::try_join!(database, async {
+            broker.connection().await.map_err(RelayError::from)
+        })?;
         // Only a relayer that sleeps on notifications steers them; until it
         // knows better, writers notify.
         let steers_notify = !config.relay.poll_only && !once;
