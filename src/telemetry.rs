@@ -150,6 +150,12 @@ pub fn describe() {
         "Claim, publish, confirm and record, per batch"
     );
     describe_histogram!(
+        "outbox_relay_stage_seconds",
+        Unit::Seconds,
+        "Time per stage of a relay batch: claim, publish (a wave handed to the connection), \
+         confirm (waiting for that wave's confirms), mark (record and commit)"
+    );
+    describe_histogram!(
         "outbox_relay_confirm_latency_seconds",
         Unit::Seconds,
         "From publishing a wave to its last confirm"

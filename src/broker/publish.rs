@@ -63,9 +63,23 @@ impl Publisher {
     }
 
     /// Publish `batch` (persistent, mandatory) and wait for every confirm.
-    /// Returns one outcome per message, in order.
-    pub async fn publish(&mut self, batch: &[&Envelope]) -> Vec<PublishOutcome> {
-        let deadline = Instant::now() + self.confirm_timeout;
+    /// Returns one outcome per message, in order, and how the time was
+    /// spent.
+    pub async fn publish(&mut self, batch: &[&Envelope]) -> Wave {
+        let started = Instant::now();
+        let mut timing = WaveTiming::default();
+        let outcomes = self.publish_timed(batch, started, &mut timing).await;
+        timing.confirm = started.elapsed().saturating_sub(timing.handed_over);
+        Wave { outcomes, timing }
+    }
+
+    async fn publish_timed(
+        &mut self,
+        batch: &[&Envelope],
+        started: Instant,
+        timing: &mut WaveTiming,
+    ) -> Vec<PublishOutcome> {
+        let deadline = started + self.confirm_timeout;
         let mut outcomes: Vec<Option<PublishOutcome>> = vec![None; batch.len()];
         let options = BasicPublishOptions {
             mandatory: true,
@@ -101,6 +115,7 @@ impl Publisher {
         // Every publish is handed to the connection before any confirm is
         // awaited: the whole batch is in flight at once.
         let sent = timeout_at(deadline, join_all(sends)).await;
+        timing.handed_over = started.elapsed();
         let sent = match sent {
             Ok(sent) => sent,
             Err(_) => {
@@ -168,6 +183,24 @@ impl Publisher {
     }
 }
 
+/// What became of a wave: one outcome per message, in order.
+#[derive(Debug)]
+pub struct Wave {
+    pub outcomes: Vec<PublishOutcome>,
+    pub timing: WaveTiming,
+}
+
+/// Where a wave's time went.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct WaveTiming {
+    /// Until every message was handed to the connection (flow control and
+    /// a full socket show here).
+    pub handed_over: Duration,
+    /// From then to the last confirm: the broker's work (queue writes, and
+    /// for a quorum queue its replication and fsync).
+    pub confirm: Duration,
+}
+
 fn fill(outcomes: Vec<Option<PublishOutcome>>, missing: PublishOutcome) -> Vec<PublishOutcome> {
     outcomes
         .into_iter()
@@ -177,7 +210,7 @@ fn fill(outcomes: Vec<Option<PublishOutcome>>, missing: PublishOutcome) -> Vec<P
 
 /// AMQP properties for an outbox row: persistent, its message id, creation
 /// time, JSON content type, the row's headers plus outboxctl's own.
-fn properties(env: &Envelope) -> Result<BasicProperties, String> {
+pub(super) fn properties(env: &Envelope) -> Result<BasicProperties, String> {
     let mut table = FieldTable::default();
     match &env.headers {
         serde_json::Value::Object(map) => {

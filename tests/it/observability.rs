@@ -199,6 +199,17 @@ async fn every_metrics_endpoint_counts_what_the_pipeline_did(pool: PgPool) {
             &[]
         ) >= 1.0
     );
+    // Each stage of a batch, timed apart.
+    for stage in ["claim", "publish", "confirm", "mark"] {
+        assert!(
+            total(
+                &relay_metrics,
+                "outbox_relay_stage_seconds_count",
+                &[("stage", stage)]
+            ) >= 1.0,
+            "stage {stage}"
+        );
+    }
     assert!(
         total(
             &relay_metrics,

@@ -30,7 +30,8 @@ impl Relay {
             rows: claimed,
             busy,
         } = db(outbox::claim_batch(&mut tx, self.batch_size, lanes)).await?;
-        let claim_ms = started.elapsed().as_millis() as u64;
+        let claim_time = started.elapsed();
+        let claim_ms = claim_time.as_millis() as u64;
         if claimed.is_empty() {
             sql(tx.rollback()).await?;
             return Ok(BatchReport {
@@ -38,6 +39,7 @@ impl Relay {
                 ..BatchReport::default()
             });
         }
+        stage_seconds("claim", claim_time);
         stage.working(format!(
             "publishing {} rows and awaiting their confirms",
             claimed.len()
@@ -64,11 +66,13 @@ impl Relay {
             }
             report.waves += 1;
             let confirm_started = Instant::now();
-            let outcomes = publisher.publish(&wave).await;
+            let published = publisher.publish(&wave).await;
             publish_time += confirm_started.elapsed();
             metrics::histogram!("outbox_relay_confirm_latency_seconds")
                 .record(confirm_started.elapsed().as_secs_f64());
-            for (row, outcome) in wave.iter().zip(outcomes) {
+            stage_seconds("publish", published.timing.handed_over);
+            stage_seconds("confirm", published.timing.confirm);
+            for (row, outcome) in wave.iter().zip(published.outcomes) {
                 if outcome == PublishOutcome::Confirmed {
                     debug!(message_id = %row.message_id, trace_id = trace_id(row), topic = %row.topic,
                         id = row.id, "published");
@@ -105,6 +109,7 @@ impl Relay {
         }
 
         stage.working("recording the batch");
+        let mark_started = Instant::now();
         db(outbox::mark_sent(&mut tx, &confirmed)).await?;
         let dead = db(outbox::record_failures(
             &mut tx,
@@ -113,6 +118,7 @@ impl Relay {
         ))
         .await?;
         sql(tx.commit()).await?;
+        stage_seconds("mark", mark_started.elapsed());
 
         for id in &dead {
             warn!(
@@ -157,6 +163,14 @@ impl Relay {
         let attempt = u32::try_from(attempt).unwrap_or(1);
         Backoff::nth(self.backoff_initial, self.backoff_max, attempt)
     }
+}
+
+/// Time spent in one stage of a batch: `claim` (select and lock the rows),
+/// `publish` (hand a wave to the connection), `confirm` (wait for the
+/// broker's confirms of that wave), `mark` (record sent and failed rows, and
+/// commit).
+fn stage_seconds(stage: &'static str, took: Duration) {
+    metrics::histogram!("outbox_relay_stage_seconds", "stage" => stage).record(took.as_secs_f64());
 }
 
 /// The trace id of a row's traceparent, or `-`.
