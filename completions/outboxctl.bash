@@ -432,7 +432,7 @@ _outboxctl() {
             return 0
             ;;
         outboxctl__subcmd__bench)
-            opts="-o -h --events --rate --duration --concurrency --payload-bytes --keys --queue-type --handler --receiver-delay --output --config --database-url --broker-url --log-level --log-format --help drain e2e api consume saga ops"
+            opts="-o -h --events --rate --rates --duration --concurrency --payload-bytes --keys --queue-type --handler --receiver-delay --output --config --database-url --broker-url --log-level --log-format --help drain e2e api consume saga ops start"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -443,6 +443,10 @@ _outboxctl() {
                     return 0
                     ;;
                 --rate)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rates)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -670,8 +670,9 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
         &'outboxctl;saga;help;help'= {
         }
         &'outboxctl;bench'= {
-            cand --events 'Events to relay (drain, default 100000), consume (consume, default 20000), sagas (saga, default 2000) or rows and messages to change (ops, default 100000)'
+            cand --events 'Events to relay (drain, default 100000), consume (consume, default 20000), sagas (saga, default 2000), rows and messages to change (ops, default 100000) or starts (start, default 10)'
             cand --rate 'Events per second (e2e)'
+            cand --rates 'e2e: the latency curve — each rate in turn for --duration (default 20s each), and the highest rate whose p99 stays within 50 ms'
             cand --duration 'How long to produce (e2e, default 30s) or send requests (api, default 10s)'
             cand --concurrency 'Concurrent clients (api, default 16) or consumer lanes (consume, default consumer.concurrency)'
             cand --payload-bytes 'Size of each event''s JSON payload'

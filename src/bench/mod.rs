@@ -14,6 +14,7 @@ mod drain;
 mod e2e;
 mod ops;
 mod saga;
+mod start;
 pub mod verify;
 
 use std::collections::BTreeMap;
@@ -51,6 +52,7 @@ pub async fn run(base: &Config, args: &BenchArgs) -> anyhow::Result<Outcome> {
         Scenario::Consume => consume::run(&mut lab, args).await,
         Scenario::Saga => saga::run(&lab, args).await,
         Scenario::Ops => ops::run(&lab, args).await,
+        Scenario::Start => start::run(&lab, args).await,
     };
     lab.cleanup().await;
     let mut report = result?;
@@ -74,7 +76,7 @@ pub struct Report {
     pub machine: BTreeMap<&'static str, String>,
     pub settings: BTreeMap<&'static str, String>,
     /// Name → value, in the order measured; units are in the names.
-    pub figures: indexmap::IndexMap<&'static str, f64>,
+    pub figures: indexmap::IndexMap<String, f64>,
     /// Targets and whether they were met.
     pub targets: Vec<Target>,
     /// Counts that do not add up (lost or doubled events, failed requests).
@@ -100,8 +102,8 @@ impl Report {
         self.settings.insert(name, value.to_string());
     }
 
-    fn figure(&mut self, name: &'static str, value: f64) {
-        self.figures.insert(name, value);
+    fn figure(&mut self, name: impl Into<String>, value: f64) {
+        self.figures.insert(name.into(), value);
     }
 
     fn target(&mut self, what: impl Into<String>, met: bool) {

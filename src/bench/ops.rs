@@ -104,7 +104,7 @@ pub async fn run(lab: &Lab, args: &BenchArgs) -> anyhow::Result<Report> {
     // with confirms; the command also reads and acknowledges each.
     let work = lab.queue().to_string();
     let dlq = topology::dead_letter_queue(&work);
-    let raw_rate = super::drain::raw_publish(lab, n, bytes).await?;
+    let raw_rate = super::drain::raw_publish(lab, n, bytes, 0).await?;
     settle(lab, &work, 0).await?;
     let body = serde_json::to_vec(&payload(0, bytes))?;
     let letters = (0..n).map(|_| RawMessage {

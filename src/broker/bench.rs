@@ -13,7 +13,9 @@ use lapin::options::{
 use lapin::types::{FieldTable, ShortString};
 use lapin::{BasicProperties, Confirmation};
 
+use super::publish::properties;
 use super::{Broker, BrokerError, describe};
+use crate::model::Envelope;
 
 fn unavailable(e: lapin::Error) -> BrokerError {
     BrokerError::Unavailable(describe(&e))
@@ -37,6 +39,42 @@ impl Broker {
         messages: impl Iterator<Item = RawMessage>,
         window: usize,
     ) -> Result<Duration, BrokerError> {
+        let messages = messages.map(|m| {
+            let props = BasicProperties::default()
+                .with_delivery_mode(2)
+                .with_message_id(ShortString::from(m.message_id))
+                .with_type(ShortString::from(m.message_type))
+                .with_content_type("application/json".into());
+            Ok((ShortString::from(routing_key), props, m.body))
+        });
+        self.publish_window(exchange, messages, window).await
+    }
+
+    /// Publish outbox rows exactly as the relay would — routing key, AMQP
+    /// properties and headers, mandatory flag, body — with a sliding window of
+    /// `window` unconfirmed messages and no database: the fair limit of a
+    /// relay. Returns the time from the first publish to the last confirm.
+    pub async fn publish_rows(
+        &self,
+        exchange: &str,
+        rows: impl Iterator<Item = Envelope>,
+        window: usize,
+    ) -> Result<Duration, BrokerError> {
+        let messages = rows.map(|row| {
+            let key = ShortString::try_new(row.topic.as_str())
+                .map_err(|e| BrokerError::Unavailable(format!("topic: {e}")))?;
+            let props = properties(&row).map_err(BrokerError::Unavailable)?;
+            Ok((key, props, row.payload.into_bytes()))
+        });
+        self.publish_window(exchange, messages, window).await
+    }
+
+    async fn publish_window(
+        &self,
+        exchange: &str,
+        messages: impl Iterator<Item = Result<(ShortString, BasicProperties, Vec<u8>), BrokerError>>,
+        window: usize,
+    ) -> Result<Duration, BrokerError> {
         let channel = self.channel().await?;
         channel
             .confirm_select(ConfirmSelectOptions::default())
@@ -52,25 +90,21 @@ impl Broker {
             Err(e) => Err(unavailable(e)),
         };
         for m in messages {
+            let (routing_key, props, body) = m?;
             if in_flight.len() >= window
                 && let Some(c) = in_flight.next().await
             {
                 check(c)?;
             }
-            let props = BasicProperties::default()
-                .with_delivery_mode(2)
-                .with_message_id(ShortString::from(m.message_id))
-                .with_type(ShortString::from(m.message_type))
-                .with_content_type("application/json".into());
             let confirm = channel
                 .basic_publish(
                     exchange.into(),
-                    routing_key.into(),
+                    routing_key,
                     BasicPublishOptions {
                         mandatory: true,
                         immediate: false,
                     },
-                    &m.body,
+                    &body,
                     props,
                 )
                 .await

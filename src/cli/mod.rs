@@ -603,6 +603,9 @@ pub enum Scenario {
     /// outbox replay, outbox requeue and dlq replay --all of --events rows and messages (default
     /// 100000), next to the same change in one statement and raw confirmed publishing
     Ops,
+    /// `relay --once` with nothing to do and `relay` to its first publish, --events times
+    /// (default 10), next to `outboxctl --version`
+    Start,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -620,12 +623,17 @@ pub struct BenchArgs {
     #[arg(value_enum)]
     pub scenario: Scenario,
     /// Events to relay (drain, default 100000), consume (consume, default 20000), sagas (saga,
-    /// default 2000) or rows and messages to change (ops, default 100000)
+    /// default 2000), rows and messages to change (ops, default 100000) or starts (start,
+    /// default 10)
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
     pub events: Option<u64>,
     /// Events per second (e2e)
     #[arg(long, value_name = "R", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub rate: u32,
+    /// e2e: the latency curve — each rate in turn for --duration (default 20s each), and the
+    /// highest rate whose p99 stays within 50 ms
+    #[arg(long, value_name = "R,R,…", value_delimiter = ',', conflicts_with = "rate", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub rates: Vec<u32>,
     /// How long to produce (e2e, default 30s) or send requests (api, default 10s)
     #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
     pub duration: Option<Duration>,

@@ -56,6 +56,42 @@ async fn every_bench_scenario_runs_and_its_counts_add_up(pool: PgPool) {
     assert_eq!(figure(&e2e, "processed twice"), 0.0);
     assert!(figure(&e2e, "latency max (ms)") >= figure(&e2e, "latency p50 (ms)"));
 
+    // The latency curve: each rate its own events, none lost or doubled
+    // (a problem, and exit 1, otherwise), and a headline.
+    let curve = bench(&env, &["e2e", "--rates", "50,100", "--duration", "1s"]);
+    assert_eq!(curve["problems"], serde_json::json!([]));
+    for rate in ["50/s", "100/s"] {
+        assert_eq!(figure(&curve, &format!("{rate}: lost")), 0.0);
+        assert_eq!(figure(&curve, &format!("{rate}: processed twice")), 0.0);
+        assert!(figure(&curve, &format!("{rate}: achieved (events/s)")) > 0.0);
+    }
+    // The headline is the highest rate held with every lower one held too.
+    let held = |rate: f64| {
+        figure(&curve, &format!("{rate}/s: achieved (events/s)")) >= 0.95 * rate
+            && figure(&curve, &format!("{rate}/s: p99 (ms)")) <= 50.0
+    };
+    let expected = match (held(50.0), held(100.0)) {
+        (false, _) => 0.0,
+        (true, false) => 50.0,
+        (true, true) => 100.0,
+    };
+    assert_eq!(
+        figure(&curve, "highest rate with p99 ≤ 50 ms (events/s)"),
+        expected,
+        "{curve}"
+    );
+
+    // start: every run's row published once; each figure measured.
+    let start = bench(&env, &["start", "--events", "2"]);
+    assert_eq!(start["problems"], serde_json::json!([]));
+    for f in [
+        "outboxctl --version, median (ms)",
+        "relay --once, nothing to do: median (ms)",
+        "relay to its first publish: median (ms)",
+    ] {
+        assert!(figure(&start, f) > 0.0, "{f}: {start}");
+    }
+
     // ops: more than one batch and one round, every row and message changed
     // (checked by the scenario: a problem otherwise).
     let ops = bench(&env, &["ops", "--events", "2500"]);
