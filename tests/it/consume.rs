@@ -620,24 +620,27 @@ async fn up_restarts_a_part_that_failed(pool: PgPool) {
     admin.delete_user(&user).await;
 }
 
+/// A first delivery of message `id` on queue `q`, for the inbox's own calls.
+fn delivery(id: Uuid) -> outboxctl::store::inbox::NewConsumption<'static> {
+    outboxctl::store::inbox::NewConsumption {
+        message_id: outboxctl::model::MessageId(id),
+        topic: "order.paid",
+        queue: "q",
+        received_at: chrono::Utc::now(),
+        delivery_attempt: 1,
+        redelivered: false,
+        traceparent: None,
+    }
+}
+
 /// The history rows of a batch get their commit and processing times, also
 /// when the same message came twice in one batch (the duplicate is counted
 /// on the row the batch just made, which moves it).
 #[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]
 async fn history_rows_are_stamped_even_with_a_duplicate_in_the_batch(pool: PgPool) {
-    use outboxctl::store::inbox::{self, NewConsumption};
+    use outboxctl::store::inbox;
 
     let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
-    let received_at = chrono::Utc::now();
-    let delivery = |id: Uuid| NewConsumption {
-        message_id: outboxctl::model::MessageId(id),
-        topic: "order.paid",
-        queue: "q",
-        received_at,
-        delivery_attempt: 1,
-        redelivered: false,
-        traceparent: None,
-    };
     for batch in [vec![delivery(a)], vec![delivery(b), delivery(b)]] {
         let mut tx = pool.begin().await.unwrap();
         let recorded = inbox::record(&mut tx, "svc", &batch).await.unwrap();
@@ -681,20 +684,10 @@ async fn history_rows_are_stamped_even_with_a_duplicate_in_the_batch(pool: PgPoo
 /// statistics, which see a sequential scan however fast it was.
 #[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]
 async fn the_history_update_is_planned_for_the_table_as_it_grows(pool: PgPool) {
-    use outboxctl::store::inbox::{self, NewConsumption};
+    use outboxctl::store::inbox;
     use sqlx::Connection;
 
     let mut conn = pool.acquire().await.unwrap().detach();
-    let received_at = chrono::Utc::now();
-    let delivery = |id: Uuid| NewConsumption {
-        message_id: outboxctl::model::MessageId(id),
-        topic: "order.paid",
-        queue: "q",
-        received_at,
-        delivery_attempt: 1,
-        redelivered: false,
-        traceparent: None,
-    };
     // Returns the sequential scans of consumed_messages the batch made.
     let batch = async |conn: &mut sqlx::PgConnection, n: usize| -> i64 {
         let mut tx = conn.begin().await.unwrap();
