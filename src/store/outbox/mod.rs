@@ -231,6 +231,14 @@ pub async fn mark_sent(tx: &mut Tx, ids: &[i64]) -> Result<u64, StoreError> {
     if ids.is_empty() {
         return Ok(0);
     }
+    // The batch's rows by their key, never a read of the whole table: on a
+    // young outbox with stale statistics PostgreSQL planned 1,000 ids as a
+    // sequential scan (100–260 ms per batch at 25,000 rows, seen with
+    // auto_explain under `bench saga`). For the rest of this transaction
+    // only: the claim is done, recording failures is a lookup by key too.
+    sqlx::query("SELECT set_config('enable_seqscan', 'off', true)")
+        .execute(&mut **tx)
+        .await?;
     let done = sqlx::query(
         "UPDATE outbox SET sent_at = clock_timestamp(), attempts = attempts + 1 WHERE id = ANY($1)",
     )
