@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
-use tracing::debug;
+use tracing::{debug, warn};
 use uuid::Uuid;
 
 use crate::store::{self, processes};
@@ -58,6 +58,7 @@ impl Presence {
                 detail: detail.as_deref(),
             };
             let mut registered = false;
+            let mut complained = false;
             while !token.is_cancelled() {
                 let result = if registered {
                     store::bounded(BEAT, processes::beat(&pool2, id, &doing())).await
@@ -66,6 +67,14 @@ impl Presence {
                 };
                 match result {
                     Ok(()) => registered = true,
+                    // Unregistered, `status` says nobody serves this stage:
+                    // say why once, then keep trying quietly.
+                    Err(e) if !registered && !complained => {
+                        complained = true;
+                        warn!(error = %e, role,
+                            "cannot register in outbox_processes (`outboxctl status` will not \
+                             list this process until it can); retrying every 5s")
+                    }
                     Err(e) => {
                         debug!(error = %e, role, "process registry not reachable; beating later")
                     }

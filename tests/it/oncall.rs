@@ -240,6 +240,8 @@ async fn publish_failures_are_named_in_the_log_once_per_topic_and_reason(pool: P
 async fn status_lists_the_processes_and_fails_when_a_queue_has_no_consumer(pool: PgPool) {
     let mut env = TestEnv::new(pool, &["upload.#"]);
     env.config.api.listen = "127.0.0.1:0".parse().unwrap();
+    // When a process does not show up, its log says where its start stopped.
+    env.config.log.level = "outboxctl=debug,warn".into();
     env.apply_topology().await;
     let mut relay = spawn(env.cmd().arg("relay"));
     let mut consume = spawn(env.cmd().arg("consume"));

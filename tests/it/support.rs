@@ -126,8 +126,17 @@ impl TestEnv {
                 }
             }
         }
+        // Written aside and renamed into place: every `cmd()` writes the file
+        // again, and a process starting meanwhile must never read it half
+        // written (an empty file is a valid config of defaults: database
+        // `outbox`, not this test's).
         let path = self.dir.path().join(name);
-        std::fs::write(&path, toml::to_string(&table).unwrap()).unwrap();
+        let aside = self
+            .dir
+            .path()
+            .join(format!(".{name}.{}", Uuid::new_v4().simple()));
+        std::fs::write(&aside, toml::to_string(&table).unwrap()).unwrap();
+        std::fs::rename(&aside, &path).unwrap();
         path
     }
 
