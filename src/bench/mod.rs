@@ -218,6 +218,7 @@ impl Lab {
         config.broker.queues = vec![QueueConfig {
             name: format!("{prefix}.work"),
             bindings: vec!["#".into()],
+            adopt: false,
         }];
         config.consumer.queue = None;
         config.consumer.name = None;

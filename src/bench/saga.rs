@@ -35,10 +35,12 @@ pub fn prepare(config: &mut Config, prefix: &str) {
         QueueConfig {
             name: work.clone(),
             bindings: vec![],
+            adopt: false,
         },
         QueueConfig {
             name: sagas.clone(),
             bindings: vec![],
+            adopt: false,
         },
     ];
     config.orchestrator.queue = sagas;

@@ -43,6 +43,7 @@ pub async fn command(base: &Config, args: &VerifyArgs) -> anyhow::Result<Outcome
         config.broker.queues = vec![QueueConfig {
             name: format!("{work_queue}.{prefix}"),
             bindings: vec!["#".into()],
+            adopt: false,
         }];
         config.log.level = "info".into();
     })

@@ -137,11 +137,31 @@ impl Topology {
                         .map_err(|e| refused("queue", &name, "broker.queue_type", &e))
                 }
             };
-            declare(
-                q.name.clone(),
-                self.dead_letter_args(&self.dead_letter_exchange, &q.name),
-            )
-            .await?;
+            let args = self.dead_letter_args(&self.dead_letter_exchange, &q.name);
+            if q.adopt {
+                // Someone else's queue: it must exist; its arguments stay.
+                let passive = QueueDeclareOptions {
+                    passive: true,
+                    ..QueueDeclareOptions::default()
+                };
+                channel
+                    .queue_declare(
+                        ShortString::from(q.name.as_str()),
+                        passive,
+                        FieldTable::default(),
+                    )
+                    .await
+                    .map_err(|e| missing_adopted(&q.name, &e))?;
+            } else if let Err(e) = channel
+                .queue_declare(
+                    ShortString::from(q.name.as_str()),
+                    QueueDeclareOptions::durable(),
+                    args.clone(),
+                )
+                .await
+            {
+                return Err(clash(broker, &q.name, &args, &e).await);
+            }
             for pattern in &q.bindings {
                 channel
                     .queue_bind(
@@ -155,8 +175,9 @@ impl Topology {
                     .map_err(|e| refused("binding for", &q.name, "broker.queues", &e))?;
             }
             report.push(format!(
-                "queue {} ({kind}) ← {} [{}]",
+                "queue {} ({}) ← {} [{}]",
                 q.name,
+                if q.adopt { "adopted as it is" } else { kind },
                 self.exchange,
                 q.bindings.join(", ")
             ));
@@ -187,6 +208,104 @@ impl Topology {
         }
         let _ = channel.close(200, "topology applied".into()).await;
         Ok(report)
+    }
+}
+
+/// A work queue that exists with other arguments than outboxctl declares
+/// (another team's, or from an older config): name each argument that
+/// differs, and the ways out. RabbitMQ names only the first it trips over, so
+/// each of outboxctl's arguments is declared alone on a channel of its own
+/// (a refusal closes the channel; nothing is created or changed).
+async fn clash(broker: &Broker, name: &str, ours: &FieldTable, e: &lapin::Error) -> BrokerError {
+    let msg = describe(e);
+    if !(msg.contains("PRECONDITION_FAILED") || msg.contains("inequivalent")) {
+        return refused("queue", name, "broker.queue_type", e);
+    }
+    let mut differing: Vec<(String, String)> = Vec::new();
+    let mut note = |msg: &str| {
+        if let Some(d) = inequivalent(msg)
+            && !differing.iter().any(|(k, _)| *k == d.0)
+        {
+            differing.push(d);
+        }
+    };
+    note(&msg);
+    for (k, v) in ours.inner() {
+        let Ok(channel) = broker.channel().await else {
+            break;
+        };
+        let mut alone = FieldTable::default();
+        alone.insert(k.clone(), v.clone());
+        let probe = channel.queue_declare(
+            ShortString::from(name),
+            QueueDeclareOptions::durable(),
+            alone,
+        );
+        match broker.request("compare a queue argument", probe).await {
+            Err(e) => note(&e.to_string()),
+            Ok(_) => {
+                let _ = channel.close(200, "compared".into()).await;
+            }
+        }
+    }
+    let described: Vec<String> = differing
+        .iter()
+        .map(|(arg, theirs)| {
+            let declared = ours
+                .inner()
+                .get(&ShortString::from(arg.as_str()))
+                .map_or("none".to_string(), amqp_text);
+            format!("{arg} is {theirs} there, outboxctl declares {declared}")
+        })
+        .collect();
+    BrokerError::Topology(format!(
+        "queue {name} already exists with different arguments: {} — to use the queue as it is, \
+         set `adopt = true` on it in [[broker.queues]] (outboxctl then only binds it){}; or \
+         delete it (rabbitmqctl delete_queue {name}, its messages go with it) to have it \
+         declared anew",
+        if described.is_empty() {
+            msg.clone()
+        } else {
+            described.join("; ")
+        },
+        if differing.iter().any(|(k, _)| k == "x-queue-type") {
+            "; or change broker.queue_type to match"
+        } else {
+            ""
+        }
+    ))
+}
+
+/// `inequivalent arg 'K' for queue … received … but current is the value 'V'
+/// of type …` (or `… current is none`) → (K, V or "none").
+fn inequivalent(msg: &str) -> Option<(String, String)> {
+    let rest = msg.split("inequivalent arg '").nth(1)?;
+    let arg = rest.split('\'').next()?.to_string();
+    let current = rest.split("but current is ").nth(1)?;
+    let theirs = match current.strip_prefix("the value '") {
+        Some(v) => v.split('\'').next()?.to_string(),
+        None => "none".to_string(),
+    };
+    Some((arg, theirs))
+}
+
+fn amqp_text(v: &AMQPValue) -> String {
+    match v {
+        AMQPValue::LongString(s) => format!("{s}"),
+        AMQPValue::ShortString(s) => s.as_str().to_string(),
+        other => format!("{other:?}"),
+    }
+}
+
+fn missing_adopted(name: &str, e: &lapin::Error) -> BrokerError {
+    let msg = describe(e);
+    if msg.contains("NOT_FOUND") {
+        BrokerError::Topology(format!(
+            "queue {name} is adopted (`adopt = true` in [[broker.queues]]) but does not exist — \
+             declare it first, or remove `adopt` to have outboxctl declare it"
+        ))
+    } else {
+        refused("queue", name, "broker.queues", e)
     }
 }
 

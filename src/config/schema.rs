@@ -346,6 +346,11 @@ pub struct QueueConfig {
     pub name: String,
     /// Topic patterns bound to the exchange (`*` one word, `#` any words).
     pub bindings: Vec<String>,
+    /// The queue exists already, declared by someone else: use it as it is
+    /// (a passive declare, its arguments untouched) and only bind it. Its
+    /// `.retry` and `.dlq` queues are still outboxctl's own.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub adopt: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -381,11 +386,13 @@ impl Default for BrokerConfig {
                 QueueConfig {
                     name: "uploads.process".into(),
                     bindings: Vec::new(),
+                    adopt: false,
                 },
                 // The orchestrator's: starts, replies and time-outs of sagas.
                 QueueConfig {
                     name: "sagas".into(),
                     bindings: Vec::new(),
+                    adopt: false,
                 },
             ],
         }
@@ -542,6 +549,7 @@ impl Config {
                 QueueConfig {
                     name: q.name.clone(),
                     bindings,
+                    adopt: q.adopt,
                 }
             })
             .collect()

@@ -113,7 +113,12 @@ pub(super) fn validate(c: &Config, sources: &BTreeMap<String, Source>) -> Result
             )));
         }
         let orchestrates = q.name == c.orchestrator.queue && !c.sagas.is_empty();
-        if q.bindings.is_empty() && c.handlers_of(&q.name).next().is_none() && !orchestrates {
+        // An adopted queue may be bound by whoever declared it.
+        if q.bindings.is_empty()
+            && c.handlers_of(&q.name).next().is_none()
+            && !orchestrates
+            && !q.adopt
+        {
             return Err(err(format!(
                 "broker.queues: queue {:?} has no bindings and no handlers — add topic patterns, \
                  e.g. bindings = [\"upload.#\"], or a [[handlers]] entry with queue = {:?}",
@@ -160,9 +165,13 @@ pub(super) fn validate(c: &Config, sources: &BTreeMap<String, Source>) -> Result
         1000,
     )?;
     nonzero("consumer.retry_delay", c.consumer.retry_delay)?;
-    if c.broker.queues.is_empty() && c.consumer.queue.is_none() {
+    // A relay publishing into a topology managed elsewhere needs no queue of
+    // its own; `consume` says so when it has nothing to read.
+    if c.broker.queues.is_empty() && c.consumer.queue.is_none() && c.relay.apply_topology {
         return Err(err(
-            "broker.queues is empty — declare at least one [[broker.queues]] in the config file",
+            "broker.queues is empty — declare at least one [[broker.queues]] in the config file, \
+             or set relay.apply_topology = false when the queues and bindings are managed \
+             elsewhere",
         ));
     }
     if let Some(q) = &c.consumer.queue

@@ -435,6 +435,18 @@ async fn bad_input_gets_a_json_error_and_changes_nothing(pool: PgPool) {
             "unknown_field",
         ),
         (
+            // Schemathesis (stateful, seed 4208787625): a list, not a name.
+            "multipart with the filename field twice",
+            http.post(&uploads).multipart(
+                Form::new()
+                    .text("filename", "a.png")
+                    .text("filename", "b.png")
+                    .part("file", png_part(PNG.to_vec(), "a.png", "image/png")),
+            ),
+            StatusCode::BAD_REQUEST,
+            "repeated_field",
+        ),
+        (
             "a file name that is blank after its directory",
             http.post(server.url("/uploads?filename=dir/"))
                 .header("content-type", "image/png")

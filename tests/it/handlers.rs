@@ -564,6 +564,7 @@ async fn each_queue_runs_only_its_own_handlers(pool: PgPool) {
         .push(outboxctl::config::QueueConfig {
             name: extra.clone(),
             bindings: vec![],
+            adopt: false,
         });
     let record =
         |name: &str| format!("INSERT INTO effects (message_id, handler) VALUES ($3, '{name}')");

@@ -56,6 +56,7 @@ async fn saga_env_with(pool: PgPool, saga: SagaConfig, extra: &[&str]) -> TestEn
         env.config.broker.queues.push(QueueConfig {
             name: format!("{}.extra", env.id),
             bindings: extra.iter().map(|b| b.to_string()).collect(),
+            adopt: false,
         });
     }
     for ddl in [
@@ -84,6 +85,7 @@ async fn saga_env_with(pool: PgPool, saga: SagaConfig, extra: &[&str]) -> TestEn
     env.config.broker.queues.push(QueueConfig {
         name: sagas_queue.clone(),
         bindings: vec![],
+        adopt: false,
     });
     env.config.orchestrator.queue = sagas_queue;
     env.config.handlers = vec![

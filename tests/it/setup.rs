@@ -3,6 +3,7 @@
 
 use lapin::options::QueueDeclareOptions;
 use lapin::types::{AMQPValue, FieldTable};
+use serde_json::{Value, json};
 use sqlx::PgPool;
 
 use crate::support::*;
@@ -105,11 +106,110 @@ async fn topology_apply_is_idempotent_and_reports_conflicts(pool: PgPool) {
     let err = assert_one_line_error(&out);
     assert!(
         err.contains(&format!(
-            "queue {clash} already exists with different settings"
+            "queue {clash} already exists with different arguments: "
         )),
         "{err}"
     );
+    // Every argument that differs, not only the first RabbitMQ names.
+    assert!(err.contains("x-queue-type is "), "{err}");
+    assert!(
+        err.contains("x-dead-letter-exchange is none there"),
+        "{err}"
+    );
     assert!(err.contains("broker.queue_type"), "{err}");
+    assert!(err.contains("adopt = true"), "{err}");
+}
+
+/// Another team's queue, declared long ago as a plain classic queue: the
+/// relay's declaration would add dead-letter arguments, which RabbitMQ
+/// refuses. The error names the queue, the argument and `adopt`; adopted, the
+/// queue is only bound and the relay delivers into it. A relay whose bindings
+/// are managed elsewhere runs with no queues at all.
+#[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]
+async fn an_existing_queue_is_adopted_as_it_is_and_a_clash_names_the_fix(pool: PgPool) {
+    let mut env = TestEnv::new(pool, &["order.#"]);
+    let legacy = format!("{}.extra", env.id);
+    let conn = env.amqp().await;
+    let ch = conn.create_channel().await.unwrap();
+    // No arguments at all: no type, no dead-lettering.
+    ch.queue_declare(
+        legacy.as_str().into(),
+        QueueDeclareOptions::durable(),
+        FieldTable::default(),
+    )
+    .await
+    .unwrap();
+    env.config.broker.queues[0].name = legacy.clone();
+    env.config.handlers.clear();
+
+    let out = run(env.cmd().args(["topology", "apply"]));
+    let err = assert_one_line_error(&out);
+    assert!(
+        err.contains(&format!(
+            "queue {legacy} already exists with different arguments"
+        )),
+        "{err}"
+    );
+    // The argument RabbitMQ tripped over, and what it is on the queue.
+    assert!(err.contains("x-") && err.contains("is none there"), "{err}");
+    assert!(err.contains("`adopt = true`"), "{err}");
+    // Refused, nothing changed: still argument-less, still empty.
+    assert_eq!(env.depth(&legacy).await, 0);
+
+    env.config.broker.queues[0].adopt = true;
+    let out = run(env.cmd().args(["topology", "apply"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains(&format!("queue {legacy} (adopted as it is) ← ")),
+        "{}",
+        stdout(&out)
+    );
+    for i in 0..3 {
+        env.insert("order.placed", None, json!({ "n": i })).await;
+    }
+    let out = run(env.cmd().args(["relay", "--once"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(env.counts().await, (0, 3, 0));
+    let got = env.take(&legacy, 3).await;
+    let ns: Vec<i64> = got
+        .iter()
+        .map(|d| {
+            serde_json::from_slice::<Value>(&d.data).unwrap()["n"]
+                .as_i64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(ns, [0, 1, 2]);
+
+    // An adopted queue that is not there is named, not created.
+    let mut gone = env.config.clone();
+    gone.broker.queues[0].name = format!("{}.work", env.id);
+    gone.broker.queues[0].adopt = true;
+    let out = run(env.cmd_with(&gone).args(["topology", "apply"]));
+    let err = assert_one_line_error(&out);
+    assert!(
+        err.contains(&format!("queue {}.work is adopted", env.id))
+            && err.contains("does not exist"),
+        "{err}"
+    );
+
+    // Bindings managed elsewhere: no queues, no topology of the relay's own.
+    let mut bare = env.config.clone();
+    bare.broker.queues.clear();
+    bare.sagas.clear();
+    let out = run(env.cmd_with(&bare).args(["relay", "--once"]));
+    let err = assert_one_line_error(&out);
+    assert!(err.contains("relay.apply_topology = false"), "{err}");
+    bare.relay.apply_topology = false;
+    env.insert("order.placed", None, json!({ "n": 3 })).await;
+    let out = run(env.cmd_with(&bare).args(["relay", "--once"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(env.counts().await, (0, 4, 0));
+    assert_eq!(env.take(&legacy, 1).await.len(), 1);
+    // ... and a consumer with nothing to read says so.
+    let out = run(env.cmd_with(&bare).arg("consume"));
+    let err = assert_one_line_error(&out);
+    assert!(err.contains("no queue to consume"), "{err}");
 }
 
 #[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]

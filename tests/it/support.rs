@@ -60,6 +60,7 @@ impl TestEnv {
         config.broker.queues = vec![QueueConfig {
             name: format!("{id}.work"),
             bindings: bindings.iter().map(|b| b.to_string()).collect(),
+            adopt: false,
         }];
         // The upload example's inspection, on this test's (first) queue,
         // straight from upload.created; the upload saga is its own test's.
@@ -90,6 +91,7 @@ impl TestEnv {
         self.config.broker.queues.push(QueueConfig {
             name: sagas_queue.clone(),
             bindings: vec![],
+            adopt: false,
         });
         self.config.orchestrator.queue = sagas_queue;
         self.config.handlers = HandlerConfig::upload_example()

@@ -124,6 +124,14 @@ async fn consume(
     shutdown: &CancellationToken,
     watchdog: &Watchdog,
 ) -> Result<ConsumeSummary, ConsumeError> {
+    if config.broker.queues.is_empty() {
+        return Err(BrokerError::Topology(
+            "there is no queue to consume: broker.queues is empty — add the [[broker.queues]] \
+             entry this consumer reads (with `adopt = true` when it exists already)"
+                .into(),
+        )
+        .into());
+    }
     let connecting = watchdog.stage("consumer connection");
     let Some(pool) = open_database(config, &connecting, shutdown).await? else {
         return Ok(ConsumeSummary::default());

@@ -343,6 +343,7 @@ async fn read_multipart(
         .map_err(|e| ApiError::bad_request("malformed_multipart", e.body_text()))?;
     let mut file: Option<Incoming> = None;
     let mut filename_field: Option<String> = None;
+    let mut filename_seen = false;
     while let Some(mut field) = multipart.next_field().await.map_err(malformed)? {
         match field.name() {
             Some("file") => {
@@ -370,6 +371,14 @@ async fn read_multipart(
                 });
             }
             Some("filename") => {
+                // Repeated, it is a list, not a name: which one would win?
+                if filename_seen {
+                    return Err(ApiError::bad_request(
+                        "repeated_field",
+                        "the `filename` field is given more than once; send it once",
+                    ));
+                }
+                filename_seen = true;
                 let given = field.text().await.map_err(malformed)?;
                 filename_field = file_name(&given, "the `filename` field")?;
             }
