@@ -52,8 +52,41 @@ impl SecretUrl {
         &self.0
     }
 
+    /// The URL parsed; of a URL that lists several hosts, its first node.
     pub fn parsed(&self) -> Result<url::Url, url::ParseError> {
-        url::Url::parse(&self.0)
+        match self.hosts() {
+            Some(parts) if parts.hosts.contains(',') => url::Url::parse(&parts.node(0)),
+            _ => url::Url::parse(&self.0),
+        }
+    }
+
+    /// One URL per host of a URL that lists several, comma-separated, as
+    /// libpq and RabbitMQ clients do (`amqp://u:p@h1:5672,h2:5672/%2f`): the
+    /// same user, password, path and query on each. A plain URL is its own
+    /// only node.
+    pub fn nodes(&self) -> Vec<SecretUrl> {
+        match self.hosts() {
+            Some(parts) if parts.hosts.contains(',') => (0..parts.hosts.split(',').count())
+                .map(|i| SecretUrl(parts.node(i)))
+                .collect(),
+            _ => vec![self.clone()],
+        }
+    }
+
+    fn hosts(&self) -> Option<Parts<'_>> {
+        let (scheme, rest) = self.0.split_once("://")?;
+        let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let (authority, tail) = rest.split_at(end);
+        let (userinfo, hosts) = match authority.rfind('@') {
+            Some(at) => authority.split_at(at + 1),
+            None => ("", authority),
+        };
+        Some(Parts {
+            scheme,
+            userinfo,
+            hosts,
+            tail,
+        })
     }
 
     /// The password, raw and percent-decoded, if the URL has one.
@@ -74,7 +107,20 @@ impl SecretUrl {
     }
 
     pub fn masked(&self) -> String {
-        match self.parsed() {
+        if let Some(parts) = self.hosts()
+            && parts.hosts.contains(',')
+        {
+            // The first node masked, with every host listed again.
+            let first = SecretUrl(SecretUrl(parts.node(0)).masked());
+            let Some(masked) = first.hosts() else {
+                return mask_unparsed(&self.0);
+            };
+            return format!(
+                "{}://{}{}{}",
+                masked.scheme, masked.userinfo, parts.hosts, parts.tail
+            );
+        }
+        match url::Url::parse(&self.0) {
             Ok(mut url) if url.password().is_some() => {
                 let _ = url.set_password(Some("****"));
                 url.to_string()
@@ -83,6 +129,24 @@ impl SecretUrl {
             // An unparseable URL could still hold a password after "://user:".
             Err(_) => mask_unparsed(&self.0),
         }
+    }
+}
+
+/// A URL cut at its host list.
+struct Parts<'a> {
+    scheme: &'a str,
+    /// `user:password@`, or empty.
+    userinfo: &'a str,
+    /// `host:port`, or several of them separated by commas.
+    hosts: &'a str,
+    /// The path, query and fragment.
+    tail: &'a str,
+}
+
+impl Parts<'_> {
+    fn node(&self, i: usize) -> String {
+        let host = self.hosts.split(',').nth(i).unwrap_or_default().trim();
+        format!("{}://{}{host}{}", self.scheme, self.userinfo, self.tail)
     }
 }
 
@@ -170,5 +234,28 @@ mod tests {
         assert_eq!(mask_unparsed("amqp//u:pw@h"), "amqp//****@h");
         assert_eq!(mask_unparsed("u:p/w:x@h"), "****@h");
         assert_eq!(mask_unparsed("no-at-sign"), "no-at-sign");
+    }
+
+    #[test]
+    fn a_url_may_list_several_hosts() {
+        let url = SecretUrl::new("amqp://app:s3cret@a:5681,b:5682, c:5683/%2f?heartbeat=5");
+        let nodes: Vec<String> = url.nodes().iter().map(|n| n.expose().to_string()).collect();
+        assert_eq!(
+            nodes,
+            [
+                "amqp://app:s3cret@a:5681/%2f?heartbeat=5",
+                "amqp://app:s3cret@b:5682/%2f?heartbeat=5",
+                "amqp://app:s3cret@c:5683/%2f?heartbeat=5"
+            ]
+        );
+        assert_eq!(
+            url.masked(),
+            "amqp://app:****@a:5681,b:5682, c:5683/%2f?heartbeat=5"
+        );
+        assert_eq!(url.passwords(), ["s3cret"]);
+        assert_eq!(url.parsed().unwrap().host_str(), Some("a"));
+        let one = SecretUrl::new("amqp://h/%2f");
+        assert_eq!(one.nodes(), std::slice::from_ref(&one));
+        assert_eq!(SecretUrl::new("amqp://h1,h2").nodes().len(), 2);
     }
 }

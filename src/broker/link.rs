@@ -4,9 +4,10 @@
 //! deleted meanwhile.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tokio::sync::Mutex;
-use tracing::info;
+use tracing::{debug, info};
 
 use super::{Broker, BrokerError, Publisher, Topology};
 use crate::config::BrokerConfig;
@@ -17,6 +18,8 @@ pub struct Link {
     name: String,
     topology: Option<Topology>,
     current: Mutex<Option<Arc<Broker>>>,
+    /// The node of the last connection (`usize::MAX`: none yet).
+    last_node: AtomicUsize,
 }
 
 impl Link {
@@ -27,6 +30,7 @@ impl Link {
             name: format!("outboxctl {role} (pid {})", std::process::id()),
             topology,
             current: Mutex::new(None),
+            last_node: AtomicUsize::new(usize::MAX),
         }
     }
 
@@ -38,12 +42,18 @@ impl Link {
         {
             return Ok(b.clone());
         }
-        let broker = Arc::new(Broker::connect(&self.config, &self.name).await?);
+        // Of a cluster, the node after the one that went away comes first.
+        let last = self.last_node.load(Ordering::Relaxed);
+        let first = if last == usize::MAX { 0 } else { last + 1 };
+        let broker = Arc::new(Broker::connect_from(&self.config, &self.name, first).await?);
+        self.last_node.store(broker.node(), Ordering::Relaxed);
         if let Some(topology) = &self.topology {
             broker.apply_topology(topology).await?;
         }
-        if current.is_some() {
-            info!("reconnected to RabbitMQ");
+        if last != usize::MAX {
+            info!(node = broker.address(), "reconnected to RabbitMQ");
+        } else {
+            debug!(node = broker.address(), "connected to RabbitMQ");
         }
         *current = Some(broker.clone());
         Ok(broker)

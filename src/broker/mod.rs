@@ -87,6 +87,22 @@ pub struct Broker {
     /// Longest any request to the broker may wait for its answer
     /// (`broker.confirm_timeout`).
     timeout: Duration,
+    /// Index of the node in `broker.url`, and its `host:port`.
+    node: usize,
+    address: String,
+}
+
+fn address(node: &SecretUrl) -> String {
+    node.parsed()
+        .ok()
+        .and_then(|u| {
+            let host = u.host_str()?.to_string();
+            let port = u
+                .port()
+                .unwrap_or(if u.scheme() == "amqps" { 5671 } else { 5672 });
+            Some(format!("{host}:{port}"))
+        })
+        .unwrap_or_else(|| "?".into())
 }
 
 impl std::fmt::Debug for Broker {
@@ -145,15 +161,65 @@ fn with_heartbeat(url: &SecretUrl) -> String {
 
 impl Broker {
     /// Connect within `broker.connect_timeout`. `name` shows in the management UI.
+    /// Of a cluster (`broker.url` listing several nodes), the first that answers.
     pub async fn connect(cfg: &BrokerConfig, name: &str) -> Result<Self, BrokerError> {
+        Self::connect_from(cfg, name, 0).await
+    }
+
+    /// Connect to the first node of `broker.url` that answers, trying them in
+    /// order from the `first`-th (wrapping around): a process whose node went
+    /// away starts with the next one.
+    pub async fn connect_from(
+        cfg: &BrokerConfig,
+        name: &str,
+        first: usize,
+    ) -> Result<Self, BrokerError> {
+        let nodes = cfg.url.nodes();
+        let mut failures = Vec::new();
+        for k in 0..nodes.len() {
+            let i = (first + k) % nodes.len();
+            match Self::connect_node(cfg, &nodes[i], name).await {
+                Ok(conn) => {
+                    return Ok(Self {
+                        conn,
+                        timeout: cfg.confirm_timeout,
+                        node: i,
+                        address: address(&nodes[i]),
+                    });
+                }
+                // The same users on every node: a refusal is the answer.
+                Err(e @ BrokerError::Refused(_)) => return Err(e),
+                Err(e) => failures.push(e),
+            }
+        }
+        match failures.len() {
+            1 => Err(failures.remove(0)),
+            n => Err(BrokerError::Unavailable(format!(
+                "none of the {n} nodes of broker.url answers: {}",
+                failures
+                    .iter()
+                    .map(|e| match e {
+                        BrokerError::Unavailable(m) => m.clone(),
+                        other => other.to_string(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ))),
+        }
+    }
+
+    async fn connect_node(
+        cfg: &BrokerConfig,
+        node: &SecretUrl,
+        name: &str,
+    ) -> Result<Connection, BrokerError> {
         let props = ConnectionProperties::default().with_connection_name(name.into());
-        let url = with_heartbeat(&cfg.url);
-        let conn = tokio::time::timeout(cfg.connect_timeout, Connection::connect(&url, props))
+        let url = with_heartbeat(node);
+        tokio::time::timeout(cfg.connect_timeout, Connection::connect(&url, props))
             .await
             .map_err(|_| {
                 BrokerError::Unavailable(format!(
-                    "cannot connect to {}: no answer within {}",
-                    cfg.url,
+                    "cannot connect to {node}: no answer within {}",
                     humantime::format_duration(cfg.connect_timeout)
                 ))
             })?
@@ -161,18 +227,23 @@ impl Broker {
                 let why = describe(&e);
                 if why.contains("ACCESS_REFUSED") || why.contains("NOT_ALLOWED") {
                     BrokerError::Refused(format!(
-                        "{}: {why} — check the user, password and vhost in broker.url \
-                         (OUTBOX_BROKER_URL, --broker-url)",
-                        cfg.url
+                        "{node}: {why} — check the user, password and vhost in broker.url \
+                         (OUTBOX_BROKER_URL, --broker-url)"
                     ))
                 } else {
-                    BrokerError::Unavailable(format!("cannot connect to {}: {why}", cfg.url))
+                    BrokerError::Unavailable(format!("cannot connect to {node}: {why}"))
                 }
-            })?;
-        Ok(Self {
-            conn,
-            timeout: cfg.confirm_timeout,
-        })
+            })
+    }
+
+    /// Which node of `broker.url` this connection went to (0 for the first).
+    pub fn node(&self) -> usize {
+        self.node
+    }
+
+    /// `host:port` of the node this connection went to.
+    pub fn address(&self) -> &str {
+        &self.address
     }
 
     pub fn is_connected(&self) -> bool {

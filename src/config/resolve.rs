@@ -567,6 +567,25 @@ mod tests {
             .to_string();
         assert!(e.contains("broker.url is not a valid URL"), "{e}");
         assert!(!e.contains("s3cret"), "{e}");
+        // Several nodes: each must be a URL; a database is one server.
+        let e = resolve(inputs(
+            None,
+            &[("OUTBOX_BROKER_URL", "amqp://u:s3cret@a:5672,b:x/%2f")],
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("broker.url is not a valid URL"), "{e}");
+        assert!(!e.contains("s3cret"), "{e}");
+        let cluster = "amqp://u:s3cret@a:5672,b:5673/%2f";
+        assert!(resolve(inputs(None, &[("OUTBOX_BROKER_URL", cluster)])).is_ok());
+        let e = resolve(inputs(
+            None,
+            &[("OUTBOX_DATABASE_URL", "postgres://u:s3cret@a,b/db")],
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("database.url lists several hosts"), "{e}");
+        assert!(!e.contains("s3cret"), "{e}");
     }
 
     #[test]

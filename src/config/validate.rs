@@ -448,6 +448,18 @@ fn check_url(
     example: &str,
 ) -> Result<(), ConfigError> {
     let env = env_of(path);
+    let nodes = url.nodes();
+    // A RabbitMQ cluster is a list of nodes; PostgreSQL is one server.
+    if nodes.len() > 1 && path != "broker.url" {
+        return Err(err(format!(
+            "{path} lists several hosts{from}: {} — only broker.url may; point {path} at one \
+             server",
+            url.masked()
+        )));
+    }
+    for node in &nodes[1..] {
+        check_url(node, schemes, path, from, example)?;
+    }
     let parsed = url.parsed().map_err(|e| {
         err(format!(
             "{path} is not a valid URL ({e}){from}: {} — expected {example} ({env} / --{})",

@@ -4,6 +4,7 @@
 
 mod api;
 mod bench;
+mod cluster;
 mod consume;
 mod contract;
 mod faults;

@@ -205,10 +205,12 @@ impl TestEnv {
         .unwrap()
     }
 
+    /// A connection to this test's broker (of a cluster, the first node that
+    /// answers).
     pub async fn amqp(&self) -> lapin::Connection {
-        lapin::Connection::connect(AMQP_URL, lapin::ConnectionProperties::default())
+        amqp_connect(&self.config.broker.url)
             .await
-            .unwrap()
+            .expect("no node of the test's broker.url answers")
     }
 
     /// Ready messages in a queue.
@@ -286,16 +288,14 @@ impl Drop for TestEnv {
             self.config.broker.exchange.clone(),
             self.config.broker.dead_letter_exchange.clone(),
         ];
+        let url = self.config.broker.url.clone();
         let _ = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .unwrap();
             rt.block_on(async {
-                let Ok(conn) =
-                    lapin::Connection::connect(AMQP_URL, lapin::ConnectionProperties::default())
-                        .await
-                else {
+                let Some(conn) = amqp_connect(&url).await else {
                     return;
                 };
                 for q in &queues {
@@ -317,6 +317,17 @@ impl Drop for TestEnv {
         })
         .join();
     }
+}
+
+/// The first node of `url` that takes a connection.
+pub async fn amqp_connect(url: &SecretUrl) -> Option<lapin::Connection> {
+    for node in url.nodes() {
+        let connect = lapin::Connection::connect(node.expose(), Default::default());
+        if let Ok(Ok(conn)) = tokio::time::timeout(Duration::from_secs(5), connect).await {
+            return Some(conn);
+        }
+    }
+    None
 }
 
 /// The binary with no inherited OUTBOX_* variables and a quiet log.
