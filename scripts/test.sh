@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/services.sh
 ./scripts/tools.sh
+./scripts/pgbouncer.sh start
 # The cluster starts (~30 s the first time) while the tests compile.
 cluster_log=$(mktemp)
 ./scripts/cluster.sh start >"$cluster_log" 2>&1 &

@@ -311,6 +311,12 @@ pub struct DatabaseConfig {
     pub max_connections: u32,
     #[serde(with = "humantime_serde")]
     pub connect_timeout: Duration,
+    /// The URL points at a pooler in transaction mode (PgBouncer
+    /// `pool_mode = transaction`): no prepared statement or session setting
+    /// outlives a transaction, the relay polls (no LISTEN), and `migrate`
+    /// needs a direct connection.
+    #[serde(default)]
+    pub transaction_pooling: bool,
 }
 
 impl Default for DatabaseConfig {
@@ -319,6 +325,7 @@ impl Default for DatabaseConfig {
             url: SecretUrl::new("postgres://postgres@127.0.0.1:5432/outbox"),
             max_connections: 10,
             connect_timeout: Duration::from_secs(5),
+            transaction_pooling: false,
         }
     }
 }

@@ -12,6 +12,14 @@ use crate::store;
 
 /// Apply pending migrations and say which (running it again is a no-op).
 pub async fn migrate(config: &Config, format: Output) -> anyhow::Result<Outcome> {
+    if config.database.transaction_pooling {
+        anyhow::bail!(
+            "migrate needs a direct connection to PostgreSQL: it serialises runs with a \
+             session-level advisory lock, which a transaction-mode pooler does not keep — run it \
+             against the server itself: OUTBOX_DATABASE_TRANSACTION_POOLING=false \
+             outboxctl migrate --database-url postgres://…@<server>:5432/<db>"
+        );
+    }
     let pool = store::connect(&config.database, "outboxctl migrate", &[]).await?;
     let applied = store::migrate(&pool).await?;
     let total = store::MIGRATOR.iter().count();
@@ -123,6 +131,19 @@ pub async fn config_check(resolved: &Resolved, format: Output) -> anyhow::Result
         Ok(pool) => {
             let version = store::server_version(&pool).await.unwrap_or_default();
             add("database", db_target.clone(), Verdict::Ok, version);
+            if config.database.transaction_pooling {
+                add(
+                    "database",
+                    db_target.clone(),
+                    Verdict::Warn,
+                    format!(
+                        "transaction pooling: LISTEN is unavailable, so the relay polls every \
+                         relay.interval ({}) instead of waking on each insert; `migrate` needs a \
+                         direct connection",
+                        humantime::format_duration(config.relay.interval)
+                    ),
+                );
+            }
             let pending = store::pending_migrations(&pool).await?;
             let total = store::MIGRATOR.iter().count();
             if pending.is_empty() {

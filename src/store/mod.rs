@@ -181,11 +181,79 @@ fn connect_options(cfg: &DatabaseConfig) -> Result<PgConnectOptions, StoreError>
         ))
     })?;
     let env_asks = std::env::var_os("PGSSLMODE").is_some();
-    Ok(if tls_is_a_choice(cfg.url.expose(), &options, env_asks) {
+    let options = if tls_is_a_choice(cfg.url.expose(), &options, env_asks) {
         options
     } else {
         options.ssl_mode(PgSslMode::Disable)
+    };
+    Ok(if cfg.transaction_pooling {
+        // Each transaction may run on another server connection: no named
+        // prepared statement may be left behind (an unnamed one lives until
+        // the next), and PgBouncer refuses startup parameters it does not
+        // track (extra_float_digits, options).
+        options.statement_cache_capacity(0).extra_float_digits(None)
+    } else {
+        options
     })
+}
+
+/// Behind a transaction-mode pooler, every use of a pooled connection is one
+/// transaction. The driver runs a statement with parameters in two steps (parse
+/// and describe, then bind and execute), each ended by a Sync; between the two
+/// the pooler may hand the server connection to another client, whose next
+/// statement replaces the unnamed one ours would bind to — an error at best,
+/// another client's statement run with our parameters at worst. An open
+/// transaction keeps the pooler from moving the server connection: `BEGIN`
+/// when a connection is handed out, `COMMIT` when it comes back. A
+/// `pool.begin()` inside runs as before (its BEGIN only draws a warning, its
+/// COMMIT or ROLLBACK ends the transaction), and a single statement commits
+/// at release, as it would have on its own.
+fn pinned_to_one_server(pool: PgPoolOptions) -> PgPoolOptions {
+    use sqlx::Executor;
+    pool.after_connect(|conn, _| Box::pin(async move { conn.execute("BEGIN").await.map(drop) }))
+        .before_acquire(|conn, _| {
+            Box::pin(async move { conn.execute("BEGIN").await.map(|_| true) })
+        })
+        .after_release(|conn, _| {
+            Box::pin(async move { conn.execute("COMMIT").await.map(|_| true) })
+        })
+}
+
+/// `settings` for the rest of the current transaction only (`SET LOCAL`):
+/// how a process behind a transaction-mode pooler gets the session settings a
+/// direct connection has from the start. One round trip; nothing when empty.
+pub async fn set_local(
+    conn: &mut sqlx::PgConnection,
+    settings: &[(&'static str, String)],
+) -> Result<(), sqlx::Error> {
+    if settings.is_empty() {
+        return Ok(());
+    }
+    let calls: Vec<String> = (0..settings.len())
+        .map(|i| format!("set_config(${}, ${}, true)", 2 * i + 1, 2 * i + 2))
+        .collect();
+    // Only placeholders are spliced in; names and values are bound.
+    let sql = format!("SELECT {}", calls.join(", "));
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for (k, v) in settings {
+        query = query.bind(*k).bind(v.as_str());
+    }
+    query.execute(conn).await?;
+    Ok(())
+}
+
+/// The settings a pool's connections do not carry and its transactions must
+/// set themselves: all of `session` behind a transaction-mode pooler, none on
+/// a direct connection (they were set when it opened).
+pub fn local_settings(
+    cfg: &DatabaseConfig,
+    session: &[(&'static str, String)],
+) -> Vec<(&'static str, String)> {
+    if cfg.transaction_pooling {
+        session.to_vec()
+    } else {
+        Vec::new()
+    }
 }
 
 /// The TLS mode connections to `cfg` use (`Disable`, `Prefer`, `Require`, …).
@@ -202,9 +270,15 @@ pub async fn connect(
     application_name: &str,
     session: &[(&str, String)],
 ) -> Result<PgPool, StoreError> {
-    let options = connect_options(cfg)?
-        .application_name(application_name)
-        .options(session.iter().map(|(k, v)| (*k, v.as_str())));
+    let options = connect_options(cfg)?.application_name(application_name);
+    // Behind a transaction-mode pooler a session setting would stick to a
+    // server connection other clients then get: the callers set theirs per
+    // transaction instead (`local_settings`).
+    let options = if cfg.transaction_pooling {
+        options
+    } else {
+        options.options(session.iter().map(|(k, v)| (*k, v.as_str())))
+    };
     // One direct connection first: its error says why ("connection refused",
     // "password authentication failed"), where the pool would only time out.
     let probe = tokio::time::timeout(cfg.connect_timeout, PgConnection::connect_with(&options))
@@ -218,6 +292,14 @@ pub async fn connect(
         })?
         .map_err(|e| match StoreError::from(e) {
             StoreError::Refused(why) => StoreError::Refused(format!("{}: {why}", cfg.url)),
+            // PgBouncer's answer to the parameters a direct connection sends.
+            StoreError::Unavailable(why) if why.contains("unsupported startup parameter") => {
+                StoreError::Refused(format!(
+                    "{}: {why} — the URL points at a connection pooler (PgBouncer): set \
+                     database.transaction_pooling = true (OUTBOX_DATABASE_TRANSACTION_POOLING=true)",
+                    cfg.url
+                ))
+            }
             other => StoreError::Unavailable(format!(
                 "cannot connect to {}: {}",
                 cfg.url,
@@ -228,7 +310,13 @@ pub async fn connect(
             )),
         })?;
     let _ = probe.close().await;
-    Ok(PgPoolOptions::new()
+    let pool = PgPoolOptions::new();
+    let pool = if cfg.transaction_pooling {
+        pinned_to_one_server(pool)
+    } else {
+        pool
+    };
+    Ok(pool
         .max_connections(cfg.max_connections)
         .acquire_timeout(cfg.connect_timeout)
         .connect_lazy_with(options))

@@ -13,6 +13,7 @@ mod liveness;
 mod observability;
 mod oncall;
 mod ops;
+mod pgbouncer;
 mod relay;
 mod sagas;
 mod setup;

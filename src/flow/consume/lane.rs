@@ -359,6 +359,9 @@ impl Consumer {
         started: Instant,
     ) -> Result<Vec<Settled>, Failure> {
         let mut tx = self.pool.begin().await.map_err(StoreError::from)?;
+        store::set_local(&mut tx, &self.local)
+            .await
+            .map_err(StoreError::from)?;
         let records: Vec<NewConsumption> = items
             .iter()
             .map(|i| NewConsumption {

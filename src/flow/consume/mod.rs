@@ -73,6 +73,8 @@ struct Counters {
 
 struct Consumer {
     pool: PgPool,
+    /// Settings each transaction sets itself (behind a transaction-mode pooler).
+    local: Vec<(&'static str, String)>,
     handlers: Handlers,
     name: String,
     queue: String,
@@ -148,6 +150,7 @@ async fn consume(
         retry_delay: config.consumer.retry_delay,
         reject_unknown: config.consumer.reject_unknown_topics,
         ping_timeout: config.database.connect_timeout,
+        local: store::local_settings(&config.database, &store::worker_session()),
         db_down: AtomicBool::new(false),
         counters: Counters::default(),
     });

@@ -26,6 +26,7 @@ impl Relay {
         let started = Instant::now();
         stage.working("claiming a batch");
         let mut tx = sql(self.pool.begin()).await?;
+        sql(crate::store::set_local(&mut tx, &self.local)).await?;
         let outbox::Claim {
             rows: claimed,
             busy,

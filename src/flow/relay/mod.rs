@@ -192,6 +192,12 @@ pub async fn run(
     watchdog.guard(work).await
 }
 
+/// No LISTEN: asked for, or impossible through a transaction-mode pooler
+/// (notifications are delivered to a session, and the session is the pool's).
+fn polls_only(config: &Config) -> bool {
+    config.relay.poll_only || config.database.transaction_pooling
+}
+
 async fn relay(
     config: &Config,
     once: bool,
@@ -227,7 +233,12 @@ async fn relay(
         tasks.spawn(async move { relay.worker(n, once, token, stage).await });
     }
     if !once {
-        if !config.relay.poll_only {
+        if config.database.transaction_pooling && !config.relay.poll_only {
+            info!(interval = %humantime::format_duration(config.relay.interval),
+                "database.transaction_pooling: LISTEN does not work through the pooler; \
+                 polling every relay.interval");
+        }
+        if !polls_only(config) {
             tasks.spawn(listen(
                 relay.pool.clone(),
                 relay.wake.clone(),
@@ -294,6 +305,9 @@ async fn relay(
 
 struct Relay {
     pool: PgPool,
+    /// Settings each batch's transaction sets itself (behind a
+    /// transaction-mode pooler, where the connection carries none).
+    local: Vec<(&'static str, String)>,
     broker: Link,
     wake: Arc<Notify>,
     batch_size: u32,
@@ -387,13 +401,14 @@ impl Relay {
         })?;
         // Only a relayer that sleeps on notifications steers them; until it
         // knows better, writers notify.
-        let steers_notify = !config.relay.poll_only && !once;
+        let steers_notify = !polls_only(config) && !once;
         if steers_notify {
             db(outbox::set_listening(&pool, true)).await?;
         }
 
         Ok(Self {
             pool,
+            local: store::local_settings(&config.database, &outbox::relay_session(idle_limit)),
             broker,
             wake: Arc::new(Notify::new()),
             batch_size: config.relay.batch_size,
@@ -510,7 +525,13 @@ impl Relay {
                 continue;
             }
             if !self.steers_notify {
-                self.wait_for_work(&token).await;
+                // Polling only: due rows in lanes other relayers hold are
+                // work this one gets a turn at soon, not in a poll interval.
+                if report.busy {
+                    self.hot_pause(&token).await;
+                } else {
+                    self.wait_for_work(&token).await;
+                }
                 continue;
             }
             let since_work = self
