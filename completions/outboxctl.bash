@@ -432,7 +432,7 @@ _outboxctl() {
             return 0
             ;;
         outboxctl__subcmd__bench)
-            opts="-o -h --events --rate --rates --duration --concurrency --payload-bytes --keys --queue-type --handler --receiver-delay --output --config --database-url --broker-url --log-level --log-format --help drain e2e api consume saga ops start"
+            opts="-o -h --events --rate --rates --duration --concurrency --payload-bytes --keys --queue-type --handler --receiver-delay --no-vacuum --output --config --database-url --broker-url --log-level --log-format --help drain e2e api consume saga ops start soak"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2362,7 +2362,7 @@ _outboxctl() {
             return 0
             ;;
         outboxctl__subcmd__outbox__subcmd__purge)
-            opts="-o -h --sent --older-than --batch --dry-run --output --config --database-url --broker-url --log-level --log-format --help"
+            opts="-o -h --sent --older-than --batch --dry-run --no-vacuum --output --config --database-url --broker-url --log-level --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -343,6 +343,7 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand --log-format 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]'
             cand --sent 'Delete sent rows (the only kind purge deletes; required to say so)'
             cand --dry-run 'Count what would be deleted, delete nothing'
+            cand --no-vacuum 'Do not VACUUM the outbox after deleting (leave it to autovacuum)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -670,7 +671,7 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
         &'outboxctl;saga;help;help'= {
         }
         &'outboxctl;bench'= {
-            cand --events 'Events to relay (drain, default 100000), consume (consume, default 20000), sagas (saga, default 2000), rows and messages to change (ops, default 100000) or starts (start, default 10)'
+            cand --events 'Events to relay (drain, default 100000; soak, default 10000000), consume (consume, default 20000), sagas (saga, default 2000), rows and messages to change (ops, default 100000) or starts (start, default 10)'
             cand --rate 'Events per second (e2e)'
             cand --rates 'e2e: the latency curve — each rate in turn for --duration (default 20s each), and the highest rate whose p99 stays within 50 ms'
             cand --duration 'How long to produce (e2e, default 30s) or send requests (api, default 10s)'
@@ -687,6 +688,7 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand --broker-url 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]'
             cand --log-level 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]'
             cand --log-format 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]'
+            cand --no-vacuum 'soak: purge without the VACUUM `outbox purge` runs after deleting (autovacuum only)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }

@@ -291,6 +291,7 @@ complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_s
 json\t''"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from purge" -l sent -d 'Delete sent rows (the only kind purge deletes; required to say so)'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from purge" -l dry-run -d 'Count what would be deleted, delete nothing'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from purge" -l no-vacuum -d 'Do not VACUUM the outbox after deleting (leave it to autovacuum)'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from purge" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from help" -f -a "ls" -d 'List rows: id, topic, key, status (due, in flight, retrying, scheduled, held, sent, dead), attempts, age, last error'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from help" -f -a "show" -d 'Everything about one row: payload, headers, timestamps, attempts, consumption, audit'
@@ -512,7 +513,7 @@ complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_see
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from help" -f -a "retry" -d 'Send the waited-for command (or compensation) once more'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from help" -f -a "graph" -d 'The steps and compensations of a saga, as a Mermaid flowchart'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand bench" -l events -d 'Events to relay (drain, default 100000), consume (consume, default 20000), sagas (saga, default 2000), rows and messages to change (ops, default 100000) or starts (start, default 10)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand bench" -l events -d 'Events to relay (drain, default 100000; soak, default 10000000), consume (consume, default 20000), sagas (saga, default 2000), rows and messages to change (ops, default 100000) or starts (start, default 10)' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand bench" -l rate -d 'Events per second (e2e)' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand bench" -l rates -d 'e2e: the latency curve — each rate in turn for --duration (default 20s each), and the highest rate whose p99 stays within 50 ms' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand bench" -l duration -d 'How long to produce (e2e, default 30s) or send requests (api, default 10s)' -r
@@ -533,6 +534,7 @@ complete -c outboxctl -n "__fish_outboxctl_using_subcommand bench" -l broker-url
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand bench" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand bench" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
 json\t''"
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand bench" -l no-vacuum -d 'soak: purge without the VACUUM `outbox purge` runs after deleting (autovacuum only)'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand bench" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand verify" -l events -d 'Events to push through the pipeline' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand verify" -l kills -d 'SIGKILLs, taking turns over the relayers and consumers, each restarted at once' -r

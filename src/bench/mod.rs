@@ -14,6 +14,7 @@ mod drain;
 mod e2e;
 mod ops;
 mod saga;
+mod soak;
 mod start;
 pub mod verify;
 
@@ -53,6 +54,7 @@ pub async fn run(base: &Config, args: &BenchArgs) -> anyhow::Result<Outcome> {
         Scenario::Saga => saga::run(&lab, args).await,
         Scenario::Ops => ops::run(&lab, args).await,
         Scenario::Start => start::run(&lab, args).await,
+        Scenario::Soak => soak::run(&lab, args).await,
     };
     lab.cleanup().await;
     let mut report = result?;

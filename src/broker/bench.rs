@@ -183,4 +183,43 @@ impl Broker {
         let _ = channel.close(200, "done".into()).await;
         Ok(elapsed)
     }
+
+    /// Take every message off `queue` without acknowledgements (no_ack: the
+    /// cheapest a broker can hand them out), counting them in `seen`, until
+    /// `stop`.
+    pub async fn count_off(
+        &self,
+        queue: &str,
+        seen: std::sync::Arc<std::sync::atomic::AtomicU64>,
+        stop: tokio_util::sync::CancellationToken,
+    ) -> Result<(), BrokerError> {
+        let channel = self.channel().await?;
+        let mut consumer = channel
+            .basic_consume(
+                queue.into(),
+                "bench-sink".into(),
+                BasicConsumeOptions {
+                    no_ack: true,
+                    ..BasicConsumeOptions::default()
+                },
+                FieldTable::default(),
+            )
+            .await
+            .map_err(unavailable)?;
+        loop {
+            let next = tokio::select! {
+                next = consumer.next() => next,
+                () = stop.cancelled() => break,
+            };
+            match next {
+                Some(Ok(_)) => {
+                    seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                Some(Err(e)) => return Err(unavailable(e)),
+                None => break,
+            }
+        }
+        let _ = channel.close(200, "done".into()).await;
+        Ok(())
+    }
 }

@@ -422,6 +422,9 @@ pub struct PurgeArgs {
     /// Count what would be deleted, delete nothing
     #[arg(long)]
     pub dry_run: bool,
+    /// Do not VACUUM the outbox after deleting (leave it to autovacuum)
+    #[arg(long)]
+    pub no_vacuum: bool,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -606,6 +609,9 @@ pub enum Scenario {
     /// `relay --once` with nothing to do and `relay` to its first publish, --events times
     /// (default 10), next to `outboxctl --version`
     Start,
+    /// --events rows (default 10000000) through insert → relay → purge: claim time per batch
+    /// and outbox size per tenth of the run, CPU seconds per 100k events
+    Soak,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -622,9 +628,9 @@ pub enum BenchHandler {
 pub struct BenchArgs {
     #[arg(value_enum)]
     pub scenario: Scenario,
-    /// Events to relay (drain, default 100000), consume (consume, default 20000), sagas (saga,
-    /// default 2000), rows and messages to change (ops, default 100000) or starts (start,
-    /// default 10)
+    /// Events to relay (drain, default 100000; soak, default 10000000), consume (consume,
+    /// default 20000), sagas (saga, default 2000), rows and messages to change (ops, default
+    /// 100000) or starts (start, default 10)
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
     pub events: Option<u64>,
     /// Events per second (e2e)
@@ -657,6 +663,9 @@ pub struct BenchArgs {
     /// request (a webhook does some work; 0s measures the pipeline's own cost)
     #[arg(long, value_parser = parse_duration, value_name = "DURATION", default_value = "5ms")]
     pub receiver_delay: Duration,
+    /// soak: purge without the VACUUM `outbox purge` runs after deleting (autovacuum only)
+    #[arg(long)]
+    pub no_vacuum: bool,
     #[command(flatten)]
     pub output: OutputArgs,
 }

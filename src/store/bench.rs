@@ -56,30 +56,72 @@ pub async fn load_backlog(
     payload_bytes: usize,
     keys: u64,
 ) -> Result<(), StoreError> {
+    let mut done = 0u64;
+    while done < n {
+        let chunk = (n - done).min(100_000);
+        insert_numbered(pool, topic, done + 1, done + chunk, payload_bytes, keys).await?;
+        done += chunk;
+    }
+    Ok(())
+}
+
+/// Rows numbered `from..=to` in one statement, each `payload_bytes` of JSON,
+/// keyed `k<n % keys>` (or each its own key when `keys` is 0).
+pub async fn insert_numbered(
+    pool: &PgPool,
+    topic: &str,
+    from: u64,
+    to: u64,
+    payload_bytes: usize,
+    keys: u64,
+) -> Result<(), StoreError> {
     // {"n":1234567,"pad":"xx…"}: the padding makes up the size.
     let pad = payload_bytes
         .saturating_sub(r#"{"n":1000000,"pad":""}"#.len())
         .max(1);
-    let mut done = 0u64;
-    while done < n {
-        let chunk = (n - done).min(100_000);
-        sqlx::query(
-            r#"INSERT INTO outbox (topic, partition_key, payload)
-               SELECT $1,
-                      CASE WHEN $4 = 0 THEN md5(i::text) ELSE 'k' || (i % $4) END,
-                      jsonb_build_object('n', i, 'pad', repeat('x', $5))
-               FROM generate_series($2, $3) AS i"#,
-        )
-        .bind(topic)
-        .bind((done + 1) as i64)
-        .bind((done + chunk) as i64)
-        .bind(keys as i64)
-        .bind(pad as i32)
-        .execute(pool)
-        .await?;
-        done += chunk;
-    }
+    sqlx::query(
+        r#"INSERT INTO outbox (topic, partition_key, payload)
+           SELECT $1,
+                  CASE WHEN $4 = 0 THEN md5(i::text) ELSE 'k' || (i % $4) END,
+                  jsonb_build_object('n', i, 'pad', repeat('x', $5))
+           FROM generate_series($2, $3) AS i"#,
+    )
+    .bind(topic)
+    .bind(from as i64)
+    .bind(to as i64)
+    .bind(keys as i64)
+    .bind(pad as i32)
+    .execute(pool)
+    .await?;
     Ok(())
+}
+
+/// The outbox's size on disk: (table with its TOAST, indexes) in bytes, and
+/// its dead tuples as the statistics last saw them.
+pub async fn outbox_size(pool: &PgPool) -> Result<(i64, i64, i64), StoreError> {
+    Ok(sqlx::query_as(
+        r#"SELECT pg_table_size('outbox'), pg_indexes_size('outbox'),
+                  coalesce((SELECT n_dead_tup FROM pg_stat_user_tables WHERE relname = 'outbox'), 0)"#,
+    )
+    .fetch_one(pool)
+    .await?)
+}
+
+/// A server setting as `SHOW` gives it.
+pub async fn setting(pool: &PgPool, name: &str) -> Result<String, StoreError> {
+    Ok(sqlx::query_scalar("SELECT current_setting($1)")
+        .bind(name)
+        .fetch_one(pool)
+        .await?)
+}
+
+/// Rows not yet sent or dead.
+pub async fn pending_count(pool: &PgPool) -> Result<i64, StoreError> {
+    Ok(
+        sqlx::query_scalar("SELECT count(*) FROM outbox WHERE sent_at IS NULL AND dead_at IS NULL")
+            .fetch_one(pool)
+            .await?,
+    )
 }
 
 /// One event in its own single-row transaction.

@@ -92,6 +92,23 @@ async fn every_bench_scenario_runs_and_its_counts_add_up(pool: PgPool) {
         assert!(figure(&start, f) > 0.0, "{f}: {start}");
     }
 
+    // soak: every row relayed once (else a problem), a claim time and a size
+    // for each tenth of the run.
+    let soak = bench(&env, &["soak", "--events", "50000"]);
+    assert_eq!(soak["problems"], serde_json::json!([]), "{soak}");
+    for tenth in [5, 25, 50] {
+        for f in [
+            format!("claim p99, batches up to {tenth}k (ms)"),
+            format!("table + indexes at {tenth}k (MiB)"),
+        ] {
+            assert!(figure(&soak, &f) > 0.0, "{f}: {soak}");
+        }
+    }
+    assert!(
+        figure(&soak, "relayer CPU s per 100k events") > 0.0,
+        "{soak}"
+    );
+
     // ops: more than one batch and one round, every row and message changed
     // (checked by the scenario: a problem otherwise).
     let ops = bench(&env, &["ops", "--events", "2500"]);

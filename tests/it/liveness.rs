@@ -148,11 +148,10 @@ async fn the_consumer_lives_through_resets_refusals_and_freezes_of_its_broker_co
         burst += 5000;
         let before = consumed(&env.pool).await.1;
         let flowing = amqp.stats().bytes_down;
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        assert!(
-            amqp.stats().bytes_down > flowing,
-            "no deliveries were flowing"
-        );
+        wait_for("deliveries of the burst flowing", || async {
+            (amqp.stats().bytes_down > flowing).then_some(())
+        })
+        .await;
         let resets = amqp.stats().reset;
         amqp.cut();
         wait_for("the cut to reset the consumer's connection", || async {

@@ -495,6 +495,15 @@ async fn purge_deletes_only_old_sent_rows_in_batches(pool: PgPool) {
     );
     assert_eq!(env.counts().await, (4, 28, 2));
 
+    let vacuums = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT vacuum_count FROM pg_stat_user_tables WHERE relname = 'outbox'",
+        )
+        .fetch_one(&env.pool)
+        .await
+        .unwrap()
+    };
+    let before = vacuums().await;
     let out = run(env.cmd().args([
         "outbox",
         "purge",
@@ -511,6 +520,29 @@ async fn purge_deletes_only_old_sent_rows_in_batches(pool: PgPool) {
         (4, 3, 2),
         "pending, recent and dead rows are untouched"
     );
+    // The deleted rows' space is reusable at once, autovacuum or not.
+    assert!(
+        stdout(&out).contains("vacuumed the outbox"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(vacuums().await, before + 1);
+    exec(
+        &env.pool,
+        "UPDATE outbox SET sent_at = now() - interval '30 days' WHERE topic = 'new.sent'",
+    )
+    .await;
+    let out = run(env.cmd().args([
+        "outbox",
+        "purge",
+        "--sent",
+        "--older-than",
+        "7d",
+        "--no-vacuum",
+    ]));
+    assert!(stdout(&out).contains("deleted 3 rows"), "{}", stdout(&out));
+    assert!(!stdout(&out).contains("vacuum"), "{}", stdout(&out));
+    assert_eq!(vacuums().await, before + 1, "--no-vacuum vacuumed");
 
     let out = run(env.cmd().args(["outbox", "purge", "--older-than", "7d"]));
     assert_eq!(out.status.code(), Some(2), "--sent is required");

@@ -150,6 +150,7 @@ impl Relay {
             released = report.released,
             waves = report.waves,
             claim_ms,
+            claim_us = claim_time.as_micros() as u64,
             publish_ms = publish_time.as_millis() as u64,
             ms = started.elapsed().as_millis() as u64,
             "batch"

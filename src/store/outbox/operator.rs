@@ -307,6 +307,15 @@ pub async fn purge_sent_batch(
     Ok(done.rows_affected())
 }
 
+/// `VACUUM (ANALYZE) outbox`: the space and index entries of deleted rows
+/// are reused, and the planner's statistics follow the purge.
+pub async fn vacuum(pool: &PgPool) -> Result<(), StoreError> {
+    sqlx::raw_sql("VACUUM (ANALYZE) outbox")
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
 /// Why a pending row waits, beyond its own `available_at`: the older
 /// pending row of its key it is held behind, and whether a relayer has it in
 /// a batch right now. For the rows among `ids` that are pending.
