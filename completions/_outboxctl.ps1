@@ -32,6 +32,7 @@ Register-ArgumentCompleter -Native -CommandName 'outboxctl' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('migrate', 'migrate', [CompletionResultType]::ParameterValue, 'Apply the embedded database migrations (outbox, uploads, consumed_messages)')
             [CompletionResult]::new('topology', 'topology', [CompletionResultType]::ParameterValue, 'Declare the RabbitMQ exchanges and queues')
+            [CompletionResult]::new('lanes', 'lanes', [CompletionResultType]::ParameterValue, 'The lanes that bound how many batches are in flight across all relayers: show, set')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Show or check the effective configuration')
             [CompletionResult]::new('relay', 'relay', [CompletionResultType]::ParameterValue, 'Publish pending outbox rows to RabbitMQ, marking them sent once confirmed')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Serve the producer HTTP API (POST /uploads and friends)')
@@ -96,6 +97,62 @@ Register-ArgumentCompleter -Native -CommandName 'outboxctl' -ScriptBlock {
             break
         }
         'outboxctl;topology;help;help' {
+            break
+        }
+        'outboxctl;lanes' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: ./outbox.toml when present]')
+            [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]')
+            [CompletionResult]::new('--broker-url', '--broker-url', [CompletionResultType]::ParameterName, 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]')
+            [CompletionResult]::new('--log-level', '--log-level', [CompletionResultType]::ParameterName, 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'How many lanes there are, and the pending rows in them')
+            [CompletionResult]::new('set', 'set', [CompletionResultType]::ParameterValue, 'Renumber the lanes: waits for the batches in flight, moves every pending row to its new lane in one transaction (writers wait meanwhile)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'outboxctl;lanes;show' {
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: ./outbox.toml when present]')
+            [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]')
+            [CompletionResult]::new('--broker-url', '--broker-url', [CompletionResultType]::ParameterName, 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]')
+            [CompletionResult]::new('--log-level', '--log-level', [CompletionResultType]::ParameterName, 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'outboxctl;lanes;set' {
+            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Longest to wait for the batches in flight and the table lock')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: ./outbox.toml when present]')
+            [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]')
+            [CompletionResult]::new('--broker-url', '--broker-url', [CompletionResultType]::ParameterName, 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]')
+            [CompletionResult]::new('--log-level', '--log-level', [CompletionResultType]::ParameterName, 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Say what would happen, change nothing')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask for confirmation')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask for confirmation')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'outboxctl;lanes;help' {
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'How many lanes there are, and the pending rows in them')
+            [CompletionResult]::new('set', 'set', [CompletionResultType]::ParameterValue, 'Renumber the lanes: waits for the batches in flight, moves every pending row to its new lane in one transaction (writers wait meanwhile)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'outboxctl;lanes;help;show' {
+            break
+        }
+        'outboxctl;lanes;help;set' {
+            break
+        }
+        'outboxctl;lanes;help;help' {
             break
         }
         'outboxctl;config' {
@@ -818,6 +875,7 @@ Register-ArgumentCompleter -Native -CommandName 'outboxctl' -ScriptBlock {
         'outboxctl;help' {
             [CompletionResult]::new('migrate', 'migrate', [CompletionResultType]::ParameterValue, 'Apply the embedded database migrations (outbox, uploads, consumed_messages)')
             [CompletionResult]::new('topology', 'topology', [CompletionResultType]::ParameterValue, 'Declare the RabbitMQ exchanges and queues')
+            [CompletionResult]::new('lanes', 'lanes', [CompletionResultType]::ParameterValue, 'The lanes that bound how many batches are in flight across all relayers: show, set')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Show or check the effective configuration')
             [CompletionResult]::new('relay', 'relay', [CompletionResultType]::ParameterValue, 'Publish pending outbox rows to RabbitMQ, marking them sent once confirmed')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Serve the producer HTTP API (POST /uploads and friends)')
@@ -845,6 +903,17 @@ Register-ArgumentCompleter -Native -CommandName 'outboxctl' -ScriptBlock {
             break
         }
         'outboxctl;help;topology;apply' {
+            break
+        }
+        'outboxctl;help;lanes' {
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'How many lanes there are, and the pending rows in them')
+            [CompletionResult]::new('set', 'set', [CompletionResultType]::ParameterValue, 'Renumber the lanes: waits for the batches in flight, moves every pending row to its new lane in one transaction (writers wait meanwhile)')
+            break
+        }
+        'outboxctl;help;lanes;show' {
+            break
+        }
+        'outboxctl;help;lanes;set' {
             break
         }
         'outboxctl;help;config' {

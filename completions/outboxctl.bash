@@ -40,6 +40,9 @@ _outboxctl() {
             outboxctl,lag)
                 cmd="outboxctl__subcmd__lag"
                 ;;
+            outboxctl,lanes)
+                cmd="outboxctl__subcmd__lanes"
+                ;;
             outboxctl,man)
                 cmd="outboxctl__subcmd__man"
                 ;;
@@ -163,6 +166,9 @@ _outboxctl() {
             outboxctl__subcmd__help,lag)
                 cmd="outboxctl__subcmd__help__subcmd__lag"
                 ;;
+            outboxctl__subcmd__help,lanes)
+                cmd="outboxctl__subcmd__help__subcmd__lanes"
+                ;;
             outboxctl__subcmd__help,man)
                 cmd="outboxctl__subcmd__help__subcmd__man"
                 ;;
@@ -220,6 +226,12 @@ _outboxctl() {
             outboxctl__subcmd__help__subcmd__handlers,ls)
                 cmd="outboxctl__subcmd__help__subcmd__handlers__subcmd__ls"
                 ;;
+            outboxctl__subcmd__help__subcmd__lanes,set)
+                cmd="outboxctl__subcmd__help__subcmd__lanes__subcmd__set"
+                ;;
+            outboxctl__subcmd__help__subcmd__lanes,show)
+                cmd="outboxctl__subcmd__help__subcmd__lanes__subcmd__show"
+                ;;
             outboxctl__subcmd__help__subcmd__outbox,discard)
                 cmd="outboxctl__subcmd__help__subcmd__outbox__subcmd__discard"
                 ;;
@@ -270,6 +282,24 @@ _outboxctl() {
                 ;;
             outboxctl__subcmd__help__subcmd__topology,apply)
                 cmd="outboxctl__subcmd__help__subcmd__topology__subcmd__apply"
+                ;;
+            outboxctl__subcmd__lanes,help)
+                cmd="outboxctl__subcmd__lanes__subcmd__help"
+                ;;
+            outboxctl__subcmd__lanes,set)
+                cmd="outboxctl__subcmd__lanes__subcmd__set"
+                ;;
+            outboxctl__subcmd__lanes,show)
+                cmd="outboxctl__subcmd__lanes__subcmd__show"
+                ;;
+            outboxctl__subcmd__lanes__subcmd__help,help)
+                cmd="outboxctl__subcmd__lanes__subcmd__help__subcmd__help"
+                ;;
+            outboxctl__subcmd__lanes__subcmd__help,set)
+                cmd="outboxctl__subcmd__lanes__subcmd__help__subcmd__set"
+                ;;
+            outboxctl__subcmd__lanes__subcmd__help,show)
+                cmd="outboxctl__subcmd__lanes__subcmd__help__subcmd__show"
                 ;;
             outboxctl__subcmd__outbox,discard)
                 cmd="outboxctl__subcmd__outbox__subcmd__discard"
@@ -398,7 +428,7 @@ _outboxctl() {
 
     case "${cmd}" in
         outboxctl)
-            opts="-h -V --config --database-url --broker-url --log-level --log-format --help --version migrate topology config relay serve consume up outbox lag status top dlq handlers saga bench verify completions man help"
+            opts="-h -V --config --database-url --broker-url --log-level --log-format --help --version migrate topology lanes config relay serve consume up outbox lag status top dlq handlers saga bench verify completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1260,7 +1290,7 @@ _outboxctl() {
             return 0
             ;;
         outboxctl__subcmd__help)
-            opts="migrate topology config relay serve consume up outbox lag status top dlq handlers saga bench verify completions man help"
+            opts="migrate topology lanes config relay serve consume up outbox lag status top dlq handlers saga bench verify completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1486,6 +1516,48 @@ _outboxctl() {
         outboxctl__subcmd__help__subcmd__lag)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        outboxctl__subcmd__help__subcmd__lanes)
+            opts="show set"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        outboxctl__subcmd__help__subcmd__lanes__subcmd__set)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        outboxctl__subcmd__help__subcmd__lanes__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1904,6 +1976,184 @@ _outboxctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --broker-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        outboxctl__subcmd__lanes)
+            opts="-h --config --database-url --broker-url --log-level --log-format --help show set help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --broker-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        outboxctl__subcmd__lanes__subcmd__help)
+            opts="show set help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        outboxctl__subcmd__lanes__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        outboxctl__subcmd__lanes__subcmd__help__subcmd__set)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        outboxctl__subcmd__lanes__subcmd__help__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        outboxctl__subcmd__lanes__subcmd__set)
+            opts="-y -o -h --wait --dry-run --yes --output --config --database-url --broker-url --log-level --log-format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --broker-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        outboxctl__subcmd__lanes__subcmd__show)
+            opts="-o -h --output --config --database-url --broker-url --log-level --log-format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --output)
                     COMPREPLY=($(compgen -W "table json" -- "${cur}"))
                     return 0

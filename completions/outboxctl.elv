@@ -29,6 +29,7 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand --version 'Print version'
             cand migrate 'Apply the embedded database migrations (outbox, uploads, consumed_messages)'
             cand topology 'Declare the RabbitMQ exchanges and queues'
+            cand lanes 'The lanes that bound how many batches are in flight across all relayers: show, set'
             cand config 'Show or check the effective configuration'
             cand relay 'Publish pending outbox rows to RabbitMQ, marking them sent once confirmed'
             cand serve 'Serve the producer HTTP API (POST /uploads and friends)'
@@ -87,6 +88,55 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
         &'outboxctl;topology;help;apply'= {
         }
         &'outboxctl;topology;help;help'= {
+        }
+        &'outboxctl;lanes'= {
+            cand --config 'Configuration file [default: ./outbox.toml when present]'
+            cand --database-url 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]'
+            cand --broker-url 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]'
+            cand --log-level 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]'
+            cand --log-format 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand show 'How many lanes there are, and the pending rows in them'
+            cand set 'Renumber the lanes: waits for the batches in flight, moves every pending row to its new lane in one transaction (writers wait meanwhile)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'outboxctl;lanes;show'= {
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand --config 'Configuration file [default: ./outbox.toml when present]'
+            cand --database-url 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]'
+            cand --broker-url 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]'
+            cand --log-level 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]'
+            cand --log-format 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'outboxctl;lanes;set'= {
+            cand --wait 'Longest to wait for the batches in flight and the table lock'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand --config 'Configuration file [default: ./outbox.toml when present]'
+            cand --database-url 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]'
+            cand --broker-url 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]'
+            cand --log-level 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]'
+            cand --log-format 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]'
+            cand --dry-run 'Say what would happen, change nothing'
+            cand -y 'Do not ask for confirmation'
+            cand --yes 'Do not ask for confirmation'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'outboxctl;lanes;help'= {
+            cand show 'How many lanes there are, and the pending rows in them'
+            cand set 'Renumber the lanes: waits for the batches in flight, moves every pending row to its new lane in one transaction (writers wait meanwhile)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'outboxctl;lanes;help;show'= {
+        }
+        &'outboxctl;lanes;help;set'= {
+        }
+        &'outboxctl;lanes;help;help'= {
         }
         &'outboxctl;config'= {
             cand --config 'Configuration file [default: ./outbox.toml when present]'
@@ -734,6 +784,7 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
         &'outboxctl;help'= {
             cand migrate 'Apply the embedded database migrations (outbox, uploads, consumed_messages)'
             cand topology 'Declare the RabbitMQ exchanges and queues'
+            cand lanes 'The lanes that bound how many batches are in flight across all relayers: show, set'
             cand config 'Show or check the effective configuration'
             cand relay 'Publish pending outbox rows to RabbitMQ, marking them sent once confirmed'
             cand serve 'Serve the producer HTTP API (POST /uploads and friends)'
@@ -758,6 +809,14 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand apply 'Declare the exchange, work queues with their bindings, retry and dead-letter queues (idempotent)'
         }
         &'outboxctl;help;topology;apply'= {
+        }
+        &'outboxctl;help;lanes'= {
+            cand show 'How many lanes there are, and the pending rows in them'
+            cand set 'Renumber the lanes: waits for the batches in flight, moves every pending row to its new lane in one transaction (writers wait meanwhile)'
+        }
+        &'outboxctl;help;lanes;show'= {
+        }
+        &'outboxctl;help;lanes;set'= {
         }
         &'outboxctl;help;config'= {
             cand show 'Print the effective configuration as TOML (passwords masked), with each value''s source'

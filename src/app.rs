@@ -2,7 +2,7 @@
 //! (for the commands that need one) and sets up logging; each command owns
 //! its report and its [`Outcome`]; `main` turns that into an exit code.
 
-use crate::cli::{Cli, Command, ConfigCommand, SagaCommand, TopologyCommand};
+use crate::cli::{Cli, Command, ConfigCommand, LanesCommand, SagaCommand, TopologyCommand};
 use crate::config::{self, Inputs, Resolved};
 use crate::flow::{consume, produce, relay, saga, up};
 use crate::ops::{dlq, docs, handlers, lag, outbox, sagas, setup, status, top};
@@ -29,6 +29,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Topology(TopologyCommand::Apply { output }) => {
             setup::topology_apply(&load()?.config, output.output).await
         }
+        Command::Lanes(LanesCommand::Show { output }) => {
+            setup::lanes_show(&load()?.config, output.output).await
+        }
+        Command::Lanes(LanesCommand::Set {
+            lanes,
+            wait,
+            dry_run,
+            yes,
+            output,
+        }) => setup::lanes_set(&load()?.config, lanes, wait, dry_run, yes, output.output).await,
         Command::Config(ConfigCommand::Show { output }) => {
             setup::config_show(&load()?, output.output)
         }

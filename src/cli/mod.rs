@@ -83,6 +83,9 @@ pub enum Command {
     /// Declare the RabbitMQ exchanges and queues
     #[command(subcommand)]
     Topology(TopologyCommand),
+    /// The lanes that bound how many batches are in flight across all relayers: show, set
+    #[command(subcommand)]
+    Lanes(LanesCommand),
     /// Show or check the effective configuration
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -143,6 +146,33 @@ pub enum TopologyCommand {
     /// Declare the exchange, work queues with their bindings, retry and dead-letter queues
     /// (idempotent)
     Apply {
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LanesCommand {
+    /// How many lanes there are, and the pending rows in them
+    Show {
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// Renumber the lanes: waits for the batches in flight, moves every pending row to its new
+    /// lane in one transaction (writers wait meanwhile)
+    Set {
+        /// The new number of lanes (1–1024; each claim probes every lane)
+        #[arg(value_parser = clap::value_parser!(u32).range(1..=1024))]
+        lanes: u32,
+        /// Longest to wait for the batches in flight and the table lock
+        #[arg(long, value_parser = parse_duration, value_name = "DURATION", default_value = "30s")]
+        wait: Duration,
+        /// Say what would happen, change nothing
+        #[arg(long)]
+        dry_run: bool,
+        /// Do not ask for confirmation
+        #[arg(long, short = 'y')]
+        yes: bool,
         #[command(flatten)]
         output: OutputArgs,
     },

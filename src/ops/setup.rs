@@ -371,3 +371,85 @@ async fn check_broker(
 fn migrations(n: usize) -> String {
     format!("{n} migration{}", if n == 1 { "" } else { "s" })
 }
+
+/// `lanes show`: the lane count and the pending rows.
+pub async fn lanes_show(config: &Config, format: Output) -> anyhow::Result<Outcome> {
+    let pool = store::connect(&config.database, "outboxctl lanes", &[]).await?;
+    let lanes = store::outbox::lane_count(&pool).await?;
+    let (pending, busy) = store::outbox::lane_usage(&pool).await?;
+    if format == Output::Json {
+        output::json_line(&serde_json::json!({
+            "lanes": lanes, "pending_rows": pending, "lanes_with_pending_rows": busy
+        }))?;
+    } else {
+        output::line(format!(
+            "{lanes} lanes; {pending} pending rows in {busy} of them — at most {lanes} batches in \
+             flight across all relayers (each worker takes up to lanes / relay.workers per batch)"
+        ))?;
+    }
+    Ok(Outcome::Success)
+}
+
+/// `lanes set N`: renumber the lanes.
+pub async fn lanes_set(
+    config: &Config,
+    lanes: u32,
+    wait: std::time::Duration,
+    dry_run: bool,
+    yes: bool,
+    format: Output,
+) -> anyhow::Result<Outcome> {
+    let pool = store::connect(&config.database, "outboxctl lanes", &[]).await?;
+    let old = store::outbox::lane_count(&pool).await?;
+    let (pending, _) = store::outbox::lane_usage(&pool).await?;
+    let say = |text: String, moved: Option<u64>| -> anyhow::Result<()> {
+        if format == Output::Json {
+            output::json_line(&serde_json::json!({
+                "action": "lanes set", "dry_run": dry_run, "from": old, "to": lanes,
+                "pending_rows": pending, "moved": moved
+            }))?;
+        } else {
+            output::line(text)?;
+        }
+        Ok(())
+    };
+    if old == lanes {
+        say(format!("already {lanes} lanes; nothing to do"), Some(0))?;
+        return Ok(Outcome::Success);
+    }
+    if dry_run {
+        say(
+            format!(
+                "would renumber {old} lanes to {lanes}: {pending} pending rows recomputed, after \
+                 the batches in flight end (writers wait meanwhile)"
+            ),
+            None,
+        )?;
+        return Ok(Outcome::Success);
+    }
+    let question = format!("renumber {old} lanes to {lanes} ({pending} pending rows)");
+    if !output::confirm(&question, 2, yes)? {
+        return Ok(Outcome::CheckFailed);
+    }
+    let (_, moved) = store::outbox::set_lane_count(&pool, lanes, wait)
+        .await
+        .map_err(|e| {
+            if e.to_string().contains("lock timeout") {
+                anyhow::anyhow!(
+                    "batches in flight or writers held the outbox longer than --wait {} — \
+                     nothing changed; try again, or with a longer --wait",
+                    humantime::format_duration(wait)
+                )
+            } else {
+                e.into()
+            }
+        })?;
+    say(
+        format!(
+            "{old} lanes are now {lanes}; the lanes of {moved} pending rows recomputed (restart \
+             the relayers to spread their workers over the new lanes)"
+        ),
+        Some(moved),
+    )?;
+    Ok(Outcome::Success)
+}

@@ -509,3 +509,87 @@ async fn marking_a_batch_sent_never_reads_the_whole_outbox(pool: PgPool) {
         );
     }
 }
+
+/// `lanes set` renumbers the lanes with rows pending: every pending row moves
+/// to its lane under the new count in one transaction, a key's rows stay in
+/// one lane, and the relay then delivers each key in order. It waits for the
+/// batches in flight (here a lane lock held by hand) and gives up after
+/// `--wait`, changing nothing.
+#[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]
+async fn lanes_are_renumbered_with_rows_pending_and_each_key_stays_in_order(pool: PgPool) {
+    let env = TestEnv::new(pool, &["order.#"]);
+    apply_topology(&env).await;
+    let lanes = |env: &TestEnv| {
+        let out = run(env.cmd().args(["lanes", "show", "-o", "json"]));
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        serde_json::from_str::<serde_json::Value>(stdout(&out).trim()).unwrap()["lanes"]
+            .as_u64()
+            .unwrap()
+    };
+    assert_eq!(lanes(&env), 64);
+    env.insert_many(3000, "order.placed", 300).await;
+
+    let out = run(env.cmd().args(["lanes", "set", "256", "--dry-run"]));
+    assert!(
+        stdout(&out).contains("would renumber 64 lanes to 256"),
+        "{}",
+        stdout(&out)
+    );
+    let out = run(env.cmd().args(["lanes", "set", "256"]));
+    assert_eq!(out.status.code(), Some(2), "asks, and there is no terminal");
+    assert_eq!(lanes(&env), 64);
+
+    // A batch in flight holds lane 3: the renumbering waits, then gives up.
+    let mut holder = env.pool.begin().await.unwrap();
+    sqlx::query("SELECT pg_advisory_xact_lock(1329748017, 3)")
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    let out = run(env
+        .cmd()
+        .args(["lanes", "set", "256", "--yes", "--wait", "1s"]));
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert!(stderr(&out).contains("--wait"), "{}", stderr(&out));
+    assert_eq!(lanes(&env), 64);
+    holder.rollback().await.unwrap();
+
+    let out = run(env.cmd().args(["lanes", "set", "256", "--yes"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("64 lanes are now 256"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(lanes(&env), 256);
+    // Rows written from now on use the new count too.
+    env.insert_many(3000, "order.placed", 300).await;
+    let (max_lane, split_keys): (i16, i64) = sqlx::query_as(
+        "SELECT (SELECT max(lane) FROM outbox), \
+                (SELECT count(*) FROM (SELECT partition_key FROM outbox \
+                 GROUP BY partition_key HAVING count(DISTINCT lane) > 1) k)",
+    )
+    .fetch_one(&env.pool)
+    .await
+    .unwrap();
+    assert!((64..256).contains(&max_lane), "max lane {max_lane}");
+    assert_eq!(split_keys, 0, "keys whose rows sit in two lanes");
+
+    let out = run(env.cmd().args(["relay", "--once"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let rows: HashMap<String, (i64, String)> = sqlx::query_as::<_, (String, i64, String)>(
+        "SELECT message_id::text, id, partition_key FROM outbox",
+    )
+    .fetch_all(&env.pool)
+    .await
+    .unwrap()
+    .into_iter()
+    .map(|(m, id, k)| (m, (id, k)))
+    .collect();
+    let mut last: HashMap<String, i64> = HashMap::new();
+    for d in env.take(&env.queue(), 6000).await {
+        let (id, key) = &rows[&d.properties.message_id().clone().unwrap().to_string()];
+        if let Some(prev) = last.insert(key.clone(), *id) {
+            assert!(prev < *id, "key {key}: row {id} delivered after {prev}");
+        }
+    }
+}

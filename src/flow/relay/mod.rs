@@ -399,6 +399,7 @@ impl Relay {
         let (pool, _) = tokio::try_join!(database, async {
             broker.connection().await.map_err(RelayError::from)
         })?;
+        let lanes = db(outbox::lane_count(&pool)).await?;
         // Only a relayer that sleeps on notifications steers them; until it
         // knows better, writers notify.
         let steers_notify = !polls_only(config) && !once;
@@ -412,7 +413,7 @@ impl Relay {
             broker,
             wake: Arc::new(Notify::new()),
             batch_size: config.relay.batch_size,
-            lanes_per_batch: outbox::LANES.div_ceil(config.relay.workers),
+            lanes_per_batch: lanes.div_ceil(config.relay.workers),
             interval: config.relay.interval,
             max_attempts: config.relay.max_attempts,
             backoff_initial: config.relay.backoff_initial,
@@ -468,7 +469,7 @@ impl Relay {
                 let lanes = if backlog {
                     self.lanes_per_batch
                 } else {
-                    outbox::LANES
+                    outbox::MAX_LANES
                 };
                 self.relay_batch(p, lanes, &token, &stage).await
             }

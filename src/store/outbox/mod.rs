@@ -116,6 +116,74 @@ impl Notifications {
 
 /// Number of lanes (see the `lane` column); fixed by the schema.
 pub const LANES: u32 = 64;
+/// The most lanes `lanes set` allows: every claim probes each lane's oldest
+/// pending row, so a claim costs more with every lane.
+pub const MAX_LANES: u32 = 1024;
+
+/// The number of lanes (`outbox_lane_count()`; 64 unless `lanes set` changed it).
+pub async fn lane_count(pool: &PgPool) -> Result<u32, StoreError> {
+    let n: i32 = sqlx::query_scalar("SELECT outbox_lane_count()")
+        .fetch_one(pool)
+        .await?;
+    Ok(n.max(1) as u32)
+}
+
+/// Pending rows, and the lanes that hold any.
+pub async fn lane_usage(pool: &PgPool) -> Result<(i64, i64), StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT count(*), count(DISTINCT lane) FROM outbox WHERE sent_at IS NULL AND dead_at IS NULL",
+    )
+    .fetch_one(pool)
+    .await?)
+}
+
+/// Renumber the lanes: `n` from now on, and every pending row moved to its
+/// lane under `n`, in one transaction. It first takes the lock of every
+/// current lane, waiting for the batches in flight to commit (a batch must
+/// never hold rows of a key while another batch can take a later row of it
+/// under the new numbering), then locks the table against writers (no row
+/// may be written under the old count meanwhile; readers go on). Returns the
+/// old count and the pending rows whose lane changed.
+pub async fn set_lane_count(
+    pool: &PgPool,
+    n: u32,
+    wait: std::time::Duration,
+) -> Result<(u32, u64), StoreError> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT set_config('lock_timeout', $1, true)")
+        .bind(format!("{}ms", wait.as_millis()))
+        .execute(&mut *tx)
+        .await?;
+    let old: i32 = sqlx::query_scalar("SELECT outbox_lane_count()")
+        .fetch_one(&mut *tx)
+        .await?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1, lane) FROM generate_series(0, $2 - 1) AS lane")
+        .bind(LANE_LOCK_NAMESPACE)
+        .bind(old)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("LOCK TABLE outbox IN EXCLUSIVE MODE")
+        .execute(&mut *tx)
+        .await?;
+    // A function body cannot take a parameter; the count is a checked integer.
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "CREATE OR REPLACE FUNCTION outbox_lane_count() RETURNS integer \
+         LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT {}'",
+        n.clamp(1, MAX_LANES)
+    )))
+    .execute(&mut *tx)
+    .await?;
+    // A stored generated column is recomputed only when a column it reads is
+    // written (`SET lane = DEFAULT` alone keeps the old value): write one.
+    let moved = sqlx::query(
+        "UPDATE outbox SET partition_key = partition_key WHERE sent_at IS NULL AND dead_at IS NULL",
+    )
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    tx.commit().await?;
+    Ok((old.max(1) as u32, moved))
+}
 
 /// Namespace of the advisory locks on lanes (the first key of the two-key
 /// form), so they cannot collide with an application's own advisory locks.
@@ -133,7 +201,8 @@ pub struct Claim {
 
 /// Claim up to `limit` due rows from up to `max_lanes` lanes.
 ///
-/// Every row lives in one of [`LANES`] lanes, and all rows of a partition key
+/// Every row lives in one of the lanes ([`lane_count`], [`LANES`] unless
+/// changed), and all rows of a partition key
 /// share a lane. A batch first takes transaction-scoped advisory locks on the
 /// lanes whose oldest due row is oldest (skipping lanes another relayer
 /// holds), then locks those lanes' due rows in id order. Owning the lane is
@@ -153,7 +222,7 @@ pub async fn claim_batch(tx: &mut Tx, limit: u32, max_lanes: u32) -> Result<Clai
         r#"
         WITH ready AS MATERIALIZED (
             SELECT l.lane, h.id AS head
-            FROM generate_series(0, $2 - 1) AS l(lane)
+            FROM generate_series(0, outbox_lane_count() - 1) AS l(lane)
             CROSS JOIN LATERAL (
                 SELECT o.id FROM outbox o
                 WHERE o.lane = l.lane
@@ -166,7 +235,7 @@ pub async fn claim_batch(tx: &mut Tx, limit: u32, max_lanes: u32) -> Result<Clai
         )
         , mine AS MATERIALIZED (
             SELECT lane, head FROM ready
-            WHERE pg_try_advisory_xact_lock($3, lane)
+            WHERE pg_try_advisory_xact_lock($2, lane)
             LIMIT $1
         )
         SELECT lane, head FROM mine
@@ -175,8 +244,7 @@ pub async fn claim_batch(tx: &mut Tx, limit: u32, max_lanes: u32) -> Result<Clai
         SELECT -1, 0 WHERE NOT EXISTS (SELECT 1 FROM mine) AND EXISTS (SELECT 1 FROM ready)
         "#,
     )
-    .bind(i64::from(max_lanes.clamp(1, LANES)))
-    .bind(LANES as i32)
+    .bind(i64::from(max_lanes.clamp(1, MAX_LANES)))
     .bind(LANE_LOCK_NAMESPACE)
     .fetch_all(&mut **tx)
     .await?;
