@@ -66,13 +66,14 @@ async fn db_baseline(lab: &Lab, n: u64, c: u32) -> f64 {
 }
 
 /// Publish `messages`, run `outboxctl consume` until all `n` are recorded,
-/// stop it; (messages/s, its peak RSS in MiB).
+/// stop it; (messages/s, its peak RSS in MiB, its CPU seconds per 100,000
+/// messages).
 async fn consume_all(
     lab: &Lab,
     n: u64,
     c: u32,
     messages: impl Iterator<Item = RawMessage>,
-) -> anyhow::Result<(f64, f64)> {
+) -> anyhow::Result<(f64, f64, f64)> {
     let exchange = lab.config.broker.exchange.clone();
     lab.broker
         .publish_stream(&exchange, TOPIC, messages, 1000)
@@ -103,8 +104,9 @@ async fn consume_all(
     }
     let secs = started.elapsed().as_secs_f64();
     bar.finish_and_clear();
+    let cpu = consume.cpu_seconds() * 100_000.0 / n as f64;
     consume.stop().await?;
-    Ok((n as f64 / secs, consume.peak_mib()))
+    Ok((n as f64 / secs, consume.peak_mib(), cpu))
 }
 
 fn bench_messages(n: u64, bytes: u32) -> Vec<RawMessage> {
@@ -146,7 +148,7 @@ async fn builtin(lab: &mut Lab, r: &mut Report, n: u64, c: u32) -> anyhow::Resul
     // Baseline 2: the database's own single-row transactions.
     let db = db_baseline(lab, n, c).await;
 
-    let (rate, peak) = consume_all(lab, n, c, messages()).await?;
+    let (rate, peak, cpu) = consume_all(lab, n, c, messages()).await?;
     let processed = sql::uploads_in(&lab.pool, "processed").await? as u64;
     if processed != n {
         r.problem(format!("{processed} of {n} uploads were processed"));
@@ -158,6 +160,7 @@ async fn builtin(lab: &mut Lab, r: &mut Report, n: u64, c: u32) -> anyhow::Resul
     r.figure("consumer / db transactions", ratio);
     r.figure("consumer / bare acks", rate / raw_rate);
     r.figure("consumer peak RSS (MiB)", peak);
+    r.figure("consumer CPU s per 100k messages", cpu);
     r.figure("uploads processed", processed as f64);
     r.target(
         format!("consumer ≥ 0.7 × the database's single-row transaction rate at concurrency {c} (got {ratio:.2})"),
@@ -177,7 +180,7 @@ async fn statement(
     sql::create_effects_table(&lab.pool).await?;
     lab.set_handlers(vec![super::effect_handler(lab)])?;
     let db = db_baseline(lab, n, c).await;
-    let (rate, peak) = consume_all(lab, n, c, bench_messages(n, bytes).into_iter()).await?;
+    let (rate, peak, cpu) = consume_all(lab, n, c, bench_messages(n, bytes).into_iter()).await?;
     let (rows, distinct) = sql::effects(&lab.pool).await?;
     if (rows, distinct) != (n as i64, n as i64) {
         r.problem(format!(
@@ -189,6 +192,7 @@ async fn statement(
     r.figure("db single-row transactions (/s)", db.round());
     r.figure("consumer / db transactions", ratio);
     r.figure("consumer peak RSS (MiB)", peak);
+    r.figure("consumer CPU s per 100k messages", cpu);
     r.figure("effects", rows as f64);
     r.figure("effects done twice", (rows - distinct) as f64);
     r.target(
@@ -276,7 +280,7 @@ async fn webhook(
     let baseline_requests = seen.lock().unwrap_or_else(|e| e.into_inner()).requests;
     *seen.lock().unwrap_or_else(|e| e.into_inner()) = Received::default();
 
-    let (rate, peak) = consume_all(lab, n, c, bench_messages(n, bytes).into_iter()).await?;
+    let (rate, peak, cpu) = consume_all(lab, n, c, bench_messages(n, bytes).into_iter()).await?;
     let (requests, distinct) = {
         let s = seen.lock().unwrap_or_else(|e| e.into_inner());
         (s.requests, s.keys.len() as u64)
@@ -289,6 +293,7 @@ async fn webhook(
     r.figure("raw POSTs to the same receiver (/s)", raw.round());
     r.figure("consumer / raw POSTs", ratio);
     r.figure("consumer peak RSS (MiB)", peak);
+    r.figure("consumer CPU s per 100k messages", cpu);
     r.figure("baseline requests", baseline_requests as f64);
     r.figure("requests received", requests as f64);
     r.figure("messages received", distinct as f64);

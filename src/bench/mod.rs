@@ -423,6 +423,22 @@ impl Process {
         }
     }
 
+    /// CPU seconds (user + system) the process has used so far; 0 when gone.
+    fn cpu_seconds(&self) -> f64 {
+        let Some(pid) = self.child.id() else {
+            return 0.0;
+        };
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let Some((_, rest)) = stat.rsplit_once(") ") else {
+            return 0.0;
+        };
+        let f: Vec<f64> = rest.split(' ').map(|x| x.parse().unwrap_or(0.0)).collect();
+        // utime and stime (fields 14 and 15) in clock ticks of 1/100 s.
+        f.get(11)
+            .zip(f.get(12))
+            .map_or(0.0, |(u, s)| (u + s) / 100.0)
+    }
+
     fn peak_mib(&self) -> f64 {
         self.peak_kib.load(Ordering::Relaxed) as f64 / 1024.0
     }

@@ -115,6 +115,7 @@ pub async fn run(lab: &Lab, args: &BenchArgs) -> anyhow::Result<Report> {
 
     let mut inserted = 0u64;
     let mut claims: Vec<f64> = Vec::new();
+    let mut publishes: Vec<f64> = Vec::new();
     let mut tenths: Vec<Tenth> = Vec::new();
     let mut last_progress = (0u64, Instant::now());
     while (tenths.len() as u64) < 10 {
@@ -136,7 +137,9 @@ pub async fn run(lab: &Lab, args: &BenchArgs) -> anyhow::Result<Report> {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         if done >= (tenths.len() as u64 + 1) * tenth {
-            claims.extend(new_claims(&relay_log, &mut log_offset)?);
+            let (claimed, published) = new_batches(&relay_log, &mut log_offset)?;
+            claims.extend(claimed);
+            publishes.extend(published);
             claims.sort_by(f64::total_cmp);
             let (table, index, dead) = sql::outbox_size(&lab.pool).await?;
             tenths.push(Tenth {
@@ -185,6 +188,15 @@ pub async fn run(lab: &Lab, args: &BenchArgs) -> anyhow::Result<Report> {
         r.figure(format!("batches up to {m}"), t.batches as f64);
         r.figure(format!("seconds to {m}"), t.seconds);
     }
+    publishes.sort_by(f64::total_cmp);
+    r.figure(
+        "publish to last confirm per batch, p50 (ms)",
+        percentile(&publishes, 50.0),
+    );
+    r.figure(
+        "publish to last confirm per batch, p99 (ms)",
+        percentile(&publishes, 99.0),
+    );
     let per_100k = 100_000.0 / events as f64;
     let cpu = cpu_after.minus(&cpu_before);
     r.figure("relayer CPU s per 100k events", cpu.relay * per_100k);
@@ -234,8 +246,9 @@ struct Tenth {
     dead: i64,
 }
 
-/// Claim times (ms) of the batches logged since `offset`.
-fn new_claims(log: &std::path::Path, offset: &mut u64) -> anyhow::Result<Vec<f64>> {
+/// Claim times and publish-to-last-confirm times (ms) of the batches
+/// logged since `offset`.
+fn new_batches(log: &std::path::Path, offset: &mut u64) -> anyhow::Result<(Vec<f64>, Vec<f64>)> {
     use std::io::{Read, Seek, SeekFrom};
     let mut f = std::fs::File::open(log)?;
     f.seek(SeekFrom::Start(*offset))?;
@@ -244,13 +257,24 @@ fn new_claims(log: &std::path::Path, offset: &mut u64) -> anyhow::Result<Vec<f64
     // Only whole lines; a line being written waits for the next read.
     let whole = text.rfind('\n').map_or(0, |i| i + 1);
     *offset += whole as u64;
-    Ok(text[..whole]
-        .lines()
-        .filter_map(|l| {
-            let us = l.split("claim_us=").nth(1)?.split_whitespace().next()?;
-            us.parse::<f64>().ok().map(|us| us / 1000.0)
-        })
-        .collect())
+    let field = |line: &str, name: &str| -> Option<f64> {
+        line.split(name)
+            .nth(1)?
+            .split_whitespace()
+            .next()?
+            .parse()
+            .ok()
+    };
+    let (mut claims, mut publishes) = (Vec::new(), Vec::new());
+    for line in text[..whole].lines() {
+        if let Some(us) = field(line, "claim_us=") {
+            claims.push(us / 1000.0);
+        }
+        if let Some(ms) = field(line, "publish_ms=") {
+            publishes.push(ms);
+        }
+    }
+    Ok((claims, publishes))
 }
 
 /// CPU seconds used so far by PostgreSQL (its live processes and the children
