@@ -143,7 +143,7 @@ pub async fn run(lab: &Lab, args: &BenchArgs) -> anyhow::Result<Report> {
             claims.sort_by(f64::total_cmp);
             let (table, index, dead) = sql::outbox_size(&lab.pool).await?;
             tenths.push(Tenth {
-                at: done,
+                at: (tenths.len() as u64 + 1) * tenth,
                 seconds: started.elapsed().as_secs_f64(),
                 claim_p50: percentile(&claims, 50.0),
                 claim_p99: percentile(&claims, 99.0),

@@ -107,7 +107,9 @@ async fn node_of(role: &str, pid: u32) -> String {
 /// Every message of `queue`, counted by message id (a double shows as 2).
 async fn drain(env: &TestEnv, queue: &str, expected: usize) -> HashMap<String, u32> {
     let mut seen: HashMap<String, u32> = HashMap::new();
+    let mut redelivered = 0;
     for d in env.take(queue, expected).await {
+        redelivered += usize::from(d.redelivered);
         let id = d.properties.message_id().as_ref().unwrap().to_string();
         *seen.entry(id).or_default() += 1;
     }
@@ -115,9 +117,11 @@ async fn drain(env: &TestEnv, queue: &str, expected: usize) -> HashMap<String, u
     // or its extra messages are counted too.
     let extra = env.depth(queue).await as usize;
     for d in env.take(queue, extra).await {
+        redelivered += usize::from(d.redelivered);
         let id = d.properties.message_id().as_ref().unwrap().to_string();
         *seen.entry(id).or_default() += 1;
     }
+    eprintln!("{redelivered} of the deliveries flagged redelivered");
     seen
 }
 
@@ -161,6 +165,8 @@ async fn the_relay_fails_over_when_its_node_stops_and_sends_every_row(pool: PgPo
     wait_exit(&mut relay).await;
     let log = relay.log();
     assert!(log.contains("reconnected to RabbitMQ"), "{log}");
+    let warnings: Vec<&str> = log.lines().filter(|l| l.contains("WARN")).collect();
+    eprintln!("relay warnings: {warnings:?}");
     // Publishes the stop caught before their confirms count as failed and go
     // out again; a stop between two batches catches none. Either is right.
     let cut: u64 = log

@@ -87,8 +87,14 @@ async fn two_relayers_drain_keyed_rows_through_pgbouncer_in_key_order(pool: PgPo
     }
     // Both worked, and both said they poll (no LISTEN through the pooler).
     let mut failed = Vec::new();
+    let mut warnings = Vec::new();
     for r in &mut relays {
         let log = r.log();
+        warnings.extend(
+            log.lines()
+                .filter(|l| l.contains("WARN"))
+                .map(str::to_string),
+        );
         failed.extend(
             log.lines()
                 .filter(|l| l.contains("relay stopped"))
@@ -133,9 +139,14 @@ async fn two_relayers_drain_keyed_rows_through_pgbouncer_in_key_order(pool: PgPo
         }
     }
     assert_eq!(ids.len(), ROWS as usize, "rows missing from the queue");
+    // Where copies come from: a redelivery to this test's own reader, or a
+    // second publish (then the relayers' warnings say why).
+    let redelivered = got.iter().filter(|d| d.redelivered).count();
     eprintln!(
-        "{doubles} copies published twice; relayers: {}",
-        failed.join(", ")
+        "{doubles} copies ({redelivered} deliveries flagged redelivered); relayers: {}; \
+         their warnings: {:?}",
+        failed.join(", "),
+        warnings
     );
 }
 
@@ -218,6 +229,24 @@ async fn the_api_and_consumer_work_through_pgbouncer_and_config_check_warns(pool
         .await
         .unwrap();
     assert_eq!(consumed, 20);
+    // The operator commands through the pooler: the processes registered
+    // (presence beats are plain statements), the rows, the lag.
+    let out = run(env.cmd().args(["status", "-o", "json"]));
+    let s: Value = serde_json::from_str(stdout(&out).trim()).unwrap_or(Value::Null);
+    for role in ["relay", "consume", "serve"] {
+        assert!(
+            s["processes"]
+                .as_array()
+                .is_some_and(|p| p.iter().any(|p| p["role"] == role)),
+            "{role} not registered through PgBouncer: {s}\n{}",
+            stderr(&out)
+        );
+    }
+    let out = run(env.cmd().args(["outbox", "ls", "--sent", "-o", "json"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out).trim().lines().count(), 20, "{}", stdout(&out));
+    let out = run(env.cmd().args(["lag", "-o", "json"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     for p in [&mut serve, &mut relay, &mut consume] {
         terminate(p);
         assert!(wait_exit(p).await.success(), "{}", p.log());
