@@ -232,6 +232,36 @@ impl TestEnv {
         q.message_count()
     }
 
+    /// Every message of `queue`, in delivery order, taken without
+    /// acknowledgements (each is gone once delivered): when counting copies,
+    /// no acknowledgement can be lost at a channel's close and bring a
+    /// message back a second time. Ends when nothing more arrives for 2 s.
+    pub async fn take_all(&self, queue: &str) -> Vec<Delivery> {
+        let conn = self.amqp().await;
+        let ch = conn.create_channel().await.unwrap();
+        let mut consumer = ch
+            .basic_consume(
+                queue.into(),
+                "test-count".into(),
+                BasicConsumeOptions {
+                    no_ack: true,
+                    ..Default::default()
+                },
+                FieldTable::default(),
+            )
+            .await
+            .unwrap();
+        let mut out = Vec::new();
+        while let Ok(Some(next)) =
+            tokio::time::timeout(Duration::from_secs(2), consumer.next()).await
+        {
+            out.push(next.unwrap());
+        }
+        let _ = ch.close(200, "".into()).await;
+        let _ = conn.close(200, "".into()).await;
+        out
+    }
+
     /// Consume and ack exactly `n` messages from `queue`, in delivery order.
     pub async fn take(&self, queue: &str, n: usize) -> Vec<Delivery> {
         let conn = self.amqp().await;
