@@ -425,18 +425,10 @@ impl Process {
 
     /// CPU seconds (user + system) the process has used so far; 0 when gone.
     fn cpu_seconds(&self) -> f64 {
-        let Some(pid) = self.child.id() else {
-            return 0.0;
-        };
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let Some((_, rest)) = stat.rsplit_once(") ") else {
-            return 0.0;
-        };
-        let f: Vec<f64> = rest.split(' ').map(|x| x.parse().unwrap_or(0.0)).collect();
-        // utime and stime (fields 14 and 15) in clock ticks of 1/100 s.
-        f.get(11)
-            .zip(f.get(12))
-            .map_or(0.0, |(u, s)| (u + s) / 100.0)
+        self.child
+            .id()
+            .and_then(ProcStat::read)
+            .map_or(0.0, |p| p.own_seconds)
     }
 
     fn peak_mib(&self) -> f64 {
@@ -495,6 +487,37 @@ impl Process {
                 .check(status)
                 .and_then(|()| anyhow::bail!("the benchmark's {} exited early", self.name)),
         }
+    }
+}
+
+/// What `/proc/<pid>/stat` says of a process's CPU use.
+struct ProcStat {
+    /// The command name (`comm`).
+    comm: String,
+    ppid: u32,
+    /// User + system seconds of the process itself.
+    own_seconds: f64,
+    /// User + system seconds of the children it has reaped.
+    reaped_seconds: f64,
+}
+
+impl ProcStat {
+    fn read(pid: u32) -> Option<Self> {
+        const TICK: f64 = 100.0; // USER_HZ on Linux
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // The command may hold spaces and parentheses: fields follow the last ") ".
+        let (head, rest) = stat.rsplit_once(") ")?;
+        let comm = head.split_once(" (").map_or("", |(_, c)| c).to_string();
+        let f: Vec<&str> = rest.split(' ').collect();
+        // From field 3 (state) on: ppid is field 4, utime, stime, cutime,
+        // cstime are fields 14-17.
+        let n = |i: usize| f.get(i - 3).and_then(|x| x.parse::<f64>().ok());
+        Some(Self {
+            comm,
+            ppid: n(4)? as u32,
+            own_seconds: (n(14)? + n(15)?) / TICK,
+            reaped_seconds: (n(16)? + n(17)?) / TICK,
+        })
     }
 }
 

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
-use super::{Lab, Report, TOPIC, percentile};
+use super::{Lab, ProcStat, Report, TOPIC, percentile};
 use crate::cli::BenchArgs;
 use crate::store::bench as sql;
 use crate::store::outbox as operator;
@@ -289,45 +289,30 @@ struct Cpu {
 
 impl Cpu {
     fn now(relay: Option<u32>) -> Self {
-        let tick = 100.0; // USER_HZ on Linux
         let mut cpu = Cpu::default();
         let Ok(dir) = std::fs::read_dir("/proc") else {
             return cpu;
         };
         for entry in dir.flatten() {
-            let Some(pid) = entry
-                .file_name()
-                .to_str()
-                .and_then(|p| p.parse::<u32>().ok())
-            else {
+            let Some(pid) = entry.file_name().to_str().and_then(|p| p.parse().ok()) else {
                 continue;
             };
-            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            let Some(p) = ProcStat::read(pid) else {
                 continue;
             };
-            // Fields after the command's closing parenthesis: state is 3rd.
-            let Some((head, rest)) = stat.rsplit_once(") ") else {
-                continue;
-            };
-            let comm = head.split_once(" (").map_or("", |(_, c)| c);
-            let f: Vec<f64> = rest.split(' ').map(|x| x.parse().unwrap_or(0.0)).collect();
-            // utime, stime, cutime, cstime are fields 14-17 (index 11-14 here).
-            let own = (f[11] + f[12]) / tick;
-            let reaped = (f[13] + f[14]) / tick;
             if Some(pid) == relay {
-                cpu.relay += own;
-            } else if comm == "postgres" {
-                let ppid = f[1] as u32;
-                cpu.postgres += own;
+                cpu.relay += p.own_seconds;
+            } else if p.comm == "postgres" {
+                cpu.postgres += p.own_seconds;
                 // The postmaster (parent 1 or a supervisor) counts its reaped children.
-                if !is_postgres(ppid) {
-                    cpu.postgres += reaped;
+                if ProcStat::read(p.ppid).is_none_or(|parent| parent.comm != "postgres") {
+                    cpu.postgres += p.reaped_seconds;
                 }
-            } else if comm == "beam.smp" {
+            } else if p.comm == "beam.smp" {
                 let cmdline =
                     std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap_or_default();
                 if !cmdline.contains("outbox-c") {
-                    cpu.rabbitmq += own;
+                    cpu.rabbitmq += p.own_seconds;
                 }
             }
         }
@@ -341,8 +326,4 @@ impl Cpu {
             relay: self.relay - before.relay,
         }
     }
-}
-
-fn is_postgres(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "postgres")
 }
