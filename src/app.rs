@@ -35,10 +35,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Lanes(LanesCommand::Set {
             lanes,
             wait,
-            dry_run,
-            yes,
-            output,
-        }) => setup::lanes_set(&load()?.config, lanes, wait, dry_run, yes, output.output).await,
+            change,
+        }) => setup::lanes_set(&load()?.config, lanes, wait, &change).await,
         Command::Config(ConfigCommand::Show { output }) => {
             setup::config_show(&load()?, output.output)
         }

@@ -167,14 +167,8 @@ pub enum LanesCommand {
         /// Longest to wait for the batches in flight and the table lock
         #[arg(long, value_parser = parse_duration, value_name = "DURATION", default_value = "30s")]
         wait: Duration,
-        /// Say what would happen, change nothing
-        #[arg(long)]
-        dry_run: bool,
-        /// Do not ask for confirmation
-        #[arg(long, short = 'y')]
-        yes: bool,
         #[command(flatten)]
-        output: OutputArgs,
+        change: MoveArgs,
     },
 }
 
@@ -347,7 +341,8 @@ pub struct ChangeArgs {
     pub output: OutputArgs,
 }
 
-/// What the commands that move or delete dead letters take.
+/// What the changing commands that always ask take (moving or deleting dead
+/// letters, renumbering lanes).
 #[derive(Debug, Clone, Copy, Args)]
 pub struct MoveArgs {
     /// Say what would happen, change nothing

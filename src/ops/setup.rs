@@ -395,10 +395,9 @@ pub async fn lanes_set(
     config: &Config,
     lanes: u32,
     wait: std::time::Duration,
-    dry_run: bool,
-    yes: bool,
-    format: Output,
+    change: &crate::cli::MoveArgs,
 ) -> anyhow::Result<Outcome> {
+    let (dry_run, yes, format) = (change.dry_run, change.yes, change.output.output);
     let pool = store::connect(&config.database, "outboxctl lanes", &[]).await?;
     let old = store::outbox::lane_count(&pool).await?;
     let (pending, _) = store::outbox::lane_usage(&pool).await?;
@@ -428,7 +427,8 @@ pub async fn lanes_set(
         return Ok(Outcome::Success);
     }
     let question = format!("renumber {old} lanes to {lanes} ({pending} pending rows)");
-    if !output::confirm(&question, 2, yes)? {
+    // Every pending row moves and writers wait: ask as for many rows.
+    if !output::confirm(&question, usize::MAX, yes)? {
         return Ok(Outcome::CheckFailed);
     }
     let (_, moved) = store::outbox::set_lane_count(&pool, lanes, wait)
