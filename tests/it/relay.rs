@@ -593,3 +593,110 @@ async fn lanes_are_renumbered_with_rows_pending_and_each_key_stays_in_order(pool
         }
     }
 }
+
+/// Rows held back until later — a saga's time-outs, backoff after a failure,
+/// delayed sends — cost a claim nothing until they are due: the claim finds
+/// them by due time, and the lane index it walks never holds them. And under
+/// a flood of due held-back rows, due in an order unrelated to their ids,
+/// each key still goes out in id order.
+#[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]
+async fn held_back_rows_cost_a_claim_nothing_and_each_key_stays_in_order(pool: PgPool) {
+    let mut env = TestEnv::new(pool, &["held.#"]);
+    env.config.relay.batch_size = 50;
+    apply_topology(&env).await;
+    let exec = |sql: &'static str| {
+        let pool = env.pool.clone();
+        async move { sqlx::query(sql).execute(&pool).await.unwrap() }
+    };
+    // 5,000 time-outs due in an hour, without a key (as a saga's timers).
+    exec(
+        "INSERT INTO outbox (topic, payload, available_at) \
+         SELECT 'held.timer', '{}', now() + interval '1 hour' FROM generate_series(1, 5000)",
+    )
+    .await;
+    // 400 rows of two keys held back after failures and due again by now,
+    // in an order unrelated to their ids.
+    exec(
+        "INSERT INTO outbox (topic, partition_key, payload, created_at, available_at) \
+         SELECT 'held.retry', CASE WHEN i % 2 = 0 THEN 'a' ELSE 'b' END, jsonb_build_object('i', i), \
+                now() - interval '1 hour', now() - random() * interval '10 minutes' \
+         FROM generate_series(1, 400) AS i",
+    )
+    .await;
+    // Then rows never held back: more of the same two keys, and others.
+    exec(
+        "INSERT INTO outbox (topic, partition_key, payload) \
+         SELECT 'held.new', CASE i % 3 WHEN 0 THEN 'a' WHEN 1 THEN 'b' ELSE 'c' || i END, \
+                jsonb_build_object('i', i) \
+         FROM generate_series(1, 300) AS i",
+    )
+    .await;
+
+    // One claim, and the buffers of the outbox and its indexes it read,
+    // counted in its own transaction.
+    // On a connection of its own: a backend's counts of earlier transactions
+    // are reported with the current one's until they are flushed.
+    let session = outboxctl::store::outbox::relay_session(Duration::from_secs(60));
+    let fresh = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with((*env.pool.connect_options()).clone())
+        .await
+        .unwrap();
+    let mut tx = fresh.begin().await.unwrap();
+    outboxctl::store::set_local(&mut tx, &session)
+        .await
+        .unwrap();
+    let claim = outboxctl::store::outbox::claim_batch(&mut tx, 50, 64)
+        .await
+        .unwrap();
+    let fetched: i64 = sqlx::query_scalar(
+        "SELECT sum(pg_stat_get_xact_blocks_fetched(c.oid))::int8 FROM pg_class c \
+         WHERE c.oid = 'outbox'::regclass \
+            OR c.oid IN (SELECT indexrelid FROM pg_index WHERE indrelid = 'outbox'::regclass)",
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    tx.rollback().await.unwrap();
+    fresh.close().await;
+    assert_eq!(claim.rows.len(), 50, "a full batch of due rows");
+    assert!(
+        claim.rows.iter().all(|r| r.topic != "held.timer"),
+        "a row not due was claimed"
+    );
+    println!("one claim of 50 read {fetched} buffers of the outbox and its indexes");
+    assert!(
+        fetched < 2000,
+        "one claim read {fetched} buffers: it stepped over the 5,000 rows not due yet"
+    );
+
+    let summary = relay_once(&env.config).await;
+    assert_eq!(summary.sent, 700, "{summary:?}");
+    let rows: HashMap<String, (i64, Option<String>)> =
+        sqlx::query_as::<_, (String, i64, Option<String>)>(
+            "SELECT message_id::text, id, partition_key FROM outbox",
+        )
+        .fetch_all(&env.pool)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(m, id, k)| (m, (id, k)))
+        .collect();
+    let deliveries = env.take_all(&env.queue()).await;
+    assert_eq!(deliveries.len(), 700, "every due row once, no time-out");
+    let mut last: HashMap<String, i64> = HashMap::new();
+    for d in deliveries {
+        let (id, key) = &rows[&d.properties.message_id().clone().unwrap().to_string()];
+        let key = key.clone().expect("only keyed rows were due");
+        if let Some(prev) = last.insert(key.clone(), *id) {
+            assert!(prev < *id, "key {key}: row {id} delivered after {prev}");
+        }
+    }
+    let timers_left: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM outbox WHERE topic = 'held.timer' AND sent_at IS NULL",
+    )
+    .fetch_one(&env.pool)
+    .await
+    .unwrap();
+    assert_eq!(timers_left, 5000);
+}
