@@ -623,6 +623,18 @@ async fn held_back_rows_cost_a_claim_nothing_and_each_key_stays_in_order(pool: P
          FROM generate_series(1, 400) AS i",
     )
     .await;
+    // A key whose oldest row is held back for an hour, and rows of it
+    // behind that one: they wait with it.
+    exec(
+        "INSERT INTO outbox (topic, partition_key, payload, available_at) \
+         VALUES ('held.later', 'd', '{}', now() + interval '1 hour')",
+    )
+    .await;
+    exec(
+        "INSERT INTO outbox (topic, partition_key, payload) \
+         SELECT 'held.behind', 'd', '{}' FROM generate_series(1, 5)",
+    )
+    .await;
     // Then rows never held back: more of the same two keys, and others.
     exec(
         "INSERT INTO outbox (topic, partition_key, payload) \
@@ -699,4 +711,14 @@ async fn held_back_rows_cost_a_claim_nothing_and_each_key_stays_in_order(pool: P
     .await
     .unwrap();
     assert_eq!(timers_left, 5000);
+    let key_d_left: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM outbox WHERE partition_key = 'd' AND sent_at IS NULL",
+    )
+    .fetch_one(&env.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        key_d_left, 6,
+        "rows behind a held-back row of their key went out"
+    );
 }

@@ -221,25 +221,14 @@ pub async fn claim_batch(tx: &mut Tx, limit: u32, max_lanes: u32) -> Result<Clai
     //
     // A lane's head is its oldest due row: among rows never held back (the
     // lane index holds only those, so the probe meets no row that is not
-    // due), or among held-back rows that have become due, the longest-due
-    // first (their index is by due time, so rows not due yet are never
-    // read). The second part is a sample of at most `limit` rows: under a
-    // flood of due held-back rows a lane may look younger than it is, which
-    // only changes which lanes go first (see the rows below for order).
+    // due); among held-back rows without a key that are due, a sample of the
+    // longest-due (their index is by due time, so rows not due yet are never
+    // read; a lane may look younger than it is, which only changes which
+    // lanes go first); and each key's oldest held-back row when it is due
+    // (from the small index of held-back keyed rows).
     let lanes: Vec<(i32, i64)> = sqlx::query_as(
         r#"
-        WITH blocked AS MATERIALIZED (
-            -- Each key's oldest row held back and not due yet: the key's
-            -- younger rows wait for it. From the index of held-back keyed
-            -- rows, so rows without a key (a saga's time-outs) cost nothing.
-            SELECT DISTINCT ON (partition_key) partition_key, id AS first_id
-            FROM outbox
-            WHERE sent_at IS NULL AND dead_at IS NULL
-              AND available_at > created_at AND partition_key IS NOT NULL
-              AND available_at > now()
-            ORDER BY partition_key, id
-        )
-        , heads AS (
+        WITH heads AS (
             SELECT l.lane, h.id
             FROM generate_series(0, outbox_lane_count() - 1) AS l(lane)
             CROSS JOIN LATERAL (
@@ -256,16 +245,26 @@ pub async fn claim_batch(tx: &mut Tx, limit: u32, max_lanes: u32) -> Result<Clai
                 LIMIT 1
             ) h
             UNION ALL
+            -- Held-back rows without a key that are due, longest-due first.
             SELECT d.lane, d.id FROM (
                 SELECT o.lane, o.id FROM outbox o
                 WHERE o.sent_at IS NULL AND o.dead_at IS NULL
                   AND o.available_at > o.created_at AND o.available_at <= now()
-                  AND NOT EXISTS (
-                      SELECT 1 FROM blocked b
-                      WHERE b.partition_key = o.partition_key AND b.first_id < o.id)
+                  AND o.partition_key IS NULL
                 ORDER BY o.available_at
                 LIMIT $3
             ) d
+            UNION ALL
+            -- Each key's oldest held-back row, when it is due: the floor of
+            -- the rows below never passes it, so the key can go on.
+            SELECT f.lane, f.id FROM (
+                SELECT DISTINCT ON (o.partition_key) o.lane, o.id, o.available_at
+                FROM outbox o
+                WHERE o.sent_at IS NULL AND o.dead_at IS NULL
+                  AND o.available_at > o.created_at AND o.partition_key IS NOT NULL
+                ORDER BY o.partition_key, o.id
+            ) f
+            WHERE f.available_at <= now()
         )
         , ready AS MATERIALIZED (
             SELECT lane, min(id) AS head FROM heads
@@ -295,79 +294,42 @@ pub async fn claim_batch(tx: &mut Tx, limit: u32, max_lanes: u32) -> Result<Clai
         });
     }
     // No never-held-back row of these lanes is older than their oldest head:
-    // starting each lane's index scan there skips the sent rows' index
+    // starting the index scan there skips the sent rows' index
     // entries that vacuum has not removed yet, which a long drain leaves by
     // the million. (A row committed since with a smaller id is simply taken
     // by the next batch.)
     let floor = lanes.iter().map(|&(_, head)| head).min().unwrap_or(0);
     let lanes: Vec<i32> = lanes.into_iter().map(|(lane, _)| lane).collect();
 
-    // The candidates, each left out while an older row of its key is held
-    // back and not due yet: each lane's oldest rows never held back (by id),
-    // the longest-due held-back rows without a key (by due time: no order to
-    // keep), and the oldest due held-back rows with a key (by id, from the
-    // small index of held-back keyed rows). The `limit` oldest of them by id
-    // make the batch. That keeps each key's order: if a row is picked, every
-    // older due row of its key was a candidate (an older one of the same
-    // lane never held back comes first in its lane; an older held-back one
-    // comes first among those), so it is picked too.
+    // The rows: due rows of these lanes from the floor on, in id order,
+    // each left out while its key has an older held-back row that this batch
+    // will not take — not due yet, or below the floor (the lane heads of
+    // held-back rows come from a sample, so the floor may be above one). A
+    // held-back row in this range costs a heap visit; they are few here.
     let rows = sqlx::query_as::<_, Envelope>(
         r#"
         WITH blocked AS MATERIALIZED (
-            -- Each key's oldest row held back and not due yet: the key's
-            -- younger rows wait for it. From the index of held-back keyed
-            -- rows, so rows without a key (a saga's time-outs) cost nothing.
+            -- From the index of held-back keyed rows: rows without a key (a
+            -- saga's time-outs) cost nothing here.
             SELECT DISTINCT ON (partition_key) partition_key, id AS first_id
             FROM outbox
             WHERE sent_at IS NULL AND dead_at IS NULL
               AND available_at > created_at AND partition_key IS NOT NULL
-              AND available_at > now()
+              AND (available_at > now() OR id < $3)
             ORDER BY partition_key, id
-        )
-        , candidates AS MATERIALIZED (
-            SELECT c.id
-            FROM unnest($2::int[]) AS l(lane)
-            CROSS JOIN LATERAL (
-                SELECT o.id FROM outbox o
-                WHERE o.lane >= l.lane AND o.lane < l.lane + 1 AND o.id >= $3
-                  AND o.sent_at IS NULL AND o.dead_at IS NULL
-                  AND o.available_at <= o.created_at AND o.available_at <= now()
-                  AND NOT EXISTS (
-                      SELECT 1 FROM blocked b
-                      WHERE b.partition_key = o.partition_key AND b.first_id < o.id)
-                ORDER BY o.lane, o.id
-                LIMIT $1
-            ) c
-            UNION ALL
-            SELECT u.id FROM (
-                SELECT o.id FROM outbox o
-                WHERE o.sent_at IS NULL AND o.dead_at IS NULL
-                  AND o.available_at > o.created_at AND o.available_at <= now()
-                  AND o.partition_key IS NULL
-                  AND o.lane = ANY ($2::int[])
-                ORDER BY o.available_at
-                LIMIT $1
-            ) u
-            UNION ALL
-            SELECT k.id FROM (
-                SELECT o.id FROM outbox o
-                WHERE o.sent_at IS NULL AND o.dead_at IS NULL
-                  AND o.available_at > o.created_at AND o.available_at <= now()
-                  AND o.partition_key IS NOT NULL
-                  AND o.lane = ANY ($2::int[])
-                  AND NOT EXISTS (
-                      SELECT 1 FROM blocked b
-                      WHERE b.partition_key = o.partition_key AND b.first_id < o.id)
-                ORDER BY o.partition_key, o.id
-            ) k
         )
         SELECT o.id, o.message_id, o.topic, o.partition_key, o.payload::text AS payload,
                o.headers, o.traceparent, o.created_at, o.attempts
         FROM outbox o
-        WHERE o.id = ANY (ARRAY(SELECT id FROM candidates ORDER BY id LIMIT $1))
-          AND o.sent_at IS NULL AND o.dead_at IS NULL
+        WHERE o.sent_at IS NULL AND o.dead_at IS NULL
+          AND o.lane = ANY ($2::int[])
+          AND o.id >= $3
           AND o.available_at <= now()
+          AND NOT EXISTS (
+              SELECT 1 FROM blocked b
+              WHERE b.partition_key = o.partition_key AND b.first_id < o.id)
         ORDER BY o.id
+        LIMIT $1
         FOR UPDATE OF o
         "#,
     )
