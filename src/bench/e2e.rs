@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Semaphore;
 use uuid::Uuid;
 
-use super::{Lab, Process, Report, TOPIC, payload, percentile, progress};
+use super::{Lab, ProcStat, Process, Report, TOPIC, payload, percentile, progress};
 use crate::cli::BenchArgs;
 use crate::store::bench as sql;
 
@@ -140,6 +140,8 @@ struct Segment {
     effects: i64,
     distinct_effects: i64,
     processed_twice: i64,
+    /// Cores used while the rate was produced, by who used them.
+    cores: Cores,
 }
 
 impl Segment {
@@ -222,6 +224,7 @@ async fn segment(
     let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(rate)));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let bar = progress(total, &format!("produce {rate}/s"));
+    let cpu_before = CpuSplit::now(lab, relay, consume).await;
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..total {
@@ -247,6 +250,10 @@ async fn segment(
         }
     }
     let produce_secs = started.elapsed().as_secs_f64();
+    let cores = CpuSplit::now(lab, relay, consume)
+        .await
+        .minus(&cpu_before)
+        .per_second(produce_secs);
     bar.finish_and_clear();
     let commits = std::mem::take(&mut *commits.lock().expect("not poisoned"));
     let committed = commits.len() as i64;
@@ -314,7 +321,83 @@ async fn segment(
         effects,
         distinct_effects,
         processed_twice: effects - distinct_effects,
+        cores,
     })
+}
+
+/// CPU seconds so far, by who used them: the producer (this benchmark
+/// process, which writes the events, and its PostgreSQL backends), the
+/// pipeline (the relayer and consumer processes, their backends, RabbitMQ),
+/// and the whole machine.
+#[derive(Debug, Clone, Copy, Default)]
+struct CpuSplit {
+    producer: f64,
+    /// The pipeline's parts: relayer and consumer processes, their
+    /// PostgreSQL backends, RabbitMQ.
+    processes: f64,
+    backends: f64,
+    broker: f64,
+    busy: f64,
+    total: f64,
+}
+
+/// [`CpuSplit`] over an interval, in cores.
+#[derive(Debug, Clone, Copy, Default)]
+struct Cores {
+    producer: f64,
+    processes: f64,
+    backends: f64,
+    broker: f64,
+    busy: f64,
+    machine: f64,
+}
+
+impl CpuSplit {
+    async fn now(lab: &Lab, relay: &Process, consume: &Process) -> Self {
+        let own = |pid: u32| ProcStat::read(pid).map_or(0.0, |p| p.own_seconds);
+        let backends = sql::backends(&lab.pool).await.unwrap_or_default();
+        let (mut producer, mut backends_seconds) = (own(std::process::id()), 0.0);
+        for (pid, app) in backends {
+            let seconds = u32::try_from(pid).map_or(0.0, own);
+            if app.starts_with("outboxctl relay") || app.starts_with("outboxctl consume") {
+                backends_seconds += seconds;
+            } else {
+                producer += seconds;
+            }
+        }
+        let (busy, total) = super::machine_cpu_seconds();
+        Self {
+            producer,
+            processes: relay.cpu_seconds() + consume.cpu_seconds(),
+            backends: backends_seconds,
+            broker: super::broker_cpu_seconds(),
+            busy,
+            total,
+        }
+    }
+
+    fn minus(&self, before: &Self) -> Self {
+        Self {
+            producer: self.producer - before.producer,
+            processes: self.processes - before.processes,
+            backends: self.backends - before.backends,
+            broker: self.broker - before.broker,
+            busy: self.busy - before.busy,
+            total: self.total - before.total,
+        }
+    }
+
+    fn per_second(&self, secs: f64) -> Cores {
+        let secs = secs.max(f64::EPSILON);
+        Cores {
+            producer: self.producer / secs,
+            processes: self.processes / secs,
+            backends: self.backends / secs,
+            broker: self.broker / secs,
+            busy: self.busy / secs,
+            machine: self.total / secs,
+        }
+    }
 }
 
 fn single_figures(r: &mut Report, s: &Segment) {
@@ -345,6 +428,7 @@ fn single_figures(r: &mut Report, s: &Segment) {
         "consumer: sent → consumed p99 (ms)",
         percentile(&s.consume_ms, 99.0),
     );
+    cpu_figures(r, "", &s.cores);
     let (p99, max) = (s.p(99.0), s.max());
     r.target(
         format!("p99 ≤ {HELD_P99_MS} ms (got {p99:.1} ms)"),
@@ -390,10 +474,35 @@ fn curve_figures(r: &mut Report, segments: &[(u32, Segment)]) {
             format!("{rate}/s: processed twice"),
             s.processed_twice as f64,
         );
+        cpu_figures(r, &format!("{rate}/s: "), &s.cores);
     }
     let headline = held.unwrap_or(0);
     r.target(
         format!("p99 ≤ {HELD_P99_MS} ms held up to 4000 events/s (held up to {headline}/s)"),
         headline >= 4000,
+    );
+}
+
+/// Where the machine's CPU went while a rate was produced: on two cores the
+/// producer's single-row transactions take a large share, and a rate the
+/// pipeline could carry alone may find no core left.
+fn cpu_figures(r: &mut Report, prefix: &str, c: &Cores) {
+    let round = |x: f64| (x * 100.0).round() / 100.0;
+    r.figure(
+        format!("{prefix}cores: producer (this process + its PostgreSQL)"),
+        round(c.producer),
+    );
+    r.figure(
+        format!("{prefix}cores: relay + consume processes"),
+        round(c.processes),
+    );
+    r.figure(
+        format!("{prefix}cores: their PostgreSQL backends"),
+        round(c.backends),
+    );
+    r.figure(format!("{prefix}cores: RabbitMQ"), round(c.broker));
+    r.figure(
+        format!("{prefix}cores: machine busy (of {:.0})", c.machine),
+        round(c.busy),
     );
 }

@@ -521,6 +521,46 @@ impl ProcStat {
     }
 }
 
+/// Whether this process is the RabbitMQ node the benchmarks use (the one on
+/// 5672: `beam.smp`, not a node of the test cluster `outbox-c*`).
+fn is_the_broker(pid: u32, p: &ProcStat) -> bool {
+    p.comm == "beam.smp"
+        && !std::fs::read_to_string(format!("/proc/{pid}/cmdline"))
+            .unwrap_or_default()
+            .contains("outbox-c")
+}
+
+/// CPU seconds of the RabbitMQ node the benchmarks use, so far.
+fn broker_cpu_seconds() -> f64 {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0.0;
+    };
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str().and_then(|p| p.parse::<u32>().ok()))
+        .filter_map(|pid| ProcStat::read(pid).map(|p| (pid, p)))
+        .filter(|(pid, p)| is_the_broker(*pid, p))
+        .map(|(_, p)| p.own_seconds)
+        .sum()
+}
+
+/// Busy and total CPU seconds of the whole machine so far (`/proc/stat`;
+/// busy is everything but idle and I/O wait).
+fn machine_cpu_seconds() -> (f64, f64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let Some(line) = stat.lines().find(|l| l.starts_with("cpu ")) else {
+        return (0.0, 0.0);
+    };
+    let ticks: Vec<f64> = line
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal (guest time is in user).
+    let total: f64 = ticks.iter().take(8).sum();
+    let idle = ticks.get(3).copied().unwrap_or(0.0) + ticks.get(4).copied().unwrap_or(0.0);
+    ((total - idle) / 100.0, total / 100.0)
+}
+
 /// Percentile `p` (0–100) of sorted values.
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {

@@ -308,12 +308,8 @@ impl Cpu {
                 if ProcStat::read(p.ppid).is_none_or(|parent| parent.comm != "postgres") {
                     cpu.postgres += p.reaped_seconds;
                 }
-            } else if p.comm == "beam.smp" {
-                let cmdline =
-                    std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-                if !cmdline.contains("outbox-c") {
-                    cpu.rabbitmq += p.own_seconds;
-                }
+            } else if super::is_the_broker(pid, &p) {
+                cpu.rabbitmq += p.own_seconds;
             }
         }
         cpu

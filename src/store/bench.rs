@@ -125,6 +125,17 @@ pub async fn pending_count(pool: &PgPool) -> Result<i64, StoreError> {
 }
 
 /// One event in its own single-row transaction.
+/// The server processes of this database's connections: pid and
+/// application name.
+pub async fn backends(pool: &PgPool) -> Result<Vec<(i32, String)>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT pid, COALESCE(application_name, '') FROM pg_stat_activity \
+         WHERE datname = current_database()",
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
 pub async fn insert_event(
     pool: &PgPool,
     message_id: Uuid,

@@ -411,6 +411,14 @@ async fn fuzz(port: u16, token: Option<&str>, seed: u64) {
     } else {
         "open"
     };
+    if !out.status.success() && only_multipart_nulls(&report) {
+        eprintln!(
+            "schemathesis seed {seed}, {mode}: only its known false positive — a multipart \
+             field \"became null\", which on the wire is the valid string \"null\" \
+             (schemathesis#3777, #3801):\n{report}"
+        );
+        return;
+    }
     assert!(
         out.status.success(),
         "Schemathesis (seed {seed}, server {mode}) found failures:\n{report}"
@@ -423,6 +431,48 @@ async fn fuzz(port: u16, token: Option<&str>, seed: u64) {
         "schemathesis seed {seed}, {mode}: {}",
         summary.unwrap_or("ok").trim()
     );
+}
+
+/// Whether every failure in a Schemathesis report is the one it reports
+/// wrongly: a `multipart/form-data` string field it "mutated" to null, which
+/// it sends as the text `null` — a valid string the API rightly accepts.
+/// Anything else in the report (another check, another mutation) is real.
+fn only_multipart_nulls(report: &str) -> bool {
+    let lines: Vec<&str> = report.lines().map(str::trim).collect();
+    // Each failing case names its checks ("- ST201 …"), the summary counts
+    // them ("❌ ST201 …: 1").
+    let check = |l: &&&str| {
+        let code = l
+            .strip_prefix("- ST")
+            .or_else(|| l.split_once("❌ ST").map(|(_, rest)| rest));
+        code.is_some_and(|c| c.starts_with(|ch: char| ch.is_ascii_digit()))
+    };
+    let checks: Vec<&&str> = lines.iter().filter(check).collect();
+    let violations: Vec<&&str> = lines.iter().filter(|l| l.contains("violates `")).collect();
+    !checks.is_empty()
+        && checks
+            .iter()
+            .all(|l| l.contains("ST201 Schema-violating request accepted"))
+        && !violations.is_empty()
+        && violations.iter().all(|l| {
+            l.starts_with("- violates `type` at /properties/")
+                && l.ends_with("(was string, became null)")
+        })
+        && report.contains("multipart/form-data")
+}
+
+#[test]
+fn the_multipart_null_false_positive_is_told_from_real_findings() {
+    let fp = "POST /uploads\n1. Test Case ID: zoM295\n- ST201 Schema-violating request accepted\n\
+              Invalid component: in body\n  - violates `type` at /properties/filename (was string, became null)\n\
+              curl -X POST -H 'Content-Type: multipart/form-data; boundary=x'";
+    assert!(only_multipart_nulls(fp));
+    let other_mutation = fp.replace("became null", "became integer");
+    assert!(!only_multipart_nulls(&other_mutation));
+    let other_check = format!("{fp}\n- ST500 Server error");
+    assert!(!only_multipart_nulls(&other_check));
+    let json = fp.replace("multipart/form-data", "application/json");
+    assert!(!only_multipart_nulls(&json));
 }
 
 #[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]
