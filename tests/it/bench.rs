@@ -55,6 +55,28 @@ async fn every_bench_scenario_runs_and_its_counts_add_up(pool: PgPool) {
     assert_eq!(figure(&e2e, "lost"), 0.0);
     assert_eq!(figure(&e2e, "processed twice"), 0.0);
     assert!(figure(&e2e, "latency max (ms)") >= figure(&e2e, "latency p50 (ms)"));
+    // Where the CPU went while producing: the relayer and the consumer and
+    // their backends worked, and the parts add up to no more than the
+    // machine was busy (clock ticks of 10 ms round each part).
+    let busy = e2e["figures"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .find(|(k, _)| k.starts_with("cores: machine busy (of "))
+        .and_then(|(_, v)| v.as_f64())
+        .expect("a machine busy figure");
+    let parts = [
+        "cores: producer (this process + its PostgreSQL)",
+        "cores: relay + consume processes",
+        "cores: their PostgreSQL backends",
+        "cores: RabbitMQ",
+    ]
+    .map(|name| figure(&e2e, name));
+    assert!(parts[1] > 0.0 && parts[2] > 0.0, "{parts:?}");
+    assert!(
+        parts.iter().sum::<f64>() <= busy + 0.1,
+        "{parts:?} add up to more than the machine's {busy}"
+    );
 
     // The latency curve: each rate its own events, none lost or doubled
     // (a problem, and exit 1, otherwise), and a headline.

@@ -293,8 +293,8 @@ pub async fn claim_batch(tx: &mut Tx, limit: u32, max_lanes: u32) -> Result<Clai
             busy: !lanes.is_empty(),
         });
     }
-    // No never-held-back row of these lanes is older than their oldest head:
-    // starting the index scan there skips the sent rows' index
+    // No due row of these lanes that must go first is older than their
+    // oldest head: starting the index scan there skips the sent rows' index
     // entries that vacuum has not removed yet, which a long drain leaves by
     // the million. (A row committed since with a smaller id is simply taken
     // by the next batch.)
@@ -303,8 +303,9 @@ pub async fn claim_batch(tx: &mut Tx, limit: u32, max_lanes: u32) -> Result<Clai
 
     // The rows: due rows of these lanes from the floor on, in id order,
     // each left out while its key has an older held-back row that this batch
-    // will not take — not due yet, or below the floor (the lane heads of
-    // held-back rows come from a sample, so the floor may be above one). A
+    // will not take — not due yet, or below the floor (each key's oldest due
+    // held-back row is a lane head, so the floor does not pass it; this is
+    // the safety net for one committed after the heads were read). A
     // held-back row in this range costs a heap visit; they are few here.
     let rows = sqlx::query_as::<_, Envelope>(
         r#"
