@@ -490,6 +490,9 @@ impl Process {
     }
 }
 
+/// Clock ticks per second in `/proc` (`USER_HZ`, 100 on Linux).
+const USER_HZ: f64 = 100.0;
+
 /// What `/proc/<pid>/stat` says of a process's CPU use.
 struct ProcStat {
     /// The command name (`comm`).
@@ -503,7 +506,6 @@ struct ProcStat {
 
 impl ProcStat {
     fn read(pid: u32) -> Option<Self> {
-        const TICK: f64 = 100.0; // USER_HZ on Linux
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
         // The command may hold spaces and parentheses: fields follow the last ") ".
         let (head, rest) = stat.rsplit_once(") ")?;
@@ -515,8 +517,8 @@ impl ProcStat {
         Some(Self {
             comm,
             ppid: n(4)? as u32,
-            own_seconds: (n(14)? + n(15)?) / TICK,
-            reaped_seconds: (n(16)? + n(17)?) / TICK,
+            own_seconds: (n(14)? + n(15)?) / USER_HZ,
+            reaped_seconds: (n(16)? + n(17)?) / USER_HZ,
         })
     }
 }
@@ -558,7 +560,7 @@ fn machine_cpu_seconds() -> (f64, f64) {
     // user nice system idle iowait irq softirq steal (guest time is in user).
     let total: f64 = ticks.iter().take(8).sum();
     let idle = ticks.get(3).copied().unwrap_or(0.0) + ticks.get(4).copied().unwrap_or(0.0);
-    ((total - idle) / 100.0, total / 100.0)
+    ((total - idle) / USER_HZ, total / USER_HZ)
 }
 
 /// Percentile `p` (0–100) of sorted values.

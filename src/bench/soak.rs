@@ -228,7 +228,7 @@ pub async fn run(lab: &Lab, args: &BenchArgs) -> anyhow::Result<Report> {
             "{sent} messages reached the queue for {events} rows"
         ));
     }
-    let pending = sql::pending_count(&lab.pool).await?;
+    let (pending, _) = crate::store::outbox::lane_usage(&lab.pool).await?;
     if pending != 0 {
         r.problem(format!("{pending} rows still pending at the end"));
     }

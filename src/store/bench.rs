@@ -115,16 +115,6 @@ pub async fn setting(pool: &PgPool, name: &str) -> Result<String, StoreError> {
         .await?)
 }
 
-/// Rows not yet sent or dead.
-pub async fn pending_count(pool: &PgPool) -> Result<i64, StoreError> {
-    Ok(
-        sqlx::query_scalar("SELECT count(*) FROM outbox WHERE sent_at IS NULL AND dead_at IS NULL")
-            .fetch_one(pool)
-            .await?,
-    )
-}
-
-/// One event in its own single-row transaction.
 /// The server processes of this database's connections: pid and
 /// application name.
 pub async fn backends(pool: &PgPool) -> Result<Vec<(i32, String)>, StoreError> {
@@ -136,6 +126,7 @@ pub async fn backends(pool: &PgPool) -> Result<Vec<(i32, String)>, StoreError> {
     .await?)
 }
 
+/// One event in its own single-row transaction.
 pub async fn insert_event(
     pool: &PgPool,
     message_id: Uuid,
