@@ -2,6 +2,11 @@
 //! the outbox rows a transition writes: commands, replies, timers. Every
 //! function that changes something takes the caller's transaction, so one
 //! transition — inbox row, instance, history, next command — commits at once.
+//! The orchestrator works on a delivery batch at a time: one statement locks
+//! the instances its messages name, one creates those its starts begin, one
+//! writes back what all of its transitions changed.
+
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -24,37 +29,66 @@ pub struct NewInstance<'a> {
     pub deadline: DateTime<Utc>,
 }
 
-/// Create an instance, running its first step (attempt 1). `None`: this saga
-/// already has an instance for this correlation (a repeated start).
-pub async fn start(
-    conn: &mut PgConnection,
-    new: &NewInstance<'_>,
-) -> Result<Option<Instance>, StoreError> {
-    let row = sqlx::query_as::<_, Instance>(sqlx::AssertSqlSafe(format!(
-        r#"INSERT INTO saga_instances (id, saga, correlation, state, step, attempt, input, deadline)
-           VALUES ($1, $2, $3, 'running', 0, 1, $4, $5)
-           ON CONFLICT (saga, correlation) DO NOTHING
-           RETURNING {COLUMNS}"#
-    )))
-    .bind(new.id)
-    .bind(new.saga)
-    .bind(new.correlation)
-    .bind(new.input)
-    .bind(new.deadline)
-    .fetch_optional(&mut *conn)
-    .await?;
-    Ok(row)
+/// An instance this transaction holds: locked by [`lock`] or created by
+/// [`start`], and where its row is.
+#[derive(Debug, sqlx::FromRow)]
+pub struct Held {
+    /// The row's physical address: stable while this transaction holds the
+    /// row, so [`save`] finds it without a lookup the planner could turn
+    /// into a scan.
+    ctid: String,
+    #[sqlx(flatten)]
+    pub instance: Instance,
 }
 
-/// The instance, locked for a transition (`None`: there is none).
-pub async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<Option<Instance>, StoreError> {
-    let row = sqlx::query_as::<_, Instance>(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM saga_instances WHERE id = $1 FOR UPDATE"
+/// Create instances, each running its first step (attempt 1), in one
+/// statement. Returns those created; a start whose saga has an instance
+/// for its correlation already (before, or earlier in `new`) is left out.
+pub async fn start(
+    conn: &mut PgConnection,
+    new: &[NewInstance<'_>],
+) -> Result<Vec<Held>, StoreError> {
+    if new.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Planned for each batch: a plan kept from when the table was small
+    // would check the correlation key by scanning it.
+    let rows = sqlx::query_as::<_, Held>(sqlx::AssertSqlSafe(format!(
+        r#"INSERT INTO saga_instances (id, saga, correlation, state, step, attempt, input, deadline)
+           SELECT i, s, c, 'running', 0, 1, p, d
+           FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::timestamptz[])
+                WITH ORDINALITY AS n(i, s, c, p, d, o)
+           ORDER BY o
+           ON CONFLICT (saga, correlation) DO NOTHING
+           RETURNING ctid::text AS ctid, {COLUMNS}"#
     )))
-    .bind(id)
-    .fetch_optional(&mut *conn)
+    .persistent(false)
+    .bind(new.iter().map(|n| n.id).collect::<Vec<_>>())
+    .bind(new.iter().map(|n| n.saga).collect::<Vec<_>>())
+    .bind(new.iter().map(|n| n.correlation).collect::<Vec<_>>())
+    .bind(new.iter().map(|n| n.input).collect::<Vec<_>>())
+    .bind(new.iter().map(|n| n.deadline).collect::<Vec<_>>())
+    .fetch_all(&mut *conn)
     .await?;
-    Ok(row)
+    Ok(rows)
+}
+
+/// The instances with these ids, locked for a transition, by id (those
+/// that exist). Locked in id order, so two transactions that lock some of
+/// the same instances never wait for each other in a circle.
+pub async fn lock(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<Held>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = sqlx::query_as::<_, Held>(sqlx::AssertSqlSafe(format!(
+        "SELECT ctid::text AS ctid, {COLUMNS} FROM saga_instances WHERE id = ANY($1) \
+         ORDER BY id FOR UPDATE"
+    )))
+    .persistent(false)
+    .bind(ids)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows)
 }
 
 /// What a transition writes besides the instance: timeline entries, outbox
@@ -70,30 +104,64 @@ pub struct Writes {
 }
 
 impl Writes {
-    pub fn cancel_timer(&mut self, row: i64) {
-        debug_assert!(self.cancel.is_none(), "one timer per transition");
-        self.cancel = Some(row);
+    /// Drop the timer of the instance's wait: `row`, its outbox row written
+    /// before, and the one an earlier transition of this batch was about to
+    /// write.
+    pub fn cancel_timer(&mut self, row: Option<i64>) {
+        if let Some(row) = row {
+            debug_assert!(self.cancel.is_none(), "an instance waits on one timer row");
+            self.cancel = Some(row);
+        }
+        if let Some(unwritten) = self.timer.take() {
+            self.outgoing.retain(|o| o.message_id != unwritten);
+        }
     }
 }
 
-/// Write back what a transition changed, and what it produced, in one
-/// statement: drop the old timer (if the relay has not taken it yet; one it
-/// has taken arrives and is ignored), insert the outbox rows, append the
-/// timeline, update the instance (its `timer_id` becomes the new timer's row).
-pub async fn save(conn: &mut PgConnection, i: &mut Instance, w: Writes) -> Result<(), StoreError> {
-    let o = &w.outgoing;
-    let e = &w.events;
-    let timer_id: Option<i64> = sqlx::query_scalar(
+/// An instance held by this transaction and what its transitions wrote.
+#[derive(Debug)]
+pub struct Change {
+    pub held: Held,
+    pub writes: Writes,
+}
+
+/// Write back what transitions changed, and what they produced, in one
+/// statement for all of them: drop old timers (if the relay has not taken
+/// them yet; one it has taken arrives and is ignored), insert the outbox
+/// rows, append the timelines, update the instances (each one's `timer_id`
+/// becomes its new timer's row).
+pub async fn save(conn: &mut PgConnection, changes: &mut [Change]) -> Result<(), StoreError> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let cancel: Vec<i64> = changes.iter().filter_map(|c| c.writes.cancel).collect();
+    // One row per message id: the last word on it (a command sent again in
+    // the same batch).
+    let mut latest: HashMap<Uuid, &Outgoing> = HashMap::new();
+    let mut order = Vec::new();
+    for o in changes.iter().flat_map(|c| &c.writes.outgoing) {
+        if latest.insert(o.message_id, o).is_none() {
+            order.push(o.message_id);
+        }
+    }
+    let o: Vec<&Outgoing> = order.iter().map(|id| latest[id]).collect();
+    let e: Vec<(Uuid, &NewEvent)> = changes
+        .iter()
+        .flat_map(|c| c.writes.events.iter().map(|e| (c.held.instance.id, e)))
+        .collect();
+    let i: Vec<&Instance> = changes.iter().map(|c| &c.held.instance).collect();
+    let timers: Vec<(Uuid, Option<i64>)> = sqlx::query_as(
         r#"WITH cancelled AS (
-               DELETE FROM outbox WHERE id = (
+               DELETE FROM outbox WHERE id IN (
                    SELECT id FROM outbox
-                   WHERE id = $11 AND sent_at IS NULL AND dead_at IS NULL
+                   WHERE id = ANY($1) AND sent_at IS NULL AND dead_at IS NULL
                    FOR UPDATE SKIP LOCKED)
            ), sent AS (
                INSERT INTO outbox (message_id, topic, partition_key, payload, headers, available_at)
                SELECT m, t, k, p, h, COALESCE(a, now())
-               FROM unnest($12::uuid[], $13::text[], $14::text[], $15::jsonb[], $16::jsonb[],
-                           $17::timestamptz[]) AS o(m, t, k, p, h, a)
+               FROM unnest($2::uuid[], $3::text[], $4::text[], $5::jsonb[], $6::jsonb[],
+                           $7::timestamptz[]) WITH ORDINALITY AS o(m, t, k, p, h, a, n)
+               ORDER BY n
                ON CONFLICT (message_id) DO UPDATE SET
                    topic = EXCLUDED.topic, payload = EXCLUDED.payload, headers = EXCLUDED.headers,
                    available_at = EXCLUDED.available_at, sent_at = NULL, dead_at = NULL,
@@ -102,49 +170,77 @@ pub async fn save(conn: &mut PgConnection, i: &mut Instance, w: Writes) -> Resul
                RETURNING id, message_id
            ), logged AS (
                INSERT INTO saga_events (saga_id, kind, step, attempt, detail, message_id, actor)
-               SELECT $1, k, s, a, d, m, c
-               FROM unnest($18::text[], $19::text[], $20::int[], $21::jsonb[], $22::uuid[],
-                           $23::text[]) WITH ORDINALITY AS e(k, s, a, d, m, c, n)
+               SELECT i, k, s, a, d, m, c
+               FROM unnest($8::uuid[], $9::text[], $10::text[], $11::int[], $12::jsonb[],
+                           $13::uuid[], $14::text[]) WITH ORDINALITY AS e(i, k, s, a, d, m, c, n)
                ORDER BY n
            )
-           UPDATE saga_instances SET state = $2, step = $3, attempt = $4, done = $5, outputs = $6,
-               reason = $7, waiting_since = $8,
-               timer_id = COALESCE((SELECT id FROM sent WHERE message_id = $24), $9),
-               finished_at = $10, updated_at = clock_timestamp()
-           WHERE id = $1
-           RETURNING timer_id"#,
+           UPDATE saga_instances s SET state = u.state, step = u.step, attempt = u.attempt,
+               done = u.done, outputs = u.outputs, reason = u.reason,
+               waiting_since = u.waiting_since,
+               timer_id = COALESCE((SELECT id FROM sent WHERE message_id = u.timer), u.timer_id),
+               finished_at = u.finished_at, updated_at = clock_timestamp()
+           FROM unnest($15::text[]::tid[], $16::text[], $17::int[], $18::int[], $19::int[],
+                       $20::jsonb[], $21::text[], $22::timestamptz[], $23::bigint[],
+                       $24::timestamptz[], $25::uuid[])
+                AS u(t, state, step, attempt, done, outputs, reason, waiting_since, timer_id,
+                     finished_at, timer)
+           WHERE s.ctid = u.t
+           RETURNING s.id, s.timer_id"#,
     )
-    .bind(i.id)
-    .bind(i.state)
-    .bind(i.step)
-    .bind(i.attempt)
-    .bind(i.done)
-    .bind(&i.outputs)
-    .bind(i.reason.as_deref())
-    .bind(i.waiting_since)
-    .bind(i.timer_id)
-    .bind(i.finished_at)
-    .bind(w.cancel)
+    // Planned for each batch, for the sizes it has (see `start`).
+    .persistent(false)
+    .bind(&cancel)
     .bind(o.iter().map(|x| x.message_id).collect::<Vec<_>>())
-    .bind(o.iter().map(|x| x.topic.clone()).collect::<Vec<_>>())
+    .bind(o.iter().map(|x| x.topic.as_str()).collect::<Vec<_>>())
     .bind(
         o.iter()
-            .map(|x| x.partition_key.clone())
+            .map(|x| x.partition_key.as_deref())
             .collect::<Vec<_>>(),
     )
-    .bind(o.iter().map(|x| x.payload.clone()).collect::<Vec<_>>())
-    .bind(o.iter().map(|x| x.headers.clone()).collect::<Vec<_>>())
+    .bind(o.iter().map(|x| &x.payload).collect::<Vec<_>>())
+    .bind(o.iter().map(|x| &x.headers).collect::<Vec<_>>())
     .bind(o.iter().map(|x| x.available_at).collect::<Vec<_>>())
-    .bind(e.iter().map(|x| x.kind).collect::<Vec<_>>())
-    .bind(e.iter().map(|x| x.step.clone()).collect::<Vec<_>>())
-    .bind(e.iter().map(|x| x.attempt).collect::<Vec<_>>())
-    .bind(e.iter().map(|x| x.detail.clone()).collect::<Vec<_>>())
-    .bind(e.iter().map(|x| x.message_id).collect::<Vec<_>>())
-    .bind(e.iter().map(|x| x.actor.clone()).collect::<Vec<_>>())
-    .bind(w.timer)
-    .fetch_one(&mut *conn)
+    .bind(e.iter().map(|(id, _)| *id).collect::<Vec<_>>())
+    .bind(e.iter().map(|(_, x)| x.kind).collect::<Vec<_>>())
+    .bind(e.iter().map(|(_, x)| x.step.as_deref()).collect::<Vec<_>>())
+    .bind(e.iter().map(|(_, x)| x.attempt).collect::<Vec<_>>())
+    .bind(e.iter().map(|(_, x)| x.detail.as_ref()).collect::<Vec<_>>())
+    .bind(e.iter().map(|(_, x)| x.message_id).collect::<Vec<_>>())
+    .bind(
+        e.iter()
+            .map(|(_, x)| x.actor.as_deref())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        changes
+            .iter()
+            .map(|c| c.held.ctid.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(i.iter().map(|x| x.state.as_str()).collect::<Vec<_>>())
+    .bind(i.iter().map(|x| x.step).collect::<Vec<_>>())
+    .bind(i.iter().map(|x| x.attempt).collect::<Vec<_>>())
+    .bind(i.iter().map(|x| x.done).collect::<Vec<_>>())
+    .bind(i.iter().map(|x| &x.outputs).collect::<Vec<_>>())
+    .bind(i.iter().map(|x| x.reason.as_deref()).collect::<Vec<_>>())
+    .bind(i.iter().map(|x| x.waiting_since).collect::<Vec<_>>())
+    .bind(i.iter().map(|x| x.timer_id).collect::<Vec<_>>())
+    .bind(i.iter().map(|x| x.finished_at).collect::<Vec<_>>())
+    .bind(changes.iter().map(|c| c.writes.timer).collect::<Vec<_>>())
+    .fetch_all(&mut *conn)
     .await?;
-    i.timer_id = timer_id;
+    if timers.len() != changes.len() {
+        return Err(StoreError::Schema(format!(
+            "{} of {} saga instances held by this transaction were written back",
+            timers.len(),
+            changes.len()
+        )));
+    }
+    let timers: HashMap<Uuid, Option<i64>> = timers.into_iter().collect();
+    for c in changes.iter_mut() {
+        c.held.instance.timer_id = timers[&c.held.instance.id];
+    }
     Ok(())
 }
 
@@ -171,29 +267,39 @@ pub struct Outgoing {
     pub available_at: Option<DateTime<Utc>>,
 }
 
-/// Write `out` to the outbox; returns its row id. A message id that is
-/// there already — a command sent again — puts that row back to pending
-/// with the new payload and headers, as `outbox replay` does.
-pub async fn send(conn: &mut PgConnection, out: &Outgoing) -> Result<i64, StoreError> {
-    let id = sqlx::query_scalar(
+/// Write these rows to the outbox in one statement (replies: each with a
+/// message id of its own). A message id that is there already — a command
+/// sent again — puts that row back to pending with the new payload and
+/// headers, as `outbox replay` does.
+pub async fn send(conn: &mut PgConnection, out: &[Outgoing]) -> Result<(), StoreError> {
+    if out.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
         r#"INSERT INTO outbox (message_id, topic, partition_key, payload, headers, available_at)
-           VALUES ($1, $2, $3, $4, $5, COALESCE($6, now()))
+           SELECT m, t, k, p, h, COALESCE(a, now())
+           FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::jsonb[],
+                       $6::timestamptz[]) WITH ORDINALITY AS o(m, t, k, p, h, a, n)
+           ORDER BY n
            ON CONFLICT (message_id) DO UPDATE SET
                topic = EXCLUDED.topic, payload = EXCLUDED.payload, headers = EXCLUDED.headers,
                available_at = EXCLUDED.available_at, sent_at = NULL, dead_at = NULL,
                attempts = 0, last_error = NULL, replay_count = outbox.replay_count + 1,
-               replayed_at = now(), replayed_by = 'saga'
-           RETURNING id"#,
+               replayed_at = now(), replayed_by = 'saga'"#,
     )
-    .bind(out.message_id)
-    .bind(&out.topic)
-    .bind(&out.partition_key)
-    .bind(&out.payload)
-    .bind(&out.headers)
-    .bind(out.available_at)
-    .fetch_one(&mut *conn)
+    .bind(out.iter().map(|x| x.message_id).collect::<Vec<_>>())
+    .bind(out.iter().map(|x| x.topic.as_str()).collect::<Vec<_>>())
+    .bind(
+        out.iter()
+            .map(|x| x.partition_key.as_deref())
+            .collect::<Vec<_>>(),
+    )
+    .bind(out.iter().map(|x| &x.payload).collect::<Vec<_>>())
+    .bind(out.iter().map(|x| &x.headers).collect::<Vec<_>>())
+    .bind(out.iter().map(|x| x.available_at).collect::<Vec<_>>())
+    .execute(&mut *conn)
     .await?;
-    Ok(id)
+    Ok(())
 }
 
 pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<Instance>, StoreError> {

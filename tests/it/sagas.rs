@@ -6,7 +6,8 @@
 use std::time::Duration;
 
 use outboxctl::config::{HandlerConfig, QueueConfig, SagaConfig, StepConfig, UploadsConfig};
-use outboxctl::flow::handlers::Handlers;
+use outboxctl::flow::handlers::{Effect, HandlerError, Handlers, Message};
+use outboxctl::model::MessageId;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -454,6 +455,193 @@ async fn a_duplicated_reply_is_ignored_and_one_for_an_unknown_saga_dead_lettered
         ["do a", "do b", "do c"],
         "the copy changed nothing"
     );
+}
+
+/// A message on one of the `orders` saga's topics, as the orchestrator's
+/// consumer hands it over.
+fn orchestrated(topic: &str, payload: Value) -> Message {
+    Message {
+        message_id: MessageId(Uuid::now_v7()),
+        topic: topic.into(),
+        body: payload.to_string().into_bytes(),
+        payload,
+        headers: json!({}),
+        saga: None,
+        attempt: 1,
+        redelivered: false,
+        partition_key: None,
+        traceparent: None,
+        created_at_ms: None,
+    }
+}
+
+/// One delivery batch through the orchestrator, in a transaction of its
+/// own; how many messages it applied.
+async fn transitions(env: &TestEnv, batch: &[Message]) -> Result<usize, HandlerError> {
+    let handlers = outboxctl::flow::saga::handlers(&env.config);
+    let Effect::InDatabase(orchestrator) = &handlers.routes()[0].effect else {
+        panic!("the orchestrator works in the database");
+    };
+    assert!(orchestrator.batches());
+    let run: Vec<&Message> = batch.iter().collect();
+    let mut tx = env.pool.begin().await.unwrap();
+    let done = orchestrator.handle_all(&mut tx, &run).await?;
+    tx.commit().await.unwrap();
+    Ok(done.len())
+}
+
+/// (instance id, state, step, outbox row of its timer) of an order.
+async fn instance_of(env: &TestEnv, order: &str) -> (Uuid, String, i32, Option<i64>) {
+    sqlx::query_as(
+        "SELECT id, state, step, timer_id FROM saga_instances \
+         WHERE saga = 'orders' AND correlation = $1",
+    )
+    .bind(order)
+    .fetch_one(&env.pool)
+    .await
+    .unwrap()
+}
+
+/// The pending timer rows of an instance: (row, step, attempt).
+async fn pending_timers(env: &TestEnv, id: Uuid) -> Vec<(i64, String, i64)> {
+    sqlx::query_as(
+        "SELECT id, payload->>'step', (payload->>'attempt')::bigint FROM outbox \
+         WHERE topic = 'saga.orders.timeout' AND payload->>'saga_id' = $1::text \
+           AND sent_at IS NULL AND dead_at IS NULL ORDER BY id",
+    )
+    .bind(id)
+    .fetch_all(&env.pool)
+    .await
+    .unwrap()
+}
+
+#[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]
+async fn the_transitions_of_one_batch_apply_in_order_as_one_at_a_time_would(pool: PgPool) {
+    let env = saga_env(pool, three_steps(Duration::from_secs(60), 1)).await;
+    let reply = |id: Uuid, step: &str, attempt: u32, ok: bool| {
+        let mut r =
+            json!({ "saga_id": id, "step": step, "phase": "step", "attempt": attempt, "ok": ok });
+        if !ok {
+            r["reason"] = json!("refused");
+        }
+        orchestrated("saga.orders.reply", r)
+    };
+    let timer = |id: Uuid, step: &str, attempt: u32| {
+        orchestrated(
+            "saga.orders.timeout",
+            json!({ "saga_id": id, "step": step, "phase": "step", "attempt": attempt }),
+        )
+    };
+
+    // Two starts of order 1 and one of order 2: the repeat starts nothing.
+    let starts = [
+        orchestrated("order.placed", json!({ "order": "1" })),
+        orchestrated("order.placed", json!({ "order": "1", "again": true })),
+        orchestrated("order.placed", json!({ "order": "2" })),
+    ];
+    assert_eq!(transitions(&env, &starts).await.unwrap(), 3);
+    let (one, ..) = instance_of(&env, "1").await;
+    let (two, ..) = instance_of(&env, "2").await;
+    let instances: i64 = sqlx::query_scalar("SELECT count(*) FROM saga_instances")
+        .fetch_one(&env.pool)
+        .await
+        .unwrap();
+    assert_eq!(instances, 2, "the repeated start created nothing");
+    for id in [one, two] {
+        assert_eq!(
+            timeline(&env.pool, id).await,
+            ["started", "command_sent a #1"]
+        );
+        let timers = pending_timers(&env, id).await;
+        assert_eq!(timers.len(), 1, "one timer per wait: {timers:?}");
+    }
+
+    // Order 1's reply, a copy of it and its timer, now stale; order 2's
+    // step refused: one batch.
+    let batch = [
+        reply(one, "a", 1, true),
+        reply(one, "a", 1, true),
+        timer(one, "a", 1),
+        reply(two, "a", 1, false),
+    ];
+    assert_eq!(transitions(&env, &batch).await.unwrap(), 4);
+    assert_eq!(
+        timeline(&env.pool, one).await,
+        [
+            "started",
+            "command_sent a #1",
+            "step_done a #1",
+            "command_sent b #1",
+            "ignored_reply"
+        ]
+    );
+    let (_, state, step, timer_row) = instance_of(&env, "1").await;
+    assert_eq!((state.as_str(), step), ("running", 1));
+    let timers = pending_timers(&env, one).await;
+    assert_eq!(
+        timers.len(),
+        1,
+        "step a's timer dropped, b's written: {timers:?}"
+    );
+    assert_eq!((timers[0].1.as_str(), timers[0].2), ("b", 1));
+    assert_eq!(
+        timer_row,
+        Some(timers[0].0),
+        "the instance waits on b's timer"
+    );
+    let (_, state, ..) = instance_of(&env, "2").await;
+    assert_eq!(
+        state, "compensated",
+        "nothing was done before a, so nothing to undo"
+    );
+    assert!(pending_timers(&env, two).await.is_empty());
+
+    // Step b times out (the command goes again, with a timer) and, in the
+    // same batch, b's answer comes: the saga moves on to c, and the timer
+    // of b's second attempt is never written.
+    // The relayer published b's timer when it fell due.
+    sqlx::query("UPDATE outbox SET sent_at = now() WHERE id = $1")
+        .bind(timer_row)
+        .execute(&env.pool)
+        .await
+        .unwrap();
+    let batch = [timer(one, "b", 1), reply(one, "b", 1, true)];
+    assert_eq!(transitions(&env, &batch).await.unwrap(), 2);
+    assert_eq!(
+        timeline(&env.pool, one).await[5..],
+        [
+            "timed_out b #1",
+            "command_sent b #2",
+            "step_done b #2",
+            "command_sent c #1"
+        ]
+    );
+    let (_, state, step, timer_row) = instance_of(&env, "1").await;
+    assert_eq!((state.as_str(), step), ("running", 2));
+    let timers = pending_timers(&env, one).await;
+    assert_eq!(timers.len(), 1, "one timer, step c's: {timers:?}");
+    assert_eq!((timers[0].1.as_str(), timers[0].2), ("c", 1));
+    assert_eq!(timer_row, Some(timers[0].0));
+
+    // A batch with a reply for no instance fails whole and writes nothing.
+    let events: i64 = sqlx::query_scalar("SELECT count(*) FROM saga_events")
+        .fetch_one(&env.pool)
+        .await
+        .unwrap();
+    let batch = [
+        reply(one, "c", 1, true),
+        reply(Uuid::new_v4(), "a", 1, true),
+    ];
+    match transitions(&env, &batch).await {
+        Err(HandlerError::Reject(why)) => assert!(why.contains("does not exist"), "{why}"),
+        other => panic!("a reply for no instance: {other:?}"),
+    }
+    let after: i64 = sqlx::query_scalar("SELECT count(*) FROM saga_events")
+        .fetch_one(&env.pool)
+        .await
+        .unwrap();
+    assert_eq!(after, events);
+    assert_eq!(instance_of(&env, "1").await.1, "running");
 }
 
 #[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]

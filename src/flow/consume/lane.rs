@@ -391,16 +391,76 @@ impl Consumer {
         };
         let mut outcomes = Vec::with_capacity(items.len());
         let mut done = Vec::new();
-        for (n, (item, new)) in items.iter().zip(new).enumerate() {
-            let m = &item.message;
-            let Some(recorded) = new else {
+        // Replies to saga commands, written together once the effects ran.
+        let mut replies = Vec::new();
+        let mut new = new;
+        let mut n = 0;
+        while n < items.len() {
+            let m = &items[n].message;
+            let Some(recorded) = new[n].take() else {
                 if self.replies(m) {
                     let output = earlier.get(&m.message_id).cloned();
-                    reply(&mut tx, m, Ok(output)).await?;
+                    replies.extend(reply(m, Ok(output)));
                 }
                 outcomes.push(Settled::Duplicate);
+                n += 1;
                 continue;
             };
+            // A handler that does a run of messages in fewer statements gets
+            // this message and the new ones after it that only it handles.
+            if let Some(route) = self.batching(m) {
+                let len = items[n..]
+                    .iter()
+                    .zip(&new[n..])
+                    .skip(1)
+                    .take_while(|(i, r)| {
+                        r.is_some()
+                            && self
+                                .batching(&i.message)
+                                .is_some_and(|other| Arc::ptr_eq(&other, &route))
+                    })
+                    .count()
+                    + 1;
+                let run: Vec<&Message> = items[n..n + len].iter().map(|i| &i.message).collect();
+                let Effect::InDatabase(handler) = &route.effect else {
+                    unreachable!("only handlers in the database batch");
+                };
+                let began = Instant::now();
+                let outs = handler
+                    .handle_all(&mut tx, &run)
+                    .await
+                    .map_err(|e| Failure {
+                        handler: Some(route.clone()),
+                        error: e.of(&route.name),
+                    })?;
+                if outs.len() != len {
+                    return Err(Failure {
+                        handler: Some(route.clone()),
+                        error: HandlerError::Retry(format!(
+                            "handler {} answered {} of a run of {len} messages",
+                            route.name,
+                            outs.len()
+                        )),
+                    });
+                }
+                // The run's time, shared out.
+                let took = began.elapsed() / len as u32;
+                for (k, out) in outs.into_iter().enumerate() {
+                    let recorded = match k {
+                        0 => recorded.clone(),
+                        _ => new[n + k].take().expect("the run has only new messages"),
+                    };
+                    let mut ran = calls.get(n + k).cloned().unwrap_or_default();
+                    ran.push((route.clone(), took, out));
+                    let m = &items[n + k].message;
+                    let (finished, outcome) =
+                        self.finished(m, recorded, ran, started, &mut replies);
+                    done.push(finished);
+                    outcomes.push(outcome);
+                }
+                n += len;
+                continue;
+            }
             let mut ran = calls.get(n).cloned().unwrap_or_default();
             for route in self.handlers.matching(&m.topic) {
                 let Effect::InDatabase(handler) = &route.effect else {
@@ -413,21 +473,52 @@ impl Consumer {
                 })?;
                 ran.push((route.clone(), began.elapsed(), output));
             }
-            // What the last handler that handed something on handed on.
-            let output = ran.iter().rev().find_map(|(.., d)| d.output.clone());
-            if self.replies(m) {
-                reply(&mut tx, m, Ok(output.clone())).await?;
-            }
-            done.push(inbox::Finished {
-                recorded,
-                processing_ms: started.elapsed().as_secs_f64() * 1000.0,
-                output,
-            });
-            outcomes.push(Settled::Processed(ran));
+            let (finished, outcome) = self.finished(m, recorded, ran, started, &mut replies);
+            done.push(finished);
+            outcomes.push(outcome);
+            n += 1;
         }
+        store::saga::send(&mut tx, &replies).await?;
         inbox::finish(&mut tx, &self.name, &done).await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(outcomes)
+    }
+
+    /// A message whose handlers ran: its history row's stamp, its reply
+    /// (added to `replies`) and its outcome.
+    fn finished(
+        &self,
+        m: &Message,
+        recorded: inbox::Recorded,
+        ran: Ran,
+        started: Instant,
+        replies: &mut Vec<store::saga::Outgoing>,
+    ) -> (inbox::Finished, Settled) {
+        // What the last handler that handed something on handed on.
+        let output = ran.iter().rev().find_map(|(.., d)| d.output.clone());
+        if self.replies(m) {
+            replies.extend(reply(m, Ok(output.clone())));
+        }
+        let finished = inbox::Finished {
+            recorded,
+            processing_ms: started.elapsed().as_secs_f64() * 1000.0,
+            output,
+        };
+        (finished, Settled::Processed(ran))
+    }
+
+    /// The handler that takes runs of messages like `m`: `m`'s only handler
+    /// in the database, when it [batches](crate::flow::handlers::Handler::batches).
+    fn batching(&self, m: &Message) -> Option<Arc<Route>> {
+        let mut routes = self
+            .handlers
+            .matching(&m.topic)
+            .filter(|r| matches!(&r.effect, Effect::InDatabase(_)));
+        let route = routes.next()?;
+        let Effect::InDatabase(handler) = &route.effect else {
+            return None;
+        };
+        (handler.batches() && routes.next().is_none()).then(|| route.clone())
     }
 
     /// Whether this consumer answers `m`: a saga command that some handler

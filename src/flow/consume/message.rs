@@ -21,23 +21,28 @@ pub(super) fn saga_of(d: &Delivery) -> Option<saga::Ref> {
     })
 }
 
-/// Answer the saga of `m` in the transaction that records it.
-pub(super) async fn reply(
-    tx: &mut sqlx::PgConnection,
+/// The reply to the saga of `m`, if `m` is a saga's command: for the
+/// transaction that records `m` to write.
+pub(super) fn reply(
     m: &Message,
     result: Result<Option<serde_json::Value>, String>,
-) -> Result<(), StoreError> {
-    match &m.saga {
-        Some(s) => write_reply(tx, s, result).await,
-        None => Ok(()),
-    }
+) -> Option<store::saga::Outgoing> {
+    m.saga.as_ref().map(|s| reply_to(s, result))
 }
 
+/// Answer saga command `s` in the caller's transaction.
 pub(super) async fn write_reply(
     tx: &mut sqlx::PgConnection,
     s: &saga::Ref,
     result: Result<Option<serde_json::Value>, String>,
 ) -> Result<(), StoreError> {
+    store::saga::send(tx, &[reply_to(s, result)]).await
+}
+
+fn reply_to(
+    s: &saga::Ref,
+    result: Result<Option<serde_json::Value>, String>,
+) -> store::saga::Outgoing {
     let (ok, output, reason) = match result {
         Ok(output) => (true, output, None),
         Err(reason) => (false, None, Some(reason)),
@@ -51,20 +56,14 @@ pub(super) async fn write_reply(
         output,
         reason,
     };
-    let payload = serde_json::to_value(&reply).expect("a reply serializes");
-    store::saga::send(
-        tx,
-        &store::saga::Outgoing {
-            message_id: uuid::Uuid::now_v7(),
-            topic: s.reply_to.clone(),
-            partition_key: Some(s.saga_id.to_string()),
-            payload,
-            headers: serde_json::json!({}),
-            available_at: None,
-        },
-    )
-    .await?;
-    Ok(())
+    store::saga::Outgoing {
+        message_id: uuid::Uuid::now_v7(),
+        topic: s.reply_to.clone(),
+        partition_key: Some(s.saga_id.to_string()),
+        payload: serde_json::to_value(&reply).expect("a reply serializes"),
+        headers: serde_json::json!({}),
+        available_at: None,
+    }
 }
 
 /// Attempt number of a delivery: 1, or what our retry header says. Only a

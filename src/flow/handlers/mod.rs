@@ -141,6 +141,9 @@ impl Measure {
 }
 
 pub type HandlerFuture<'a> = Pin<Box<dyn Future<Output = Result<Done, HandlerError>> + Send + 'a>>;
+/// What [`Handler::handle_all`] returns: one [`Done`] per message.
+pub type HandlersFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<Vec<Done>, HandlerError>> + Send + 'a>>;
 
 /// What a `check` found: what it checked, or what is wrong and the fix.
 pub type CheckFuture<'a> = Pin<Box<dyn Future<Output = Result<String, String>> + Send + 'a>>;
@@ -152,6 +155,31 @@ pub type CheckFuture<'a> = Pin<Box<dyn Future<Output = Result<String, String>> +
 pub trait Handler: Send + Sync + 'static {
     /// Run the effect on `conn`, which is inside the consumer's transaction.
     fn handle<'a>(&'a self, conn: &'a mut PgConnection, message: &'a Message) -> HandlerFuture<'a>;
+
+    /// Whether [`handle_all`](Self::handle_all) does a run of messages in
+    /// fewer statements than one [`handle`](Self::handle) each; only then
+    /// does the consumer hand it runs.
+    fn batches(&self) -> bool {
+        false
+    }
+
+    /// Run the effects of consecutive messages of one delivery batch, in
+    /// order, in the consumer's transaction: one [`Done`] per message, or
+    /// the error of the first that failed (the consumer then handles each
+    /// message alone, so the error stays with its message).
+    fn handle_all<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        messages: &'a [&'a Message],
+    ) -> HandlersFuture<'a> {
+        Box::pin(async move {
+            let mut done = Vec::with_capacity(messages.len());
+            for m in messages {
+                done.push(self.handle(conn, m).await?);
+            }
+            Ok(done)
+        })
+    }
 
     /// Check what can be checked before the first message (a statement
     /// prepares); `Ok` says what was checked.

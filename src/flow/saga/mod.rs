@@ -135,9 +135,10 @@ pub async fn act(
     actor: &str,
 ) -> Result<Result<Instance, String>, StoreError> {
     let mut tx = pool.begin().await?;
-    let Some(mut inst) = db::lock(&mut tx, id).await? else {
+    let Some(mut held) = db::lock(&mut tx, &[id]).await?.pop() else {
         return Ok(Err(format!("there is no saga instance {id}")));
     };
+    let mut inst = held.instance.clone();
     let Some(saga) = config.sagas.iter().find(|s| s.name == inst.saga) else {
         return Ok(Err(format!(
             "instance {id} belongs to saga {}, which the configuration no longer declares",
@@ -145,15 +146,7 @@ pub async fn act(
         )));
     };
     let (reply_topic, timeout_topic) = (saga.reply_topic(), saga.timeout_topic());
-    let mut t = orchestrator::Transition {
-        conn: &mut tx,
-        saga,
-        reply_topic: &reply_topic,
-        timeout_topic: &timeout_topic,
-        actor: Some(actor),
-        measures: Vec::new(),
-        writes: db::Writes::default(),
-    };
+    let mut t = orchestrator::Transition::new(saga, &reply_topic, &timeout_topic, Some(actor));
     match (action, inst.state) {
         (_, State::Completed | State::Compensated) => {
             return Ok(Err(format!(
@@ -187,9 +180,14 @@ pub async fn act(
         }
     }
     let measures = std::mem::take(&mut t.measures);
-    let writes = std::mem::take(&mut t.writes);
-    db::save(&mut tx, &mut inst, writes).await?;
+    held.instance = inst;
+    let mut changes = [db::Change {
+        held,
+        writes: std::mem::take(&mut t.writes),
+    }];
+    db::save(&mut tx, &mut changes).await?;
     tx.commit().await?;
     measures.iter().for_each(Measure::record);
-    Ok(Ok(inst))
+    let [db::Change { held, .. }] = changes;
+    Ok(Ok(held.instance))
 }

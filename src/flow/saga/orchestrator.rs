@@ -3,8 +3,10 @@
 //! moves it on (the next command, or compensation in reverse); a timer that
 //! arrives while its wait is still open sends the command again or gives
 //! up. Each runs in the consumer's transaction, beside the inbox row of the
-//! message that caused it, and writes the outbox rows of what comes next.
+//! message that caused it, and writes the outbox rows of what comes next;
+//! the transitions of a delivery batch share their statements.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,7 +17,9 @@ use tracing::{debug, info, warn};
 use uuid::Uuid;
 
 use crate::config::{SagaConfig, StepConfig};
-use crate::flow::handlers::{Done, Handler, HandlerError, HandlerFuture, Measure, Message};
+use crate::flow::handlers::{
+    Done, Handler, HandlerError, HandlerFuture, HandlersFuture, Measure, Message,
+};
 use crate::model::saga::{self, Command, Instance, Phase, Reply, State, Timer};
 use crate::store::saga::{self as db, NewEvent, NewInstance, Outgoing};
 
@@ -38,29 +42,190 @@ impl Orchestrator {
 impl Handler for Orchestrator {
     fn handle<'a>(&'a self, conn: &'a mut PgConnection, m: &'a Message) -> HandlerFuture<'a> {
         Box::pin(async move {
-            let mut t = Transition {
-                conn,
-                saga: &self.saga,
-                reply_topic: &self.reply_topic,
-                timeout_topic: &self.timeout_topic,
-                actor: None,
-                measures: Vec::new(),
-                writes: db::Writes::default(),
+            let mut done = self.transitions(conn, &[m]).await?;
+            Ok(done.pop().unwrap_or_default())
+        })
+    }
+
+    fn batches(&self) -> bool {
+        true
+    }
+
+    fn handle_all<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        ms: &'a [&'a Message],
+    ) -> HandlersFuture<'a> {
+        Box::pin(self.transitions(conn, ms))
+    }
+}
+
+/// A message on one of the orchestrator's topics, decoded.
+enum Input<'a> {
+    Start {
+        correlation: String,
+        payload: &'a Value,
+        cause: Uuid,
+        /// The id of the instance it would create.
+        id: Uuid,
+    },
+    Reply(Reply, Uuid),
+    Timer(Timer),
+}
+
+impl Orchestrator {
+    fn input<'a>(&self, m: &'a Message) -> Result<Input<'a>, HandlerError> {
+        Ok(if m.topic == self.reply_topic {
+            Input::Reply(decode(m, "a reply")?, m.message_id.0)
+        } else if m.topic == self.timeout_topic {
+            Input::Timer(decode(m, "a timer")?)
+        } else {
+            let field = &self.saga.correlate;
+            let correlation = match m.payload.get(field) {
+                Some(Value::String(s)) if !s.is_empty() => s.clone(),
+                Some(v @ (Value::Number(_) | Value::Bool(_))) => v.to_string(),
+                _ => {
+                    return Err(HandlerError::Reject(format!(
+                        "the start payload has no {field:?} (saga {}: correlate = {field:?})",
+                        self.saga.name
+                    )));
+                }
             };
-            if m.topic == self.reply_topic {
-                let reply: Reply = decode(m, "a reply")?;
-                t.reply(reply, m.message_id.0).await?;
-            } else if m.topic == self.timeout_topic {
-                let timer: Timer = decode(m, "a timer")?;
-                t.timer(timer).await?;
-            } else {
-                t.start(&m.payload, m.message_id.0).await?;
+            Input::Start {
+                correlation,
+                payload: &m.payload,
+                cause: m.message_id.0,
+                id: Uuid::now_v7(),
             }
-            Ok(Done {
+        })
+    }
+
+    /// The transitions of a run of messages, in order, in the consumer's
+    /// transaction: one statement locks every instance they name, one
+    /// creates the instances their starts begin, one writes back what
+    /// changed — however many messages the run has. Several messages of one
+    /// instance apply one after the other. Any message that cannot apply (a
+    /// reply for no instance, a payload that is not a saga's) fails the
+    /// run; the consumer then handles each message alone.
+    async fn transitions(
+        &self,
+        conn: &mut PgConnection,
+        ms: &[&Message],
+    ) -> Result<Vec<Done>, HandlerError> {
+        let inputs = ms
+            .iter()
+            .map(|m| self.input(m))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut named: Vec<Uuid> = inputs
+            .iter()
+            .filter_map(|i| match i {
+                Input::Reply(r, _) => Some(r.saga_id),
+                Input::Timer(t) => Some(t.saga_id),
+                Input::Start { .. } => None,
+            })
+            .collect();
+        named.sort_unstable();
+        named.dedup();
+        // Locks first, creation second: a start that waits for another
+        // transaction's start of the same correlation holds no lock that
+        // transaction could be waiting for.
+        let mut held: HashMap<Uuid, (db::Change, bool)> = HashMap::new();
+        for h in db::lock(conn, &named).await? {
+            held.insert(h.instance.id, (change(h), false));
+        }
+        let deadline = Utc::now()
+            + chrono::Duration::from_std(self.saga.deadline).unwrap_or(chrono::Duration::MAX);
+        let new: Vec<NewInstance> = inputs
+            .iter()
+            .filter_map(|i| match i {
+                Input::Start {
+                    correlation,
+                    payload,
+                    id,
+                    ..
+                } => Some(NewInstance {
+                    id: *id,
+                    saga: &self.saga.name,
+                    correlation,
+                    input: payload,
+                    deadline,
+                }),
+                _ => None,
+            })
+            .collect();
+        for h in db::start(conn, &new).await? {
+            held.insert(h.instance.id, (change(h), false));
+        }
+
+        let mut changed = Vec::new();
+        let mut done = Vec::with_capacity(inputs.len());
+        for input in inputs {
+            let id = match &input {
+                Input::Start { id, .. } => *id,
+                Input::Reply(r, _) => r.saga_id,
+                Input::Timer(t) => t.saga_id,
+            };
+            let mut t = Transition::new(&self.saga, &self.reply_topic, &self.timeout_topic, None);
+            let entry = held.get_mut(&id);
+            let wrote = match (input, entry) {
+                (Input::Start { correlation, .. }, None) => {
+                    debug!(saga = %self.saga.name, correlation, "started before; nothing to do");
+                    t.count("outbox_saga_starts_ignored_total", None);
+                    false
+                }
+                (Input::Reply(reply, _), None) => {
+                    return Err(HandlerError::Reject(format!(
+                        "a reply for saga instance {} of {}, which does not exist: never \
+                         started, or deleted (step {:?}, attempt {})",
+                        reply.saga_id, self.saga.name, reply.step, reply.attempt
+                    )));
+                }
+                // Deleted since: nothing waits for it.
+                (Input::Timer(_), None) => false,
+                (input, Some((c, _))) => {
+                    t.writes = std::mem::take(&mut c.writes);
+                    let inst = &mut c.held.instance;
+                    let wrote = match input {
+                        Input::Start {
+                            correlation, cause, ..
+                        } => {
+                            t.start(inst, &correlation, cause);
+                            true
+                        }
+                        Input::Reply(reply, cause) => {
+                            t.reply(inst, reply, cause)?;
+                            true
+                        }
+                        Input::Timer(timer) => t.timer(inst, timer),
+                    };
+                    c.writes = std::mem::take(&mut t.writes);
+                    wrote
+                }
+            };
+            if wrote && let Some((_, seen)) = held.get_mut(&id) {
+                if !*seen {
+                    changed.push(id);
+                }
+                *seen = true;
+            }
+            done.push(Done {
                 output: None,
                 measures: t.measures,
-            })
-        })
+            });
+        }
+        let mut changes: Vec<db::Change> = changed
+            .iter()
+            .filter_map(|id| held.remove(id).map(|(c, _)| c))
+            .collect();
+        db::save(conn, &mut changes).await?;
+        Ok(done)
+    }
+}
+
+fn change(held: db::Held) -> db::Change {
+    db::Change {
+        held,
+        writes: db::Writes::default(),
     }
 }
 
@@ -69,9 +234,8 @@ fn decode<T: serde::de::DeserializeOwned>(m: &Message, what: &str) -> Result<T, 
         .map_err(|e| HandlerError::Reject(format!("not {what} of a saga: {e}")))
 }
 
-/// One transition's context: the consumer's transaction and the definition.
+/// One transition's context: the definition, and what it writes.
 pub(super) struct Transition<'a> {
-    pub conn: &'a mut PgConnection,
     pub saga: &'a SagaConfig,
     pub reply_topic: &'a str,
     pub timeout_topic: &'a str,
@@ -83,7 +247,23 @@ pub(super) struct Transition<'a> {
     pub writes: db::Writes,
 }
 
-impl Transition<'_> {
+impl<'a> Transition<'a> {
+    pub fn new(
+        saga: &'a SagaConfig,
+        reply_topic: &'a str,
+        timeout_topic: &'a str,
+        actor: Option<&'a str>,
+    ) -> Self {
+        Self {
+            saga,
+            reply_topic,
+            timeout_topic,
+            actor,
+            measures: Vec::new(),
+            writes: db::Writes::default(),
+        }
+    }
+
     fn count(&mut self, name: &'static str, outcome: Option<&'static str>) {
         let mut labels = vec![("saga", self.saga.name.clone())];
         labels.extend(outcome.map(|o| ("outcome", o.to_string())));
@@ -114,51 +294,18 @@ impl Transition<'_> {
         });
     }
 
-    /// Write back the instance and everything the transition produced.
-    pub(super) async fn save(&mut self, inst: &mut Instance) -> Result<(), HandlerError> {
-        db::save(self.conn, inst, std::mem::take(&mut self.writes)).await?;
-        Ok(())
-    }
-
-    /// A start message: a new instance and its first command — or, when
-    /// this correlation has an instance already, nothing.
-    async fn start(&mut self, payload: &Value, cause: Uuid) -> Result<(), HandlerError> {
-        let field = &self.saga.correlate;
-        let correlation = match payload.get(field) {
-            Some(Value::String(s)) if !s.is_empty() => s.clone(),
-            Some(v @ (Value::Number(_) | Value::Bool(_))) => v.to_string(),
-            _ => {
-                return Err(HandlerError::Reject(format!(
-                    "the start payload has no {field:?} (saga {}: correlate = {field:?})",
-                    self.saga.name
-                )));
-            }
-        };
-        let deadline = Utc::now()
-            + chrono::Duration::from_std(self.saga.deadline).unwrap_or(chrono::Duration::MAX);
-        let new = NewInstance {
-            id: Uuid::now_v7(),
-            saga: &self.saga.name,
-            correlation: &correlation,
-            input: payload,
-            deadline,
-        };
-        let Some(mut inst) = db::start(self.conn, &new).await? else {
-            debug!(saga = %self.saga.name, correlation, "started before; nothing to do");
-            self.count("outbox_saga_starts_ignored_total", None);
-            return Ok(());
-        };
+    /// A new instance, just created by its start message: send its first
+    /// command.
+    fn start(&mut self, inst: &mut Instance, correlation: &str, cause: Uuid) {
         self.event(
-            &inst,
+            inst,
             "started",
             None,
             Some(json!({ "correlation": correlation })),
             Some(cause),
         );
         self.count("outbox_sagas_total", Some("started"));
-        self.send(&mut inst, Phase::Step, 0, 1, None);
-        self.save(&mut inst).await?;
-        Ok(())
+        self.send(inst, Phase::Step, 0, 1, None);
     }
 
     /// Send the command (or compensation) of step `index`, attempt
@@ -208,9 +355,7 @@ impl Transition<'_> {
             available_at: None,
         });
 
-        if let Some(old) = inst.timer_id.take() {
-            self.writes.cancel_timer(old);
-        }
+        self.writes.cancel_timer(inst.timer_id.take());
         let now = Utc::now();
         let wait = chrono::Duration::from_std(step.timeout).unwrap_or(chrono::Duration::MAX);
         // A step's wait never outlives the saga's deadline.
@@ -256,14 +401,13 @@ impl Transition<'_> {
         }
     }
 
-    async fn reply(&mut self, reply: Reply, cause: Uuid) -> Result<(), HandlerError> {
-        let Some(mut inst) = db::lock(self.conn, reply.saga_id).await? else {
-            return Err(HandlerError::Reject(format!(
-                "a reply for saga instance {} of {}, which does not exist: never started, or \
-                 deleted (step {:?}, attempt {})",
-                reply.saga_id, self.saga.name, reply.step, reply.attempt
-            )));
-        };
+    /// A reply to the instance's command (or compensation).
+    fn reply(
+        &mut self,
+        inst: &mut Instance,
+        reply: Reply,
+        cause: Uuid,
+    ) -> Result<(), HandlerError> {
         if inst.saga != self.saga.name {
             return Err(HandlerError::Reject(format!(
                 "a reply on {} for instance {} of saga {}",
@@ -274,7 +418,7 @@ impl Transition<'_> {
         // A success counts from any attempt of the step waited for (all its
         // attempts are one message: its effect happened once); a failure
         // only from the current attempt (an older one is stale).
-        let fits = Self::waiting(&inst) == Some(reply.phase)
+        let fits = Self::waiting(inst) == Some(reply.phase)
             && reply.step == current
             && if reply.ok {
                 reply.attempt as i32 <= inst.attempt
@@ -283,9 +427,8 @@ impl Transition<'_> {
             };
         if !fits {
             let detail = serde_json::to_value(&reply).ok();
-            self.event(&inst, "ignored_reply", None, detail, Some(cause));
+            self.event(inst, "ignored_reply", None, detail, Some(cause));
             self.count("outbox_saga_replies_ignored_total", None);
-            self.save(&mut inst).await?;
             return Ok(());
         }
         let took = inst
@@ -304,7 +447,7 @@ impl Transition<'_> {
                     outputs.insert(current.clone(), output.clone());
                 }
                 self.event(
-                    &inst,
+                    inst,
                     "step_done",
                     Some(inst.step),
                     Some(output),
@@ -312,10 +455,10 @@ impl Transition<'_> {
                 );
                 inst.done = inst.step + 1;
                 if inst.done as usize == self.saga.steps.len() {
-                    self.finish(&mut inst, State::Completed);
+                    self.finish(inst, State::Completed);
                 } else {
                     let next = inst.done;
-                    self.send(&mut inst, Phase::Step, next, 1, None);
+                    self.send(inst, Phase::Step, next, 1, None);
                 }
             }
             (Phase::Step, false) => {
@@ -324,7 +467,7 @@ impl Transition<'_> {
                     reply.reason.as_deref().unwrap_or("(no reason given)")
                 );
                 self.event(
-                    &inst,
+                    inst,
                     "step_failed",
                     Some(inst.step),
                     Some(json!(reason)),
@@ -332,11 +475,11 @@ impl Transition<'_> {
                 );
                 // What failed did not happen; the steps before it did.
                 inst.done = inst.step;
-                self.compensate(&mut inst, reason);
+                self.compensate(inst, reason);
             }
             (Phase::Compensation, true) => {
                 self.event(
-                    &inst,
+                    inst,
                     "compensation_done",
                     Some(inst.step),
                     None,
@@ -344,7 +487,7 @@ impl Transition<'_> {
                 );
                 inst.done = inst.step;
                 let reason = inst.reason.clone().unwrap_or_default();
-                self.compensate(&mut inst, reason);
+                self.compensate(inst, reason);
             }
             (Phase::Compensation, false) => {
                 let why = reply
@@ -353,36 +496,34 @@ impl Transition<'_> {
                     .unwrap_or("(no reason given)")
                     .to_string();
                 self.event(
-                    &inst,
+                    inst,
                     "compensation_failed",
                     Some(inst.step),
                     Some(json!(why)),
                     Some(cause),
                 );
                 self.compensation_did_not_work(
-                    &mut inst,
+                    inst,
                     format!("the compensation of step {current} failed: {why}"),
                 );
             }
         }
-        self.save(&mut inst).await?;
         Ok(())
     }
 
-    async fn timer(&mut self, timer: Timer) -> Result<(), HandlerError> {
-        let Some(mut inst) = db::lock(self.conn, timer.saga_id).await? else {
-            return Ok(());
-        };
-        let fits = Self::waiting(&inst) == Some(timer.phase)
+    /// A timer of the instance's wait, arrived: whether it still applied
+    /// (and changed the instance).
+    fn timer(&mut self, inst: &mut Instance, timer: Timer) -> bool {
+        let fits = Self::waiting(inst) == Some(timer.phase)
             && self.step(inst.step).name == timer.step
             && inst.attempt == timer.attempt as i32;
         if !fits {
             // The answer came first; this timer was on its way already.
-            return Ok(());
+            return false;
         }
         inst.timer_id = None;
         let step = self.step(inst.step).clone();
-        self.event(&inst, "timed_out", Some(inst.step), None, None);
+        self.event(inst, "timed_out", Some(inst.step), None, None);
         let retries_left = inst.attempt as u32 <= step.retries;
         match timer.phase {
             Phase::Step if Utc::now() >= inst.deadline => {
@@ -393,11 +534,11 @@ impl Transition<'_> {
                     humantime::format_duration(self.saga.deadline),
                     step.name
                 );
-                self.compensate(&mut inst, reason);
+                self.compensate(inst, reason);
             }
             Phase::Step if retries_left => {
                 let (index, attempt) = (inst.step, inst.attempt + 1);
-                self.send(&mut inst, Phase::Step, index, attempt, None);
+                self.send(inst, Phase::Step, index, attempt, None);
             }
             Phase::Step => {
                 inst.done = inst.step + 1;
@@ -407,7 +548,7 @@ impl Transition<'_> {
                     humantime::format_duration(step.timeout),
                     inst.attempt
                 );
-                self.compensate(&mut inst, reason);
+                self.compensate(inst, reason);
             }
             Phase::Compensation => {
                 let reason = format!(
@@ -415,11 +556,10 @@ impl Transition<'_> {
                     step.name,
                     humantime::format_duration(step.timeout)
                 );
-                self.compensation_did_not_work(&mut inst, reason);
+                self.compensation_did_not_work(inst, reason);
             }
         }
-        self.save(&mut inst).await?;
-        Ok(())
+        true
     }
 
     /// Undo the steps that completed (below `inst.done`), the latest first:
@@ -454,9 +594,7 @@ impl Transition<'_> {
         }
         warn!(saga = %self.saga.name, id = %inst.id, reason = %reason,
             "saga failed: a compensation ran out of retries; see `outboxctl saga why {}`", inst.id);
-        if let Some(t) = inst.timer_id.take() {
-            self.writes.cancel_timer(t);
-        }
+        self.writes.cancel_timer(inst.timer_id.take());
         inst.state = State::Failed;
         inst.waiting_since = None;
         inst.reason = Some(reason.clone());
@@ -465,9 +603,7 @@ impl Transition<'_> {
     }
 
     fn finish(&mut self, inst: &mut Instance, state: State) {
-        if let Some(t) = inst.timer_id.take() {
-            self.writes.cancel_timer(t);
-        }
+        self.writes.cancel_timer(inst.timer_id.take());
         inst.state = state;
         inst.waiting_since = None;
         inst.finished_at = Some(Utc::now());
