@@ -465,15 +465,9 @@ async fn the_whole_pipeline_processes_an_upload(pool: PgPool) {
     // The first message's commit is what the test waits for; its
     // acknowledgement may be what the cut took: then it comes back after
     // the reconnection and is recognised as a duplicate, not done twice.
-    assert_eq!(
-        (summary.processed, summary.processed + summary.duplicates),
-        if summary.duplicates == 0 {
-            (2, 2)
-        } else {
-            (1, 2)
-        },
-        "{summary:?}"
-    );
+    // Either way each of the two messages was processed once.
+    assert_eq!(summary.processed, 2, "{summary:?}");
+    assert!(summary.duplicates <= 1, "{summary:?}");
 }
 
 #[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]
@@ -514,15 +508,9 @@ async fn the_consumer_reconnects_after_the_broker_connection_is_cut(pool: PgPool
     // The first message's commit is what the test waits for; its
     // acknowledgement may be what the cut took: then it comes back after
     // the reconnection and is recognised as a duplicate, not done twice.
-    assert_eq!(
-        (summary.processed, summary.processed + summary.duplicates),
-        if summary.duplicates == 0 {
-            (2, 2)
-        } else {
-            (1, 2)
-        },
-        "{summary:?}"
-    );
+    // Either way each of the two messages was processed once.
+    assert_eq!(summary.processed, 2, "{summary:?}");
+    assert!(summary.duplicates <= 1, "{summary:?}");
 }
 
 #[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]
