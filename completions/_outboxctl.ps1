@@ -809,7 +809,7 @@ Register-ArgumentCompleter -Native -CommandName 'outboxctl' -ScriptBlock {
         }
         'outboxctl;bench' {
             [CompletionResult]::new('--events', '--events', [CompletionResultType]::ParameterName, 'Events to relay (drain, default 100000; soak, default 10000000), consume (consume, default 20000), sagas (saga, default 2000), rows and messages to change (ops, default 100000) or starts (start, default 10)')
-            [CompletionResult]::new('--rate', '--rate', [CompletionResultType]::ParameterName, 'Events per second (e2e)')
+            [CompletionResult]::new('--rate', '--rate', [CompletionResultType]::ParameterName, 'Events per second (e2e, default 1000), or sagas started per second in saga''s latency part (default: a fifth of the saga throughput it measured)')
             [CompletionResult]::new('--rates', '--rates', [CompletionResultType]::ParameterName, 'e2e: the latency curve — each rate in turn for --duration (default 20s each), and the highest rate whose p99 stays within 50 ms')
             [CompletionResult]::new('--duration', '--duration', [CompletionResultType]::ParameterName, 'How long to produce (e2e, default 30s) or send requests (api, default 10s)')
             [CompletionResult]::new('--concurrency', '--concurrency', [CompletionResultType]::ParameterName, 'Concurrent clients (api, default 16) or consumer lanes (consume, default consumer.concurrency)')

@@ -549,7 +549,7 @@ complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_see
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from help" -f -a "graph" -d 'The steps and compensations of a saga, as a Mermaid flowchart'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand bench" -l events -d 'Events to relay (drain, default 100000; soak, default 10000000), consume (consume, default 20000), sagas (saga, default 2000), rows and messages to change (ops, default 100000) or starts (start, default 10)' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand bench" -l rate -d 'Events per second (e2e)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand bench" -l rate -d 'Events per second (e2e, default 1000), or sagas started per second in saga\'s latency part (default: a fifth of the saga throughput it measured)' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand bench" -l rates -d 'e2e: the latency curve — each rate in turn for --duration (default 20s each), and the highest rate whose p99 stays within 50 ms' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand bench" -l duration -d 'How long to produce (e2e, default 30s) or send requests (api, default 10s)' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand bench" -l concurrency -d 'Concurrent clients (api, default 16) or consumer lanes (consume, default consumer.concurrency)' -r

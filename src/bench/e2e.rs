@@ -33,7 +33,7 @@ pub async fn run(lab: &mut Lab, args: &BenchArgs) -> anyhow::Result<Report> {
     let rates = if curve {
         args.rates.clone()
     } else {
-        vec![args.rate]
+        vec![args.rate.unwrap_or(1000)]
     };
     let duration = args
         .duration

@@ -8,7 +8,8 @@
 //! pipeline allows; the orchestrator's own work (a transition and the next
 //! command per reply) is what the ratio measures. Latency is taken apart
 //! from the backlog: sagas started one by one at a fifth of the measured
-//! throughput, from the start event's commit to the instance's completion.
+//! throughput (or `--rate`, to compare builds at one pace), from the start
+//! event's commit to the instance's completion.
 
 use std::time::{Duration, Instant};
 
@@ -146,7 +147,7 @@ pub async fn run(lab: &Lab, args: &BenchArgs) -> anyhow::Result<Report> {
 
     // Latency: sagas started one at a time at a fifth of that throughput.
     let paced = (n / 5).clamp(1, 1_000);
-    let pace = (saga_rate / 5.0).max(1.0);
+    let pace = args.rate.map_or((saga_rate / 5.0).max(1.0), f64::from);
     let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / pace));
     let bar = progress(paced, "start");
     for i in 0..paced {

@@ -658,9 +658,10 @@ pub struct BenchArgs {
     /// 100000) or starts (start, default 10)
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
     pub events: Option<u64>,
-    /// Events per second (e2e)
-    #[arg(long, value_name = "R", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
-    pub rate: u32,
+    /// Events per second (e2e, default 1000), or sagas started per second in saga's latency
+    /// part (default: a fifth of the saga throughput it measured)
+    #[arg(long, value_name = "R", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub rate: Option<u32>,
     /// e2e: the latency curve — each rate in turn for --duration (default 20s each), and the
     /// highest rate whose p99 stays within 50 ms
     #[arg(long, value_name = "R,R,…", value_delimiter = ',', conflicts_with = "rate", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
