@@ -51,8 +51,7 @@ pub async fn start(
     if new.is_empty() {
         return Ok(Vec::new());
     }
-    // Planned for each batch: a plan kept from when the table was small
-    // would check the correlation key by scanning it.
+    // No scan to plan: conflicts are found in the correlation key's index.
     let rows = sqlx::query_as::<_, Held>(sqlx::AssertSqlSafe(format!(
         r#"INSERT INTO saga_instances (id, saga, correlation, state, step, attempt, input, deadline)
            SELECT i, s, c, 'running', 0, 1, p, d
@@ -62,7 +61,6 @@ pub async fn start(
            ON CONFLICT (saga, correlation) DO NOTHING
            RETURNING ctid::text AS ctid, {COLUMNS}"#
     )))
-    .persistent(false)
     .bind(new.iter().map(|n| n.id).collect::<Vec<_>>())
     .bind(new.iter().map(|n| n.saga).collect::<Vec<_>>())
     .bind(new.iter().map(|n| n.correlation).collect::<Vec<_>>())
@@ -80,11 +78,19 @@ pub async fn lock(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<Held>, St
     if ids.is_empty() {
         return Ok(Vec::new());
     }
+    // One instance (a batch of one, an operator's command): a lookup by key,
+    // prepared once. Several: planned for the batch, so the plan is made for
+    // the table as it is now — a plan kept from when it was small would
+    // read every instance to find a few.
+    let (sql, prepared) = match ids {
+        [_] => ("id = ($1)[1]", true),
+        _ => ("id = ANY($1)", false),
+    };
     let rows = sqlx::query_as::<_, Held>(sqlx::AssertSqlSafe(format!(
-        "SELECT ctid::text AS ctid, {COLUMNS} FROM saga_instances WHERE id = ANY($1) \
+        "SELECT ctid::text AS ctid, {COLUMNS} FROM saga_instances WHERE {sql} \
          ORDER BY id FOR UPDATE"
     )))
-    .persistent(false)
+    .persistent(prepared)
     .bind(ids)
     .fetch_all(&mut *conn)
     .await?;
@@ -150,11 +156,20 @@ pub async fn save(conn: &mut PgConnection, changes: &mut [Change]) -> Result<(),
         .flat_map(|c| c.writes.events.iter().map(|e| (c.held.instance.id, e)))
         .collect();
     let i: Vec<&Instance> = changes.iter().map(|c| &c.held.instance).collect();
-    let timers: Vec<(Uuid, Option<i64>)> = sqlx::query_as(
+    // One instance: found by its key, the statement prepared once (planning
+    // it costs as much as running it for one instance). Several: by their
+    // rows' addresses, planned for the batch (see `lock`).
+    // The same goes for the timer to drop: `id = ANY(…)` in a plan made
+    // once, on a young outbox, reads the whole outbox for it.
+    let (drop_timer, find, one) = match changes {
+        [_] => ("id = ($1)[1]", "s.id = $26 AND s.ctid = u.t", true),
+        _ => ("id = ANY($1)", "s.ctid = u.t", false),
+    };
+    let timers: Vec<(Uuid, Option<i64>)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         r#"WITH cancelled AS (
                DELETE FROM outbox WHERE id IN (
                    SELECT id FROM outbox
-                   WHERE id = ANY($1) AND sent_at IS NULL AND dead_at IS NULL
+                   WHERE {drop_timer} AND sent_at IS NULL AND dead_at IS NULL
                    FOR UPDATE SKIP LOCKED)
            ), sent AS (
                INSERT INTO outbox (message_id, topic, partition_key, payload, headers, available_at)
@@ -185,11 +200,10 @@ pub async fn save(conn: &mut PgConnection, changes: &mut [Change]) -> Result<(),
                        $24::timestamptz[], $25::uuid[])
                 AS u(t, state, step, attempt, done, outputs, reason, waiting_since, timer_id,
                      finished_at, timer)
-           WHERE s.ctid = u.t
-           RETURNING s.id, s.timer_id"#,
-    )
-    // Planned for each batch, for the sizes it has (see `start`).
-    .persistent(false)
+           WHERE {find}
+           RETURNING s.id, s.timer_id"#
+    )))
+    .persistent(one)
     .bind(&cancel)
     .bind(o.iter().map(|x| x.message_id).collect::<Vec<_>>())
     .bind(o.iter().map(|x| x.topic.as_str()).collect::<Vec<_>>())
@@ -228,6 +242,7 @@ pub async fn save(conn: &mut PgConnection, changes: &mut [Change]) -> Result<(),
     .bind(i.iter().map(|x| x.timer_id).collect::<Vec<_>>())
     .bind(i.iter().map(|x| x.finished_at).collect::<Vec<_>>())
     .bind(changes.iter().map(|c| c.writes.timer).collect::<Vec<_>>())
+    .bind(changes[0].held.instance.id)
     .fetch_all(&mut *conn)
     .await?;
     if timers.len() != changes.len() {
