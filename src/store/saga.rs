@@ -16,6 +16,15 @@ use uuid::Uuid;
 use super::StoreError;
 use crate::model::saga::{Event, Instance, State};
 
+/// A message id already in the outbox — a command sent again — puts that
+/// row back to pending with the new topic, payload and headers, as
+/// `outbox replay` does.
+const RESEND: &str = "ON CONFLICT (message_id) DO UPDATE SET \
+    topic = EXCLUDED.topic, payload = EXCLUDED.payload, headers = EXCLUDED.headers, \
+    available_at = EXCLUDED.available_at, sent_at = NULL, dead_at = NULL, \
+    attempts = 0, last_error = NULL, replay_count = outbox.replay_count + 1, \
+    replayed_at = now(), replayed_by = 'saga'";
+
 const COLUMNS: &str = "id, saga, correlation, state, step, attempt, done, input, outputs, reason, \
     deadline, waiting_since, timer_id, started_at, updated_at, finished_at";
 
@@ -177,11 +186,7 @@ pub async fn save(conn: &mut PgConnection, changes: &mut [Change]) -> Result<(),
                FROM unnest($2::uuid[], $3::text[], $4::text[], $5::jsonb[], $6::jsonb[],
                            $7::timestamptz[]) WITH ORDINALITY AS o(m, t, k, p, h, a, n)
                ORDER BY n
-               ON CONFLICT (message_id) DO UPDATE SET
-                   topic = EXCLUDED.topic, payload = EXCLUDED.payload, headers = EXCLUDED.headers,
-                   available_at = EXCLUDED.available_at, sent_at = NULL, dead_at = NULL,
-                   attempts = 0, last_error = NULL, replay_count = outbox.replay_count + 1,
-                   replayed_at = now(), replayed_by = 'saga'
+               {RESEND}
                RETURNING id, message_id
            ), logged AS (
                INSERT INTO saga_events (saga_id, kind, step, attempt, detail, message_id, actor)
@@ -290,18 +295,14 @@ pub async fn send(conn: &mut PgConnection, out: &[Outgoing]) -> Result<(), Store
     if out.is_empty() {
         return Ok(());
     }
-    sqlx::query(
+    sqlx::query(sqlx::AssertSqlSafe(format!(
         r#"INSERT INTO outbox (message_id, topic, partition_key, payload, headers, available_at)
            SELECT m, t, k, p, h, COALESCE(a, now())
            FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::jsonb[],
                        $6::timestamptz[]) WITH ORDINALITY AS o(m, t, k, p, h, a, n)
            ORDER BY n
-           ON CONFLICT (message_id) DO UPDATE SET
-               topic = EXCLUDED.topic, payload = EXCLUDED.payload, headers = EXCLUDED.headers,
-               available_at = EXCLUDED.available_at, sent_at = NULL, dead_at = NULL,
-               attempts = 0, last_error = NULL, replay_count = outbox.replay_count + 1,
-               replayed_at = now(), replayed_by = 'saga'"#,
-    )
+           {RESEND}"#
+    )))
     .bind(out.iter().map(|x| x.message_id).collect::<Vec<_>>())
     .bind(out.iter().map(|x| x.topic.as_str()).collect::<Vec<_>>())
     .bind(
