@@ -427,10 +427,15 @@ async fn the_whole_pipeline_processes_an_upload(pool: PgPool) {
                 .unwrap()
         }
     };
-    let processed = wait_for("the upload to be processed", || async {
-        let d = detail(good["id"].as_str().unwrap().to_string()).await;
-        (d["status"] != "registered").then_some(d)
-    })
+    // The relay marks the event sent once its whole batch is confirmed; the
+    // consumer may be done with the message before that commit.
+    let processed = wait_for(
+        "the upload to be processed and its event marked sent",
+        || async {
+            let d = detail(good["id"].as_str().unwrap().to_string()).await;
+            (d["status"] != "registered" && d["event"]["status"] == "sent").then_some(d)
+        },
+    )
     .await;
     assert_eq!(processed["status"], "processed");
     assert_eq!(
