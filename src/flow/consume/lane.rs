@@ -409,6 +409,7 @@ impl Consumer {
             // A handler that does a run of messages in fewer statements gets
             // this message and the new ones after it that only it handles.
             if let Some(route) = self.batching(m) {
+                new[n] = Some(recorded);
                 let len = items[n..]
                     .iter()
                     .zip(&new[n..])
@@ -446,10 +447,7 @@ impl Consumer {
                 // The run's time, shared out.
                 let took = began.elapsed() / len as u32;
                 for (k, out) in outs.into_iter().enumerate() {
-                    let recorded = match k {
-                        0 => recorded.clone(),
-                        _ => new[n + k].take().expect("the run has only new messages"),
-                    };
+                    let recorded = new[n + k].take().expect("the run has only new messages");
                     let mut ran = calls.get(n + k).cloned().unwrap_or_default();
                     ran.push((route.clone(), took, out));
                     let m = &items[n + k].message;

@@ -138,7 +138,7 @@ pub async fn act(
     let Some(mut held) = db::lock(&mut tx, &[id]).await?.pop() else {
         return Ok(Err(format!("there is no saga instance {id}")));
     };
-    let mut inst = held.instance.clone();
+    let inst = &mut held.instance;
     let Some(saga) = config.sagas.iter().find(|s| s.name == inst.saga) else {
         return Ok(Err(format!(
             "instance {id} belongs to saga {}, which the configuration no longer declares",
@@ -155,10 +155,10 @@ pub async fn act(
             )));
         }
         (Action::Abort, State::Running) => {
-            t.event(&inst, "aborted", None, None, None);
+            t.event(inst, "aborted", None, None, None);
             // The command in flight may have been done: undo it too.
             inst.done = inst.step + 1;
-            t.compensate(&mut inst, format!("aborted by {actor}"));
+            t.compensate(inst, format!("aborted by {actor}"));
         }
         (Action::Abort, _) => {
             return Ok(Err(format!(
@@ -167,7 +167,7 @@ pub async fn act(
             )));
         }
         (Action::Retry, state) => {
-            t.event(&inst, "retried", None, None, None);
+            t.event(inst, "retried", None, None, None);
             let phase = if state == State::Running {
                 crate::model::saga::Phase::Step
             } else {
@@ -176,11 +176,10 @@ pub async fn act(
             };
             let (step, attempt) = (inst.step, inst.attempt + 1);
             let why = inst.reason.clone();
-            t.send(&mut inst, phase, step, attempt, why.as_deref());
+            t.send(inst, phase, step, attempt, why.as_deref());
         }
     }
     let measures = std::mem::take(&mut t.measures);
-    held.instance = inst;
     let mut changes = [db::Change {
         held,
         writes: std::mem::take(&mut t.writes),
