@@ -290,6 +290,7 @@ Register-ArgumentCompleter -Native -CommandName 'outboxctl' -ScriptBlock {
             [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Created at or after: 1h (ago), 2026-11-27, 2026-11-27T10:00:00Z')
             [CompletionResult]::new('--until', '--until', [CompletionResultType]::ParameterName, 'Created before (same forms as --since)')
             [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'At most this many rows')
+            [CompletionResult]::new('--by', '--by', [CompletionResultType]::ParameterName, 'With --dead: one line per cause (the last error with its ids and numbers masked): rows, topics, first and last seen, an example')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: ./outbox.toml when present]')
@@ -335,6 +336,8 @@ Register-ArgumentCompleter -Native -CommandName 'outboxctl' -ScriptBlock {
             [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'With --topic: created at or after (1h, 2026-11-27, RFC 3339)')
             [CompletionResult]::new('--until', '--until', [CompletionResultType]::ParameterName, 'With --topic: created before')
             [CompletionResult]::new('--batch', '--batch', [CompletionResultType]::ParameterName, 'Rows changed per transaction (a progress bar shows on a terminal)')
+            [CompletionResult]::new('--max-id', '--max-id', [CompletionResultType]::ParameterName, 'With a selection by filter: only rows with an id up to ID (an interrupted change prints the command for the rest with it)')
+            [CompletionResult]::new('--rate', '--rate', [CompletionResultType]::ParameterName, 'At most this many per second (100/s, 6000/m, or a number), so a recovering downstream is not flooded [default: as fast as it goes]')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: ./outbox.toml when present]')
@@ -354,6 +357,8 @@ Register-ArgumentCompleter -Native -CommandName 'outboxctl' -ScriptBlock {
         'outboxctl;outbox;requeue' {
             [CompletionResult]::new('--topic', '--topic', [CompletionResultType]::ParameterName, 'With --dead: only this topic')
             [CompletionResult]::new('--batch', '--batch', [CompletionResultType]::ParameterName, 'Rows changed per transaction (a progress bar shows on a terminal)')
+            [CompletionResult]::new('--max-id', '--max-id', [CompletionResultType]::ParameterName, 'With a selection by filter: only rows with an id up to ID (an interrupted change prints the command for the rest with it)')
+            [CompletionResult]::new('--rate', '--rate', [CompletionResultType]::ParameterName, 'At most this many per second (100/s, 6000/m, or a number), so a recovering downstream is not flooded [default: as fast as it goes]')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: ./outbox.toml when present]')
@@ -372,6 +377,8 @@ Register-ArgumentCompleter -Native -CommandName 'outboxctl' -ScriptBlock {
         'outboxctl;outbox;retry' {
             [CompletionResult]::new('--topic', '--topic', [CompletionResultType]::ParameterName, 'With --failing: only this topic')
             [CompletionResult]::new('--batch', '--batch', [CompletionResultType]::ParameterName, 'Rows changed per transaction (a progress bar shows on a terminal)')
+            [CompletionResult]::new('--max-id', '--max-id', [CompletionResultType]::ParameterName, 'With a selection by filter: only rows with an id up to ID (an interrupted change prints the command for the rest with it)')
+            [CompletionResult]::new('--rate', '--rate', [CompletionResultType]::ParameterName, 'At most this many per second (100/s, 6000/m, or a number), so a recovering downstream is not flooded [default: as fast as it goes]')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: ./outbox.toml when present]')
@@ -390,6 +397,8 @@ Register-ArgumentCompleter -Native -CommandName 'outboxctl' -ScriptBlock {
         'outboxctl;outbox;discard' {
             [CompletionResult]::new('--topic', '--topic', [CompletionResultType]::ParameterName, 'With --dead or --pending: only this topic')
             [CompletionResult]::new('--batch', '--batch', [CompletionResultType]::ParameterName, 'Rows changed per transaction (a progress bar shows on a terminal)')
+            [CompletionResult]::new('--max-id', '--max-id', [CompletionResultType]::ParameterName, 'With a selection by filter: only rows with an id up to ID (an interrupted change prints the command for the rest with it)')
+            [CompletionResult]::new('--rate', '--rate', [CompletionResultType]::ParameterName, 'At most this many per second (100/s, 6000/m, or a number), so a recovering downstream is not flooded [default: as fast as it goes]')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: ./outbox.toml when present]')
@@ -522,17 +531,18 @@ Register-ArgumentCompleter -Native -CommandName 'outboxctl' -ScriptBlock {
             [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List dead letters with their reason and attempts (they stay in the queue)')
+            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List the dead letters of every queue (or --queue''s): queue, id, topic, attempts, age, reason — or one line per cause with --by reason (they stay in their queues)')
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'One dead letter in full (it stays in the queue)')
-            [CompletionResult]::new('replay', 'replay', [CompletionResultType]::ParameterValue, 'Move dead letters back to the work queue, attempts reset')
+            [CompletionResult]::new('replay', 'replay', [CompletionResultType]::ParameterValue, 'Move dead letters back to their work queues, attempts reset')
             [CompletionResult]::new('drop', 'drop', [CompletionResultType]::ParameterValue, 'Delete chosen dead letters for good')
-            [CompletionResult]::new('purge', 'purge', [CompletionResultType]::ParameterValue, 'Delete every dead letter')
+            [CompletionResult]::new('purge', 'purge', [CompletionResultType]::ParameterValue, 'Delete every dead letter of every queue (or --queue''s)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'outboxctl;dlq;ls' {
-            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Work queue whose dead letters to use [default: consumer.queue or the first of broker.queues]')
-            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'At most this many messages')
+            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Only the dead letters of this work queue [default: those of every queue of broker.queues]')
+            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'At most this many messages (without --by)')
+            [CompletionResult]::new('--by', '--by', [CompletionResultType]::ParameterName, 'One line per cause (the handler, its SQLSTATE, HTTP status or exit status, the message with ids and numbers masked): count, queues, first and last seen, an example')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: ./outbox.toml when present]')
@@ -540,12 +550,13 @@ Register-ArgumentCompleter -Native -CommandName 'outboxctl' -ScriptBlock {
             [CompletionResult]::new('--broker-url', '--broker-url', [CompletionResultType]::ParameterName, 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]')
             [CompletionResult]::new('--log-level', '--log-level', [CompletionResultType]::ParameterName, 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]')
             [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]')
+            [CompletionResult]::new('--wide', '--wide', [CompletionResultType]::ParameterName, 'Every column in full, however wide the terminal (a pipe gets that anyway)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
         'outboxctl;dlq;show' {
-            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Work queue whose dead letters to use [default: consumer.queue or the first of broker.queues]')
+            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Only the dead letters of this work queue [default: those of every queue of broker.queues]')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: ./outbox.toml when present]')
@@ -558,7 +569,9 @@ Register-ArgumentCompleter -Native -CommandName 'outboxctl' -ScriptBlock {
             break
         }
         'outboxctl;dlq;replay' {
-            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Work queue whose dead letters to use [default: consumer.queue or the first of broker.queues]')
+            [CompletionResult]::new('--reason', '--reason', [CompletionResultType]::ParameterName, 'Move one cause of `dlq ls --by reason`: its number (#) or key')
+            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Only the dead letters of this work queue [default: those of every queue of broker.queues]')
+            [CompletionResult]::new('--rate', '--rate', [CompletionResultType]::ParameterName, 'At most this many per second (100/s, 6000/m, or a number), so a recovering downstream is not flooded [default: as fast as it goes]')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: ./outbox.toml when present]')
@@ -575,7 +588,9 @@ Register-ArgumentCompleter -Native -CommandName 'outboxctl' -ScriptBlock {
             break
         }
         'outboxctl;dlq;drop' {
-            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Work queue whose dead letters to use [default: consumer.queue or the first of broker.queues]')
+            [CompletionResult]::new('--reason', '--reason', [CompletionResultType]::ParameterName, 'Delete one cause of `dlq ls --by reason`: its number (#) or key')
+            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Only the dead letters of this work queue [default: those of every queue of broker.queues]')
+            [CompletionResult]::new('--rate', '--rate', [CompletionResultType]::ParameterName, 'At most this many per second (100/s, 6000/m, or a number), so a recovering downstream is not flooded [default: as fast as it goes]')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: ./outbox.toml when present]')
@@ -591,7 +606,7 @@ Register-ArgumentCompleter -Native -CommandName 'outboxctl' -ScriptBlock {
             break
         }
         'outboxctl;dlq;purge' {
-            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Work queue whose dead letters to use [default: consumer.queue or the first of broker.queues]')
+            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Only the dead letters of this work queue [default: those of every queue of broker.queues]')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: ./outbox.toml when present]')
@@ -607,11 +622,11 @@ Register-ArgumentCompleter -Native -CommandName 'outboxctl' -ScriptBlock {
             break
         }
         'outboxctl;dlq;help' {
-            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List dead letters with their reason and attempts (they stay in the queue)')
+            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List the dead letters of every queue (or --queue''s): queue, id, topic, attempts, age, reason — or one line per cause with --by reason (they stay in their queues)')
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'One dead letter in full (it stays in the queue)')
-            [CompletionResult]::new('replay', 'replay', [CompletionResultType]::ParameterValue, 'Move dead letters back to the work queue, attempts reset')
+            [CompletionResult]::new('replay', 'replay', [CompletionResultType]::ParameterValue, 'Move dead letters back to their work queues, attempts reset')
             [CompletionResult]::new('drop', 'drop', [CompletionResultType]::ParameterValue, 'Delete chosen dead letters for good')
-            [CompletionResult]::new('purge', 'purge', [CompletionResultType]::ParameterValue, 'Delete every dead letter')
+            [CompletionResult]::new('purge', 'purge', [CompletionResultType]::ParameterValue, 'Delete every dead letter of every queue (or --queue''s)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -653,6 +668,7 @@ Register-ArgumentCompleter -Native -CommandName 'outboxctl' -ScriptBlock {
             [CompletionResult]::new('--broker-url', '--broker-url', [CompletionResultType]::ParameterName, 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]')
             [CompletionResult]::new('--log-level', '--log-level', [CompletionResultType]::ParameterName, 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]')
             [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]')
+            [CompletionResult]::new('--wide', '--wide', [CompletionResultType]::ParameterName, 'Every column in full, however wide the terminal (a pipe gets that anyway)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -677,9 +693,9 @@ Register-ArgumentCompleter -Native -CommandName 'outboxctl' -ScriptBlock {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Orchestrate: take starts, replies and time-outs from orchestrator.queue')
-            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List instances: id, saga, state, step, attempt, age, reason')
+            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List instances: id, saga, key, state, step, attempt, age, reason')
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'One instance''s timeline: each step, attempt, duration, output or reason')
-            [CompletionResult]::new('why', 'why', [CompletionResultType]::ParameterValue, 'What an instance waits for, and what to do about it')
+            [CompletionResult]::new('why', 'why', [CompletionResultType]::ParameterValue, 'What an instance waits for and what to do about it; of a finished one, its story')
             [CompletionResult]::new('abort', 'abort', [CompletionResultType]::ParameterValue, 'Compensate now: undo the steps done so far, in reverse')
             [CompletionResult]::new('retry', 'retry', [CompletionResultType]::ParameterValue, 'Send the waited-for command (or compensation) once more')
             [CompletionResult]::new('graph', 'graph', [CompletionResultType]::ParameterValue, 'The steps and compensations of a saga, as a Mermaid flowchart')
@@ -701,6 +717,7 @@ Register-ArgumentCompleter -Native -CommandName 'outboxctl' -ScriptBlock {
         'outboxctl;saga;ls' {
             [CompletionResult]::new('--saga', '--saga', [CompletionResultType]::ParameterName, 'Only this saga')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Only this state: running, compensating, completed, compensated, failed')
+            [CompletionResult]::new('--correlation', '--correlation', [CompletionResultType]::ParameterName, 'Only the instance(s) of this business key (the start payload''s correlate field)')
             [CompletionResult]::new('--older-than', '--older-than', [CompletionResultType]::ParameterName, 'Only instances started longer ago than this, e.g. 10m')
             [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'At most this many')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
@@ -710,6 +727,7 @@ Register-ArgumentCompleter -Native -CommandName 'outboxctl' -ScriptBlock {
             [CompletionResult]::new('--broker-url', '--broker-url', [CompletionResultType]::ParameterName, 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]')
             [CompletionResult]::new('--log-level', '--log-level', [CompletionResultType]::ParameterName, 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]')
             [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]')
+            [CompletionResult]::new('--wide', '--wide', [CompletionResultType]::ParameterName, 'Every column in full, however wide the terminal (a pipe gets that anyway)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -722,6 +740,7 @@ Register-ArgumentCompleter -Native -CommandName 'outboxctl' -ScriptBlock {
             [CompletionResult]::new('--broker-url', '--broker-url', [CompletionResultType]::ParameterName, 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]')
             [CompletionResult]::new('--log-level', '--log-level', [CompletionResultType]::ParameterName, 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]')
             [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]')
+            [CompletionResult]::new('--wide', '--wide', [CompletionResultType]::ParameterName, 'Every column in full, however wide the terminal (a pipe gets that anyway)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -774,9 +793,9 @@ Register-ArgumentCompleter -Native -CommandName 'outboxctl' -ScriptBlock {
         }
         'outboxctl;saga;help' {
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Orchestrate: take starts, replies and time-outs from orchestrator.queue')
-            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List instances: id, saga, state, step, attempt, age, reason')
+            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List instances: id, saga, key, state, step, attempt, age, reason')
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'One instance''s timeline: each step, attempt, duration, output or reason')
-            [CompletionResult]::new('why', 'why', [CompletionResultType]::ParameterValue, 'What an instance waits for, and what to do about it')
+            [CompletionResult]::new('why', 'why', [CompletionResultType]::ParameterValue, 'What an instance waits for and what to do about it; of a finished one, its story')
             [CompletionResult]::new('abort', 'abort', [CompletionResultType]::ParameterValue, 'Compensate now: undo the steps done so far, in reverse')
             [CompletionResult]::new('retry', 'retry', [CompletionResultType]::ParameterValue, 'Send the waited-for command (or compensation) once more')
             [CompletionResult]::new('graph', 'graph', [CompletionResultType]::ParameterValue, 'The steps and compensations of a saga, as a Mermaid flowchart')
@@ -988,11 +1007,11 @@ Register-ArgumentCompleter -Native -CommandName 'outboxctl' -ScriptBlock {
             break
         }
         'outboxctl;help;dlq' {
-            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List dead letters with their reason and attempts (they stay in the queue)')
+            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List the dead letters of every queue (or --queue''s): queue, id, topic, attempts, age, reason — or one line per cause with --by reason (they stay in their queues)')
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'One dead letter in full (it stays in the queue)')
-            [CompletionResult]::new('replay', 'replay', [CompletionResultType]::ParameterValue, 'Move dead letters back to the work queue, attempts reset')
+            [CompletionResult]::new('replay', 'replay', [CompletionResultType]::ParameterValue, 'Move dead letters back to their work queues, attempts reset')
             [CompletionResult]::new('drop', 'drop', [CompletionResultType]::ParameterValue, 'Delete chosen dead letters for good')
-            [CompletionResult]::new('purge', 'purge', [CompletionResultType]::ParameterValue, 'Delete every dead letter')
+            [CompletionResult]::new('purge', 'purge', [CompletionResultType]::ParameterValue, 'Delete every dead letter of every queue (or --queue''s)')
             break
         }
         'outboxctl;help;dlq;ls' {
@@ -1019,9 +1038,9 @@ Register-ArgumentCompleter -Native -CommandName 'outboxctl' -ScriptBlock {
         }
         'outboxctl;help;saga' {
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Orchestrate: take starts, replies and time-outs from orchestrator.queue')
-            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List instances: id, saga, state, step, attempt, age, reason')
+            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List instances: id, saga, key, state, step, attempt, age, reason')
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'One instance''s timeline: each step, attempt, duration, output or reason')
-            [CompletionResult]::new('why', 'why', [CompletionResultType]::ParameterValue, 'What an instance waits for, and what to do about it')
+            [CompletionResult]::new('why', 'why', [CompletionResultType]::ParameterValue, 'What an instance waits for and what to do about it; of a finished one, its story')
             [CompletionResult]::new('abort', 'abort', [CompletionResultType]::ParameterValue, 'Compensate now: undo the steps done so far, in reverse')
             [CompletionResult]::new('retry', 'retry', [CompletionResultType]::ParameterValue, 'Send the waited-for command (or compensation) once more')
             [CompletionResult]::new('graph', 'graph', [CompletionResultType]::ParameterValue, 'The steps and compensations of a saga, as a Mermaid flowchart')

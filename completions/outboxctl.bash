@@ -840,13 +840,21 @@ _outboxctl() {
             return 0
             ;;
         outboxctl__subcmd__dlq__subcmd__drop)
-            opts="-y -o -h --queue --dry-run --yes --output --config --database-url --broker-url --log-level --log-format --help"
+            opts="-y -o -h --reason --queue --rate --dry-run --yes --output --config --database-url --broker-url --log-level --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --reason)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --queue)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rate)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -984,7 +992,7 @@ _outboxctl() {
             return 0
             ;;
         outboxctl__subcmd__dlq__subcmd__ls)
-            opts="-o -h --queue --limit --output --config --database-url --broker-url --log-level --log-format --help"
+            opts="-o -h --queue --limit --by --wide --output --config --database-url --broker-url --log-level --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -996,6 +1004,10 @@ _outboxctl() {
                     ;;
                 --limit)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --by)
+                    COMPREPLY=($(compgen -W "reason" -- "${cur}"))
                     return 0
                     ;;
                 --output)
@@ -1080,13 +1092,21 @@ _outboxctl() {
             return 0
             ;;
         outboxctl__subcmd__dlq__subcmd__replay)
-            opts="-y -o -h --all --queue --dry-run --yes --output --config --database-url --broker-url --log-level --log-format --help"
+            opts="-y -o -h --all --reason --queue --rate --dry-run --yes --output --config --database-url --broker-url --log-level --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --reason)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --queue)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rate)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1248,7 +1268,7 @@ _outboxctl() {
             return 0
             ;;
         outboxctl__subcmd__handlers__subcmd__ls)
-            opts="-o -h --output --config --database-url --broker-url --log-level --log-format --help"
+            opts="-o -h --wide --output --config --database-url --broker-url --log-level --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2304,7 +2324,7 @@ _outboxctl() {
             return 0
             ;;
         outboxctl__subcmd__outbox__subcmd__discard)
-            opts="-y -o -h --dead --pending --topic --dry-run --yes --batch --output --config --database-url --broker-url --log-level --log-format --help"
+            opts="-y -o -h --dead --pending --topic --dry-run --yes --batch --max-id --rate --output --config --database-url --broker-url --log-level --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2315,6 +2335,14 @@ _outboxctl() {
                     return 0
                     ;;
                 --batch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rate)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2550,7 +2578,7 @@ _outboxctl() {
             return 0
             ;;
         outboxctl__subcmd__outbox__subcmd__ls)
-            opts="-o -h --pending --sent --dead --all --topic --key --since --until --limit --oldest-first --output --config --database-url --broker-url --log-level --log-format --help"
+            opts="-o -h --pending --sent --dead --all --topic --key --since --until --limit --oldest-first --by --output --config --database-url --broker-url --log-level --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2574,6 +2602,10 @@ _outboxctl() {
                     ;;
                 --limit)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --by)
+                    COMPREPLY=($(compgen -W "reason" -- "${cur}"))
                     return 0
                     ;;
                 --output)
@@ -2662,7 +2694,7 @@ _outboxctl() {
             return 0
             ;;
         outboxctl__subcmd__outbox__subcmd__replay)
-            opts="-y -o -h --topic --since --until --same-id --new-id --dry-run --yes --batch --output --config --database-url --broker-url --log-level --log-format --help"
+            opts="-y -o -h --topic --since --until --same-id --new-id --dry-run --yes --batch --max-id --rate --output --config --database-url --broker-url --log-level --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2681,6 +2713,14 @@ _outboxctl() {
                     return 0
                     ;;
                 --batch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rate)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2720,7 +2760,7 @@ _outboxctl() {
             return 0
             ;;
         outboxctl__subcmd__outbox__subcmd__requeue)
-            opts="-y -o -h --dead --topic --dry-run --yes --batch --output --config --database-url --broker-url --log-level --log-format --help"
+            opts="-y -o -h --dead --topic --dry-run --yes --batch --max-id --rate --output --config --database-url --broker-url --log-level --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2731,6 +2771,14 @@ _outboxctl() {
                     return 0
                     ;;
                 --batch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rate)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2770,7 +2818,7 @@ _outboxctl() {
             return 0
             ;;
         outboxctl__subcmd__outbox__subcmd__retry)
-            opts="-y -o -h --failing --topic --dry-run --yes --batch --output --config --database-url --broker-url --log-level --log-format --help"
+            opts="-y -o -h --failing --topic --dry-run --yes --batch --max-id --rate --output --config --database-url --broker-url --log-level --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2781,6 +2829,14 @@ _outboxctl() {
                     return 0
                     ;;
                 --batch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rate)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3186,7 +3242,7 @@ _outboxctl() {
             return 0
             ;;
         outboxctl__subcmd__saga__subcmd__ls)
-            opts="-o -h --saga --state --older-than --limit --output --config --database-url --broker-url --log-level --log-format --help"
+            opts="-o -h --saga --state --correlation --older-than --limit --wide --output --config --database-url --broker-url --log-level --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3197,6 +3253,10 @@ _outboxctl() {
                     return 0
                     ;;
                 --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --correlation)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3320,7 +3380,7 @@ _outboxctl() {
             return 0
             ;;
         outboxctl__subcmd__saga__subcmd__show)
-            opts="-o -h --output --config --database-url --broker-url --log-level --log-format --help"
+            opts="-o -h --wide --output --config --database-url --broker-url --log-level --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

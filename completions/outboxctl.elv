@@ -261,6 +261,7 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand --since 'Created at or after: 1h (ago), 2026-11-27, 2026-11-27T10:00:00Z'
             cand --until 'Created before (same forms as --since)'
             cand --limit 'At most this many rows'
+            cand --by 'With --dead: one line per cause (the last error with its ids and numbers masked): rows, topics, first and last seen, an example'
             cand -o 'Output format'
             cand --output 'Output format'
             cand --config 'Configuration file [default: ./outbox.toml when present]'
@@ -303,6 +304,8 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand --since 'With --topic: created at or after (1h, 2026-11-27, RFC 3339)'
             cand --until 'With --topic: created before'
             cand --batch 'Rows changed per transaction (a progress bar shows on a terminal)'
+            cand --max-id 'With a selection by filter: only rows with an id up to ID (an interrupted change prints the command for the rest with it)'
+            cand --rate 'At most this many per second (100/s, 6000/m, or a number), so a recovering downstream is not flooded [default: as fast as it goes]'
             cand -o 'Output format'
             cand --output 'Output format'
             cand --config 'Configuration file [default: ./outbox.toml when present]'
@@ -321,6 +324,8 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
         &'outboxctl;outbox;requeue'= {
             cand --topic 'With --dead: only this topic'
             cand --batch 'Rows changed per transaction (a progress bar shows on a terminal)'
+            cand --max-id 'With a selection by filter: only rows with an id up to ID (an interrupted change prints the command for the rest with it)'
+            cand --rate 'At most this many per second (100/s, 6000/m, or a number), so a recovering downstream is not flooded [default: as fast as it goes]'
             cand -o 'Output format'
             cand --output 'Output format'
             cand --config 'Configuration file [default: ./outbox.toml when present]'
@@ -338,6 +343,8 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
         &'outboxctl;outbox;retry'= {
             cand --topic 'With --failing: only this topic'
             cand --batch 'Rows changed per transaction (a progress bar shows on a terminal)'
+            cand --max-id 'With a selection by filter: only rows with an id up to ID (an interrupted change prints the command for the rest with it)'
+            cand --rate 'At most this many per second (100/s, 6000/m, or a number), so a recovering downstream is not flooded [default: as fast as it goes]'
             cand -o 'Output format'
             cand --output 'Output format'
             cand --config 'Configuration file [default: ./outbox.toml when present]'
@@ -355,6 +362,8 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
         &'outboxctl;outbox;discard'= {
             cand --topic 'With --dead or --pending: only this topic'
             cand --batch 'Rows changed per transaction (a progress bar shows on a terminal)'
+            cand --max-id 'With a selection by filter: only rows with an id up to ID (an interrupted change prints the command for the rest with it)'
+            cand --rate 'At most this many per second (100/s, 6000/m, or a number), so a recovering downstream is not flooded [default: as fast as it goes]'
             cand -o 'Output format'
             cand --output 'Output format'
             cand --config 'Configuration file [default: ./outbox.toml when present]'
@@ -470,16 +479,17 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand --log-format 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
-            cand ls 'List dead letters with their reason and attempts (they stay in the queue)'
+            cand ls 'List the dead letters of every queue (or --queue''s): queue, id, topic, attempts, age, reason — or one line per cause with --by reason (they stay in their queues)'
             cand show 'One dead letter in full (it stays in the queue)'
-            cand replay 'Move dead letters back to the work queue, attempts reset'
+            cand replay 'Move dead letters back to their work queues, attempts reset'
             cand drop 'Delete chosen dead letters for good'
-            cand purge 'Delete every dead letter'
+            cand purge 'Delete every dead letter of every queue (or --queue''s)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'outboxctl;dlq;ls'= {
-            cand --queue 'Work queue whose dead letters to use [default: consumer.queue or the first of broker.queues]'
-            cand --limit 'At most this many messages'
+            cand --queue 'Only the dead letters of this work queue [default: those of every queue of broker.queues]'
+            cand --limit 'At most this many messages (without --by)'
+            cand --by 'One line per cause (the handler, its SQLSTATE, HTTP status or exit status, the message with ids and numbers masked): count, queues, first and last seen, an example'
             cand -o 'Output format'
             cand --output 'Output format'
             cand --config 'Configuration file [default: ./outbox.toml when present]'
@@ -487,11 +497,12 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand --broker-url 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]'
             cand --log-level 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]'
             cand --log-format 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]'
+            cand --wide 'Every column in full, however wide the terminal (a pipe gets that anyway)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
         &'outboxctl;dlq;show'= {
-            cand --queue 'Work queue whose dead letters to use [default: consumer.queue or the first of broker.queues]'
+            cand --queue 'Only the dead letters of this work queue [default: those of every queue of broker.queues]'
             cand -o 'Output format'
             cand --output 'Output format'
             cand --config 'Configuration file [default: ./outbox.toml when present]'
@@ -503,7 +514,9 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'outboxctl;dlq;replay'= {
-            cand --queue 'Work queue whose dead letters to use [default: consumer.queue or the first of broker.queues]'
+            cand --reason 'Move one cause of `dlq ls --by reason`: its number (#) or key'
+            cand --queue 'Only the dead letters of this work queue [default: those of every queue of broker.queues]'
+            cand --rate 'At most this many per second (100/s, 6000/m, or a number), so a recovering downstream is not flooded [default: as fast as it goes]'
             cand -o 'Output format'
             cand --output 'Output format'
             cand --config 'Configuration file [default: ./outbox.toml when present]'
@@ -519,7 +532,9 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'outboxctl;dlq;drop'= {
-            cand --queue 'Work queue whose dead letters to use [default: consumer.queue or the first of broker.queues]'
+            cand --reason 'Delete one cause of `dlq ls --by reason`: its number (#) or key'
+            cand --queue 'Only the dead letters of this work queue [default: those of every queue of broker.queues]'
+            cand --rate 'At most this many per second (100/s, 6000/m, or a number), so a recovering downstream is not flooded [default: as fast as it goes]'
             cand -o 'Output format'
             cand --output 'Output format'
             cand --config 'Configuration file [default: ./outbox.toml when present]'
@@ -534,7 +549,7 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'outboxctl;dlq;purge'= {
-            cand --queue 'Work queue whose dead letters to use [default: consumer.queue or the first of broker.queues]'
+            cand --queue 'Only the dead letters of this work queue [default: those of every queue of broker.queues]'
             cand -o 'Output format'
             cand --output 'Output format'
             cand --config 'Configuration file [default: ./outbox.toml when present]'
@@ -549,11 +564,11 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'outboxctl;dlq;help'= {
-            cand ls 'List dead letters with their reason and attempts (they stay in the queue)'
+            cand ls 'List the dead letters of every queue (or --queue''s): queue, id, topic, attempts, age, reason — or one line per cause with --by reason (they stay in their queues)'
             cand show 'One dead letter in full (it stays in the queue)'
-            cand replay 'Move dead letters back to the work queue, attempts reset'
+            cand replay 'Move dead letters back to their work queues, attempts reset'
             cand drop 'Delete chosen dead letters for good'
-            cand purge 'Delete every dead letter'
+            cand purge 'Delete every dead letter of every queue (or --queue''s)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'outboxctl;dlq;help;ls'= {
@@ -587,6 +602,7 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand --broker-url 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]'
             cand --log-level 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]'
             cand --log-format 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]'
+            cand --wide 'Every column in full, however wide the terminal (a pipe gets that anyway)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -607,9 +623,9 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand run 'Orchestrate: take starts, replies and time-outs from orchestrator.queue'
-            cand ls 'List instances: id, saga, state, step, attempt, age, reason'
+            cand ls 'List instances: id, saga, key, state, step, attempt, age, reason'
             cand show 'One instance''s timeline: each step, attempt, duration, output or reason'
-            cand why 'What an instance waits for, and what to do about it'
+            cand why 'What an instance waits for and what to do about it; of a finished one, its story'
             cand abort 'Compensate now: undo the steps done so far, in reverse'
             cand retry 'Send the waited-for command (or compensation) once more'
             cand graph 'The steps and compensations of a saga, as a Mermaid flowchart'
@@ -629,6 +645,7 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
         &'outboxctl;saga;ls'= {
             cand --saga 'Only this saga'
             cand --state 'Only this state: running, compensating, completed, compensated, failed'
+            cand --correlation 'Only the instance(s) of this business key (the start payload''s correlate field)'
             cand --older-than 'Only instances started longer ago than this, e.g. 10m'
             cand --limit 'At most this many'
             cand -o 'Output format'
@@ -638,6 +655,7 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand --broker-url 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]'
             cand --log-level 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]'
             cand --log-format 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]'
+            cand --wide 'Every column in full, however wide the terminal (a pipe gets that anyway)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -649,6 +667,7 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand --broker-url 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]'
             cand --log-level 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]'
             cand --log-format 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]'
+            cand --wide 'Every column in full, however wide the terminal (a pipe gets that anyway)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -696,9 +715,9 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
         }
         &'outboxctl;saga;help'= {
             cand run 'Orchestrate: take starts, replies and time-outs from orchestrator.queue'
-            cand ls 'List instances: id, saga, state, step, attempt, age, reason'
+            cand ls 'List instances: id, saga, key, state, step, attempt, age, reason'
             cand show 'One instance''s timeline: each step, attempt, duration, output or reason'
-            cand why 'What an instance waits for, and what to do about it'
+            cand why 'What an instance waits for and what to do about it; of a finished one, its story'
             cand abort 'Compensate now: undo the steps done so far, in reverse'
             cand retry 'Send the waited-for command (or compensation) once more'
             cand graph 'The steps and compensations of a saga, as a Mermaid flowchart'
@@ -870,11 +889,11 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
         &'outboxctl;help;top'= {
         }
         &'outboxctl;help;dlq'= {
-            cand ls 'List dead letters with their reason and attempts (they stay in the queue)'
+            cand ls 'List the dead letters of every queue (or --queue''s): queue, id, topic, attempts, age, reason — or one line per cause with --by reason (they stay in their queues)'
             cand show 'One dead letter in full (it stays in the queue)'
-            cand replay 'Move dead letters back to the work queue, attempts reset'
+            cand replay 'Move dead letters back to their work queues, attempts reset'
             cand drop 'Delete chosen dead letters for good'
-            cand purge 'Delete every dead letter'
+            cand purge 'Delete every dead letter of every queue (or --queue''s)'
         }
         &'outboxctl;help;dlq;ls'= {
         }
@@ -893,9 +912,9 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
         }
         &'outboxctl;help;saga'= {
             cand run 'Orchestrate: take starts, replies and time-outs from orchestrator.queue'
-            cand ls 'List instances: id, saga, state, step, attempt, age, reason'
+            cand ls 'List instances: id, saga, key, state, step, attempt, age, reason'
             cand show 'One instance''s timeline: each step, attempt, duration, output or reason'
-            cand why 'What an instance waits for, and what to do about it'
+            cand why 'What an instance waits for and what to do about it; of a finished one, its story'
             cand abort 'Compensate now: undo the steps done so far, in reverse'
             cand retry 'Send the waited-for command (or compensation) once more'
             cand graph 'The steps and compensations of a saga, as a Mermaid flowchart'

@@ -213,6 +213,7 @@ complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_s
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from ls" -l since -d 'Created at or after: 1h (ago), 2026-11-27, 2026-11-27T10:00:00Z' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from ls" -l until -d 'Created before (same forms as --since)' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from ls" -l limit -d 'At most this many rows' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from ls" -l by -d 'With --dead: one line per cause (the last error with its ids and numbers masked): rows, topics, first and last seen, an example' -r -f -a "reason\t'The cause: the handler, the code (SQLSTATE, HTTP status, exit status) and the message, its ids and numbers masked'"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from ls" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON object per line, for scripts'"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from ls" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
@@ -249,6 +250,8 @@ complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_s
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from replay" -l since -d 'With --topic: created at or after (1h, 2026-11-27, RFC 3339)' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from replay" -l until -d 'With --topic: created before' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from replay" -l batch -d 'Rows changed per transaction (a progress bar shows on a terminal)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from replay" -l max-id -d 'With a selection by filter: only rows with an id up to ID (an interrupted change prints the command for the rest with it)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from replay" -l rate -d 'At most this many per second (100/s, 6000/m, or a number), so a recovering downstream is not flooded [default: as fast as it goes]' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from replay" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON object per line, for scripts'"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from replay" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
@@ -264,6 +267,8 @@ complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_s
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from replay" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from requeue" -l topic -d 'With --dead: only this topic' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from requeue" -l batch -d 'Rows changed per transaction (a progress bar shows on a terminal)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from requeue" -l max-id -d 'With a selection by filter: only rows with an id up to ID (an interrupted change prints the command for the rest with it)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from requeue" -l rate -d 'At most this many per second (100/s, 6000/m, or a number), so a recovering downstream is not flooded [default: as fast as it goes]' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from requeue" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON object per line, for scripts'"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from requeue" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
@@ -278,6 +283,8 @@ complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_s
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from requeue" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from retry" -l topic -d 'With --failing: only this topic' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from retry" -l batch -d 'Rows changed per transaction (a progress bar shows on a terminal)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from retry" -l max-id -d 'With a selection by filter: only rows with an id up to ID (an interrupted change prints the command for the rest with it)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from retry" -l rate -d 'At most this many per second (100/s, 6000/m, or a number), so a recovering downstream is not flooded [default: as fast as it goes]' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from retry" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON object per line, for scripts'"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from retry" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
@@ -292,6 +299,8 @@ complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_s
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from retry" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from discard" -l topic -d 'With --dead or --pending: only this topic' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from discard" -l batch -d 'Rows changed per transaction (a progress bar shows on a terminal)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from discard" -l max-id -d 'With a selection by filter: only rows with an id up to ID (an interrupted change prints the command for the rest with it)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from discard" -l rate -d 'At most this many per second (100/s, 6000/m, or a number), so a recovering downstream is not flooded [default: as fast as it goes]' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from discard" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON object per line, for scripts'"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from discard" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
@@ -372,14 +381,15 @@ complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and not __fish_
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and not __fish_seen_subcommand_from ls show replay drop purge help" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
 json\t''"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and not __fish_seen_subcommand_from ls show replay drop purge help" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and not __fish_seen_subcommand_from ls show replay drop purge help" -f -a "ls" -d 'List dead letters with their reason and attempts (they stay in the queue)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and not __fish_seen_subcommand_from ls show replay drop purge help" -f -a "ls" -d 'List the dead letters of every queue (or --queue\'s): queue, id, topic, attempts, age, reason — or one line per cause with --by reason (they stay in their queues)'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and not __fish_seen_subcommand_from ls show replay drop purge help" -f -a "show" -d 'One dead letter in full (it stays in the queue)'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and not __fish_seen_subcommand_from ls show replay drop purge help" -f -a "replay" -d 'Move dead letters back to the work queue, attempts reset'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and not __fish_seen_subcommand_from ls show replay drop purge help" -f -a "replay" -d 'Move dead letters back to their work queues, attempts reset'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and not __fish_seen_subcommand_from ls show replay drop purge help" -f -a "drop" -d 'Delete chosen dead letters for good'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and not __fish_seen_subcommand_from ls show replay drop purge help" -f -a "purge" -d 'Delete every dead letter'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and not __fish_seen_subcommand_from ls show replay drop purge help" -f -a "purge" -d 'Delete every dead letter of every queue (or --queue\'s)'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and not __fish_seen_subcommand_from ls show replay drop purge help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from ls" -l queue -d 'Work queue whose dead letters to use [default: consumer.queue or the first of broker.queues]' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from ls" -l limit -d 'At most this many messages' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from ls" -l queue -d 'Only the dead letters of this work queue [default: those of every queue of broker.queues]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from ls" -l limit -d 'At most this many messages (without --by)' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from ls" -l by -d 'One line per cause (the handler, its SQLSTATE, HTTP status or exit status, the message with ids and numbers masked): count, queues, first and last seen, an example' -r -f -a "reason\t'The cause: the handler, the code (SQLSTATE, HTTP status, exit status) and the message, its ids and numbers masked'"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from ls" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON object per line, for scripts'"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from ls" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
@@ -388,8 +398,9 @@ complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from ls" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from ls" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
 json\t''"
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from ls" -l wide -d 'Every column in full, however wide the terminal (a pipe gets that anyway)'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from show" -l queue -d 'Work queue whose dead letters to use [default: consumer.queue or the first of broker.queues]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from show" -l queue -d 'Only the dead letters of this work queue [default: those of every queue of broker.queues]' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from show" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON object per line, for scripts'"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from show" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
@@ -399,7 +410,9 @@ complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from show" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
 json\t''"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from replay" -l queue -d 'Work queue whose dead letters to use [default: consumer.queue or the first of broker.queues]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from replay" -l reason -d 'Move one cause of `dlq ls --by reason`: its number (#) or key' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from replay" -l queue -d 'Only the dead letters of this work queue [default: those of every queue of broker.queues]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from replay" -l rate -d 'At most this many per second (100/s, 6000/m, or a number), so a recovering downstream is not flooded [default: as fast as it goes]' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from replay" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON object per line, for scripts'"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from replay" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
@@ -412,7 +425,9 @@ complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from replay" -l dry-run -d 'Say what would happen, change nothing'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from replay" -s y -l yes -d 'Do not ask for confirmation'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from replay" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from drop" -l queue -d 'Work queue whose dead letters to use [default: consumer.queue or the first of broker.queues]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from drop" -l reason -d 'Delete one cause of `dlq ls --by reason`: its number (#) or key' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from drop" -l queue -d 'Only the dead letters of this work queue [default: those of every queue of broker.queues]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from drop" -l rate -d 'At most this many per second (100/s, 6000/m, or a number), so a recovering downstream is not flooded [default: as fast as it goes]' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from drop" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON object per line, for scripts'"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from drop" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
@@ -424,7 +439,7 @@ json\t''"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from drop" -l dry-run -d 'Say what would happen, change nothing'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from drop" -s y -l yes -d 'Do not ask for confirmation'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from drop" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from purge" -l queue -d 'Work queue whose dead letters to use [default: consumer.queue or the first of broker.queues]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from purge" -l queue -d 'Only the dead letters of this work queue [default: those of every queue of broker.queues]' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from purge" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON object per line, for scripts'"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from purge" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
@@ -436,11 +451,11 @@ json\t''"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from purge" -l dry-run -d 'Count what would be deleted, delete nothing'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from purge" -s y -l yes -d 'Do not ask for confirmation'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from purge" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from help" -f -a "ls" -d 'List dead letters with their reason and attempts (they stay in the queue)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from help" -f -a "ls" -d 'List the dead letters of every queue (or --queue\'s): queue, id, topic, attempts, age, reason — or one line per cause with --by reason (they stay in their queues)'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from help" -f -a "show" -d 'One dead letter in full (it stays in the queue)'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from help" -f -a "replay" -d 'Move dead letters back to the work queue, attempts reset'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from help" -f -a "replay" -d 'Move dead letters back to their work queues, attempts reset'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from help" -f -a "drop" -d 'Delete chosen dead letters for good'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from help" -f -a "purge" -d 'Delete every dead letter'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from help" -f -a "purge" -d 'Delete every dead letter of every queue (or --queue\'s)'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand handlers; and not __fish_seen_subcommand_from ls help" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand handlers; and not __fish_seen_subcommand_from ls help" -l database-url -d 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]' -r
@@ -459,6 +474,7 @@ complete -c outboxctl -n "__fish_outboxctl_using_subcommand handlers; and __fish
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand handlers; and __fish_seen_subcommand_from ls" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand handlers; and __fish_seen_subcommand_from ls" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
 json\t''"
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand handlers; and __fish_seen_subcommand_from ls" -l wide -d 'Every column in full, however wide the terminal (a pipe gets that anyway)'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand handlers; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand handlers; and __fish_seen_subcommand_from help" -f -a "ls" -d 'Every handler: name, queue, kind, topics, target (secrets masked), limits'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand handlers; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -470,9 +486,9 @@ complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and not __fish
 json\t''"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and not __fish_seen_subcommand_from run ls show why abort retry graph help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and not __fish_seen_subcommand_from run ls show why abort retry graph help" -f -a "run" -d 'Orchestrate: take starts, replies and time-outs from orchestrator.queue'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and not __fish_seen_subcommand_from run ls show why abort retry graph help" -f -a "ls" -d 'List instances: id, saga, state, step, attempt, age, reason'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and not __fish_seen_subcommand_from run ls show why abort retry graph help" -f -a "ls" -d 'List instances: id, saga, key, state, step, attempt, age, reason'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and not __fish_seen_subcommand_from run ls show why abort retry graph help" -f -a "show" -d 'One instance\'s timeline: each step, attempt, duration, output or reason'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and not __fish_seen_subcommand_from run ls show why abort retry graph help" -f -a "why" -d 'What an instance waits for, and what to do about it'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and not __fish_seen_subcommand_from run ls show why abort retry graph help" -f -a "why" -d 'What an instance waits for and what to do about it; of a finished one, its story'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and not __fish_seen_subcommand_from run ls show why abort retry graph help" -f -a "abort" -d 'Compensate now: undo the steps done so far, in reverse'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and not __fish_seen_subcommand_from run ls show why abort retry graph help" -f -a "retry" -d 'Send the waited-for command (or compensation) once more'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and not __fish_seen_subcommand_from run ls show why abort retry graph help" -f -a "graph" -d 'The steps and compensations of a saga, as a Mermaid flowchart'
@@ -488,6 +504,7 @@ json\t''"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from run" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from ls" -l saga -d 'Only this saga' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from ls" -l state -d 'Only this state: running, compensating, completed, compensated, failed' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from ls" -l correlation -d 'Only the instance(s) of this business key (the start payload\'s correlate field)' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from ls" -l older-than -d 'Only instances started longer ago than this, e.g. 10m' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from ls" -l limit -d 'At most this many' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from ls" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people'
@@ -498,6 +515,7 @@ complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_see
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from ls" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from ls" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
 json\t''"
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from ls" -l wide -d 'Every column in full, however wide the terminal (a pipe gets that anyway)'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from show" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON object per line, for scripts'"
@@ -507,6 +525,7 @@ complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_see
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from show" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from show" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
 json\t''"
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from show" -l wide -d 'Every column in full, however wide the terminal (a pipe gets that anyway)'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from why" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from why" -l database-url -d 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]' -r
@@ -541,9 +560,9 @@ complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_see
 json\t''"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from graph" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from help" -f -a "run" -d 'Orchestrate: take starts, replies and time-outs from orchestrator.queue'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from help" -f -a "ls" -d 'List instances: id, saga, state, step, attempt, age, reason'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from help" -f -a "ls" -d 'List instances: id, saga, key, state, step, attempt, age, reason'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from help" -f -a "show" -d 'One instance\'s timeline: each step, attempt, duration, output or reason'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from help" -f -a "why" -d 'What an instance waits for, and what to do about it'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from help" -f -a "why" -d 'What an instance waits for and what to do about it; of a finished one, its story'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from help" -f -a "abort" -d 'Compensate now: undo the steps done so far, in reverse'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from help" -f -a "retry" -d 'Send the waited-for command (or compensation) once more'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from help" -f -a "graph" -d 'The steps and compensations of a saga, as a Mermaid flowchart'
@@ -639,16 +658,16 @@ complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_see
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from outbox" -f -a "discard" -d 'Throw pending or dead rows away; each is kept as it was in the audit trail'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from outbox" -f -a "edit" -d 'Edit the payload and headers of a pending or dead row in $EDITOR (validated, audited)'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from outbox" -f -a "purge" -d 'Delete old sent rows in bounded batches'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from dlq" -f -a "ls" -d 'List dead letters with their reason and attempts (they stay in the queue)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from dlq" -f -a "ls" -d 'List the dead letters of every queue (or --queue\'s): queue, id, topic, attempts, age, reason — or one line per cause with --by reason (they stay in their queues)'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from dlq" -f -a "show" -d 'One dead letter in full (it stays in the queue)'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from dlq" -f -a "replay" -d 'Move dead letters back to the work queue, attempts reset'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from dlq" -f -a "replay" -d 'Move dead letters back to their work queues, attempts reset'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from dlq" -f -a "drop" -d 'Delete chosen dead letters for good'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from dlq" -f -a "purge" -d 'Delete every dead letter'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from dlq" -f -a "purge" -d 'Delete every dead letter of every queue (or --queue\'s)'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from handlers" -f -a "ls" -d 'Every handler: name, queue, kind, topics, target (secrets masked), limits'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from saga" -f -a "run" -d 'Orchestrate: take starts, replies and time-outs from orchestrator.queue'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from saga" -f -a "ls" -d 'List instances: id, saga, state, step, attempt, age, reason'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from saga" -f -a "ls" -d 'List instances: id, saga, key, state, step, attempt, age, reason'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from saga" -f -a "show" -d 'One instance\'s timeline: each step, attempt, duration, output or reason'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from saga" -f -a "why" -d 'What an instance waits for, and what to do about it'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from saga" -f -a "why" -d 'What an instance waits for and what to do about it; of a finished one, its story'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from saga" -f -a "abort" -d 'Compensate now: undo the steps done so far, in reverse'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from saga" -f -a "retry" -d 'Send the waited-for command (or compensation) once more'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from saga" -f -a "graph" -d 'The steps and compensations of a saga, as a Mermaid flowchart'

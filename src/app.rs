@@ -43,10 +43,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Config(ConfigCommand::Check { output }) => {
             setup::config_check(&load()?, output.output).await
         }
-        Command::Relay(args) => relay::command(&load()?.config, args, shutdown::on_signal()).await,
-        Command::Serve(_) => produce::command(&load()?.config, shutdown::on_signal()).await,
-        Command::Consume(_) => consume::command(&load()?.config, shutdown::on_signal()).await,
-        Command::Up(_) => up::command(&load()?.config, shutdown::on_signal()).await,
+        Command::Relay(args) => {
+            // Under cron every line is a mail: `--once` logs it at debug.
+            let config = if args.once {
+                let resolved = load()?;
+                tracing::debug!(file = %resolved.file_origin(), "configuration");
+                resolved.config
+            } else {
+                running(load()?)
+            };
+            relay::command(&config, args.once, shutdown::on_signal()).await
+        }
+        Command::Serve(_) => produce::command(&running(load()?), shutdown::on_signal()).await,
+        Command::Consume(_) => consume::command(&running(load()?), shutdown::on_signal()).await,
+        Command::Up(_) => up::command(&running(load()?), shutdown::on_signal()).await,
         Command::Outbox(cmd) => outbox::command(&load()?.config, cmd).await,
         Command::Lag(args) => lag::command(&load()?.config, args, shutdown::on_signal()).await,
         Command::Status { output } => status::command(&load()?.config, output.output).await,
@@ -54,12 +64,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Dlq(cmd) => dlq::command(&load()?.config, cmd).await,
         Command::Handlers(cmd) => handlers::command(&load()?.config, cmd),
         Command::Saga(SagaCommand::Run(_)) => {
-            saga::command(&load()?.config, shutdown::on_signal()).await
+            saga::command(&running(load()?), shutdown::on_signal()).await
         }
         Command::Saga(cmd) => sagas::command(&load()?.config, cmd).await,
         Command::Bench(args) => bench::run(&load()?.config, &args).await,
         Command::Verify(args) => bench::verify::command(&load()?.config, &args).await,
     }
+}
+
+/// The configuration of a long-running part, after saying which file it
+/// came from (an `outbox.toml` picked up from the working directory is not
+/// a surprise to find out about later).
+fn running(resolved: Resolved) -> crate::config::Config {
+    tracing::info!(file = %resolved.file_origin(), "configuration");
+    resolved.config
 }
 
 /// Whether an error is a closed stdout (`outboxctl … | head`): not a failure.

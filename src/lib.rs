@@ -29,6 +29,7 @@ pub mod broker;
 pub mod cli;
 pub mod config;
 pub mod flow;
+pub mod identity;
 pub mod model;
 pub mod ops;
 pub mod output;

@@ -18,6 +18,9 @@ pub enum Outcome {
     /// Exit 1: the command worked and what it checked is not fine (e.g.
     /// `relay --once` left rows failing or dead), or nothing matched.
     CheckFailed,
+    /// Exit 130: a bulk change stopped at SIGINT or SIGTERM after it said
+    /// what it had done and how to resume.
+    Interrupted,
 }
 
 impl Outcome {
@@ -25,6 +28,7 @@ impl Outcome {
         match self {
             Self::Success => ExitCode::SUCCESS,
             Self::CheckFailed => ExitCode::from(1),
+            Self::Interrupted => ExitCode::from(130),
         }
     }
 }
@@ -193,6 +197,193 @@ pub fn terminal_width() -> Option<usize> {
     comfy_table::Table::new().width().map(usize::from)
 }
 
+/// How a column of a [`fitted`] table takes the terminal's width.
+#[derive(Debug, Clone, Copy)]
+enum Fit {
+    /// Never cut: ids, numbers, times.
+    Fixed,
+    /// Cut with an ellipsis to share what is left, down to `min` characters.
+    Flex { min: usize },
+    /// Left out when the table does not fit.
+    Optional,
+}
+
+/// A column of a [`fitted`] table.
+#[derive(Debug, Clone, Copy)]
+pub struct Column {
+    header: &'static str,
+    fit: Fit,
+}
+
+impl Column {
+    pub fn fixed(header: &'static str) -> Self {
+        Self {
+            header,
+            fit: Fit::Fixed,
+        }
+    }
+
+    pub fn flex(header: &'static str, min: usize) -> Self {
+        Self {
+            header,
+            fit: Fit::Flex { min },
+        }
+    }
+
+    pub fn optional(header: &'static str) -> Self {
+        Self {
+            header,
+            fit: Fit::Optional,
+        }
+    }
+}
+
+/// The widths `columns` get within `width` (`None`: left out), and whether
+/// anything was cut or left out. Fixed columns keep their natural width,
+/// optional ones go first when room is short, flexible ones share the rest.
+fn fit(columns: &[Column], natural: &[usize], width: Option<usize>) -> (Vec<Option<usize>>, bool) {
+    let all: Vec<Option<usize>> = natural.iter().map(|w| Some(*w)).collect();
+    let Some(width) = width else {
+        return (all, false);
+    };
+    let total = |widths: &[Option<usize>]| {
+        let shown: Vec<usize> = widths.iter().flatten().copied().collect();
+        shown.iter().sum::<usize>() + 2 * shown.len().saturating_sub(1)
+    };
+    if total(&all) <= width {
+        return (all, false);
+    }
+    let mut widths = all;
+    // Optional columns go, the rightmost first, until the rest could fit.
+    let floor = |widths: &[Option<usize>]| {
+        let mut w = widths.to_vec();
+        for (c, n) in columns.iter().zip(&mut w) {
+            if let (Fit::Flex { min }, Some(n)) = (c.fit, n.as_mut()) {
+                *n = (*n).min(min);
+            }
+        }
+        total(&w)
+    };
+    for i in (0..columns.len()).rev() {
+        if floor(&widths) <= width {
+            break;
+        }
+        if matches!(columns[i].fit, Fit::Optional) {
+            widths[i] = None;
+        }
+    }
+    // What the fixed and optional columns leave, shared by the flexible ones.
+    let flex: Vec<usize> = (0..columns.len())
+        .filter(|&i| matches!(columns[i].fit, Fit::Flex { .. }) && widths[i].is_some())
+        .collect();
+    let others: usize = (0..columns.len())
+        .filter(|i| !flex.contains(i))
+        .filter_map(|i| widths[i])
+        .sum();
+    let shown = widths.iter().flatten().count();
+    let mut room = width.saturating_sub(others + 2 * shown.saturating_sub(1));
+    // Narrowest first: one that needs less than its share leaves the rest;
+    // none takes what the ones after it need at least.
+    let mut order = flex.clone();
+    order.sort_by_key(|&i| natural[i]);
+    let mins: Vec<usize> = order
+        .iter()
+        .map(|&i| match columns[i].fit {
+            Fit::Flex { min } => min.min(natural[i]),
+            _ => 0,
+        })
+        .collect();
+    // Narrower than the flexible columns' minimums: they shrink alike,
+    // down to three characters ("ab…") — the ids keep the line.
+    let needed: usize = mins.iter().sum();
+    let mins: Vec<usize> = if needed > room && needed > 0 {
+        mins.iter().map(|m| (m * room / needed).max(3)).collect()
+    } else {
+        mins
+    };
+    for (k, &i) in order.iter().enumerate() {
+        let after: usize = mins[k + 1..].iter().sum();
+        let share = room / (order.len() - k);
+        let w = natural[i]
+            .min(share.max(mins[k]))
+            .min(room.saturating_sub(after))
+            .max(mins[k].min(room));
+        widths[i] = Some(w);
+        room = room.saturating_sub(w);
+    }
+    (widths, true)
+}
+
+/// Print `rows` under `columns`, fitted to the terminal (see [`Column`]):
+/// no id is ever cut or wrapped; text is cut with an ellipsis. When
+/// anything was cut or left out, stderr says so and names what shows it in
+/// full (`in_full`, e.g. "--wide shows every column in full, -o json every
+/// field"). `wide`, or no terminal: nothing is cut.
+pub fn fitted(
+    columns: &[Column],
+    rows: &[Vec<String>],
+    wide: bool,
+    in_full: &str,
+) -> io::Result<()> {
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| r.iter().map(|c| cut(c, usize::MAX)).collect())
+        .collect();
+    let natural: Vec<usize> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            cells
+                .iter()
+                .map(|r| r.get(i).map_or(0, |c| c.chars().count()))
+                .max()
+                .unwrap_or(0)
+                .max(c.header.len())
+        })
+        .collect();
+    let width = if wide { None } else { terminal_width() };
+    let (widths, cut_some) = fit(columns, &natural, width);
+    let render = |row: Vec<String>| {
+        let mut line = String::new();
+        for (cell, w) in row.iter().zip(&widths) {
+            let Some(w) = w else { continue };
+            if !line.is_empty() {
+                line.push_str("  ");
+            }
+            let text = cut(cell, *w);
+            let pad = w.saturating_sub(text.chars().count());
+            line.push_str(&text);
+            line.push_str(&" ".repeat(pad));
+        }
+        line.trim_end().to_string()
+    };
+    let mut out = io::stdout().lock();
+    let header: Vec<String> = columns.iter().map(|c| c.header.to_uppercase()).collect();
+    writeln!(out, "{}", render(header))?;
+    for row in cells {
+        writeln!(out, "{}", render(row))?;
+    }
+    drop(out);
+    if cut_some {
+        let left_out: Vec<&str> = columns
+            .iter()
+            .zip(&widths)
+            .filter(|(_, w)| w.is_none())
+            .map(|(c, _)| c.header)
+            .collect();
+        let left_out = if left_out.is_empty() {
+            String::new()
+        } else {
+            format!(", without {}", left_out.join(", "))
+        };
+        eprintln!(
+            "outboxctl: cut to fit {} columns{left_out} — {in_full}",
+            width.unwrap_or_default()
+        );
+    }
+    Ok(())
+}
+
 /// Room left on the terminal after `used` columns, at least 20; unbounded
 /// when stdout is not a terminal.
 pub fn room(used: usize) -> usize {
@@ -230,40 +421,6 @@ pub fn when(t: chrono::DateTime<chrono::Utc>) -> String {
         format!("in {}", age(t - now))
     };
     format!("{} ({rel})", t.format("%Y-%m-%d %H:%M:%SZ"))
-}
-
-/// Who is acting, recorded on rows an operator changes: `user@host`. The
-/// user is the effective one from the password database — cron, systemd
-/// and `docker exec` often set no `$USER` — then `$USER`/`$LOGNAME`, then
-/// the bare uid; under sudo, who ran sudo is added: `root (sudo by alice)@db1`.
-pub fn actor() -> String {
-    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-    // SAFETY: geteuid cannot fail and has no preconditions.
-    let uid = unsafe { libc::geteuid() };
-    let mut user = passwd_name(uid)
-        .or_else(|| env("USER"))
-        .or_else(|| env("LOGNAME"))
-        .unwrap_or_else(|| format!("uid {uid}"));
-    if let Some(by) = env("SUDO_USER").filter(|s| *s != user) {
-        user = format!("{user} (sudo by {by})");
-    }
-    format!("{user}@{}", crate::presence::host())
-}
-
-/// The login name of `uid`, from the password database.
-fn passwd_name(uid: libc::uid_t) -> Option<String> {
-    let mut buf = vec![0 as libc::c_char; 4096];
-    // SAFETY: an all-zero passwd is a valid value to be overwritten.
-    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
-    let mut result: *mut libc::passwd = std::ptr::null_mut();
-    // SAFETY: every pointer is valid for the call, buf outlives the result.
-    let rc = unsafe { libc::getpwuid_r(uid, &mut pwd, buf.as_mut_ptr(), buf.len(), &mut result) };
-    if rc != 0 || result.is_null() || pwd.pw_name.is_null() {
-        return None;
-    }
-    // SAFETY: pw_name points into buf, NUL-terminated by getpwuid_r.
-    let name = unsafe { std::ffi::CStr::from_ptr(pwd.pw_name) };
-    Some(name.to_string_lossy().into_owned()).filter(|n| !n.is_empty())
 }
 
 /// A progress bar on stderr for `len` steps of long work; indicatif draws
@@ -325,5 +482,35 @@ mod tests {
         );
         assert_eq!(cut("a  b\nc", 10), "a b c");
         assert_eq!(cut("abcdefghij", 5), "abcd…");
+    }
+
+    #[test]
+    fn a_fitted_table_keeps_ids_whole_drops_optional_columns_and_shares_the_rest() {
+        let columns = [
+            Column::fixed("id"),
+            Column::optional("message id"),
+            Column::flex("topic", 5),
+            Column::flex("reason", 10),
+        ];
+        // id 36, message id 36, topic 12, reason 60: 150 with the gaps.
+        let natural = [36, 36, 12, 60];
+        let (w, cut) = fit(&columns, &natural, None);
+        assert!(!cut);
+        assert_eq!(w, [Some(36), Some(36), Some(12), Some(60)]);
+        let (w, cut) = fit(&columns, &natural, Some(80));
+        assert!(cut);
+        assert_eq!(w[0], Some(36), "an id is never cut");
+        assert_eq!(w[1], None, "the optional column goes first");
+        // 80 - 36 - 4 (two gaps) = 40: the topic keeps its 12, the reason 28.
+        assert_eq!((w[2], w[3]), (Some(12), Some(28)));
+        let used: usize = w.iter().flatten().sum::<usize>() + 2 * 2;
+        assert!(used <= 80, "{used}");
+        // All of it fits at 200.
+        assert!(!fit(&columns, &natural, Some(200)).1);
+        // Narrower than the minimums: they shrink, the id stays whole.
+        let (w, _) = fit(&columns, &natural, Some(50));
+        assert_eq!(w[0], Some(36));
+        let used: usize = w.iter().flatten().sum::<usize>() + 2 * 2;
+        assert!(used <= 50, "{used}: {w:?}");
     }
 }

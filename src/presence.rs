@@ -29,16 +29,6 @@ pub struct Presence {
     task: tokio::task::JoinHandle<()>,
 }
 
-/// This machine's name.
-pub fn host() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
-        .map(|h| h.trim().to_string())
-        .ok()
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".into())
-}
-
 impl Presence {
     /// Register `role` (with `detail`, e.g. the queue it takes) and beat
     /// until [`stop`](Self::stop).
@@ -47,7 +37,7 @@ impl Presence {
         let stop = CancellationToken::new();
         let (pool2, token) = (pool.clone(), stop.clone());
         let task = tokio::spawn(async move {
-            let host = host();
+            let host = crate::identity::host();
             let version = env!("CARGO_PKG_VERSION");
             let registration = processes::Registration {
                 id,
@@ -56,6 +46,7 @@ impl Presence {
                 pid: std::process::id() as i32,
                 version,
                 detail: detail.as_deref(),
+                pool_size: pool2.options().get_max_connections(),
             };
             let mut registered = false;
             let mut complained = false;

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use uuid::Uuid;
 
-use super::{Lab, Report, percentile};
+use super::lab::{Lab, percentile};
+use super::report::Report;
 use crate::cli::BenchArgs;
 use crate::model::{MessageId, Topic, UploadCreated};
 use crate::store::bench as sql;

@@ -12,10 +12,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::api::{PNG, load};
-use super::{Lab, Report, TOPIC, payload, progress};
+use super::lab::{Lab, TOPIC, payload, progress};
+use super::report::Report;
 use crate::broker::bench::RawMessage;
 use crate::cli::{BenchArgs, BenchHandler};
-use crate::config::{HandlerConfig, HandlerKind, SecretUrl};
+use crate::config::HandlerConfig;
 use crate::model::{MessageId, UploadCreated};
 use crate::store::bench as sql;
 
@@ -40,11 +41,11 @@ pub async fn run(lab: &mut Lab, args: &BenchArgs) -> anyhow::Result<Report> {
     Ok(r)
 }
 
-/// A handler of the lab's queue for every topic.
-fn handler(lab: &Lab, name: &str, kind: HandlerKind) -> HandlerConfig {
+/// `h` on the lab's queue.
+fn on_lab_queue(lab: &Lab, h: HandlerConfig) -> HandlerConfig {
     HandlerConfig {
         queue: Some(lab.queue().to_string()),
-        ..HandlerConfig::new(name, kind, &["#"])
+        ..h
     }
 }
 
@@ -124,10 +125,13 @@ async fn builtin(lab: &mut Lab, r: &mut Report, n: u64, c: u32) -> anyhow::Resul
         "handler",
         format!("builtin upload inspection of a {}-byte PNG", PNG.len()),
     );
-    lab.set_handlers(vec![HandlerConfig {
-        builtin: Some("inspect-upload".into()),
-        ..handler(lab, "inspect-upload", HandlerKind::Builtin)
-    }])?;
+    lab.set_handlers(vec![on_lab_queue(
+        lab,
+        HandlerConfig {
+            topics: vec!["#".into()],
+            ..HandlerConfig::inspect_upload()
+        },
+    )])?;
     let uploads = sql::load_uploads(&lab.pool, n, PNG, "image/png").await?;
     let messages = || {
         uploads.iter().map(|(message_id, event)| RawMessage {
@@ -176,9 +180,9 @@ async fn statement(
     c: u32,
     bytes: u32,
 ) -> anyhow::Result<()> {
-    r.setting("handler", format!("sql: {}", super::EFFECT_STATEMENT));
+    r.setting("handler", format!("sql: {}", super::lab::EFFECT_STATEMENT));
     sql::create_effects_table(&lab.pool).await?;
-    lab.set_handlers(vec![super::effect_handler(lab)])?;
+    lab.set_handlers(vec![super::lab::effect_handler(lab)])?;
     let db = db_baseline(lab, n, c).await;
     let (rate, peak, cpu) = consume_all(lab, n, c, bench_messages(n, bytes).into_iter()).await?;
     let (rows, distinct) = sql::effects(&lab.pool).await?;
@@ -252,11 +256,13 @@ async fn webhook(
             humantime::format_duration(delay)
         ),
     );
-    lab.set_handlers(vec![HandlerConfig {
-        url: Some(SecretUrl::new(url.clone())),
-        concurrency: Some(c),
-        ..handler(lab, "hook", HandlerKind::Http)
-    }])?;
+    lab.set_handlers(vec![on_lab_queue(
+        lab,
+        HandlerConfig {
+            concurrency: Some(c),
+            ..HandlerConfig::http("hook", &["#"], &url)
+        },
+    )])?;
     // Baseline: the same bodies POSTed by `c` clients, for about as long as
     // the consumer will take.
     let body = serde_json::to_vec(&payload(0, bytes as usize))?;

@@ -3,7 +3,8 @@
 
 use std::time::Instant;
 
-use super::{Lab, Report, TOPIC, progress};
+use super::lab::{Lab, TOPIC, progress};
+use super::report::Report;
 use crate::cli::BenchArgs;
 use crate::model::{Envelope, MessageId};
 use crate::store::bench as sql;

@@ -16,7 +16,9 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Semaphore;
 use uuid::Uuid;
 
-use super::{Lab, ProcStat, Process, Report, TOPIC, payload, percentile, progress};
+use super::cpu::ProcStat;
+use super::lab::{Lab, Process, TOPIC, payload, percentile, progress};
+use super::report::Report;
 use crate::cli::BenchArgs;
 use crate::store::bench as sql;
 
@@ -61,8 +63,8 @@ pub async fn run(lab: &mut Lab, args: &BenchArgs) -> anyhow::Result<Report> {
     );
 
     sql::create_effects_table(&lab.pool).await?;
-    lab.set_handlers(vec![super::effect_handler(lab)])?;
-    r.setting("handler", format!("sql: {}", super::EFFECT_STATEMENT));
+    lab.set_handlers(vec![super::lab::effect_handler(lab)])?;
+    r.setting("handler", format!("sql: {}", super::lab::EFFECT_STATEMENT));
 
     let mut relay = lab.start("relay", &["relay"])?;
     let mut consume = lab.start("consume", &["consume"])?;
@@ -365,12 +367,12 @@ impl CpuSplit {
                 producer += seconds;
             }
         }
-        let (busy, total) = super::machine_cpu_seconds();
+        let (busy, total) = super::cpu::machine_cpu_seconds();
         Self {
             producer,
             processes: relay.cpu_seconds() + consume.cpu_seconds(),
             backends: backends_seconds,
-            broker: super::broker_cpu_seconds(),
+            broker: super::cpu::broker_cpu_seconds(),
             busy,
             total,
         }

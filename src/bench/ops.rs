@@ -6,7 +6,8 @@
 
 use std::time::Instant;
 
-use super::{Lab, Report, TOPIC, payload, progress};
+use super::lab::{Lab, TOPIC, payload, progress};
+use super::report::Report;
 use crate::broker::bench::RawMessage;
 use crate::broker::topology;
 use crate::cli::BenchArgs;

@@ -13,7 +13,8 @@
 
 use std::time::{Duration, Instant};
 
-use super::{Lab, Process, Report, payload, percentile, progress};
+use super::lab::{Lab, Process, payload, percentile, progress};
+use super::report::Report;
 use crate::cli::BenchArgs;
 use crate::config::{Config, HandlerConfig, QueueConfig, SagaConfig, StepConfig};
 use crate::store::bench as sql;

@@ -4,7 +4,8 @@
 
 use std::time::{Duration, Instant};
 
-use super::{Lab, Report, TOPIC, percentile};
+use super::lab::{Lab, TOPIC, percentile};
+use super::report::Report;
 use crate::cli::BenchArgs;
 use crate::store::bench as sql;
 

@@ -20,10 +20,10 @@ use anyhow::Context;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
 
-use super::{Lab, Process, progress};
+use super::lab::{Lab, Process, progress};
 use crate::broker::observe::Seen;
 use crate::cli::{Output, VerifyArgs};
-use crate::config::{Config, HandlerConfig, HandlerKind, QueueConfig, SecretUrl};
+use crate::config::{Config, HandlerConfig, QueueConfig, SecretUrl};
 use crate::ops::Outcome;
 use crate::output;
 use crate::proxy::FaultProxy;
@@ -318,12 +318,12 @@ impl Observed {
 
 async fn campaign(lab: &mut Lab, args: &VerifyArgs, seed: u64) -> anyhow::Result<Report> {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let queue = lab.queue().to_string();
     let mut report = Report {
         seed,
         inserted: args.events as i64,
         ..Report::default()
     };
-    let queue = lab.queue().to_string();
     report.settings.insert(
         "events",
         format!("{} at {}/s over {} keys", args.events, args.rate, args.keys),
@@ -338,13 +338,10 @@ async fn campaign(lab: &mut Lab, args: &VerifyArgs, seed: u64) -> anyhow::Result
     );
 
     sql::create_verify_effects(&lab.pool).await?;
-    let handler = HandlerConfig {
+    lab.set_handlers(vec![HandlerConfig {
         queue: Some(queue.clone()),
-        statement: Some(sql::VERIFY_EFFECT.into()),
-        ..HandlerConfig::new("verify-effect", HandlerKind::Sql, &["#"])
-    };
-    lab.set_handlers(vec![handler])?;
-
+        ..HandlerConfig::sql("verify-effect", &["#"], sql::VERIFY_EFFECT)
+    }])?;
     let observed = Arc::new(Mutex::new(Observed::default()));
     let observer_queue = format!("{}.observer", lab.config.broker.exchange);
     let sink = observed.clone();
@@ -354,7 +351,43 @@ async fn campaign(lab: &mut Lab, args: &VerifyArgs, seed: u64) -> anyhow::Result
             sink.lock().expect("not poisoned").see(s)
         })
         .await?;
+    let mut slots = start_slots(lab, args).await?;
+    let faults = schedule(args, slots.len(), &mut rng);
 
+    let bar = progress(args.events, "verify");
+    let producer = produce(lab, args);
+    let recoveries = land(lab, &mut slots, faults, args, &bar, &mut report).await?;
+    producer.await.context("the producer")??;
+    drain(lab, &mut slots, &queue, args.events as i64, &bar).await?;
+    bar.finish_and_clear();
+    // Copies still on their way to the observer.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    for s in &mut slots {
+        s.process.stop().await?;
+    }
+    observer.abort();
+    let _ = lab.broker.delete_queue(&observer_queue).await;
+
+    for (kind, r) in recoveries {
+        match r.await.unwrap_or(Recovery::Stuck) {
+            Recovery::After(d) => {
+                let ms = d.as_millis() as u64;
+                report.longest_recovery_ms = Some(report.longest_recovery_ms.unwrap_or(0).max(ms));
+                let longest = report.recovery_ms_by_fault.entry(kind).or_insert(0);
+                *longest = (*longest).max(ms);
+            }
+            Recovery::Unobserved => report.unobserved += 1,
+            Recovery::Stuck => report.stuck += 1,
+        }
+    }
+    let observed = std::mem::take(&mut *observed.lock().expect("not poisoned"));
+    tally(lab, &queue, args, &observed, &mut report).await?;
+    Ok(report)
+}
+
+/// A relayer or consumer process for each slot, each behind fault proxies
+/// of its own; returns once the consumers have subscribed.
+async fn start_slots(lab: &Lab, args: &VerifyArgs) -> anyhow::Result<Vec<Slot>> {
     let pg_addr = upstream(&lab.config.database.url, 5432, "database.url").await?;
     let amqp_addr = upstream(&lab.config.broker.url, 5672, "broker.url").await?;
     let mut slots = Vec::new();
@@ -378,6 +411,7 @@ async fn campaign(lab: &mut Lab, args: &VerifyArgs, seed: u64) -> anyhow::Result
             process,
         });
     }
+    let queue = lab.queue().to_string();
     let ready = async {
         loop {
             for s in &mut slots {
@@ -397,12 +431,19 @@ async fn campaign(lab: &mut Lab, args: &VerifyArgs, seed: u64) -> anyhow::Result
     tokio::time::timeout(Duration::from_secs(60), ready)
         .await
         .map_err(|_| anyhow::anyhow!("the consumers did not subscribe within 60s"))??;
+    Ok(slots)
+}
 
-    // The schedule: kills take turns over the processes; connection faults
-    // take turns over the processes and the six kinds. Instants are spread
-    // at random over the production time.
+/// The schedule, in the order faults land: kills take turns over the
+/// processes; connection faults take turns over the processes and the six
+/// kinds; instants are spread at random over the production time, but not
+/// in its first or last tenth (faults land while work flows).
+fn schedule(
+    args: &VerifyArgs,
+    slots: usize,
+    rng: &mut rand::rngs::StdRng,
+) -> Vec<(Duration, Fault, usize)> {
     let produce_for = Duration::from_secs_f64(args.events as f64 / f64::from(args.rate));
-    let mut faults: Vec<(Duration, Fault, usize)> = Vec::new();
     let kinds = [
         Fault::Cut { database: false },
         Fault::Cut { database: true },
@@ -411,46 +452,54 @@ async fn campaign(lab: &mut Lab, args: &VerifyArgs, seed: u64) -> anyhow::Result
         Fault::Refuse { database: false },
         Fault::Refuse { database: true },
     ];
-    let offset = rng.random_range(0..slots.len());
-    for k in 0..args.kills as usize {
-        faults.push((Duration::ZERO, Fault::Kill, (offset + k) % slots.len()));
-    }
-    for c in 0..args.cuts as usize {
-        faults.push((
-            Duration::ZERO,
-            kinds[c % kinds.len()],
-            (offset + c) % slots.len(),
-        ));
-    }
-    // Not in the first or last tenth: faults land while work flows.
+    let offset = rng.random_range(0..slots);
+    let kills = (0..args.kills as usize).map(|k| (Fault::Kill, (offset + k) % slots));
+    let cuts = (0..args.cuts as usize).map(|c| (kinds[c % kinds.len()], (offset + c) % slots));
+    let mut faults: Vec<(Duration, Fault, usize)> = kills
+        .chain(cuts)
+        .map(|(fault, slot)| (Duration::ZERO, fault, slot))
+        .collect();
     for f in &mut faults {
         f.0 = produce_for.mul_f64(rng.random_range(0.1..0.9));
     }
     faults.sort_by_key(|f| f.0);
+    faults
+}
 
-    let bar = progress(args.events, "verify");
-    let producer = {
-        let pool = lab.pool.clone();
-        let (events, rate, keys) = (args.events as i64, args.rate, i64::from(args.keys));
-        tokio::spawn(async move {
-            // Every 10 ms the events due by then, in one statement: one
-            // producer, so a key's rows commit in id order.
-            let started = Instant::now();
-            let mut done = 0i64;
-            while done < events {
-                tokio::time::sleep(Duration::from_millis(10)).await;
-                let due = ((started.elapsed().as_secs_f64() * f64::from(rate)) as i64).min(events);
-                if due > done {
-                    sql::insert_verify_events(&pool, TOPIC, done + 1, due, keys).await?;
-                    done = due;
-                }
+/// The producer: every 10 ms the events due by then at `--rate`, in one
+/// statement — one producer, so a key's rows commit in id order.
+fn produce(lab: &Lab, args: &VerifyArgs) -> tokio::task::JoinHandle<anyhow::Result<()>> {
+    let pool = lab.pool.clone();
+    let (events, rate, keys) = (args.events as i64, args.rate, i64::from(args.keys));
+    tokio::spawn(async move {
+        let started = Instant::now();
+        let mut done = 0i64;
+        while done < events {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            let due = ((started.elapsed().as_secs_f64() * f64::from(rate)) as i64).min(events);
+            if due > done {
+                sql::insert_verify_events(&pool, TOPIC, done + 1, due, keys).await?;
+                done = due;
             }
-            anyhow::Ok(())
-        })
-    };
+        }
+        anyhow::Ok(())
+    })
+}
 
+/// The recovery watch of each fault landed, by its kind.
+type Recoveries = Vec<(&'static str, tokio::task::JoinHandle<Recovery>)>;
+
+/// Land each fault at its instant, on its process; watch each recovery.
+async fn land(
+    lab: &Lab,
+    slots: &mut [Slot],
+    faults: Vec<(Duration, Fault, usize)>,
+    args: &VerifyArgs,
+    bar: &indicatif::ProgressBar,
+    report: &mut Report,
+) -> anyhow::Result<Recoveries> {
     let started = Instant::now();
-    let mut recoveries: Vec<(&'static str, tokio::task::JoinHandle<Recovery>)> = Vec::new();
+    let mut recoveries = Recoveries::new();
     for (at, fault, slot) in faults {
         if let Some(wait) = at.checked_sub(started.elapsed()) {
             tokio::time::sleep(wait).await;
@@ -475,7 +524,7 @@ async fn campaign(lab: &mut Lab, args: &VerifyArgs, seed: u64) -> anyhow::Result
                 proxy_of(s, database).refuse(false);
             }
         }
-        for s in &mut slots {
+        for s in slots.iter_mut() {
             s.process.alive()?;
         }
         recoveries.push((
@@ -483,61 +532,57 @@ async fn campaign(lab: &mut Lab, args: &VerifyArgs, seed: u64) -> anyhow::Result
             watch_recovery(lab, &slots[slot], args.events as i64).await,
         ));
     }
-    producer.await.context("the producer")??;
+    Ok(recoveries)
+}
 
-    // Drain: slow is fine, stuck is not.
-    let target = args.events as i64;
+/// Wait until every event has its effect (or is dead): slow is fine, stuck
+/// (no new effect for [`STUCK`]) is not; nor is waiting for what cannot
+/// come (everything went out and nothing waits in the queues).
+async fn drain(
+    lab: &Lab,
+    slots: &mut [Slot],
+    queue: &str,
+    target: i64,
+    bar: &indicatif::ProgressBar,
+) -> anyhow::Result<()> {
     let (mut last, mut moved) = (-1, Instant::now());
     loop {
         let c = sql::verify_counts(&lab.pool).await?;
         bar.set_position(c.distinct_effects.max(0) as u64);
         if c.distinct_effects + c.dead >= target {
-            break;
+            return Ok(());
         }
         if c.distinct_effects > last {
             (last, moved) = (c.distinct_effects, Instant::now());
-        } else if moved.elapsed() > STUCK {
-            break;
-        } else if moved.elapsed() > Duration::from_secs(3)
-            && c.sent + c.dead >= target
-            && queues_empty(lab, &queue).await?
+        } else if moved.elapsed() > STUCK
+            || (moved.elapsed() > Duration::from_secs(3)
+                && c.sent + c.dead >= target
+                && queues_empty(lab, queue).await?)
         {
-            // Everything went out and nothing waits in the queues: what has
-            // no effect yet never will.
-            break;
+            // Stuck; or everything went out and nothing waits in the
+            // queues: what has no effect yet never will.
+            return Ok(());
         }
-        for s in &mut slots {
+        for s in slots.iter_mut() {
             s.process.alive()?;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    bar.finish_and_clear();
-    // Copies still on their way to the observer.
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    for s in &mut slots {
-        s.process.stop().await?;
-    }
-    observer.abort();
-    let _ = lab.broker.delete_queue(&observer_queue).await;
+}
 
-    for (kind, r) in recoveries {
-        match r.await.unwrap_or(Recovery::Stuck) {
-            Recovery::After(d) => {
-                let ms = d.as_millis() as u64;
-                report.longest_recovery_ms = Some(report.longest_recovery_ms.unwrap_or(0).max(ms));
-                let longest = report.recovery_ms_by_fault.entry(kind).or_insert(0);
-                *longest = (*longest).max(ms);
-            }
-            Recovery::Unobserved => report.unobserved += 1,
-            Recovery::Stuck => report.stuck += 1,
-        }
-    }
+/// The counts of the report, from the database's two witnesses and the
+/// observer's, and a hint where they point somewhere.
+async fn tally(
+    lab: &Lab,
+    queue: &str,
+    args: &VerifyArgs,
+    observed: &Observed,
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    let target = args.events as i64;
     let c = sql::verify_counts(&lab.pool).await?;
-    let (reached, copies, broker_order) = {
-        let o = observed.lock().expect("not poisoned");
-        let copies: i64 = o.copies.values().map(|n| i64::from(*n)).sum();
-        (o.copies.len() as i64, copies, o.order_violations)
-    };
+    let reached = observed.copies.len() as i64;
+    let copies: i64 = observed.copies.values().map(|n| i64::from(*n)).sum();
     report.sent = c.sent;
     report.dead = c.dead;
     report.reached_broker = reached;
@@ -548,21 +593,21 @@ async fn campaign(lab: &mut Lab, args: &VerifyArgs, seed: u64) -> anyhow::Result
     // The broker's order is the relayer's promise. Consumers competing for
     // one queue take a key's messages side by side, so the order of effects
     // is a promise only of a single consumer (its lanes keep a key in order).
-    report.order_violations = broker_order;
+    report.order_violations = observed.order_violations;
     if args.consumers == 1 {
         report.order_violations += c.order_violations;
     }
+    let dlq = crate::broker::topology::dead_letter_queue(queue);
     report.dead_lettered = lab
         .broker
-        .queue_stats(&crate::broker::topology::dead_letter_queue(&queue))
+        .queue_stats(&dlq)
         .await?
         .map_or(0, |s| s.ready as i64);
     if report.lost > 0 && report.reached_broker >= target && report.dead == 0 {
         let dead_lettered = if report.dead_lettered > 0 {
             format!(
-                " ({} of them are in {}: the broker dead-lettered them)",
-                report.dead_lettered,
-                crate::broker::topology::dead_letter_queue(&queue)
+                " ({} of them are in {dlq}: the broker dead-lettered them)",
+                report.dead_lettered
             )
         } else {
             String::new()
@@ -577,7 +622,7 @@ async fn campaign(lab: &mut Lab, args: &VerifyArgs, seed: u64) -> anyhow::Result
             report.lost
         ));
     }
-    Ok(report)
+    Ok(())
 }
 
 /// The work queue and its retry queue hold nothing ready.

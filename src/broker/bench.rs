@@ -13,8 +13,9 @@ use lapin::options::{
 use lapin::types::{FieldTable, ShortString};
 use lapin::{BasicProperties, Confirmation};
 
+use super::connection::Broker;
+use super::error::{BrokerError, describe};
 use super::publish::properties;
-use super::{Broker, BrokerError, describe};
 use crate::model::Envelope;
 
 fn unavailable(e: lapin::Error) -> BrokerError {

@@ -14,8 +14,9 @@ use lapin::options::{
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
 use lapin::{BasicProperties, Channel, Confirmation};
 
+use super::connection::Broker;
+use super::error::{BrokerError, bounded, describe};
 use super::topology::retry_queue;
-use super::{Broker, BrokerError, bounded, describe};
 
 /// Longest an acknowledgement, a cancel or a close may take. On a dead or
 /// frozen connection they would otherwise wait forever.
@@ -383,7 +384,7 @@ impl Forwarder {
     /// Every copy is published pipelined, then every confirm awaited (within
     /// one `confirm_timeout`). `Ok` only when the broker confirmed them all;
     /// the caller acknowledges the originals after that.
-    pub async fn restore_all(&self, ds: &[Delivery]) -> Result<(), BrokerError> {
+    pub async fn restore_all(&self, ds: &[&Delivery]) -> Result<(), BrokerError> {
         let queue = self.queue.clone();
         let send = async {
             let mut confirms = Vec::with_capacity(ds.len());

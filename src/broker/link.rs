@@ -9,7 +9,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::sync::Mutex;
 use tracing::{debug, info};
 
-use super::{Broker, BrokerError, Publisher, Topology};
+use super::connection::Broker;
+use super::error::BrokerError;
+use super::publish::Publisher;
+use super::topology::Topology;
 use crate::config::BrokerConfig;
 
 pub struct Link {

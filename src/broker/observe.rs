@@ -8,7 +8,8 @@ use lapin::options::{
 };
 use lapin::types::{AMQPValue, FieldTable};
 
-use super::{Broker, BrokerError};
+use super::connection::Broker;
+use super::error::BrokerError;
 use crate::model::headers;
 
 /// One copy of a message as the broker routed it.

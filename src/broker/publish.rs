@@ -14,7 +14,7 @@ use lapin::types::{AMQPValue, FieldArray, FieldTable, LongString, ShortString};
 use lapin::{BasicProperties, Channel, Confirmation};
 use tokio::time::{Instant, timeout_at};
 
-use super::describe;
+use super::error::describe;
 use crate::model::{Envelope, PublishOutcome, headers};
 
 pub struct Publisher {

@@ -15,8 +15,25 @@ use lapin::ExchangeKind;
 use lapin::options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions};
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
 
-use super::{Broker, BrokerError, describe};
+use super::connection::Broker;
+use super::error::{BrokerError, describe};
 use crate::config::{Config, QueueConfig, QueueType};
+
+impl Broker {
+    /// Declare `topology` (idempotent); returns one line per declared object.
+    pub async fn apply_topology(&self, topology: &Topology) -> Result<Vec<String>, BrokerError> {
+        // A few requests per queue; each would wait forever on a frozen link.
+        let limit = self.timeout * 2;
+        tokio::time::timeout(limit, topology.apply(self))
+            .await
+            .unwrap_or_else(|_| {
+                Err(BrokerError::Unavailable(format!(
+                    "declaring the topology got no answer within {}",
+                    humantime::format_duration(limit)
+                )))
+            })
+    }
+}
 
 /// The declared shape, derived from `[broker]` and `[[handlers]]`.
 #[derive(Debug, Clone)]

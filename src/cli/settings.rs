@@ -13,7 +13,7 @@ use std::time::Duration;
 use clap::Args;
 use serde::{Serialize, Serializer};
 
-use super::parse_duration;
+use super::parse::parse_duration;
 use crate::config::LogFormat;
 
 /// The heading global options are listed under in every `--help`.

@@ -4,41 +4,17 @@
 //! This is the one reader of `OUTBOX_*`.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
 
-use super::validate;
-use super::{Config, OPTIONAL_SETTINGS};
+use super::origin::{
+    CONFIG_ENV, ConfigError, DEFAULT_FILE, ENV_PREFIX, Source, closest, env_name, err,
+};
+use super::schema::{Config, OPTIONAL_SETTINGS};
+use super::{handlers, validate};
 use crate::secret::register_secret;
 
 /// Top-level lists of tables (`[[handlers]]`): file-only, checked by serde.
 const LISTS: &[&str] = &["handlers", "sagas"];
-
-/// Name of the file looked up in the working directory when no `--config`
-/// (or `OUTBOX_CONFIG`) is given.
-pub const DEFAULT_FILE: &str = "outbox.toml";
-pub const ENV_PREFIX: &str = "OUTBOX_";
-pub const CONFIG_ENV: &str = "OUTBOX_CONFIG";
-
-/// Where a setting's value came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Source {
-    Default,
-    File(PathBuf),
-    Env(String),
-    Flag(String),
-}
-
-impl fmt::Display for Source {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Default => f.write_str("default"),
-            Self::File(p) => write!(f, "{}", p.display()),
-            Self::Env(name) => write!(f, "env {name}"),
-            Self::Flag(flag) => write!(f, "flag {flag}"),
-        }
-    }
-}
 
 /// Everything [`resolve`] needs, gathered by the caller.
 #[derive(Debug, Default)]
@@ -73,16 +49,11 @@ impl Inputs {
 pub struct Resolved {
     pub config: Config,
     pub file: Option<PathBuf>,
+    /// `file` was found in the working directory, not named by `--config`
+    /// or `OUTBOX_CONFIG`.
+    pub file_from_working_directory: bool,
     /// `section.key` → source, for values that are not the default.
     pub sources: BTreeMap<String, Source>,
-}
-
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct ConfigError(String);
-
-pub(super) fn err(msg: impl Into<String>) -> ConfigError {
-    ConfigError(msg.into())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -144,14 +115,6 @@ impl Setting {
     pub fn env_name(&self) -> String {
         env_name(&self.section, &self.key)
     }
-}
-
-pub fn env_name(section: &str, key: &str) -> String {
-    format!(
-        "{ENV_PREFIX}{}_{}",
-        section.to_ascii_uppercase(),
-        key.to_ascii_uppercase()
-    )
 }
 
 /// Every setting there is, derived from the defaults.
@@ -264,16 +227,28 @@ pub fn resolve(inputs: Inputs) -> Result<Resolved, ConfigError> {
         }
     }
 
+    let written = table.get("handlers").cloned();
     let config: Config =
         serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
             let path = e.path().to_string();
+            let message = e.inner().message();
+            // `handlers[2]` or `handlers[2].queue`: say which handler.
+            if let Some((n, field)) = path
+                .strip_prefix("handlers[")
+                .and_then(|rest| rest.split_once(']'))
+                .and_then(|(n, field)| Some((n.parse::<usize>().ok()?, field)))
+            {
+                let entry = written.as_ref().and_then(|h| h.get(n));
+                let field = field.trim_start_matches('.');
+                return err(handlers::explain(entry, field, message));
+            }
             let source = sources
                 .get(&path)
                 .map(|s| format!(" (from {s})"))
                 .unwrap_or_default();
             err(format!(
                 "{path}: {}{source} — {}",
-                e.inner().message().trim_end_matches('.'),
+                message.trim_end_matches('.'),
                 fix_hint(&path)
             ))
         })?;
@@ -290,16 +265,12 @@ pub fn resolve(inputs: Inputs) -> Result<Resolved, ConfigError> {
     if let Some(token) = &config.api.token {
         register_secret(token.expose());
     }
-    for h in &config.handlers {
-        if let Some(secret) = &h.secret {
-            register_secret(secret.expose());
-        }
-        for password in h.url.iter().flat_map(|u| u.passwords()) {
-            register_secret(&password);
-        }
+    for secret in config.handlers.iter().flat_map(|h| h.spec.secrets()) {
+        register_secret(&secret);
     }
     Ok(Resolved {
         config,
+        file_from_working_directory: file.is_some() && inputs.explicit_file.is_none(),
         file,
         sources,
     })
@@ -407,27 +378,28 @@ fn set(table: &mut toml::Table, section: &str, key: &str, value: toml::Value) {
     }
 }
 
-/// The candidate closest to `word` by edit distance, if it is close enough to
-/// be a plausible typo.
-fn closest(word: &str, candidates: impl Iterator<Item = String>) -> Option<String> {
-    let word = word.to_ascii_lowercase();
-    candidates
-        .map(|c| (strsim::levenshtein(&word, &c.to_ascii_lowercase()), c))
-        .filter(|(d, c)| *d <= 2.max(c.len() / 4))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
-}
-
 impl Resolved {
+    /// Which configuration file was read and how it was found, for logs and
+    /// `config show`.
+    pub fn file_origin(&self) -> String {
+        match &self.file {
+            Some(f) if self.file_from_working_directory => format!(
+                "{} (found in the working directory; --config or {CONFIG_ENV} names another)",
+                f.display()
+            ),
+            Some(f) => format!("{} (named by --config or {CONFIG_ENV})", f.display()),
+            None => format!(
+                "none — no --config, no {CONFIG_ENV} and no ./{DEFAULT_FILE}: built-in defaults, \
+                 OUTBOX_* variables and flags"
+            ),
+        }
+    }
+
     /// The effective configuration as commented TOML, passwords masked: each
     /// value that is not a default says where it came from.
     pub fn render_toml(&self) -> String {
         let text = toml::to_string(&self.config).expect("config serialises");
-        let mut out = String::new();
-        match &self.file {
-            Some(f) => out.push_str(&format!("# config file: {}\n", f.display())),
-            None => out.push_str("# config file: none (built-in defaults)\n"),
-        }
+        let mut out = format!("# config file: {}\n", self.file_origin());
         let mut section = String::new();
         for line in text.lines() {
             let trimmed = line.trim();
@@ -636,5 +608,36 @@ mod tests {
         assert!(names.contains(&"OUTBOX_RELAY_BATCH_SIZE".to_string()));
         assert!(names.contains(&"OUTBOX_BROKER_CONFIRM_TIMEOUT".to_string()));
         assert!(names.contains(&"OUTBOX_DATABASE_URL".to_string()));
+    }
+}
+
+#[cfg(test)]
+mod example_file {
+    use super::super::schema::{Config, OPTIONAL_SETTINGS};
+    use super::settings;
+
+    /// `outbox.toml` in the repository documents every setting at its default.
+    #[test]
+    fn example_config_lists_every_setting_at_its_default() {
+        let text = include_str!("../../outbox.toml");
+        let table: toml::Table = text.parse().expect("outbox.toml parses");
+        for s in settings() {
+            let present = table
+                .get(&s.section)
+                .and_then(|t| t.as_table())
+                .is_some_and(|t| t.contains_key(&s.key));
+            let optional = OPTIONAL_SETTINGS.contains(&(s.section.as_str(), s.key.as_str()));
+            assert!(
+                present || optional || text.contains(&format!("# {} =", s.key)),
+                "outbox.toml does not mention {}",
+                s.path()
+            );
+        }
+        let from_file: Config = toml::from_str(text).expect("outbox.toml is a valid config");
+        assert_eq!(
+            toml::Table::try_from(&from_file).unwrap(),
+            toml::Table::try_from(Config::default()).unwrap(),
+            "outbox.toml values differ from the built-in defaults"
+        );
     }
 }

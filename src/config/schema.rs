@@ -1,4 +1,6 @@
-//! What can be configured: every section and setting, with its default.
+//! What can be configured: every section and setting, with its default,
+//! and what follows from them (which queue a handler serves, the bindings
+//! each queue gets). `[[handlers]]` and `[[sagas]]` have files of their own.
 //! `outbox.toml` in the repository lists the same (a test keeps them equal).
 
 use std::time::Duration;
@@ -6,6 +8,8 @@ use std::time::Duration;
 pub use bytesize::ByteSize;
 use serde::{Deserialize, Serialize};
 
+use super::handlers::HandlerConfig;
+use super::sagas::{OrchestratorConfig, SagaConfig};
 use crate::secret::{Secret, SecretUrl};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -45,241 +49,6 @@ impl Default for Config {
             sagas: vec![SagaConfig::upload_example()],
             orchestrator: OrchestratorConfig::default(),
             uploads: UploadsConfig::default(),
-        }
-    }
-}
-
-/// The handlers compiled into outboxctl, by name (`builtin = "…"`).
-pub const BUILTINS: &[&str] = &[
-    "inspect-upload",
-    "make-thumbnail",
-    "remove-thumbnail",
-    "publish-upload",
-    "reject-upload",
-];
-
-/// What a handler does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum HandlerKind {
-    /// A statement in the consumer's transaction: the effect happens once.
-    Sql,
-    /// A webhook: at least once, with a stable idempotency key.
-    Http,
-    /// A command: at least once.
-    Exec,
-    /// Compiled into outboxctl (the upload example).
-    Builtin,
-}
-
-impl HandlerKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Sql => "sql",
-            Self::Http => "http",
-            Self::Exec => "exec",
-            Self::Builtin => "builtin",
-        }
-    }
-}
-
-/// One `[[handlers]]` entry. Which fields apply depends on `kind`; the
-/// validation says which ones are missing or out of place.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HandlerConfig {
-    /// Unique; shown in logs, metrics, dead-letter reasons.
-    pub name: String,
-    pub kind: HandlerKind,
-    /// The queue whose messages it handles; default: the first of broker.queues.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub queue: Option<String>,
-    /// Topic patterns it handles (`*` one word, `#` any words); the queue is
-    /// bound to them.
-    pub topics: Vec<String>,
-    /// `sql`: the statement. Parameters: $1 payload (jsonb), $2 headers
-    /// (jsonb), $3 message id (uuid), $4 topic, $5 partition key (text,
-    /// null without one), $6 attempt (int).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub statement: Option<String>,
-    /// `http`: where to POST the payload.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub url: Option<SecretUrl>,
-    /// `http`: HMAC-SHA256 key for the `Outbox-Signature` header.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub secret: Option<Secret>,
-    /// `exec`: the program and its arguments (no shell).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub command: Vec<String>,
-    /// `builtin`: which one (`inspect-upload`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub builtin: Option<String>,
-    /// `http`, `exec`: an attempt still running after this long failed and is
-    /// retried.
-    #[serde(default = "HandlerConfig::default_timeout", with = "humantime_serde")]
-    pub timeout: Duration,
-    /// `http`, `exec`: attempts in flight at once; default: consumer.concurrency.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub concurrency: Option<u32>,
-}
-
-impl HandlerConfig {
-    fn default_timeout() -> Duration {
-        Duration::from_secs(10)
-    }
-
-    /// A handler of `kind` for `topics` on the first queue, every other
-    /// field at its default (the kind's own field still to be set).
-    pub fn new(name: &str, kind: HandlerKind, topics: &[&str]) -> Self {
-        Self {
-            name: name.into(),
-            kind,
-            queue: None,
-            topics: topics.iter().map(|t| t.to_string()).collect(),
-            statement: None,
-            url: None,
-            secret: None,
-            command: Vec::new(),
-            builtin: None,
-            timeout: Self::default_timeout(),
-            concurrency: None,
-        }
-    }
-
-    /// An `sql` handler of `topics` on the first queue.
-    pub fn sql(name: &str, topics: &[&str], statement: &str) -> Self {
-        Self {
-            statement: Some(statement.into()),
-            ..Self::new(name, HandlerKind::Sql, topics)
-        }
-    }
-
-    /// A built-in handler of `topic` on the upload example's queue.
-    pub fn builtin(name: &str, topic: &str) -> Self {
-        Self {
-            queue: Some("uploads.process".into()),
-            builtin: Some(name.into()),
-            ..Self::new(name, HandlerKind::Builtin, &[topic])
-        }
-    }
-
-    /// The upload example's inspection alone (tests of the engine).
-    pub fn inspect_upload() -> Self {
-        Self::builtin("inspect-upload", "upload.inspect")
-    }
-
-    /// The handlers serving the upload saga's steps and compensations.
-    pub fn upload_example() -> Vec<Self> {
-        [
-            ("inspect-upload", "upload.inspect"),
-            ("make-thumbnail", "upload.thumbnail"),
-            ("remove-thumbnail", "upload.thumbnail.remove"),
-            ("publish-upload", "upload.publish"),
-            ("reject-upload", "upload.reject"),
-        ]
-        .iter()
-        .map(|(name, topic)| Self::builtin(name, topic))
-        .collect()
-    }
-}
-
-/// One `[[sagas]]` entry: a workflow started by a message, whose steps are
-/// commands answered by replies, undone in reverse when a step fails.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SagaConfig {
-    /// Unique; part of its reply and time-out topics (`saga.<name>.reply`).
-    pub name: String,
-    /// The topic whose messages start an instance.
-    pub start: String,
-    /// The start payload's field naming the instance: one per value.
-    pub correlate: String,
-    /// An instance still running after this long compensates.
-    #[serde(with = "humantime_serde")]
-    pub deadline: Duration,
-    pub steps: Vec<StepConfig>,
-}
-
-/// One step of a saga.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StepConfig {
-    pub name: String,
-    /// The topic its command goes out on; a handler or any service answers.
-    pub command: String,
-    /// The topic that undoes it, if anything must be undone.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub compensation: Option<String>,
-    /// No reply after this long: the command (or compensation) is sent again.
-    #[serde(default = "StepConfig::default_timeout", with = "humantime_serde")]
-    pub timeout: Duration,
-    /// How often it is sent again after a time-out (a compensation: after a
-    /// failure too) before the saga compensates (or fails).
-    #[serde(default)]
-    pub retries: u32,
-}
-
-impl StepConfig {
-    fn default_timeout() -> Duration {
-        Duration::from_secs(30)
-    }
-
-    fn new(name: &str, command: &str, compensation: Option<&str>) -> Self {
-        Self {
-            name: name.into(),
-            command: command.into(),
-            compensation: compensation.map(str::to_string),
-            timeout: Self::default_timeout(),
-            retries: 2,
-        }
-    }
-}
-
-impl SagaConfig {
-    /// The topic its replies come back on.
-    pub fn reply_topic(&self) -> String {
-        format!("saga.{}.reply", self.name)
-    }
-
-    /// The topic its time-outs arrive on.
-    pub fn timeout_topic(&self) -> String {
-        format!("saga.{}.timeout", self.name)
-    }
-
-    /// The upload example: inspect → thumbnail → publish; a failure rejects
-    /// the upload (and removes its thumbnail).
-    pub fn upload_example() -> Self {
-        Self {
-            name: "upload".into(),
-            start: "upload.created".into(),
-            correlate: "upload_id".into(),
-            deadline: Duration::from_secs(600),
-            steps: vec![
-                StepConfig::new("inspect", "upload.inspect", Some("upload.reject")),
-                StepConfig::new(
-                    "thumbnail",
-                    "upload.thumbnail",
-                    Some("upload.thumbnail.remove"),
-                ),
-                StepConfig::new("publish", "upload.publish", None),
-            ],
-        }
-    }
-}
-
-/// `outboxctl saga run`: where it takes starts, replies and time-outs.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct OrchestratorConfig {
-    /// One of broker.queues; bound to every saga's start, reply and time-out
-    /// topics.
-    pub queue: String,
-}
-
-impl Default for OrchestratorConfig {
-    fn default() -> Self {
-        Self {
-            queue: "sagas".into(),
         }
     }
 }
@@ -389,10 +158,12 @@ impl Default for BrokerConfig {
             confirm_timeout: Duration::from_secs(10),
             management_url: None,
             queues: vec![
-                // The upload example's steps: bound by their handlers' topics.
+                // The upload example's steps (bound by their handlers'
+                // topics), and the events it announces: a service that
+                // wants those binds a queue of its own beside.
                 QueueConfig {
                     name: "uploads.process".into(),
-                    bindings: Vec::new(),
+                    bindings: vec!["upload.available".into(), "upload.rejected".into()],
                     adopt: false,
                 },
                 // The orchestrator's: starts, replies and time-outs of sagas.
@@ -562,6 +333,65 @@ impl Config {
             .collect()
     }
 
+    /// The topics something in this configuration writes to the outbox, and
+    /// who: the API's uploads, the built-in handlers' events, the sagas'
+    /// commands, compensations, replies and time-outs. (What an `sql`,
+    /// `http` or `exec` handler writes, the configuration cannot know.)
+    pub fn published_topics(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        // The API's events matter where the upload example runs.
+        let example = self
+            .handlers
+            .iter()
+            .any(|h| matches!(h.spec, super::handlers::HandlerSpec::Builtin(_)));
+        if example {
+            out.push((
+                "upload.created".to_string(),
+                "the API (POST /uploads)".to_string(),
+            ));
+        }
+        for h in &self.handlers {
+            if let super::handlers::HandlerSpec::Builtin(b) = &h.spec {
+                for t in b.builtin.publishes() {
+                    out.push((t.to_string(), format!("handler {}", h.name)));
+                }
+            }
+        }
+        for s in &self.sagas {
+            for step in &s.steps {
+                let by = format!("saga {} step {}", s.name, step.name);
+                out.push((step.command.clone(), by.clone()));
+                if let Some(c) = &step.compensation {
+                    out.push((c.clone(), format!("{by} (its compensation)")));
+                }
+            }
+            out.push((s.reply_topic(), format!("the replies to saga {}", s.name)));
+            out.push((
+                s.timeout_topic(),
+                format!("the time-outs of saga {}", s.name),
+            ));
+        }
+        out
+    }
+
+    /// The published topics (see [`published_topics`](Self::published_topics))
+    /// no queue is bound to: the broker returns them, and their rows fail
+    /// until one is.
+    pub fn unrouted_topics(&self) -> Vec<(String, String)> {
+        let queues = self.bound_queues();
+        self.published_topics()
+            .into_iter()
+            .filter(|(topic, _)| {
+                !queues.iter().any(|q| {
+                    q.bindings
+                        .iter()
+                        .filter_map(|b| crate::model::TopicPattern::parse(b).ok())
+                        .any(|p| p.matches(topic))
+                })
+            })
+            .collect()
+    }
+
     /// Every topic the orchestrator listens to: starts, replies, time-outs.
     pub fn saga_topics(&self) -> Vec<String> {
         self.sagas
@@ -577,6 +407,27 @@ impl Config {
             .as_deref()
             .or_else(|| self.broker.queues.first().map(|q| q.name.as_str()))
             .unwrap_or("uploads.process")
+    }
+
+    /// The configuration as a file another outboxctl process reads back: the
+    /// passwords and secrets in clear, where `config show` masks them. Only
+    /// for a file of its own, readable by its owner alone.
+    pub fn to_toml_with_secrets(&self) -> toml::Table {
+        let mut table = toml::Table::try_from(self).expect("the configuration serialises");
+        table["database"]["url"] = toml::Value::String(self.database.url.expose().into());
+        table["broker"]["url"] = toml::Value::String(self.broker.url.expose().into());
+        if let Some(m) = &self.broker.management_url {
+            table["broker"]["management_url"] = toml::Value::String(m.expose().into());
+        }
+        if let Some(t) = &self.api.token {
+            table["api"]["token"] = toml::Value::String(t.expose().into());
+        }
+        if let Some(toml::Value::Array(handlers)) = table.get_mut("handlers") {
+            for (entry, h) in handlers.iter_mut().zip(&self.handlers) {
+                h.spec.expose_in(entry);
+            }
+        }
+        table
     }
 
     /// The consumer's name in `consumed_messages`.
@@ -735,37 +586,6 @@ mod tests {
             .unwrap()
             .trim(),
             "size = \"1500\""
-        );
-    }
-}
-
-#[cfg(test)]
-mod example_file {
-    use super::*;
-    use crate::config::settings;
-
-    /// `outbox.toml` in the repository documents every setting at its default.
-    #[test]
-    fn example_config_lists_every_setting_at_its_default() {
-        let text = include_str!("../../outbox.toml");
-        let table: toml::Table = text.parse().expect("outbox.toml parses");
-        for s in settings() {
-            let present = table
-                .get(&s.section)
-                .and_then(|t| t.as_table())
-                .is_some_and(|t| t.contains_key(&s.key));
-            let optional = OPTIONAL_SETTINGS.contains(&(s.section.as_str(), s.key.as_str()));
-            assert!(
-                present || optional || text.contains(&format!("# {} =", s.key)),
-                "outbox.toml does not mention {}",
-                s.path()
-            );
-        }
-        let from_file: Config = toml::from_str(text).expect("outbox.toml is a valid config");
-        assert_eq!(
-            toml::Table::try_from(&from_file).unwrap(),
-            toml::Table::try_from(Config::default()).unwrap(),
-            "outbox.toml values differ from the built-in defaults"
         );
     }
 }

@@ -1,338 +1,330 @@
 //! Checks a resolved configuration must pass: URLs with the right scheme and a
-//! host, names RabbitMQ accepts, numbers and durations in range. Each error
-//! names the setting, where its value came from, and the fix.
+//! host, names RabbitMQ accepts, numbers and durations in range, handlers
+//! and sagas that can work with the queues declared. Each error names the
+//! setting, where its value came from, and the fix.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::resolve::{ConfigError, Source, env_name, err};
-use super::{BUILTINS, Config, HandlerKind};
+use super::handlers::HandlerConfig;
+use super::origin::{ConfigError, Source, env_of, err};
+use super::schema::Config;
 use crate::model::TopicPattern;
 use crate::secret::SecretUrl;
 
 pub(super) fn validate(c: &Config, sources: &BTreeMap<String, Source>) -> Result<(), ConfigError> {
-    let from = |path: &str| {
-        sources
+    let check = Checks { c, sources };
+    check.servers()?;
+    check.relay()?;
+    check.broker()?;
+    check.api()?;
+    check.consumer()?;
+    for (n, h) in c.handlers.iter().enumerate() {
+        validate_handler(c, h, &c.handlers[..n])?;
+    }
+    validate_sagas(c)?;
+    check.process()
+}
+
+/// The configuration, and where its values came from (for the messages).
+struct Checks<'a> {
+    c: &'a Config,
+    sources: &'a BTreeMap<String, Source>,
+}
+
+impl Checks<'_> {
+    /// ` (from <source>)` for a value that is not a default.
+    fn from(&self, path: &str) -> String {
+        self.sources
             .get(path)
             .map(|s| format!(" (from {s})"))
             .unwrap_or_default()
-    };
-    check_url(
-        &c.database.url,
-        &["postgres", "postgresql"],
-        "database.url",
-        &from("database.url"),
-        "postgres://user:password@host:5432/dbname",
-    )?;
-    check_url(
-        &c.broker.url,
-        &["amqp", "amqps"],
-        "broker.url",
-        &from("broker.url"),
-        "amqp://user:password@host:5672/%2f",
-    )?;
-    if let Some(m) = &c.broker.management_url {
-        check_url(
-            m,
-            &["http", "https"],
-            "broker.management_url",
-            &from("broker.management_url"),
-            "http://user:password@host:15672",
-        )?;
     }
 
-    let positive = |path: &str, v: u64, max: u64| -> Result<(), ConfigError> {
+    fn positive(&self, path: &str, v: u64, max: u64) -> Result<(), ConfigError> {
         if v == 0 || v > max {
             return Err(err(format!(
                 "{path} must be between 1 and {max}, got {v}{} — change {path} or {}",
-                from(path),
+                self.from(path),
                 env_of(path)
             )));
         }
         Ok(())
-    };
-    positive(
-        "database.max_connections",
-        c.database.max_connections.into(),
-        1000,
-    )?;
-    positive("relay.batch_size", c.relay.batch_size.into(), 10_000)?;
-    positive("relay.workers", c.relay.workers.into(), 64)?;
-    positive("relay.max_attempts", c.relay.max_attempts.into(), 1000)?;
+    }
 
-    let nonzero = |path: &str, d: Duration| -> Result<(), ConfigError> {
+    fn nonzero(&self, path: &str, d: Duration) -> Result<(), ConfigError> {
         if d.is_zero() {
             return Err(err(format!(
                 "{path} must be longer than 0{} — write a duration like 5s or 250ms",
-                from(path)
+                self.from(path)
             )));
         }
         Ok(())
-    };
-    nonzero("database.connect_timeout", c.database.connect_timeout)?;
-    nonzero("broker.connect_timeout", c.broker.connect_timeout)?;
-    nonzero("broker.confirm_timeout", c.broker.confirm_timeout)?;
-    nonzero("relay.interval", c.relay.interval)?;
-    nonzero("relay.backoff_initial", c.relay.backoff_initial)?;
-    if c.relay.backoff_max < c.relay.backoff_initial {
-        return Err(err(format!(
-            "relay.backoff_max ({}) is shorter than relay.backoff_initial ({}) — raise relay.backoff_max",
-            humantime::format_duration(c.relay.backoff_max),
-            humantime::format_duration(c.relay.backoff_initial)
-        )));
     }
 
-    for (path, name) in [
-        ("broker.exchange", &c.broker.exchange),
-        (
-            "broker.dead_letter_exchange",
-            &c.broker.dead_letter_exchange,
-        ),
-    ] {
-        check_name(path, name, &from(path))?;
+    /// The servers' URLs and how long to wait for them.
+    fn servers(&self) -> Result<(), ConfigError> {
+        let c = self.c;
+        check_url(
+            &c.database.url,
+            &["postgres", "postgresql"],
+            "database.url",
+            &self.from("database.url"),
+            "postgres://user:password@host:5432/dbname",
+        )?;
+        check_url(
+            &c.broker.url,
+            &["amqp", "amqps"],
+            "broker.url",
+            &self.from("broker.url"),
+            "amqp://user:password@host:5672/%2f",
+        )?;
+        if let Some(m) = &c.broker.management_url {
+            check_url(
+                m,
+                &["http", "https"],
+                "broker.management_url",
+                &self.from("broker.management_url"),
+                "http://user:password@host:15672",
+            )?;
+        }
+        self.positive(
+            "database.max_connections",
+            c.database.max_connections.into(),
+            1000,
+        )?;
+        self.nonzero("database.connect_timeout", c.database.connect_timeout)?;
+        self.nonzero("broker.connect_timeout", c.broker.connect_timeout)?;
+        self.nonzero("broker.confirm_timeout", c.broker.confirm_timeout)
     }
-    if c.broker.exchange == c.broker.dead_letter_exchange {
-        return Err(err(
-            "broker.exchange and broker.dead_letter_exchange must differ — rename one of them",
-        ));
+
+    fn relay(&self) -> Result<(), ConfigError> {
+        let r = &self.c.relay;
+        self.positive("relay.batch_size", r.batch_size.into(), 10_000)?;
+        self.positive("relay.workers", r.workers.into(), 64)?;
+        self.positive("relay.max_attempts", r.max_attempts.into(), 1000)?;
+        self.nonzero("relay.interval", r.interval)?;
+        self.nonzero("relay.backoff_initial", r.backoff_initial)?;
+        if r.backoff_max < r.backoff_initial {
+            return Err(err(format!(
+                "relay.backoff_max ({}) is shorter than relay.backoff_initial ({}) — raise relay.backoff_max",
+                humantime::format_duration(r.backoff_max),
+                humantime::format_duration(r.backoff_initial)
+            )));
+        }
+        Ok(())
     }
-    let mut seen = std::collections::HashSet::new();
-    for q in &c.broker.queues {
-        check_name("broker.queues.name", &q.name, "")?;
-        // The retry and dead-letter queues are named after the work queue.
-        if q.name.len() > 255 - ".retry".len() {
-            return Err(err(format!(
-                "broker.queues: queue name {:?} is too long — keep it under 250 bytes",
-                q.name
-            )));
+
+    /// Exchange and queue names, each queue's bindings.
+    fn broker(&self) -> Result<(), ConfigError> {
+        let c = self.c;
+        for (path, name) in [
+            ("broker.exchange", &c.broker.exchange),
+            (
+                "broker.dead_letter_exchange",
+                &c.broker.dead_letter_exchange,
+            ),
+        ] {
+            check_name(path, name, &self.from(path))?;
         }
-        if !seen.insert(q.name.as_str()) {
-            return Err(err(format!(
-                "broker.queues: queue {:?} is listed twice — remove one entry",
-                q.name
-            )));
+        if c.broker.exchange == c.broker.dead_letter_exchange {
+            return Err(err(
+                "broker.exchange and broker.dead_letter_exchange must differ — rename one of them",
+            ));
         }
-        let orchestrates = q.name == c.orchestrator.queue && !c.sagas.is_empty();
-        // An adopted queue may be bound by whoever declared it.
-        if q.bindings.is_empty()
-            && c.handlers_of(&q.name).next().is_none()
-            && !orchestrates
-            && !q.adopt
-        {
-            return Err(err(format!(
-                "broker.queues: queue {:?} has no bindings and no handlers — add topic patterns, \
-                 e.g. bindings = [\"upload.#\"], or a [[handlers]] entry with queue = {:?}",
-                q.name, q.name
-            )));
-        }
-        for b in &q.bindings {
-            if b.is_empty() || b.len() > 255 {
+        let mut seen = std::collections::HashSet::new();
+        for q in &c.broker.queues {
+            check_name("broker.queues.name", &q.name, "")?;
+            // The retry and dead-letter queues are named after the work queue.
+            if q.name.len() > 255 - ".retry".len() {
                 return Err(err(format!(
-                    "broker.queues: queue {:?} has an empty or over-long binding — use topic patterns like \"upload.#\"",
+                    "broker.queues: queue name {:?} is too long — keep it under 250 bytes",
                     q.name
                 )));
             }
+            if !seen.insert(q.name.as_str()) {
+                return Err(err(format!(
+                    "broker.queues: queue {:?} is listed twice — remove one entry",
+                    q.name
+                )));
+            }
+            let orchestrates = q.name == c.orchestrator.queue && !c.sagas.is_empty();
+            // An adopted queue may be bound by whoever declared it.
+            if q.bindings.is_empty()
+                && c.handlers_of(&q.name).next().is_none()
+                && !orchestrates
+                && !q.adopt
+            {
+                return Err(err(format!(
+                    "broker.queues: queue {:?} has no bindings and no handlers — add topic patterns, \
+                     e.g. bindings = [\"upload.#\"], or a [[handlers]] entry with queue = {:?}",
+                    q.name, q.name
+                )));
+            }
+            for b in &q.bindings {
+                if b.is_empty() || b.len() > 255 {
+                    return Err(err(format!(
+                        "broker.queues: queue {:?} has an empty or over-long binding — use topic patterns like \"upload.#\"",
+                        q.name
+                    )));
+                }
+            }
         }
+        Ok(())
     }
-    if c.api.max_upload_size.0 == 0 {
-        return Err(err(
-            "api.max_upload_size must be more than 0 — write a size like 10MiB",
-        ));
-    }
-    if let Some(token) = &c.api.token
-        && (token.expose().len() < 16 || token.expose().chars().any(char::is_whitespace))
-    {
-        return Err(err(format!(
-            "api.token must be at least 16 characters without spaces{} — generate one, e.g. \
-             `openssl rand -hex 32`",
-            from("api.token")
-        )));
-    }
-    for t in &c.api.content_types {
-        if !t.contains('/') || t.chars().any(|c| c.is_whitespace() || c == ';') {
+
+    fn api(&self) -> Result<(), ConfigError> {
+        let api = &self.c.api;
+        if api.max_upload_size.0 == 0 {
+            return Err(err(
+                "api.max_upload_size must be more than 0 — write a size like 10MiB",
+            ));
+        }
+        if let Some(token) = &api.token
+            && (token.expose().len() < 16 || token.expose().chars().any(char::is_whitespace))
+        {
             return Err(err(format!(
-                "api.content_types: {t:?} is not a media type — write them like \"image/png\""
+                "api.token must be at least 16 characters without spaces{} — generate one, e.g. \
+                 `openssl rand -hex 32`",
+                self.from("api.token")
             )));
         }
+        for t in &api.content_types {
+            if !t.contains('/') || t.chars().any(|c| c.is_whitespace() || c == ';') {
+                return Err(err(format!(
+                    "api.content_types: {t:?} is not a media type — write them like \"image/png\""
+                )));
+            }
+        }
+        self.nonzero("api.request_timeout", api.request_timeout)?;
+        self.nonzero("log.summary_interval", self.c.log.summary_interval)
     }
-    nonzero("api.request_timeout", c.api.request_timeout)?;
-    nonzero("log.summary_interval", c.log.summary_interval)?;
-    positive("consumer.prefetch", c.consumer.prefetch.into(), 65_535)?;
-    positive("consumer.concurrency", c.consumer.concurrency.into(), 1024)?;
-    positive(
-        "consumer.max_attempts",
-        c.consumer.max_attempts.into(),
-        1000,
-    )?;
-    nonzero("consumer.retry_delay", c.consumer.retry_delay)?;
-    // A relay publishing into a topology managed elsewhere needs no queue of
-    // its own; `consume` says so when it has nothing to read.
-    if c.broker.queues.is_empty() && c.consumer.queue.is_none() && c.relay.apply_topology {
-        return Err(err(
-            "broker.queues is empty — declare at least one [[broker.queues]] in the config file, \
-             or set relay.apply_topology = false when the queues and bindings are managed \
-             elsewhere",
-        ));
+
+    fn consumer(&self) -> Result<(), ConfigError> {
+        let c = self.c;
+        self.positive("consumer.prefetch", c.consumer.prefetch.into(), 65_535)?;
+        self.positive("consumer.concurrency", c.consumer.concurrency.into(), 1024)?;
+        self.positive(
+            "consumer.max_attempts",
+            c.consumer.max_attempts.into(),
+            1000,
+        )?;
+        self.nonzero("consumer.retry_delay", c.consumer.retry_delay)?;
+        // A relay publishing into a topology managed elsewhere needs no queue of
+        // its own; `consume` says so when it has nothing to read.
+        if c.broker.queues.is_empty() && c.consumer.queue.is_none() && c.relay.apply_topology {
+            return Err(err(
+                "broker.queues is empty — declare at least one [[broker.queues]] in the config file, \
+                 or set relay.apply_topology = false when the queues and bindings are managed \
+                 elsewhere",
+            ));
+        }
+        if let Some(q) = &c.consumer.queue
+            && !c.broker.queues.iter().any(|b| b.name == *q)
+        {
+            return Err(err(format!(
+                "consumer.queue {q:?} is not one of broker.queues ({}) — add it there or pick one of those",
+                c.broker
+                    .queues
+                    .iter()
+                    .map(|b| b.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        if let Some(name) = &c.consumer.name
+            && (name.is_empty() || name.len() > 200)
+        {
+            return Err(err(
+                "consumer.name must be 1 to 200 characters — e.g. the service's name",
+            ));
+        }
+        Ok(())
     }
-    if let Some(q) = &c.consumer.queue
-        && !c.broker.queues.iter().any(|b| b.name == *q)
-    {
-        return Err(err(format!(
-            "consumer.queue {q:?} is not one of broker.queues ({}) — add it there or pick one of those",
-            c.broker
-                .queues
-                .iter()
-                .map(|b| b.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )));
+
+    /// Watchdog, shutdown and logging.
+    fn process(&self) -> Result<(), ConfigError> {
+        let c = self.c;
+        self.nonzero("watchdog.warn_after", c.watchdog.warn_after)?;
+        if !c.watchdog.exit_after.is_zero() && c.watchdog.exit_after <= c.watchdog.warn_after {
+            return Err(err(format!(
+                "watchdog.exit_after ({}) must be longer than watchdog.warn_after ({}), or 0s to \
+                 never exit — raise watchdog.exit_after",
+                humantime::format_duration(c.watchdog.exit_after),
+                humantime::format_duration(c.watchdog.warn_after)
+            )));
+        }
+        self.nonzero("shutdown.grace", c.shutdown.grace)?;
+        if c.log.level.trim().is_empty() {
+            return Err(err(
+                "log.level is empty — use info, debug, warn or a filter like outboxctl=debug",
+            ));
+        }
+        Ok(())
     }
-    if let Some(name) = &c.consumer.name
-        && (name.is_empty() || name.len() > 200)
-    {
-        return Err(err(
-            "consumer.name must be 1 to 200 characters — e.g. the service's name",
-        ));
-    }
-    validate_handlers(c)?;
-    validate_sagas(c)?;
-    nonzero("watchdog.warn_after", c.watchdog.warn_after)?;
-    if !c.watchdog.exit_after.is_zero() && c.watchdog.exit_after <= c.watchdog.warn_after {
-        return Err(err(format!(
-            "watchdog.exit_after ({}) must be longer than watchdog.warn_after ({}), or 0s to \
-             never exit — raise watchdog.exit_after",
-            humantime::format_duration(c.watchdog.exit_after),
-            humantime::format_duration(c.watchdog.warn_after)
-        )));
-    }
-    nonzero("shutdown.grace", c.shutdown.grace)?;
-    if c.log.level.trim().is_empty() {
-        return Err(err(
-            "log.level is empty — use info, debug, warn or a filter like outboxctl=debug",
-        ));
-    }
-    Ok(())
 }
 
-/// Every `[[handlers]]` entry: a unique name, a configured queue, valid topic
-/// patterns, and the fields of its kind — no more, no less.
-fn validate_handlers(c: &Config) -> Result<(), ConfigError> {
-    let mut names = std::collections::HashSet::new();
-    for h in &c.handlers {
-        let name = &h.name;
-        let valid_name = (1..=100).contains(&name.len())
-            && name
-                .chars()
-                .all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '-' | '_' | '.'));
-        if !valid_name {
-            return Err(err(format!(
-                "handlers: name {name:?} must be 1 to 100 letters, digits, '-', '_' or '.' — \
-                 e.g. name = \"apply-payment\""
-            )));
-        }
-        if !names.insert(name.as_str()) {
-            return Err(err(format!(
-                "handlers: {name:?} is declared twice — give each [[handlers]] entry its own name"
-            )));
-        }
-        let fail = |what: String| Err(err(format!("handler {name:?}: {what}")));
-        let queue = c.handler_queue(h);
-        if !c.broker.queues.iter().any(|q| q.name == queue) {
-            return fail(format!(
-                "queue {queue:?} is not one of broker.queues — add it there or set queue to one of them"
-            ));
-        }
-        if h.topics.is_empty() {
-            return fail("topics is empty — list the topic patterns it handles, e.g. topics = [\"order.paid\"]".into());
-        }
-        for t in &h.topics {
-            if let Err(e) = TopicPattern::parse(t) {
-                return fail(e.to_string());
-            }
-        }
-        if h.timeout.is_zero() {
-            return fail("timeout must be longer than 0 — write a duration like 10s".into());
-        }
-        if h.concurrency.is_some_and(|n| n == 0 || n > 1024) {
-            return fail("concurrency must be between 1 and 1024".into());
-        }
-        let exit_after = c.watchdog.exit_after;
-        let outside = matches!(h.kind, HandlerKind::Http | HandlerKind::Exec);
-        if outside && !exit_after.is_zero() && h.timeout + Duration::from_secs(60) >= exit_after {
-            return fail(format!(
-                "timeout {} leaves the watchdog no room (watchdog.exit_after = {}) — shorten \
-                 the timeout or raise watchdog.exit_after to more than a minute beyond it",
-                humantime::format_duration(h.timeout),
-                humantime::format_duration(exit_after)
-            ));
-        }
-        let kind = h.kind.as_str();
-        let present = [
-            ("statement", h.statement.is_some(), HandlerKind::Sql),
-            ("url", h.url.is_some(), HandlerKind::Http),
-            ("secret", h.secret.is_some(), HandlerKind::Http),
-            ("command", !h.command.is_empty(), HandlerKind::Exec),
-            ("builtin", h.builtin.is_some(), HandlerKind::Builtin),
-        ];
-        for (field, set, owner) in present {
-            if set && owner != h.kind {
-                return fail(format!(
-                    "`{field}` belongs to kind = \"{}\", not \"{kind}\" — remove it or change kind",
-                    owner.as_str()
-                ));
-            }
-        }
-        match h.kind {
-            HandlerKind::Sql => {
-                if h.statement.as_deref().is_none_or(|s| s.trim().is_empty()) {
-                    return fail("kind = \"sql\" needs a statement, e.g. statement = \"SELECT billing.apply_payment($1, $2)\"".into());
-                }
-            }
-            HandlerKind::Http => {
-                let Some(url) = &h.url else {
-                    return fail("kind = \"http\" needs a url, e.g. url = \"https://billing.internal/hooks\"".into());
-                };
-                match url.parsed() {
-                    Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {}
-                    Ok(u) => {
-                        return fail(format!(
-                            "url {} must be http:// or https:// with a host, not {}:// — e.g. \
-                             url = \"https://billing.internal/hooks\"",
-                            url.masked(),
-                            u.scheme()
-                        ));
-                    }
-                    Err(e) => {
-                        return fail(format!(
-                            "url {} is not a URL ({e}) — e.g. url = \"https://billing.internal/hooks\"",
-                            url.masked()
-                        ));
-                    }
-                }
-                if let Some(secret) = &h.secret
-                    && secret.expose().len() < 16
-                {
-                    return fail("secret must be at least 16 characters — generate one, e.g. `openssl rand -hex 32`".into());
-                }
-            }
-            HandlerKind::Exec => {
-                if h.command.first().is_none_or(|p| p.trim().is_empty()) {
-                    return fail("kind = \"exec\" needs a command, e.g. command = [\"/usr/local/bin/on-order\", \"--verbose\"]".into());
-                }
-            }
-            HandlerKind::Builtin => match h.builtin.as_deref() {
-                Some(b) if BUILTINS.contains(&b) => {}
-                other => {
-                    return fail(format!(
-                        "builtin {} is not one of {} — e.g. builtin = \"inspect-upload\"",
-                        other.map_or("(missing)".to_string(), |b| format!("{b:?}")),
-                        BUILTINS.join(", ")
-                    ));
-                }
-            },
+/// One `[[handlers]]` entry (`before` are the entries above it): a unique
+/// name, a configured queue, valid topic patterns, limits that leave the
+/// watchdog room, and its kind's own values.
+fn validate_handler(
+    c: &Config,
+    h: &HandlerConfig,
+    before: &[HandlerConfig],
+) -> Result<(), ConfigError> {
+    let name = &h.name;
+    let valid_name = (1..=100).contains(&name.len())
+        && name
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '-' | '_' | '.'));
+    if !valid_name {
+        return Err(err(format!(
+            "handlers: name {name:?} must be 1 to 100 letters, digits, '-', '_' or '.' — \
+             e.g. name = \"apply-payment\""
+        )));
+    }
+    if before.iter().any(|b| b.name == *name) {
+        return Err(err(format!(
+            "handlers: {name:?} is declared twice — give each [[handlers]] entry its own name"
+        )));
+    }
+    let fail = |what: String| Err(err(format!("handler {name:?}: {what}")));
+    let queue = c.handler_queue(h);
+    if !c.broker.queues.iter().any(|q| q.name == queue) {
+        return fail(format!(
+            "queue {queue:?} is not one of broker.queues — add it there or set queue to one of them"
+        ));
+    }
+    if h.topics.is_empty() {
+        return fail(
+            "topics is empty — list the topic patterns it handles, e.g. topics = [\"order.paid\"]"
+                .into(),
+        );
+    }
+    for t in &h.topics {
+        if let Err(e) = TopicPattern::parse(t) {
+            return fail(e.to_string());
         }
     }
-    Ok(())
+    if h.timeout.is_zero() {
+        return fail("timeout must be longer than 0 — write a duration like 10s".into());
+    }
+    if h.concurrency.is_some_and(|n| n == 0 || n > 1024) {
+        return fail("concurrency must be between 1 and 1024".into());
+    }
+    let exit_after = c.watchdog.exit_after;
+    if h.spec.calls_out()
+        && !exit_after.is_zero()
+        && h.timeout + Duration::from_secs(60) >= exit_after
+    {
+        return fail(format!(
+            "timeout {} leaves the watchdog no room (watchdog.exit_after = {}) — shorten \
+             the timeout or raise watchdog.exit_after to more than a minute beyond it",
+            humantime::format_duration(h.timeout),
+            humantime::format_duration(exit_after)
+        ));
+    }
+    h.spec.check().or_else(fail)
 }
 
 /// Every `[[sagas]]` entry: a unique name usable in a topic, a start topic
@@ -433,11 +425,6 @@ fn validate_sagas(c: &Config) -> Result<(), ConfigError> {
         }
     }
     Ok(())
-}
-
-fn env_of(path: &str) -> String {
-    let (section, key) = path.split_once('.').unwrap_or((path, ""));
-    env_name(section, key)
 }
 
 fn check_url(

@@ -38,6 +38,15 @@ pub async fn run(config: &Config, shutdown: CancellationToken) -> anyhow::Result
     // The API's address must be free now; later restarts rebind it.
     drop(produce::bind(config).await?);
 
+    // Each part's pool is as large as what it runs needs (the relay's
+    // workers, a consumer's lanes, the saga gauges' one query) — not
+    // database.max_connections each: that is the API's, which serves
+    // requests side by side.
+    let sized = {
+        let mut c = config.clone();
+        c.database.max_connections = 1;
+        Arc::new(c)
+    };
     let config = Arc::new(config.clone());
     let token = shutdown.child_token();
     let mut tasks = tokio::task::JoinSet::new();
@@ -52,11 +61,11 @@ pub async fn run(config: &Config, shutdown: CancellationToken) -> anyhow::Result
         }));
     }
     {
-        let (config, stop) = (config.clone(), token.clone());
+        let (config, stop) = (sized.clone(), token.clone());
         tasks.spawn(supervise("relay", token.clone(), move || {
             let (config, stop) = (config.clone(), stop.clone());
             async move {
-                relay::run(&config, false, stop).await?;
+                relay::run(&relay::Settings::new(&config, false), stop).await?;
                 Ok(())
             }
         }));
@@ -69,23 +78,23 @@ pub async fn run(config: &Config, shutdown: CancellationToken) -> anyhow::Result
         if (orchestrated && q.name == config.orchestrator.queue) || !(is_default || has_handlers) {
             continue;
         }
-        let mut part = (*config).clone();
-        part.consumer.queue = Some(q.name.clone());
-        if !is_default {
-            part.consumer.name = None;
-        }
-        let (part, stop) = (Arc::new(part), token.clone());
+        let settings = if is_default {
+            consume::Settings::from_config(&sized)?
+        } else {
+            consume::Settings::for_queue(&sized, &q.name)
+        };
+        let handlers = Handlers::for_queue(&config, &settings.queue)?;
+        let (settings, stop) = (Arc::new(settings), token.clone());
         tasks.spawn(supervise("consume", token.clone(), move || {
-            let (config, stop) = (part.clone(), stop.clone());
+            let (settings, handlers, stop) = (settings.clone(), handlers.clone(), stop.clone());
             async move {
-                let handlers = Handlers::for_queue(&config, config.consumer_queue())?;
-                consume::run(&config, handlers, stop).await?;
+                consume::run(&settings, handlers, stop).await?;
                 Ok(())
             }
         }));
     }
     if orchestrated {
-        let (config, stop) = (config.clone(), token.clone());
+        let (config, stop) = (sized.clone(), token.clone());
         tasks.spawn(supervise("saga", token.clone(), move || {
             let (config, stop) = (config.clone(), stop.clone());
             async move { saga::run(&config, stop).await }

@@ -5,8 +5,8 @@ use serde::Serialize;
 
 use super::Outcome;
 use crate::cli::{HandlersCommand, Output};
-use crate::config::{Config, HandlerConfig, HandlerKind};
-use crate::output;
+use crate::config::{Config, HandlerConfig};
+use crate::output::{self, Column};
 
 /// One handler, as `--output json` prints it.
 #[derive(Debug, Clone, Serialize)]
@@ -26,7 +26,7 @@ pub struct HandlerLine {
 }
 
 pub fn command(config: &Config, cmd: HandlersCommand) -> anyhow::Result<Outcome> {
-    let HandlersCommand::Ls { output } = cmd;
+    let HandlersCommand::Ls { wide, output } = cmd;
     let lines: Vec<HandlerLine> = config.handlers.iter().map(|h| line(config, h)).collect();
     match output.output {
         Output::Json => {
@@ -42,47 +42,51 @@ pub fn command(config: &Config, cmd: HandlersCommand) -> anyhow::Result<Outcome>
                 );
                 return Ok(Outcome::Success);
             }
-            let mut t = output::table(&["name", "queue", "kind", "topics", "target", "limits"]);
-            let room = output::room(70);
-            for l in &lines {
-                let limits = match (l.timeout_seconds, l.concurrency) {
-                    (Some(s), Some(c)) => format!("{s}s × {c}"),
-                    _ => "-".into(),
-                };
-                let mut target = output::cut(&l.target, room);
-                if l.signed {
-                    target.push_str(" (signed)");
-                }
-                t.add_row(vec![
-                    l.name.clone(),
-                    l.queue.clone(),
-                    l.kind.to_string(),
-                    l.topics.join(", "),
-                    target,
-                    limits,
-                ]);
-            }
-            output::print_table(&t)?;
+            let rows: Vec<Vec<String>> = lines
+                .iter()
+                .map(|l| {
+                    let limits = match (l.timeout_seconds, l.concurrency) {
+                        (Some(s), Some(c)) => format!("{s}s × {c}"),
+                        _ => "-".into(),
+                    };
+                    let signed = if l.signed { " (signed)" } else { "" };
+                    vec![
+                        l.name.clone(),
+                        l.queue.clone(),
+                        l.kind.to_string(),
+                        l.topics.join(", "),
+                        format!("{}{signed}", l.target),
+                        limits,
+                    ]
+                })
+                .collect();
+            output::fitted(
+                &[
+                    Column::flex("name", 8),
+                    Column::flex("queue", 8),
+                    Column::fixed("kind"),
+                    Column::flex("topics", 8),
+                    Column::flex("target", 12),
+                    Column::optional("limits"),
+                ],
+                &rows,
+                wide.wide,
+                "--wide shows every column in full, -o json every field",
+            )?;
         }
     }
     Ok(Outcome::Success)
 }
 
 fn line(config: &Config, h: &HandlerConfig) -> HandlerLine {
-    let target = match h.kind {
-        HandlerKind::Sql => h.statement.clone().unwrap_or_default(),
-        HandlerKind::Http => h.url.as_ref().map(|u| u.masked()).unwrap_or_default(),
-        HandlerKind::Exec => h.command.join(" "),
-        HandlerKind::Builtin => h.builtin.clone().unwrap_or_default(),
-    };
-    let outside = matches!(h.kind, HandlerKind::Http | HandlerKind::Exec);
+    let outside = h.spec.calls_out();
     HandlerLine {
         name: h.name.clone(),
         queue: config.handler_queue(h).to_string(),
-        kind: h.kind.as_str(),
+        kind: h.spec.kind(),
         topics: h.topics.clone(),
-        target,
-        signed: h.secret.is_some(),
+        target: h.spec.target(),
+        signed: h.spec.signs(),
         timeout_seconds: outside.then_some(h.timeout.as_secs_f64()),
         concurrency: outside.then(|| h.concurrency.unwrap_or(config.consumer.concurrency)),
     }

@@ -50,14 +50,31 @@ pub async fn topology_apply(config: &Config, format: Output) -> anyhow::Result<O
     let declared = broker.apply_topology(&Topology::from_config(config)).await;
     broker.close().await;
     let declared = declared?;
+    let unrouted = config.unrouted_topics();
     if format == Output::Json {
-        output::json_line(&serde_json::json!({ "declared": declared }))?;
+        let unrouted: Vec<_> = unrouted
+            .iter()
+            .map(|(topic, by)| serde_json::json!({ "topic": topic, "published_by": by }))
+            .collect();
+        output::json_line(&serde_json::json!({ "declared": declared, "unrouted": unrouted }))?;
         return Ok(Outcome::Success);
     }
     for line in declared {
         output::line(format!("declared {line}"))?;
     }
+    for (topic, by) in &unrouted {
+        eprintln!("outboxctl: warning: {}", unrouted_text(topic, by));
+    }
     Ok(Outcome::Success)
+}
+
+/// What an unroutable published topic means, and the fix.
+fn unrouted_text(topic: &str, by: &str) -> String {
+    format!(
+        "no queue is bound to {topic} ({by} publishes it): the broker returns it as unroutable \
+         and its rows fail, then die — bind it to a queue (bindings in [[broker.queues]], or a \
+         handler's topics)"
+    )
 }
 
 /// The effective configuration: TOML with each value's source as a comment,
@@ -202,6 +219,14 @@ pub async fn config_check(resolved: &Resolved, format: Output) -> anyhow::Result
     }
     if let Some(pool) = pool {
         pool.close().await;
+    }
+    for (topic, by) in config.unrouted_topics() {
+        add(
+            "routing",
+            topic.clone(),
+            Verdict::Warn,
+            unrouted_text(&topic, &by),
+        );
     }
     check_broker(config, &mut add).await;
     let failed = checks

@@ -192,7 +192,9 @@ fn print(s: &Status, format: Output) -> anyhow::Result<()> {
     if s.processes.is_empty() {
         output::line("PROCESSES  none registered")?;
     } else {
-        let mut t = output::table(&["role", "host", "pid", "version", "up", "beat", "doing"]);
+        let mut t = output::table(&[
+            "role", "host", "pid", "version", "pool", "up", "beat", "doing",
+        ]);
         let room = output::room(60);
         for l in &s.processes {
             let p = &l.process;
@@ -213,6 +215,7 @@ fn print(s: &Status, format: Output) -> anyhow::Result<()> {
                 comfy_table::Cell::new(&p.host),
                 comfy_table::Cell::new(p.pid),
                 comfy_table::Cell::new(&p.version),
+                comfy_table::Cell::new(p.pool_size.map_or("-".into(), |n| n.to_string())),
                 comfy_table::Cell::new(age(now - p.started_at)),
                 comfy_table::Cell::new(format!(
                     "{} ago",
@@ -222,6 +225,15 @@ fn print(s: &Status, format: Output) -> anyhow::Result<()> {
             ]);
         }
         output::print_table(&t)?;
+        let pools: i32 = s
+            .processes
+            .iter()
+            .filter(|l| l.alive)
+            .filter_map(|l| l.process.pool_size)
+            .sum();
+        output::line(format!(
+            "(the pools of the processes running open at most {pools} connections to PostgreSQL)"
+        ))?;
     }
     output::line("")?;
     let mut q = output::table(&["queue", "consumers", "ready"]);

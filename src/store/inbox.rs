@@ -1,12 +1,11 @@
 //! Consumption history (`consumed_messages`): which consumer processed which
 //! message, written in the same transaction as the consumer's effect.
 
-use sqlx::PgPool;
-
 use std::collections::HashMap;
 
+use chrono::{DateTime, Utc};
 use serde_json::Value;
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgPool};
 
 use super::StoreError;
 use crate::model::{Consumption, MessageId};
@@ -267,6 +266,28 @@ pub async fn dead_lettered(
            FROM consumer_dead_letters WHERE message_id = $1 ORDER BY dead_at"#,
     )
     .bind(message_id)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Forget every dead letter recorded for `queue` up to `until` (its
+/// dead-letter queue was purged then): the outbox row (when there is one)
+/// and message id of each.
+pub async fn forget_queue_dead_letters(
+    pool: &PgPool,
+    queue: &str,
+    until: DateTime<Utc>,
+) -> Result<Vec<(Option<i64>, MessageId)>, StoreError> {
+    Ok(sqlx::query_as(
+        r#"WITH gone AS (
+               DELETE FROM consumer_dead_letters WHERE queue = $1 AND dead_at <= $2
+               RETURNING message_id
+           )
+           SELECT DISTINCT o.id, g.message_id
+           FROM gone g LEFT JOIN outbox o ON o.message_id = g.message_id"#,
+    )
+    .bind(queue)
+    .bind(until)
     .fetch_all(pool)
     .await?)
 }

@@ -46,6 +46,16 @@ pub enum StoreError {
     /// database name. Retrying will not help.
     #[error("PostgreSQL refused the connection: {0}")]
     Refused(String),
+    /// The server is up and has no connection slot left: someone holds them
+    /// all. Worth retrying (slots free up), but not a server that is down.
+    #[error(
+        "PostgreSQL has no connection slot left ({0}) — see who holds them: `outboxctl status` \
+         lists each outboxctl process's pool size, `SELECT application_name, count(*) FROM \
+         pg_stat_activity GROUP BY 1` counts them all; raise the server's max_connections (or \
+         the role's CONNECTION LIMIT), or lower database.max_connections (docs/SCALING.md gives \
+         what each process needs)"
+    )]
+    Crowded(String),
     #[error("not found")]
     NotFound,
     /// Not shown as a source: the driver's own text ends in the line of
@@ -57,7 +67,7 @@ pub enum StoreError {
 impl StoreError {
     /// Whether waiting and trying again may help.
     pub fn is_transient(&self) -> bool {
-        matches!(self, Self::Unavailable(_))
+        matches!(self, Self::Unavailable(_) | Self::Crowded(_))
     }
 }
 
@@ -86,6 +96,9 @@ impl From<sqlx::Error> for StoreError {
                      database name in database.url",
                     one_line(db.message())
                 )),
+                // too_many_connections (also "remaining connection slots are
+                // reserved"), configuration_limit_exceeded
+                Some("53300" | "53400") => Self::Crowded(one_line(db.message())),
                 // undefined_table, undefined_column, undefined_function
                 Some("42P01" | "42703" | "42883") => Self::Schema(format!(
                     "the database schema is missing or out of date ({}) — run `outboxctl migrate`",
@@ -292,6 +305,7 @@ pub async fn connect(
         })?
         .map_err(|e| match StoreError::from(e) {
             StoreError::Refused(why) => StoreError::Refused(format!("{}: {why}", cfg.url)),
+            StoreError::Crowded(why) => StoreError::Crowded(format!("{}: {why}", cfg.url)),
             // PgBouncer's answer to the parameters a direct connection sends.
             StoreError::Unavailable(why) if why.contains("unsupported startup parameter") => {
                 StoreError::Refused(format!(

@@ -24,6 +24,8 @@ pub struct Process {
     pub stopped_at: Option<DateTime<Utc>>,
     /// Seconds since the last beat, by the database's clock.
     pub silent_seconds: f64,
+    /// The most connections its pool opens.
+    pub pool_size: Option<i32>,
 }
 
 /// Who is registering.
@@ -35,12 +37,13 @@ pub struct Registration<'a> {
     pub pid: i32,
     pub version: &'a str,
     pub detail: Option<&'a str>,
+    pub pool_size: u32,
 }
 
 pub async fn register(pool: &PgPool, r: &Registration<'_>, doing: &str) -> Result<(), StoreError> {
     sqlx::query(
-        r#"INSERT INTO outbox_processes (id, role, host, pid, version, detail, doing)
-           VALUES ($1, $2, $3, $4, $5, $6, $7)
+        r#"INSERT INTO outbox_processes (id, role, host, pid, version, detail, doing, pool_size)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
            ON CONFLICT (id) DO UPDATE SET heartbeat_at = now(), stopped_at = NULL, doing = $7"#,
     )
     .bind(r.id)
@@ -50,6 +53,7 @@ pub async fn register(pool: &PgPool, r: &Registration<'_>, doing: &str) -> Resul
     .bind(r.version)
     .bind(r.detail)
     .bind(doing)
+    .bind(i32::try_from(r.pool_size).unwrap_or(i32::MAX))
     .execute(pool)
     .await?;
     Ok(())
@@ -82,7 +86,8 @@ pub async fn sign_off(pool: &PgPool, id: Uuid) -> Result<(), StoreError> {
 pub async fn list(pool: &PgPool) -> Result<Vec<Process>, StoreError> {
     Ok(sqlx::query_as(
         r#"SELECT id, role, host, pid, version, detail, doing, started_at, heartbeat_at,
-                  stopped_at, extract(epoch FROM now() - heartbeat_at)::float8 AS silent_seconds
+                  stopped_at, extract(epoch FROM now() - heartbeat_at)::float8 AS silent_seconds,
+                  pool_size
            FROM outbox_processes
            WHERE stopped_at IS NULL
            ORDER BY role, host, pid, started_at"#,

@@ -14,7 +14,7 @@ use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use super::StoreError;
-use crate::model::saga::{Event, Instance, State};
+use crate::model::saga::{Event, Instance, Outgoing, State, Writes};
 
 /// A message id already in the outbox — a command sent again — puts that
 /// row back to pending with the new topic, payload and headers, as
@@ -106,33 +106,6 @@ pub async fn lock(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<Held>, St
     Ok(rows)
 }
 
-/// What a transition writes besides the instance: timeline entries, outbox
-/// rows (the next command and the timer of its wait), a timer to drop.
-#[derive(Debug, Default)]
-pub struct Writes {
-    pub events: Vec<NewEvent>,
-    pub outgoing: Vec<Outgoing>,
-    /// The pending timer row to delete (the answer came first).
-    cancel: Option<i64>,
-    /// The message id, among `outgoing`, of the timer the instance waits on.
-    pub timer: Option<Uuid>,
-}
-
-impl Writes {
-    /// Drop the timer of the instance's wait: `row`, its outbox row written
-    /// before, and the one an earlier transition of this batch was about to
-    /// write.
-    pub fn cancel_timer(&mut self, row: Option<i64>) {
-        if let Some(row) = row {
-            debug_assert!(self.cancel.is_none(), "an instance waits on one timer row");
-            self.cancel = Some(row);
-        }
-        if let Some(unwritten) = self.timer.take() {
-            self.outgoing.retain(|o| o.message_id != unwritten);
-        }
-    }
-}
-
 /// An instance held by this transaction and what its transitions wrote.
 #[derive(Debug)]
 pub struct Change {
@@ -149,7 +122,10 @@ pub async fn save(conn: &mut PgConnection, changes: &mut [Change]) -> Result<(),
     if changes.is_empty() {
         return Ok(());
     }
-    let cancel: Vec<i64> = changes.iter().filter_map(|c| c.writes.cancel).collect();
+    let cancel: Vec<i64> = changes
+        .iter()
+        .filter_map(|c| c.writes.cancelled())
+        .collect();
     // One row per message id: the last word on it (a command sent again in
     // the same batch).
     let mut latest: HashMap<Uuid, &Outgoing> = HashMap::new();
@@ -160,7 +136,7 @@ pub async fn save(conn: &mut PgConnection, changes: &mut [Change]) -> Result<(),
         }
     }
     let o: Vec<&Outgoing> = order.iter().map(|id| latest[id]).collect();
-    let e: Vec<(Uuid, &NewEvent)> = changes
+    let e: Vec<(Uuid, &crate::model::saga::NewEvent)> = changes
         .iter()
         .flat_map(|c| c.writes.events.iter().map(|e| (c.held.instance.id, e)))
         .collect();
@@ -264,29 +240,6 @@ pub async fn save(conn: &mut PgConnection, changes: &mut [Change]) -> Result<(),
     Ok(())
 }
 
-/// An entry for an instance's timeline.
-#[derive(Debug, Default)]
-pub struct NewEvent {
-    pub kind: &'static str,
-    pub step: Option<String>,
-    pub attempt: Option<i32>,
-    pub detail: Option<Value>,
-    pub message_id: Option<Uuid>,
-    pub actor: Option<String>,
-}
-
-/// An outbox row a transition writes.
-#[derive(Debug)]
-pub struct Outgoing {
-    pub message_id: Uuid,
-    pub topic: String,
-    pub partition_key: Option<String>,
-    pub payload: Value,
-    pub headers: Value,
-    /// Not published before (a timer); `None`: at once.
-    pub available_at: Option<DateTime<Utc>>,
-}
-
 /// Write these rows to the outbox in one statement (replies: each with a
 /// message id of its own). A message id that is there already — a command
 /// sent again — puts that row back to pending with the new payload and
@@ -361,26 +314,48 @@ pub async fn timeline(pool: &PgPool, id: Uuid) -> Result<Vec<Event>, StoreError>
 pub struct Filter {
     pub saga: Option<String>,
     pub state: Option<State>,
+    /// The business key: the start payload's `correlate` field.
+    pub correlation: Option<String>,
     /// Started before.
     pub started_before: Option<DateTime<Utc>>,
     pub limit: u32,
 }
 
-pub async fn list(pool: &PgPool, f: &Filter) -> Result<Vec<Instance>, StoreError> {
-    let mut q =
-        QueryBuilder::<Postgres>::new(format!("SELECT {COLUMNS} FROM saga_instances WHERE true"));
+fn push_filter(q: &mut QueryBuilder<Postgres>, f: &Filter) {
     if let Some(s) = &f.saga {
         q.push(" AND saga = ").push_bind(s.clone());
     }
     if let Some(s) = f.state {
         q.push(" AND state = ").push_bind(s);
     }
+    if let Some(c) = &f.correlation {
+        q.push(" AND correlation = ").push_bind(c.clone());
+    }
     if let Some(t) = f.started_before {
         q.push(" AND started_at < ").push_bind(t);
     }
+}
+
+pub async fn list(pool: &PgPool, f: &Filter) -> Result<Vec<Instance>, StoreError> {
+    let mut q =
+        QueryBuilder::<Postgres>::new(format!("SELECT {COLUMNS} FROM saga_instances WHERE true"));
+    push_filter(&mut q, f);
     q.push(" ORDER BY started_at DESC LIMIT ")
         .push_bind(i64::from(f.limit));
     Ok(q.build_query_as::<Instance>().fetch_all(pool).await?)
+}
+
+/// How many instances `f` matches beyond its limit, counting no further
+/// than `cap` more: enough to say "250 more" without counting them all.
+pub async fn count_beyond(pool: &PgPool, f: &Filter, cap: u32) -> Result<i64, StoreError> {
+    let mut q = QueryBuilder::<Postgres>::new("SELECT greatest(count(*) - ");
+    q.push_bind(i64::from(f.limit));
+    q.push(", 0) FROM (SELECT 1 FROM saga_instances WHERE true");
+    push_filter(&mut q, f);
+    q.push(" LIMIT ")
+        .push_bind(i64::from(f.limit) + i64::from(cap));
+    q.push(") AS matching");
+    Ok(q.build_query_scalar().fetch_one(pool).await?)
 }
 
 /// Instances in flight (running, compensating) or failed, by saga and

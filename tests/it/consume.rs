@@ -532,7 +532,7 @@ async fn up_serves_relays_and_consumes_then_stops_on_sigterm(pool: PgPool) {
 }
 
 /// The API of a running `up`, once it answers.
-async fn up_api(child: &mut Proc) -> String {
+pub async fn up_api(child: &mut Proc) -> String {
     let port = bound(child, "API listening").await;
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use axum::http::{HeaderMap, StatusCode};
 use hmac::{Hmac, KeyInit, Mac};
-use outboxctl::config::{HandlerConfig, HandlerKind, Secret, SecretUrl};
+use outboxctl::config::{HandlerConfig, HandlerSpec, HttpSpec, Secret, SecretUrl};
 use outboxctl::flow::handlers::Handlers;
 use serde_json::{Value, json};
 use sha2::Sha256;
@@ -17,19 +17,16 @@ use uuid::Uuid;
 
 use crate::support::*;
 
-/// A handler of `kind` on this test's queue for `topics`.
-fn handler(env: &TestEnv, name: &str, kind: HandlerKind, topics: &[&str]) -> HandlerConfig {
+/// `h` on this test's queue.
+fn on_queue(env: &TestEnv, h: HandlerConfig) -> HandlerConfig {
     HandlerConfig {
         queue: Some(env.queue()),
-        ..HandlerConfig::new(name, kind, topics)
+        ..h
     }
 }
 
 fn sql(env: &TestEnv, name: &str, topics: &[&str], statement: &str) -> HandlerConfig {
-    HandlerConfig {
-        statement: Some(statement.into()),
-        ..handler(env, name, HandlerKind::Sql, topics)
-    }
+    on_queue(env, HandlerConfig::sql(name, topics, statement))
 }
 
 /// A table with no key at all: every committed effect is a row, so a
@@ -302,10 +299,18 @@ async fn an_http_handler_retries_what_may_pass_and_dead_letters_what_will_not(po
     let seen = Arc::new(Mutex::new(Seen::default()));
     let url = receiver(seen.clone()).await;
     env.config.handlers = vec![HandlerConfig {
-        url: Some(SecretUrl::new(url)),
-        secret: Some(Secret::new(SECRET)),
         timeout: Duration::from_secs(1),
-        ..handler(&env, "hook", HandlerKind::Http, &["order.#"])
+        ..on_queue(
+            &env,
+            HandlerConfig::new(
+                "hook",
+                &["order.#"],
+                HandlerSpec::Http(HttpSpec {
+                    url: SecretUrl::new(url),
+                    secret: Some(Secret::new(SECRET)),
+                }),
+            ),
+        )
     }];
     env.apply_topology().await;
     let mut ids = HashMap::new();
@@ -408,9 +413,8 @@ esac"#,
         ),
     );
     env.config.handlers = vec![HandlerConfig {
-        command: vec![command],
         timeout: Duration::from_secs(1),
-        ..handler(&env, "job", HandlerKind::Exec, &["job.*"])
+        ..on_queue(&env, HandlerConfig::exec("job", &["job.*"], &[&command]))
     }];
     env.apply_topology().await;
     let mut ids = HashMap::new();
@@ -490,18 +494,18 @@ async fn a_broken_handler_stops_consume_at_start_and_fails_config_check(pool: Pg
             Check::Fails,
         ),
         (
-            HandlerConfig {
-                url: Some(SecretUrl::new("htp://hooks.internal/x")),
-                ..handler(&env, "bad-url", HandlerKind::Http, &["x.#"])
-            },
+            on_queue(
+                &env,
+                HandlerConfig::http("bad-url", &["x.#"], "htp://hooks.internal/x"),
+            ),
             "handler \"bad-url\": url htp://hooks.internal/x must be http:// or https://",
             Check::CannotLoad,
         ),
         (
-            HandlerConfig {
-                command: vec!["/nonexistent/on-order".into()],
-                ..handler(&env, "no-program", HandlerKind::Exec, &["x.#"])
-            },
+            on_queue(
+                &env,
+                HandlerConfig::exec("no-program", &["x.#"], &["/nonexistent/on-order"]),
+            ),
             "handler no-program: program \"/nonexistent/on-order\" is not an executable file",
             Check::Fails,
         ),

@@ -7,6 +7,7 @@ mod bench;
 mod cluster;
 mod consume;
 mod contract;
+mod deployment;
 mod faults;
 mod handlers;
 mod liveness;

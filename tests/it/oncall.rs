@@ -425,12 +425,11 @@ async fn listings_say_what_they_cut_and_fit_80_columns(pool: PgPool) {
 /// consumed; `dlq ls` shows the row id; `dlq show` takes it.
 #[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]
 async fn why_knows_a_dead_lettered_message_and_dlq_speaks_row_ids(pool: PgPool) {
-    use outboxctl::config::{HandlerConfig, HandlerKind};
+    use outboxctl::config::HandlerConfig;
     let mut env = TestEnv::new(pool, &[]);
     env.config.handlers = vec![HandlerConfig {
         queue: Some(env.queue()),
-        statement: Some("SELECT 1/0".into()),
-        ..HandlerConfig::new("divide", HandlerKind::Sql, &["calc.#"])
+        ..HandlerConfig::sql("divide", &["calc.#"], "SELECT 1/0")
     }];
     env.apply_topology().await;
     let (row, message_id) = env.insert("calc.div", None, json!({})).await;

@@ -4,11 +4,8 @@
 use std::collections::HashSet;
 
 use futures_util::StreamExt;
-use lapin::options::{
-    BasicConsumeOptions, BasicPublishOptions, BasicQosOptions, ConfirmSelectOptions,
-    QueueBindOptions,
-};
-use lapin::types::{AMQPValue, FieldTable};
+use lapin::options::{BasicConsumeOptions, BasicQosOptions, QueueBindOptions};
+use lapin::types::FieldTable;
 use outboxctl::flow::handlers::Handlers;
 use outboxctl::model::OutboxStatus;
 use outboxctl::store::outbox::{self, ListFilter};
@@ -663,41 +660,7 @@ async fn settles(env: &TestEnv, queue: &str, expected: u32, what: &str) {
 
 /// Put a dead letter in the test's DLQ, as the consumer would.
 async fn dead_letter(env: &TestEnv, message_id: &str, reason: &str) {
-    let conn = env.amqp().await;
-    let ch = conn.create_channel().await.unwrap();
-    ch.confirm_select(ConfirmSelectOptions::default())
-        .await
-        .unwrap();
-    let mut h = FieldTable::default();
-    h.insert(
-        "x-outbox-death-reason".into(),
-        AMQPValue::LongString(reason.into()),
-    );
-    h.insert("x-outbox-attempts".into(), AMQPValue::LongLongInt(5));
-    h.insert("x-outbox-attempt".into(), AMQPValue::LongLongInt(5));
-    h.insert(
-        "x-outbox-died-at-ms".into(),
-        AMQPValue::LongLongInt(chrono::Utc::now().timestamp_millis()),
-    );
-    let props = lapin::BasicProperties::default()
-        .with_message_id(message_id.into())
-        .with_type("order.paid".into())
-        .with_headers(h);
-    ch.basic_publish(
-        env.config.broker.dead_letter_exchange.as_str().into(),
-        env.queue().as_str().into(),
-        BasicPublishOptions {
-            mandatory: true,
-            immediate: false,
-        },
-        b"{\"order\": 1}",
-        props,
-    )
-    .await
-    .unwrap()
-    .await
-    .unwrap();
-    let _ = conn.close(200, "".into()).await;
+    publish_dead_letter(env, &env.queue(), message_id, reason, None).await;
 }
 
 #[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]

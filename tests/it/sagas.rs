@@ -105,8 +105,8 @@ fn start_workers(env: &TestEnv) -> (RunningRelay, RunningConsumer, RunningConsum
         &env.config,
         Handlers::for_queue(&env.config, &env.queue()).unwrap(),
     );
-    let orchestrator = RunningConsumer::start(
-        &outboxctl::flow::saga::orchestrator_config(&env.config),
+    let orchestrator = RunningConsumer::start_with(
+        outboxctl::flow::saga::consumer_settings(&env.config),
         outboxctl::flow::saga::handlers(&env.config),
     );
     (relay, steps, orchestrator)
@@ -349,7 +349,7 @@ async fn a_thousand_sagas_end_through_ten_orchestrator_sigkills_with_each_effect
             .await
             .unwrap()
     };
-    let config = outboxctl::flow::saga::orchestrator_config(&env.config);
+    let config = env.config.clone();
     let mut kills = 0;
     let mut landed = 0;
     while kills < 10 {
@@ -760,5 +760,107 @@ fn the_orders_example_is_valid_and_draws_its_compensations() {
         "u1 -.-> u0",
     ] {
         assert!(graph.contains(edge), "{edge:?} missing: {graph}");
+    }
+}
+
+/// An operator finds sagas by their business key, reads how a finished one
+/// ended, and a dry run refuses what the command refuses; listings fit 80
+/// columns.
+#[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]
+async fn operators_find_sagas_by_key_and_read_how_they_ended(pool: PgPool) {
+    let env = saga_env(pool, three_steps(Duration::from_secs(30), 1)).await;
+    let workers = start_workers(&env);
+    start_saga(&env, "o-42", json!({})).await;
+    start_saga(&env, "o-43", json!({ "fail_at": "c" })).await;
+    let done = settled(&env, "o-42", &["completed"]).await;
+    let undone = settled(&env, "o-43", &["compensated"]).await;
+    stop_workers(workers).await;
+
+    // By business key: `saga ls --correlation` and `saga show SAGA:KEY`.
+    let ls = run(env
+        .cmd()
+        .args(["saga", "ls", "--correlation", "o-43", "-o", "json"]));
+    assert_eq!(ls.status.code(), Some(0), "{}", stderr(&ls));
+    let listed: Vec<Value> = stdout(&ls)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["id"], undone.to_string());
+    let show = run(env
+        .cmd()
+        .args(["saga", "show", "orders:o-42", "-o", "json"]));
+    assert_eq!(show.status.code(), Some(0), "{}", stderr(&show));
+    let shown: Value = serde_json::from_str(stdout(&show).trim()).unwrap();
+    assert_eq!(shown["id"], done.to_string());
+    let missing = run(env.cmd().args(["saga", "show", "orders:o-99"]));
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        stderr(&missing).contains("no instance for the key \"o-99\""),
+        "{}",
+        stderr(&missing)
+    );
+
+    // A cut list says so.
+    let cut = run(env.cmd().args(["saga", "ls", "--limit", "1"]));
+    assert_eq!(cut.status.code(), Some(0));
+    assert!(
+        stderr(&cut).contains("1 instances (newest first) shown; 1 more match"),
+        "{}",
+        stderr(&cut)
+    );
+
+    // How each ended.
+    let why = stdout(&run(env.cmd().args(["saga", "why", "orders:o-42"])));
+    assert!(
+        why.contains("completed") && why.contains("every step is done"),
+        "{why}"
+    );
+    let why = stdout(&run(env.cmd().args(["saga", "why", &undone.to_string()])));
+    for says in [
+        "compensated",
+        "step c failed",
+        "step c refused",
+        "Done before that: a, b.",
+        "Undone, latest first: b (undo.b",
+        "a (undo.a",
+    ] {
+        assert!(why.contains(says), "{says:?} missing: {why}");
+    }
+
+    // The dry run refuses what abort refuses: both are finished.
+    for id in ["orders:o-42", "orders:o-43"] {
+        let dry = run(env.cmd().args(["saga", "abort", id, "--dry-run"]));
+        assert_eq!(dry.status.code(), Some(1), "{}", stdout(&dry));
+        assert!(
+            stderr(&dry).contains("would refuse") && stderr(&dry).contains("nothing to do"),
+            "{}",
+            stderr(&dry)
+        );
+        assert!(stdout(&dry).is_empty(), "{}", stdout(&dry));
+        let real = run(env.cmd().args(["saga", "abort", id, "--yes"]));
+        assert_eq!(real.status.code(), Some(1));
+        assert!(stderr(&real).contains("nothing to do"), "{}", stderr(&real));
+    }
+
+    // 80 columns: no line longer, ids whole.
+    for args in [
+        vec!["saga", "ls"],
+        vec!["saga", "show", "orders:o-43"],
+        vec!["handlers", "ls"],
+    ] {
+        let out = run(env.cmd().args(&args).env("COLUMNS", "80"));
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        let text = stdout(&out);
+        assert!(
+            text.lines().all(|l| l.chars().count() <= 80),
+            "{args:?}:\n{text}"
+        );
+        if args[1] == "ls" && args[0] == "saga" {
+            assert!(
+                text.contains(&done.to_string()) && text.contains(&undone.to_string()),
+                "{text}"
+            );
+        }
     }
 }

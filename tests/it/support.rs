@@ -15,6 +15,7 @@ use lapin::options::{
 };
 use lapin::types::FieldTable;
 use outboxctl::config::{Config, HandlerConfig, QueueConfig, QueueType, SagaConfig, SecretUrl};
+use outboxctl::flow::relay::Settings;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -112,22 +113,7 @@ impl TestEnv {
 
     /// `config` (a variant of this test's) as a file named `name`.
     pub fn config_file_for(&self, config: &Config, name: &str) -> PathBuf {
-        let mut table = toml::Table::try_from(config).unwrap();
-        table["database"]["url"] = toml::Value::String(config.database.url.expose().into());
-        table["broker"]["url"] = toml::Value::String(config.broker.url.expose().into());
-        if let Some(token) = &config.api.token {
-            table["api"]["token"] = toml::Value::String(token.expose().into());
-        }
-        if let Some(toml::Value::Array(handlers)) = table.get_mut("handlers") {
-            for (h, given) in handlers.iter_mut().zip(&config.handlers) {
-                if let Some(secret) = &given.secret {
-                    h["secret"] = toml::Value::String(secret.expose().into());
-                }
-                if let Some(url) = &given.url {
-                    h["url"] = toml::Value::String(url.expose().into());
-                }
-            }
-        }
+        let table = config.to_toml_with_secrets();
         // Written aside and renamed into place: every `cmd()` writes the file
         // again, and a process starting meanwhile must never read it half
         // written (an empty file is a valid config of defaults: database
@@ -413,9 +399,26 @@ pub struct Proc {
     child: Child,
     log: Arc<Mutex<String>>,
     reader: Option<std::thread::JoinHandle<()>>,
+    /// Stdout, when it is read (see [`spawn_capturing`]).
+    out: Option<Lines>,
 }
 
+/// Lines a thread gathers from a pipe, and the thread (until joined).
+type Lines = (Arc<Mutex<String>>, Option<std::thread::JoinHandle<()>>);
+
 impl Proc {
+    /// Everything the process wrote to stdout, once it has exited (it must
+    /// have been started by [`spawn_capturing`]).
+    pub fn out(&mut self) -> String {
+        let (text, reader) = self.out.as_mut().expect("stdout is captured");
+        if self.child.try_wait().ok().flatten().is_some()
+            && let Some(reader) = reader.take()
+        {
+            let _ = reader.join();
+        }
+        text.lock().unwrap().clone()
+    }
+
     /// Everything the process wrote to stderr so far — all of it, once the
     /// process has exited.
     pub fn log(&mut self) -> String {
@@ -456,23 +459,49 @@ pub fn spawn(cmd: &mut Command) -> Proc {
         .stderr(Stdio::piped())
         .spawn()
         .expect("outboxctl starts");
-    let log = Arc::new(Mutex::new(String::new()));
-    let stderr = child.stderr.take().expect("stderr is piped");
-    let sink = log.clone();
-    let reader = std::thread::spawn(move || {
-        use std::io::BufRead;
-        for line in std::io::BufReader::new(stderr).lines() {
-            let Ok(line) = line else { break };
-            let mut log = sink.lock().unwrap();
-            log.push_str(&line);
-            log.push('\n');
-        }
-    });
+    let (log, reader) = read_lines(child.stderr.take().expect("stderr is piped"));
     Proc {
         child,
         log,
         reader: Some(reader),
+        out: None,
     }
+}
+
+/// [`spawn`], and stdout read as it comes too ([`Proc::out`]).
+pub fn spawn_capturing(cmd: &mut Command) -> Proc {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("outboxctl starts");
+    let (log, reader) = read_lines(child.stderr.take().expect("stderr is piped"));
+    let (out, out_reader) = read_lines(child.stdout.take().expect("stdout is piped"));
+    Proc {
+        child,
+        log,
+        reader: Some(reader),
+        out: Some((out, Some(out_reader))),
+    }
+}
+
+/// Every line of `from`, gathered by a thread of its own (a full pipe would
+/// block the process).
+fn read_lines(
+    from: impl std::io::Read + Send + 'static,
+) -> (Arc<Mutex<String>>, std::thread::JoinHandle<()>) {
+    let text = Arc::new(Mutex::new(String::new()));
+    let sink = text.clone();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(from).lines() {
+            let Ok(line) = line else { break };
+            let mut text = sink.lock().unwrap();
+            text.push_str(&line);
+            text.push('\n');
+        }
+    });
+    (text, reader)
 }
 
 /// The port a child process bound, read from its log line `<what>` with
@@ -569,7 +598,7 @@ impl RunningRelay {
         let config = config.clone();
         let shutdown = stop.clone();
         let task = tokio::spawn(async move {
-            outboxctl::flow::relay::run(&config, false, shutdown)
+            outboxctl::flow::relay::run(&Settings::new(&config, false), shutdown)
                 .await
                 .expect("relay runs")
         });
@@ -589,7 +618,7 @@ impl RunningRelay {
 pub async fn relay_once(config: &Config) -> outboxctl::flow::relay::RelaySummary {
     tokio::time::timeout(
         HANG,
-        outboxctl::flow::relay::run(config, true, CancellationToken::new()),
+        outboxctl::flow::relay::run(&Settings::new(config, true), CancellationToken::new()),
     )
     .await
     .expect("relay --once finishes")
@@ -628,11 +657,20 @@ pub struct RunningConsumer {
 
 impl RunningConsumer {
     pub fn start(config: &Config, handlers: outboxctl::flow::handlers::Handlers) -> Self {
+        let settings =
+            outboxctl::flow::consume::Settings::from_config(config).expect("a queue to consume");
+        Self::start_with(settings, handlers)
+    }
+
+    /// A consumer of other settings than `consume`'s (the orchestrator's).
+    pub fn start_with(
+        settings: outboxctl::flow::consume::Settings,
+        handlers: outboxctl::flow::handlers::Handlers,
+    ) -> Self {
         let stop = CancellationToken::new();
-        let config = config.clone();
         let shutdown = stop.clone();
         let task = tokio::spawn(async move {
-            outboxctl::flow::consume::run(&config, handlers, shutdown)
+            outboxctl::flow::consume::run(&settings, handlers, shutdown)
                 .await
                 .expect("consumer runs")
         });
@@ -801,4 +839,61 @@ impl Management {
         )
         .await;
     }
+}
+
+/// A dead letter as a consumer leaves one, in the dead-letter queue of work
+/// queue `queue`: its reason, 5 attempts, died now, and the outbox row it
+/// came from when given.
+pub async fn publish_dead_letter(
+    env: &TestEnv,
+    queue: &str,
+    message_id: &str,
+    reason: &str,
+    row: Option<i64>,
+) {
+    use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
+    use lapin::types::{AMQPValue, FieldTable};
+    let conn = env.amqp().await;
+    let ch = conn.create_channel().await.unwrap();
+    ch.confirm_select(ConfirmSelectOptions::default())
+        .await
+        .unwrap();
+    let mut h = FieldTable::default();
+    h.insert(
+        "x-outbox-death-reason".into(),
+        AMQPValue::LongString(reason.into()),
+    );
+    h.insert("x-outbox-attempts".into(), AMQPValue::LongLongInt(5));
+    h.insert("x-outbox-attempt".into(), AMQPValue::LongLongInt(5));
+    h.insert(
+        "x-outbox-died-at-ms".into(),
+        AMQPValue::LongLongInt(chrono::Utc::now().timestamp_millis()),
+    );
+    if let Some(row) = row {
+        h.insert("x-outbox-id".into(), AMQPValue::LongLongInt(row));
+    }
+    let props = lapin::BasicProperties::default()
+        .with_message_id(message_id.into())
+        .with_type("order.paid".into())
+        .with_headers(h);
+    let confirm = ch
+        .basic_publish(
+            env.config.broker.dead_letter_exchange.as_str().into(),
+            queue.into(),
+            BasicPublishOptions {
+                mandatory: true,
+                immediate: false,
+            },
+            b"{\"order\": 1}",
+            props,
+        )
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    assert!(
+        confirm.is_ack() && confirm.take_message().is_none(),
+        "the dead letter was not routed to {queue}.dlq"
+    );
+    let _ = conn.close(200, "".into()).await;
 }

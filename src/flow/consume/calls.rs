@@ -1,13 +1,15 @@
-//! Handlers that act outside the database (webhooks, commands): the calls
-//! are made before the consumption is recorded, and only successes are.
+//! A run of messages with handlers that act outside the database
+//! (webhooks, commands): the calls are made before the consumption is
+//! recorded, and only successes are — in one transaction (`transaction`);
+//! `outcome` acts on each message's result.
 
 use std::time::Instant;
 
 use chrono::Utc;
 use tracing::debug;
 
-use super::lane::{Ctx, Failure, Item, Ran};
-use super::{Abandoned, Consumer};
+use super::consumer::{Abandoned, Consumer, Ctx};
+use super::transaction::{Failure, Item, Ran};
 use crate::flow::handlers::{Effect, Message};
 use crate::model::MessageId;
 use crate::store::{self, inbox};
@@ -29,7 +31,7 @@ impl Consumer {
         let ids: Vec<MessageId> = items.iter().map(|i| i.message.message_id).collect();
         let known = loop {
             let asked = tokio::select! {
-                k = store::bounded(store::CALL_TIMEOUT, inbox::recorded(&self.pool, &self.name, &ids)) => k,
+                k = store::bounded(store::CALL_TIMEOUT, inbox::recorded(&self.pool, &self.settings.name, &ids)) => k,
                 _ = ctx.lost.token.cancelled() => return Err(Abandoned),
             };
             match asked {

@@ -26,7 +26,7 @@ pub(super) fn saga_of(d: &Delivery) -> Option<saga::Ref> {
 pub(super) fn reply(
     m: &Message,
     result: Result<Option<serde_json::Value>, String>,
-) -> Option<store::saga::Outgoing> {
+) -> Option<saga::Outgoing> {
     m.saga.as_ref().map(|s| reply_to(s, result))
 }
 
@@ -39,10 +39,7 @@ pub(super) async fn write_reply(
     store::saga::send(tx, &[reply_to(s, result)]).await
 }
 
-fn reply_to(
-    s: &saga::Ref,
-    result: Result<Option<serde_json::Value>, String>,
-) -> store::saga::Outgoing {
+fn reply_to(s: &saga::Ref, result: Result<Option<serde_json::Value>, String>) -> saga::Outgoing {
     let (ok, output, reason) = match result {
         Ok(output) => (true, output, None),
         Err(reason) => (false, None, Some(reason)),
@@ -56,7 +53,7 @@ fn reply_to(
         output,
         reason,
     };
-    store::saga::Outgoing {
+    saga::Outgoing {
         message_id: uuid::Uuid::now_v7(),
         topic: s.reply_to.clone(),
         partition_key: Some(s.saga_id.to_string()),

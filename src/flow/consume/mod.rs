@@ -1,6 +1,5 @@
 //! The consumer engine (`outboxctl consume`): at-least-once delivery made
-//! into an effect that happens once. It knows nothing of any domain: what a
-//! message does is a [`Handler`](crate::flow::handlers::Handler)'s business.
+//! into an effect that happens once.
 //!
 //! For every delivery, one transaction: record `(consumer, message_id)` in
 //! `consumed_messages` — if it is already there, the delivery is a duplicate:
@@ -12,28 +11,39 @@
 //! decoded goes there at once. Copies are confirmed by the broker before the
 //! original is acknowledged.
 //!
-//! Messages are spread over `consumer.concurrency` lanes by partition key, so
-//! the messages of one key are processed one after the other, in delivery
-//! order.
+//! What a message does is a [`Handler`](crate::flow::handlers::Handler)'s
+//! business: the engine knows no domain. It does know the saga participant
+//! protocol: a handler serving a saga's command replies to the saga, and
+//! that reply is written in the transaction of the effect (or, for a failure
+//! that dead-letters the command, before the dead letter goes out), so the
+//! saga hears of an effect exactly when it happened.
+//!
+//! Messages are spread over the lanes by partition key, so the messages of
+//! one key are processed one after the other, in delivery order.
+//!
+//! The files, in the order calls go: `session` (one connection) → `lane`
+//! (a batch of one lane) → `calls` (calls out) → `transaction` (record and
+//! run in one transaction) and `outcome` (acknowledge, retry, dead-letter);
+//! `consumer` holds what they share, `message` decodes and replies.
 
 mod calls;
-mod failure;
+mod consumer;
 mod lane;
 mod message;
+mod outcome;
+mod session;
+mod settings;
+mod transaction;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use lane::{lane, lane_of};
-use rand::Rng;
 use sqlx::PgPool;
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::backoff::until_ready;
-use crate::broker::{Broker, BrokerError, Delivery, Forwarder, Link, Topology};
+use crate::broker::{BrokerError, Link};
 use crate::config::Config;
 use crate::flow::handlers::{Handlers, SetupError};
 use crate::output::Outcome;
@@ -41,6 +51,9 @@ use crate::presence::Presence;
 use crate::store::{self, StoreError};
 use crate::telemetry::MetricsEndpoint;
 use crate::watchdog::{Stage, Stalled, Watchdog};
+use consumer::{Consumer, Counters};
+use session::{Session, SessionEnd};
+pub use settings::{Settings, pool_size};
 
 /// What a run of the consumer did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -63,43 +76,19 @@ pub enum ConsumeError {
     Stalled(#[from] Stalled),
 }
 
-#[derive(Default)]
-struct Counters {
-    processed: AtomicU64,
-    duplicates: AtomicU64,
-    retried: AtomicU64,
-    dead_lettered: AtomicU64,
-}
-
-struct Consumer {
-    pool: PgPool,
-    /// Settings each transaction sets itself (behind a transaction-mode pooler).
-    local: Vec<(&'static str, String)>,
-    handlers: Handlers,
-    name: String,
-    queue: String,
-    max_attempts: u32,
-    retry_delay: Duration,
-    reject_unknown: bool,
-    /// How long a ping of the database may take.
-    ping_timeout: Duration,
-    /// Set while some lane waits for the database, so that one lane says so.
-    db_down: AtomicBool,
-    counters: Counters,
-}
-
 /// `outboxctl consume`: the standard handlers on `consumer.queue` until
 /// `shutdown`, serving metrics on `metrics.listen`.
 pub async fn command(config: &Config, shutdown: CancellationToken) -> anyhow::Result<Outcome> {
     MetricsEndpoint::around(config, &shutdown.clone(), async {
-        let handlers = Handlers::for_queue(config, config.consumer_queue())?;
-        Ok(run(config, handlers, shutdown).await?)
+        let settings = Settings::from_config(config)?;
+        let handlers = Handlers::for_queue(config, &settings.queue)?;
+        Ok(run(&settings, handlers, shutdown).await?)
     })
     .await?;
     Ok(Outcome::Success)
 }
 
-/// Consume `consumer.queue` until `shutdown` is cancelled: stop taking
+/// Consume `settings.queue` until `shutdown` is cancelled: stop taking
 /// deliveries, give the ones in hand `shutdown.grace` to finish, and return.
 /// Unacknowledged deliveries go back to the queue by themselves.
 ///
@@ -108,34 +97,26 @@ pub async fn command(config: &Config, shutdown: CancellationToken) -> anyhow::Re
 /// ends the run with an error — or the watchdog, when a stage holds work
 /// without progress for `watchdog.exit_after`.
 pub async fn run(
-    config: &Config,
+    settings: &Settings,
     handlers: Handlers,
     shutdown: CancellationToken,
 ) -> Result<ConsumeSummary, ConsumeError> {
-    let watchdog = Watchdog::new(&config.watchdog);
+    let watchdog = Watchdog::new(&settings.watchdog);
     // A stall drops the work, abandoning what is in hand; the broker
     // redelivers it.
     watchdog
-        .guard(consume(config, handlers, &shutdown, &watchdog))
+        .guard(consume(settings, handlers, &shutdown, &watchdog))
         .await
 }
 
 async fn consume(
-    config: &Config,
+    settings: &Settings,
     handlers: Handlers,
     shutdown: &CancellationToken,
     watchdog: &Watchdog,
 ) -> Result<ConsumeSummary, ConsumeError> {
-    if config.broker.queues.is_empty() {
-        return Err(BrokerError::Topology(
-            "there is no queue to consume: broker.queues is empty — add the [[broker.queues]] \
-             entry this consumer reads (with `adopt = true` when it exists already)"
-                .into(),
-        )
-        .into());
-    }
     let connecting = watchdog.stage("consumer connection");
-    let Some(pool) = open_database(config, &connecting, shutdown).await? else {
+    let Some(pool) = open_database(settings, &connecting, shutdown).await? else {
         return Ok(ConsumeSummary::default());
     };
     // A statement that does not prepare, a program that is not there: say
@@ -144,52 +125,31 @@ async fn consume(
     let consumer = Arc::new(Consumer {
         pool,
         handlers,
-        name: config.consumer_name().to_string(),
-        queue: config.consumer_queue().to_string(),
-        max_attempts: config.consumer.max_attempts,
-        retry_delay: config.consumer.retry_delay,
-        reject_unknown: config.consumer.reject_unknown_topics,
-        ping_timeout: config.database.connect_timeout,
-        local: store::local_settings(&config.database, &store::worker_session()),
+        ping_timeout: settings.database.connect_timeout,
+        local: store::local_settings(&settings.database, &store::worker_session()),
         db_down: AtomicBool::new(false),
         counters: Counters::default(),
+        settings: settings.clone(),
     });
-    let role = if !config.sagas.is_empty() && consumer.queue == config.orchestrator.queue {
-        "saga"
-    } else {
-        "consume"
-    };
     let presence = {
         let c = consumer.clone();
         Presence::start(
             &consumer.pool,
-            role,
-            Some(consumer.queue.clone()),
-            Arc::new(move || {
-                let n = &c.counters;
-                format!(
-                    "consuming: {} processed, {} retried, {} dead-lettered since start",
-                    n.processed.load(Ordering::Relaxed),
-                    n.retried.load(Ordering::Relaxed),
-                    n.dead_lettered.load(Ordering::Relaxed)
-                )
-            }),
+            settings.role,
+            Some(settings.queue.clone()),
+            Arc::new(move || c.doing()),
         )
     };
-    let topology = config
-        .consumer
-        .apply_topology
-        .then(|| Topology::from_config(config));
-    let link = Link::new(&config.broker, "consume", topology);
-    let lanes: Vec<Stage> = (0..config.consumer.concurrency)
+    let link = Link::new(&settings.broker, "consume", settings.topology.clone());
+    let lanes: Vec<Stage> = (0..settings.lanes)
         .map(|n| watchdog.stage(format!("consumer lane {n}")))
         .collect();
     // Setting a session up is a handful of requests, each bounded by
     // confirm_timeout; the whole of it gets this long.
-    let open_limit = config.broker.connect_timeout + config.broker.confirm_timeout * 2;
+    let open_limit = settings.broker.connect_timeout + settings.broker.confirm_timeout * 2;
 
     let open = || async {
-        tokio::time::timeout(open_limit, Session::open(config, &consumer, &link))
+        tokio::time::timeout(open_limit, Session::open(&consumer, &link))
             .await
             .unwrap_or_else(|_| {
                 Err(BrokerError::Unavailable(format!(
@@ -206,13 +166,13 @@ async fn consume(
             break;
         };
         if sessions == 0 {
-            info!(queue = %consumer.queue, name = %consumer.name, "consuming");
+            info!(queue = %settings.queue, name = %settings.name, "consuming");
         } else {
-            info!(queue = %consumer.queue, "reconnected to RabbitMQ; consuming again");
+            info!(queue = %settings.queue, "reconnected to RabbitMQ; consuming again");
         }
         sessions += 1;
         match session
-            .run(&consumer, &link, &lanes, shutdown, config.shutdown.grace)
+            .run(&consumer, &link, &lanes, shutdown, settings.grace)
             .await
         {
             SessionEnd::Shutdown => break,
@@ -244,16 +204,15 @@ async fn consume(
 /// shutdown came first. A server that is down or drops the connection is
 /// waited for; one that refuses us is an error.
 async fn open_database(
-    config: &Config,
+    settings: &Settings,
     stage: &Stage,
     shutdown: &CancellationToken,
 ) -> Result<Option<PgPool>, StoreError> {
-    let mut db = config.database.clone();
-    db.max_connections = db.max_connections.max(config.consumer.concurrency + 2);
     let open = || async {
-        let pool = store::connect(&db, "outboxctl consume", &store::worker_session()).await?;
+        let name = format!("outboxctl {}", settings.role);
+        let pool = store::connect(&settings.database, &name, &store::worker_session()).await?;
         store::bounded(store::CALL_TIMEOUT, store::check_schema(&pool)).await?;
-        store::warm_up(&pool, config.consumer.concurrency).await;
+        store::warm_up(&pool, settings.lanes).await;
         Ok(pool)
     };
     until_ready(
@@ -264,170 +223,4 @@ async fn open_database(
         open,
     )
     .await
-}
-
-/// Why a session ended.
-enum SessionEnd {
-    Shutdown,
-    Lost(String),
-}
-
-/// Raised by whichever part of a session first sees the connection die; the
-/// others then abandon what they hold.
-#[derive(Default)]
-struct Lost {
-    token: CancellationToken,
-    reason: std::sync::Mutex<Option<String>>,
-}
-
-impl Lost {
-    fn raise(&self, why: impl std::fmt::Display) {
-        let mut reason = self.reason.lock().unwrap_or_else(|e| e.into_inner());
-        reason.get_or_insert_with(|| why.to_string());
-        self.token.cancel();
-    }
-
-    fn reason(&self) -> String {
-        self.reason
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-            .unwrap_or_else(|| "the connection was lost".into())
-    }
-}
-
-/// A delivery that cannot be finished: the connection it came on is gone.
-#[derive(Debug)]
-struct Abandoned;
-
-/// One connection's worth of consuming.
-struct Session {
-    broker: Arc<Broker>,
-    subscription: crate::broker::Subscription,
-    forwarder: Arc<Forwarder>,
-}
-
-impl Session {
-    async fn open(
-        config: &Config,
-        consumer: &Arc<Consumer>,
-        link: &Link,
-    ) -> Result<Self, BrokerError> {
-        let tag = format!(
-            "outboxctl-{}-{:08x}",
-            std::process::id(),
-            rand::rng().random::<u32>()
-        );
-        let broker = link.connection().await?;
-        let forwarder = broker
-            .forwarder(
-                &consumer.queue,
-                &config.broker.dead_letter_exchange,
-                config.broker.confirm_timeout,
-            )
-            .await?;
-        let subscription = broker
-            .subscribe(&consumer.queue, config.consumer.prefetch, &tag)
-            .await?;
-        Ok(Self {
-            broker,
-            subscription,
-            forwarder: Arc::new(forwarder),
-        })
-    }
-
-    /// Dispatch deliveries to the lanes until shutdown or until the
-    /// connection is lost. On shutdown the lanes get `grace` to finish what
-    /// they hold; on a lost connection they drop it at once (the broker
-    /// redelivers it) so that a new session can start.
-    async fn run(
-        mut self,
-        consumer: &Arc<Consumer>,
-        link: &Link,
-        stages: &[Stage],
-        shutdown: &CancellationToken,
-        grace: Duration,
-    ) -> SessionEnd {
-        let lost = Arc::new(Lost::default());
-        let mut senders = Vec::with_capacity(stages.len());
-        let mut lanes = tokio::task::JoinSet::new();
-        for stage in stages {
-            let (tx, rx) = mpsc::unbounded_channel::<Delivery>();
-            senders.push(tx);
-            lanes.spawn(lane(
-                consumer.clone(),
-                self.forwarder.clone(),
-                rx,
-                stage.clone(),
-                lost.clone(),
-            ));
-        }
-        let end = loop {
-            tokio::select! {
-                biased;
-                _ = shutdown.cancelled() => break SessionEnd::Shutdown,
-                _ = lost.token.cancelled() => break SessionEnd::Lost(lost.reason()),
-                next = self.subscription.next() => match next {
-                    Some(Ok(delivery)) => {
-                        let lane = lane_of(&delivery, senders.len());
-                        let _ = senders[lane].send(delivery);
-                    }
-                    Some(Err(e)) => break SessionEnd::Lost(e.to_string()),
-                    None => break SessionEnd::Lost(
-                        "the broker ended the subscription (the queue was deleted, or the \
-                         connection closed)".into(),
-                    ),
-                },
-            }
-        };
-        drop(senders);
-        match &end {
-            SessionEnd::Shutdown => {
-                info!("shutting down: finishing the messages in hand");
-                let drained = tokio::time::timeout(grace, async {
-                    self.subscription.cancel().await;
-                    while lanes.join_next().await.is_some() {}
-                })
-                .await;
-                if drained.is_err() {
-                    warn!(grace = %humantime::format_duration(grace),
-                        "messages still in hand after shutdown.grace are abandoned; \
-                         the broker delivers them again");
-                }
-            }
-            SessionEnd::Lost(why) => lost.raise(why),
-        }
-        lanes.shutdown().await;
-        for stage in stages {
-            stage.idle();
-        }
-        let Session {
-            broker,
-            subscription,
-            forwarder,
-        } = self;
-        // Each close is bounded; together they take at most one bound.
-        let close = async move {
-            let forwarder = async {
-                if let Ok(f) = Arc::try_unwrap(forwarder) {
-                    f.close().await;
-                }
-            };
-            tokio::join!(subscription.close(), forwarder);
-        };
-        match end {
-            // Exiting: say goodbye to the broker (bounded).
-            SessionEnd::Shutdown => {
-                tokio::join!(close, link.close());
-            }
-            // Reconnect at once, on a new connection even if this one still
-            // looks alive (an ack that timed out on a frozen link); what is
-            // left of it closes meanwhile.
-            SessionEnd::Lost(_) => {
-                link.discard(&broker).await;
-                drop(tokio::spawn(close));
-            }
-        }
-        end
-    }
 }

@@ -18,8 +18,8 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::sync::Semaphore;
 
-use super::{Call, CheckFuture, Done, HandlerError, HandlerFuture, Message};
-use crate::config::HandlerConfig;
+use super::handler::{Call, CheckFuture, Done, HandlerError, HandlerFuture, Limits, Message};
+use crate::config::ExecSpec;
 
 /// Exit status that asks for another attempt later (sysexits.h).
 pub const EX_TEMPFAIL: i32 = 75;
@@ -35,16 +35,16 @@ pub struct Command {
 }
 
 impl Command {
-    pub fn new(h: &HandlerConfig, concurrency: usize) -> Self {
-        let (program, args) = h
+    pub fn new(spec: &ExecSpec, limits: Limits) -> Self {
+        let (program, args) = spec
             .command
             .split_first()
             .expect("validated: exec has a command");
         Self {
             program: program.clone(),
             args: args.to_vec(),
-            timeout: h.timeout,
-            permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            timeout: limits.timeout,
+            permits: Arc::new(Semaphore::new(limits.concurrency.max(1))),
         }
     }
 }

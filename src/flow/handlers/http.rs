@@ -18,8 +18,8 @@ use reqwest::header::{CONTENT_TYPE, HeaderMap, RETRY_AFTER};
 use sha2::Sha256;
 use tokio::sync::Semaphore;
 
-use super::{Call, HandlerError, HandlerFuture, Message};
-use crate::config::{HandlerConfig, Secret, SecretUrl};
+use super::handler::{Call, HandlerError, HandlerFuture, Limits, Message};
+use crate::config::{HttpSpec, Secret, SecretUrl};
 
 pub const SIGNATURE_HEADER: &str = "Outbox-Signature";
 
@@ -32,21 +32,21 @@ pub struct Webhook {
 }
 
 impl Webhook {
-    pub fn new(h: &HandlerConfig, concurrency: usize) -> Result<Self, String> {
+    pub fn new(spec: &HttpSpec, limits: Limits) -> Result<Self, String> {
         let client = reqwest::Client::builder()
-            .timeout(h.timeout)
-            .connect_timeout(h.timeout)
+            .timeout(limits.timeout)
+            .connect_timeout(limits.timeout)
             // A webhook that moved is a configuration to fix, not a GET to follow.
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("outboxctl/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| format!("cannot build an HTTP client: {e}"))?;
         Ok(Self {
-            url: h.url.clone().expect("validated: http has a url"),
-            secret: h.secret.clone(),
+            url: spec.url.clone(),
+            secret: spec.secret.clone(),
             client,
-            timeout: h.timeout,
-            permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            timeout: limits.timeout,
+            permits: Arc::new(Semaphore::new(limits.concurrency.max(1))),
         })
     }
 }
@@ -127,11 +127,11 @@ fn verdict(
     status: StatusCode,
     retry_after: Option<Duration>,
     body: &[u8],
-) -> Result<super::Done, HandlerError> {
+) -> Result<super::handler::Done, HandlerError> {
     if status.is_success() {
-        return Ok(super::Done {
+        return Ok(super::handler::Done {
             output: serde_json::from_slice(body).ok(),
-            ..super::Done::default()
+            ..super::handler::Done::default()
         });
     }
     let reason = format!("HTTP {status}: {}", start_of(body));

@@ -6,7 +6,8 @@
 
 use sqlx::{PgConnection, PgPool};
 
-use super::{CheckFuture, Done, Handler, HandlerError, HandlerFuture, Message};
+use super::handler::{CheckFuture, Done, Handler, HandlerError, HandlerFuture, Message};
+use crate::config::SqlSpec;
 use crate::store::statement::{self, MessageParams, StatementError};
 
 pub struct Statement {
@@ -14,8 +15,10 @@ pub struct Statement {
 }
 
 impl Statement {
-    pub fn new(sql: String) -> Self {
-        Self { sql }
+    pub fn new(spec: &SqlSpec) -> Self {
+        Self {
+            sql: spec.statement.clone(),
+        }
     }
 }
 

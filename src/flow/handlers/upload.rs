@@ -20,12 +20,27 @@ use sqlx::PgConnection;
 use tracing::info;
 use uuid::Uuid;
 
-use super::{Done, Handler, HandlerError, HandlerFuture, Message};
-use crate::config::UploadsConfig;
+use std::sync::Arc;
+
+use super::handler::{Done, Handler, HandlerError, HandlerFuture, Message};
+use crate::config::{Builtin, UploadsConfig};
 use crate::model::saga::Command;
 use crate::model::{Findings, MessageId, Topic, Upload, UploadCreated, UploadStatus};
 use crate::store::outbox::{self, NewEvent};
 use crate::store::uploads;
+
+/// The handler of a built-in step.
+pub fn handler(builtin: Builtin, settings: &UploadsConfig) -> Arc<dyn Handler> {
+    match builtin {
+        Builtin::InspectUpload => Arc::new(InspectUpload),
+        Builtin::MakeThumbnail => Arc::new(MakeThumbnail {
+            settings: settings.clone(),
+        }),
+        Builtin::RemoveThumbnail => Arc::new(RemoveThumbnail),
+        Builtin::PublishUpload => Arc::new(PublishUpload),
+        Builtin::RejectUpload => Arc::new(RejectUpload),
+    }
+}
 
 /// The upload a message is about: a saga command's input, or the event itself.
 fn event_of(m: &Message) -> Result<(UploadCreated, Option<Command>), HandlerError> {

@@ -7,6 +7,7 @@
 //! `{"error": "<code>", "message": "<sentence>"}`, and a request that fails
 //! changes nothing.
 
+mod api;
 mod errors;
 pub mod openapi;
 mod uploads;
@@ -29,12 +30,13 @@ use tokio_util::sync::CancellationToken;
 use tower_http::timeout::TimeoutLayer;
 use tracing::{info, warn};
 
-use crate::config::{Config, Secret};
+use crate::config::Config;
 use crate::model::{Topic, UploadCreated};
 use crate::output::Outcome;
 use crate::presence::Presence;
 use crate::store;
 use crate::telemetry;
+use api::Api;
 pub use errors::ApiError;
 
 /// Every route the API has. The router is built from this list and the
@@ -88,17 +90,6 @@ pub const ROUTES: &[Route] = &[
         public: false,
     },
 ];
-
-pub(super) struct Api {
-    pub(super) pool: PgPool,
-    pub(super) token: Option<Secret>,
-    pub(super) max_upload: u64,
-    pub(super) content_types: Vec<String>,
-    pub(super) topic: Topic,
-    /// The saga an upload starts, if one is declared (its timeline is shown
-    /// with the upload).
-    pub(super) saga: Option<String>,
-}
 
 /// Bind `api.listen`, naming the setting when the address is unusable.
 pub async fn bind(config: &Config) -> anyhow::Result<TcpListener> {

@@ -17,7 +17,8 @@ use sha2::{Digest, Sha256};
 use tracing::{error, info};
 use uuid::Uuid;
 
-use super::{Api, ApiError};
+use super::api::Api;
+use super::errors::ApiError;
 use crate::model::{MessageId, Upload, UploadCreated, UploadStatus};
 use crate::store::outbox::{self, NewEvent};
 use crate::store::uploads::{self, NewUpload};

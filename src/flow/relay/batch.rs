@@ -7,12 +7,24 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
-use super::{BatchReport, Relay, RelayError, db, sql};
+use super::relayer::{BatchReport, Relay, RelayError, db, sql};
 use crate::backoff::Backoff;
 use crate::broker::Publisher;
 use crate::model::{Envelope, PublishFailure, PublishOutcome};
 use crate::store::outbox;
 use crate::watchdog::Stage;
+
+/// What the broker said of a batch's rows.
+#[derive(Default)]
+struct Published {
+    /// Rows confirmed, to mark sent.
+    confirmed: Vec<i64>,
+    /// Rows that did not go out, to record.
+    failures: Vec<PublishFailure>,
+    waves: usize,
+    /// Time spent publishing and awaiting confirms.
+    took: Duration,
+}
 
 impl Relay {
     /// One claim → publish → record cycle. See the module documentation.
@@ -27,13 +39,10 @@ impl Relay {
         stage.working("claiming a batch");
         let mut tx = sql(self.pool.begin()).await?;
         sql(crate::store::set_local(&mut tx, &self.local)).await?;
-        let outbox::Claim {
-            rows: claimed,
-            busy,
-        } = db(outbox::claim_batch(&mut tx, self.batch_size, lanes)).await?;
+        let outbox::Claim { rows, busy } =
+            db(outbox::claim_batch(&mut tx, self.batch_size, lanes)).await?;
         let claim_time = started.elapsed();
-        let claim_ms = claim_time.as_millis() as u64;
-        if claimed.is_empty() {
+        if rows.is_empty() {
             sql(tx.rollback()).await?;
             return Ok(BatchReport {
                 busy,
@@ -43,32 +52,62 @@ impl Relay {
         stage_seconds("claim", claim_time);
         stage.working(format!(
             "publishing {} rows and awaiting their confirms",
-            claimed.len()
+            rows.len()
         ));
-        let mut report = BatchReport {
-            claimed: claimed.len(),
-            ..BatchReport::default()
-        };
+        let published = self.publish(publisher, &rows, token, started).await;
 
-        let mut remaining: Vec<&Envelope> = claimed.iter().collect();
+        stage.working("recording the batch");
+        let mark_started = Instant::now();
+        db(outbox::mark_sent(&mut tx, &published.confirmed)).await?;
+        let dead = db(outbox::record_failures(
+            &mut tx,
+            &published.failures,
+            self.max_attempts,
+        ))
+        .await?;
+        sql(tx.commit()).await?;
+        stage_seconds("mark", mark_started.elapsed());
+
+        let report = BatchReport {
+            claimed: rows.len(),
+            sent: published.confirmed.len(),
+            failed: published.failures.len(),
+            dead: dead.len(),
+            released: rows.len() - published.confirmed.len() - published.failures.len(),
+            waves: published.waves,
+            busy: false,
+        };
+        self.account(&report, &dead, started, claim_time, published.took);
+        Ok(report)
+    }
+
+    /// Publish claimed rows (in id order) in waves until all are out, the
+    /// connection is lost, shutdown is asked for, or the batch's time is up
+    /// (after one wave at least): each wave's rows in flight together, at
+    /// most one row per key, none of a key whose row failed.
+    async fn publish(
+        &self,
+        publisher: &mut Publisher,
+        rows: &[Envelope],
+        token: &CancellationToken,
+        started: Instant,
+    ) -> Published {
+        let mut out = Published::default();
+        let mut remaining: Vec<&Envelope> = rows.iter().collect();
         let mut failed_keys: HashSet<&str> = HashSet::new();
-        let mut confirmed: Vec<i64> = Vec::new();
-        let mut failures: Vec<PublishFailure> = Vec::new();
-        let mut publish_time = Duration::ZERO;
         while !remaining.is_empty()
             && publisher.is_usable()
-            && !(report.waves > 0
-                && (token.is_cancelled() || started.elapsed() > self.batch_budget))
+            && !(out.waves > 0 && (token.is_cancelled() || started.elapsed() > self.batch_budget))
         {
             let (wave, rest) = next_wave(remaining, &failed_keys);
             remaining = rest;
             if wave.is_empty() {
                 break;
             }
-            report.waves += 1;
+            out.waves += 1;
             let confirm_started = Instant::now();
             let published = publisher.publish(&wave).await;
-            publish_time += confirm_started.elapsed();
+            out.took += confirm_started.elapsed();
             metrics::histogram!("outbox_relay_confirm_latency_seconds")
                 .record(confirm_started.elapsed().as_secs_f64());
             stage_seconds("publish", published.timing.handed_over);
@@ -77,60 +116,63 @@ impl Relay {
                 if outcome == PublishOutcome::Confirmed {
                     debug!(message_id = %row.message_id, trace_id = trace_id(row), topic = %row.topic,
                         id = row.id, "published");
-                    confirmed.push(row.id);
+                    out.confirmed.push(row.id);
                     metrics::counter!("outbox_relay_published_total", "topic" => row.topic.clone())
                         .increment(1);
                     continue;
                 }
-                metrics::counter!("outbox_relay_failed_total", "reason" => outcome.reason())
-                    .increment(1);
                 if let Some(key) = row.partition_key.as_deref() {
                     failed_keys.insert(key);
                 }
-                {
-                    let mut failing = self.failing.lock().unwrap_or_else(|e| e.into_inner());
-                    let f = failing
-                        .entry((row.topic.clone(), outcome.reason()))
-                        .or_default();
-                    f.count += 1;
-                    if f.rows.len() < 5 {
-                        f.rows.insert(row.id);
-                    }
-                    f.last_error = outcome.describe().unwrap_or_default();
-                }
-                failures.push(PublishFailure {
-                    id: row.id,
-                    error: outcome.describe().unwrap_or_default(),
-                    retry_in: self.backoff(row.attempts + 1),
-                    give_up: matches!(outcome, PublishOutcome::Invalid(_)),
-                });
-                debug!(id = row.id, message_id = %row.message_id, trace_id = trace_id(row),
-                    topic = %row.topic, reason = outcome.reason(), "publish failed");
+                out.failures.push(self.failure(row, &outcome));
             }
         }
+        out
+    }
 
-        stage.working("recording the batch");
-        let mark_started = Instant::now();
-        db(outbox::mark_sent(&mut tx, &confirmed)).await?;
-        let dead = db(outbox::record_failures(
-            &mut tx,
-            &failures,
-            self.max_attempts,
-        ))
-        .await?;
-        sql(tx.commit()).await?;
-        stage_seconds("mark", mark_started.elapsed());
+    /// A row the broker did not take: counted, remembered for the next
+    /// summary, and recorded with its backoff.
+    fn failure(&self, row: &Envelope, outcome: &PublishOutcome) -> PublishFailure {
+        metrics::counter!("outbox_relay_failed_total", "reason" => outcome.reason()).increment(1);
 
-        for id in &dead {
+        let error = outcome.describe().unwrap_or_default();
+        {
+            let mut failing = self.failing.lock().unwrap_or_else(|e| e.into_inner());
+            let f = failing
+                .entry((row.topic.clone(), outcome.reason()))
+                .or_default();
+            f.count += 1;
+            if f.rows.len() < 5 {
+                f.rows.insert(row.id);
+            }
+            f.last_error.clone_from(&error);
+        }
+        debug!(id = row.id, message_id = %row.message_id, trace_id = trace_id(row),
+            topic = %row.topic, reason = outcome.reason(), "publish failed");
+        PublishFailure {
+            id: row.id,
+            error,
+            retry_in: self.backoff(row.attempts + 1),
+            give_up: matches!(outcome, PublishOutcome::Invalid(_)),
+        }
+    }
+
+    /// A committed batch, told: dead rows at warn, metrics, the totals the
+    /// summary reports, and the batch at debug.
+    fn account(
+        &self,
+        report: &BatchReport,
+        dead: &[i64],
+        started: Instant,
+        claim_time: Duration,
+        publish_time: Duration,
+    ) {
+        for id in dead {
             warn!(
                 id,
                 "outbox row is dead after its last attempt; see `outboxctl outbox ls --dead`"
             );
         }
-        report.sent = confirmed.len();
-        report.failed = failures.len();
-        report.dead = dead.len();
-        report.released = report.claimed - report.sent - report.failed;
         metrics::counter!("outbox_relay_dead_total").increment(dead.len() as u64);
         metrics::histogram!("outbox_relay_batch_rows").record(report.claimed as f64);
         metrics::histogram!("outbox_relay_batch_duration_seconds")
@@ -149,13 +191,12 @@ impl Relay {
             dead = report.dead,
             released = report.released,
             waves = report.waves,
-            claim_ms,
+            claim_ms = claim_time.as_millis() as u64,
             claim_us = claim_time.as_micros() as u64,
             publish_ms = publish_time.as_millis() as u64,
             ms = started.elapsed().as_millis() as u64,
             "batch"
         );
-        Ok(report)
     }
 
     /// Delay before attempt `attempt + 1`: exponential from `backoff_initial`,

@@ -9,7 +9,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
-use super::{Relay, RelayError, db};
+use super::relayer::{Relay, RelayError, db};
 use crate::backoff::Backoff;
 use crate::store::{StoreError, outbox};
 
@@ -128,13 +128,23 @@ pub(super) async fn report_progress(
         let failing = std::mem::take(&mut *relay.failing.lock().unwrap_or_else(|e| e.into_inner()));
         for ((topic, reason), f) in failing {
             let rows: Vec<String> = f.rows.iter().map(i64::to_string).collect();
+            // The first time a topic is unroutable, the line says the fix.
+            let hint = if reason == "returned" && relay.first_unroutable(&topic) {
+                format!(
+                    " — no queue is bound to {topic}: bind it to a queue (bindings in \
+                     [[broker.queues]], or a handler's topics); its rows are tried again with \
+                     backoff, and die after relay.max_attempts"
+                )
+            } else {
+                String::new()
+            };
             warn!(
                 topic = %topic,
                 reason,
                 failed = f.count,
                 rows = %rows.join(","),
                 error = %f.last_error,
-                "publishes failed in the last {span}; `outboxctl outbox why {}` explains",
+                "publishes failed in the last {span}; `outboxctl outbox why {}` explains{hint}",
                 rows.first().map_or("<row>", String::as_str)
             );
         }

@@ -9,7 +9,11 @@
 //! doubled. A step's command has one message id for all its attempts, so
 //! the inbox of whoever serves it runs its effect once. Time-outs are outbox
 //! rows that become due at the deadline; no timer thread.
+//!
+//! `machine` is the state machine (no I/O); `orchestrator` runs it on
+//! delivery batches and on an operator's abort or retry (`act`).
 
+mod machine;
 mod orchestrator;
 
 use std::sync::Arc;
@@ -17,15 +21,16 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-pub use orchestrator::Orchestrator;
+pub use machine::{Action, Transition};
+pub use orchestrator::{Orchestrator, act};
 
 use crate::config::Config;
 use crate::flow::consume;
-use crate::flow::handlers::{Effect, Handlers, Measure, Route};
+use crate::flow::handlers::{Effect, Handlers, Route};
 use crate::model::TopicPattern;
-use crate::model::saga::{Instance, State};
+use crate::model::saga::State;
 use crate::output::Outcome;
-use crate::store::{self, StoreError, saga as db};
+use crate::store::{self, saga as db};
 use crate::telemetry::MetricsEndpoint;
 
 /// The orchestrator's handlers: for each saga, its start, reply and
@@ -47,13 +52,10 @@ pub fn handlers(config: &Config) -> Handlers {
     handlers
 }
 
-/// The configuration the orchestrator's consumer runs with: the
-/// orchestrator's queue, deduplicated under its own name.
-pub fn orchestrator_config(config: &Config) -> Config {
-    let mut c = config.clone();
-    c.consumer.queue = Some(config.orchestrator.queue.clone());
-    c.consumer.name = None;
-    c
+/// The consumer the orchestrator runs on: the orchestrator's queue,
+/// deduplicated under its own name.
+pub fn consumer_settings(config: &Config) -> consume::Settings {
+    consume::Settings::for_queue(config, &config.orchestrator.queue)
 }
 
 /// `outboxctl saga run`: orchestrate until `shutdown`.
@@ -69,7 +71,7 @@ pub async fn command(config: &Config, shutdown: CancellationToken) -> anyhow::Re
 pub async fn run(config: &Config, shutdown: CancellationToken) -> anyhow::Result<()> {
     let gauges = tokio::spawn(refresh_gauges(config.clone(), shutdown.clone()));
     let done = consume::run(
-        &orchestrator_config(config),
+        &consumer_settings(config),
         handlers(config),
         shutdown.clone(),
     )
@@ -86,7 +88,10 @@ async fn refresh_gauges(config: Config, shutdown: CancellationToken) {
         // Connected lazily, so a database that is down at start only delays
         // the gauges.
         if pool.is_none() {
-            pool = store::connect(&config.database, "outboxctl saga", &store::worker_session())
+            // One query every few seconds: one connection.
+            let mut one = config.database.clone();
+            one.max_connections = 1;
+            pool = store::connect(&one, "outboxctl saga", &store::worker_session())
                 .await
                 .ok();
         }
@@ -115,78 +120,4 @@ async fn refresh_gauges(config: Config, shutdown: CancellationToken) {
             .run_until_cancelled(tokio::time::sleep(Duration::from_secs(5)))
             .await;
     }
-}
-
-/// What an operator asked of an instance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
-    /// Compensate now.
-    Abort,
-    /// Send the waited-for command (or compensation) again.
-    Retry,
-}
-
-/// Why an action cannot apply, or the instance as it is after it.
-pub async fn act(
-    config: &Config,
-    pool: &sqlx::PgPool,
-    id: uuid::Uuid,
-    action: Action,
-    actor: &str,
-) -> Result<Result<Instance, String>, StoreError> {
-    let mut tx = pool.begin().await?;
-    let Some(mut held) = db::lock(&mut tx, &[id]).await?.pop() else {
-        return Ok(Err(format!("there is no saga instance {id}")));
-    };
-    let inst = &mut held.instance;
-    let Some(saga) = config.sagas.iter().find(|s| s.name == inst.saga) else {
-        return Ok(Err(format!(
-            "instance {id} belongs to saga {}, which the configuration no longer declares",
-            inst.saga
-        )));
-    };
-    let (reply_topic, timeout_topic) = (saga.reply_topic(), saga.timeout_topic());
-    let mut t = orchestrator::Transition::new(saga, &reply_topic, &timeout_topic, Some(actor));
-    match (action, inst.state) {
-        (_, State::Completed | State::Compensated) => {
-            return Ok(Err(format!(
-                "instance {id} is {}: nothing to do",
-                inst.state.as_str()
-            )));
-        }
-        (Action::Abort, State::Running) => {
-            t.event(inst, "aborted", None, None, None);
-            // The command in flight may have been done: undo it too.
-            inst.done = inst.step + 1;
-            t.compensate(inst, format!("aborted by {actor}"));
-        }
-        (Action::Abort, _) => {
-            return Ok(Err(format!(
-                "instance {id} is {} already — `saga retry` sends its compensation again",
-                inst.state.as_str()
-            )));
-        }
-        (Action::Retry, state) => {
-            t.event(inst, "retried", None, None, None);
-            let phase = if state == State::Running {
-                crate::model::saga::Phase::Step
-            } else {
-                inst.state = State::Compensating;
-                crate::model::saga::Phase::Compensation
-            };
-            let (step, attempt) = (inst.step, inst.attempt + 1);
-            let why = inst.reason.clone();
-            t.send(inst, phase, step, attempt, why.as_deref());
-        }
-    }
-    let measures = std::mem::take(&mut t.measures);
-    let mut changes = [db::Change {
-        held,
-        writes: std::mem::take(&mut t.writes),
-    }];
-    db::save(&mut tx, &mut changes).await?;
-    tx.commit().await?;
-    measures.iter().for_each(Measure::record);
-    let [db::Change { held, .. }] = changes;
-    Ok(Ok(held.instance))
 }

@@ -1,27 +1,29 @@
-//! The state machine of one saga, as a handler on the orchestrator's queue:
-//! a start message creates an instance and sends the first command; a reply
-//! moves it on (the next command, or compensation in reverse); a timer that
-//! arrives while its wait is still open sends the command again or gives
-//! up. Each runs in the consumer's transaction, beside the inbox row of the
-//! message that caused it, and writes the outbox rows of what comes next;
-//! the transitions of a delivery batch share their statements.
+//! One saga's handler on the orchestrator's queue: the I/O around the state
+//! machine (`machine`). A delivery batch's messages are decoded, the
+//! instances they name are locked and those their starts begin created —
+//! one statement each, however many messages — then each message's
+//! transition applies in order, and one statement writes back what all of
+//! them changed. All of it runs in the consumer's transaction, beside the
+//! inbox rows of the messages that caused it. An operator's abort or retry
+//! (`act`) is one transition on one locked instance.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::Utc;
-use serde_json::{Value, json};
+use serde_json::Value;
 use sqlx::PgConnection;
 use tracing::{debug, info, warn};
 use uuid::Uuid;
 
-use crate::config::{SagaConfig, StepConfig};
+use super::machine::{Action, Transition};
+use crate::config::{Config, SagaConfig};
 use crate::flow::handlers::{
     Done, Handler, HandlerError, HandlerFuture, HandlersFuture, Measure, Message,
 };
-use crate::model::saga::{self, Command, Instance, Phase, Reply, State, Timer};
-use crate::store::saga::{self as db, NewEvent, NewInstance, Outgoing};
+use crate::model::saga::{Instance, Reply, State, Timer, Writes};
+use crate::store::StoreError;
+use crate::store::saga::{self as db, NewInstance};
 
 pub struct Orchestrator {
     saga: Arc<SagaConfig>,
@@ -73,6 +75,21 @@ enum Input<'a> {
     Timer(Timer),
 }
 
+impl Input<'_> {
+    /// The instance it is about.
+    fn instance(&self) -> Uuid {
+        match self {
+            Self::Start { id, .. } => *id,
+            Self::Reply(r, _) => r.saga_id,
+            Self::Timer(t) => t.saga_id,
+        }
+    }
+}
+
+/// The instances a batch holds: each with what its transitions wrote so
+/// far, and whether any of them changed it.
+type Held = HashMap<Uuid, (db::Change, bool)>;
+
 impl Orchestrator {
     fn input<'a>(&self, m: &'a Message) -> Result<Input<'a>, HandlerError> {
         Ok(if m.topic == self.reply_topic {
@@ -116,20 +133,48 @@ impl Orchestrator {
             .iter()
             .map(|m| self.input(m))
             .collect::<Result<Vec<_>, _>>()?;
+        let mut held = self.hold(conn, &inputs).await?;
+        let mut changed = Vec::new();
+        let mut done = Vec::with_capacity(inputs.len());
+        for input in inputs {
+            let id = input.instance();
+            let mut t = Transition::new(&self.saga, None, Utc::now());
+            if self.apply(&mut t, input, held.get_mut(&id))?
+                && let Some((_, seen)) = held.get_mut(&id)
+                && !std::mem::replace(seen, true)
+            {
+                changed.push(id);
+            }
+            done.push(Done {
+                output: None,
+                measures: t.measures,
+            });
+        }
+        let mut changes: Vec<db::Change> = changed
+            .iter()
+            .filter_map(|id| held.remove(id).map(|(c, _)| c))
+            .collect();
+        db::save(conn, &mut changes).await?;
+        Ok(done)
+    }
+
+    /// Lock the instances the replies and timers name, then create those
+    /// the starts begin. Locks first, creation second: a start that waits
+    /// for another transaction's start of the same correlation holds no lock
+    /// that transaction could be waiting for.
+    async fn hold(
+        &self,
+        conn: &mut PgConnection,
+        inputs: &[Input<'_>],
+    ) -> Result<Held, HandlerError> {
         let mut named: Vec<Uuid> = inputs
             .iter()
-            .filter_map(|i| match i {
-                Input::Reply(r, _) => Some(r.saga_id),
-                Input::Timer(t) => Some(t.saga_id),
-                Input::Start { .. } => None,
-            })
+            .filter(|i| !matches!(i, Input::Start { .. }))
+            .map(Input::instance)
             .collect();
         named.sort_unstable();
         named.dedup();
-        // Locks first, creation second: a start that waits for another
-        // transaction's start of the same correlation holds no lock that
-        // transaction could be waiting for.
-        let mut held: HashMap<Uuid, (db::Change, bool)> = HashMap::new();
+        let mut held = Held::new();
         for h in db::lock(conn, &named).await? {
             held.insert(h.instance.id, (change(h), false));
         }
@@ -156,469 +201,113 @@ impl Orchestrator {
         for h in db::start(conn, &new).await? {
             held.insert(h.instance.id, (change(h), false));
         }
-
-        let mut changed = Vec::new();
-        let mut done = Vec::with_capacity(inputs.len());
-        for input in inputs {
-            let id = match &input {
-                Input::Start { id, .. } => *id,
-                Input::Reply(r, _) => r.saga_id,
-                Input::Timer(t) => t.saga_id,
-            };
-            let mut t = Transition::new(&self.saga, &self.reply_topic, &self.timeout_topic, None);
-            let entry = held.get_mut(&id);
-            let wrote = match (input, entry) {
-                (Input::Start { correlation, .. }, None) => {
-                    debug!(saga = %self.saga.name, correlation, "started before; nothing to do");
-                    t.count("outbox_saga_starts_ignored_total", None);
-                    false
-                }
-                (Input::Reply(reply, _), None) => {
-                    return Err(HandlerError::Reject(format!(
-                        "a reply for saga instance {} of {}, which does not exist: never \
-                         started, or deleted (step {:?}, attempt {})",
-                        reply.saga_id, self.saga.name, reply.step, reply.attempt
-                    )));
-                }
-                // Deleted since: nothing waits for it.
-                (Input::Timer(_), None) => false,
-                (input, Some((c, _))) => {
-                    t.writes = std::mem::take(&mut c.writes);
-                    let inst = &mut c.held.instance;
-                    let wrote = match input {
-                        Input::Start {
-                            correlation, cause, ..
-                        } => {
-                            t.start(inst, &correlation, cause);
-                            true
-                        }
-                        Input::Reply(reply, cause) => {
-                            t.reply(inst, reply, cause)?;
-                            true
-                        }
-                        Input::Timer(timer) => t.timer(inst, timer),
-                    };
-                    c.writes = std::mem::take(&mut t.writes);
-                    wrote
-                }
-            };
-            if wrote && let Some((_, seen)) = held.get_mut(&id) {
-                if !*seen {
-                    changed.push(id);
-                }
-                *seen = true;
-            }
-            done.push(Done {
-                output: None,
-                measures: t.measures,
-            });
-        }
-        let mut changes: Vec<db::Change> = changed
-            .iter()
-            .filter_map(|id| held.remove(id).map(|(c, _)| c))
-            .collect();
-        db::save(conn, &mut changes).await?;
-        Ok(done)
+        Ok(held)
     }
+
+    /// One message's transition on the instance it names (if this batch
+    /// holds it): whether it changed the instance.
+    fn apply(
+        &self,
+        t: &mut Transition<'_>,
+        input: Input<'_>,
+        entry: Option<&mut (db::Change, bool)>,
+    ) -> Result<bool, HandlerError> {
+        let Some((c, _)) = entry else {
+            return match input {
+                Input::Start { correlation, .. } => {
+                    debug!(saga = %self.saga.name, correlation, "started before; nothing to do");
+                    t.start_again();
+                    Ok(false)
+                }
+                Input::Reply(reply, _) => Err(HandlerError::Reject(format!(
+                    "a reply for saga instance {} of {}, which does not exist: never \
+                     started, or deleted (step {:?}, attempt {})",
+                    reply.saga_id, self.saga.name, reply.step, reply.attempt
+                ))),
+                // Deleted since: nothing waits for it.
+                Input::Timer(_) => Ok(false),
+            };
+        };
+        t.writes = std::mem::take(&mut c.writes);
+        let inst = &mut c.held.instance;
+        let before = inst.state;
+        let wrote = match input {
+            Input::Start {
+                correlation, cause, ..
+            } => {
+                t.start(inst, &correlation, cause);
+                Ok(true)
+            }
+            Input::Reply(reply, cause) => t
+                .reply(inst, reply, cause)
+                .map(|()| true)
+                .map_err(HandlerError::Reject),
+            Input::Timer(timer) => Ok(t.timer(inst, timer)),
+        };
+        c.writes = std::mem::take(&mut t.writes);
+        tell(&self.saga.name, before, inst);
+        wrote
+    }
+}
+
+/// Say what a transition did that an operator should hear of: an instance
+/// that began to compensate, or failed.
+fn tell(saga: &str, before: State, after: &Instance) {
+    let reason = after.reason.as_deref().unwrap_or("-");
+    match (before, after.state) {
+        (State::Running, State::Compensating | State::Compensated) => {
+            info!(saga, id = %after.id, reason, "compensating")
+        }
+        (b, State::Failed) if b != State::Failed => warn!(saga, id = %after.id, reason,
+            "saga failed: a compensation ran out of retries; see `outboxctl saga why {}`", after.id),
+        _ => {}
+    }
+}
+
+/// Why an action cannot apply, or the instance as it is after it.
+pub async fn act(
+    config: &Config,
+    pool: &sqlx::PgPool,
+    id: uuid::Uuid,
+    action: Action,
+    actor: &str,
+) -> Result<Result<Instance, String>, StoreError> {
+    let mut tx = pool.begin().await?;
+    let Some(mut held) = db::lock(&mut tx, &[id]).await?.pop() else {
+        return Ok(Err(format!("there is no saga instance {id}")));
+    };
+    let inst = &mut held.instance;
+    let Some(saga) = config.sagas.iter().find(|s| s.name == inst.saga) else {
+        return Ok(Err(format!(
+            "instance {id} belongs to saga {}, which the configuration no longer declares",
+            inst.saga
+        )));
+    };
+    let mut t = Transition::new(saga, Some(actor), chrono::Utc::now());
+    let before = inst.state;
+    if let Err(why) = t.act(inst, action) {
+        return Ok(Err(why));
+    }
+    tell(&saga.name, before, inst);
+    let mut changes = [db::Change {
+        held,
+        writes: std::mem::take(&mut t.writes),
+    }];
+    db::save(&mut tx, &mut changes).await?;
+    tx.commit().await?;
+    t.measures.iter().for_each(Measure::record);
+    let [db::Change { held, .. }] = changes;
+    Ok(Ok(held.instance))
 }
 
 fn change(held: db::Held) -> db::Change {
     db::Change {
         held,
-        writes: db::Writes::default(),
+        writes: Writes::default(),
     }
 }
 
 fn decode<T: serde::de::DeserializeOwned>(m: &Message, what: &str) -> Result<T, HandlerError> {
     serde_json::from_value(m.payload.clone())
         .map_err(|e| HandlerError::Reject(format!("not {what} of a saga: {e}")))
-}
-
-/// One transition's context: the definition, and what it writes.
-pub(super) struct Transition<'a> {
-    pub saga: &'a SagaConfig,
-    pub reply_topic: &'a str,
-    pub timeout_topic: &'a str,
-    /// Who acts, when an operator does.
-    pub actor: Option<&'a str>,
-    /// Metrics to record once the transaction has committed.
-    pub measures: Vec<Measure>,
-    /// Timeline entries and outbox rows, written with the instance.
-    pub writes: db::Writes,
-}
-
-impl<'a> Transition<'a> {
-    pub fn new(
-        saga: &'a SagaConfig,
-        reply_topic: &'a str,
-        timeout_topic: &'a str,
-        actor: Option<&'a str>,
-    ) -> Self {
-        Self {
-            saga,
-            reply_topic,
-            timeout_topic,
-            actor,
-            measures: Vec::new(),
-            writes: db::Writes::default(),
-        }
-    }
-
-    fn count(&mut self, name: &'static str, outcome: Option<&'static str>) {
-        let mut labels = vec![("saga", self.saga.name.clone())];
-        labels.extend(outcome.map(|o| ("outcome", o.to_string())));
-        self.measures.push(Measure::Count(name, labels));
-    }
-
-    fn step(&self, index: i32) -> &StepConfig {
-        &self.saga.steps[index as usize]
-    }
-
-    /// Add an entry to the instance's timeline (written by [`db::save`]).
-    pub(super) fn event(
-        &mut self,
-        inst: &Instance,
-        kind: &'static str,
-        step: Option<i32>,
-        detail: Option<Value>,
-        message_id: Option<Uuid>,
-    ) {
-        let step_name = step.map(|i| self.step(i).name.clone());
-        self.writes.events.push(NewEvent {
-            kind,
-            step: step_name,
-            attempt: step.map(|_| inst.attempt),
-            detail,
-            message_id,
-            actor: self.actor.map(str::to_string),
-        });
-    }
-
-    /// A new instance, just created by its start message: send its first
-    /// command.
-    fn start(&mut self, inst: &mut Instance, correlation: &str, cause: Uuid) {
-        self.event(
-            inst,
-            "started",
-            None,
-            Some(json!({ "correlation": correlation })),
-            Some(cause),
-        );
-        self.count("outbox_sagas_total", Some("started"));
-        self.send(inst, Phase::Step, 0, 1, None);
-    }
-
-    /// Send the command (or compensation) of step `index`, attempt
-    /// `attempt`, and a timer for its wait.
-    pub fn send(
-        &mut self,
-        inst: &mut Instance,
-        phase: Phase,
-        index: i32,
-        attempt: i32,
-        reason: Option<&str>,
-    ) {
-        let step = self.step(index).clone();
-        let topic = match phase {
-            Phase::Step => step.command.clone(),
-            Phase::Compensation => step
-                .compensation
-                .clone()
-                .expect("only steps with a compensation are compensated"),
-        };
-        let command = Command {
-            saga_id: inst.id,
-            saga: self.saga.name.clone(),
-            step: step.name.clone(),
-            phase,
-            attempt: attempt as u32,
-            input: inst.input.clone(),
-            outputs: inst.outputs.clone(),
-            reason: reason.map(str::to_string),
-        };
-        let payload = serde_json::to_value(&command).expect("a command serializes");
-        let headers = json!({
-            saga::ID: inst.id.to_string(),
-            saga::NAME: self.saga.name,
-            saga::STEP: step.name,
-            saga::PHASE: phase.as_str(),
-            saga::ATTEMPT: attempt,
-            saga::REPLY_TO: self.reply_topic,
-        });
-        let message_id = saga::command_id(inst.id, phase, &step.name);
-        self.writes.outgoing.push(Outgoing {
-            message_id,
-            topic,
-            partition_key: Some(inst.id.to_string()),
-            payload,
-            headers,
-            available_at: None,
-        });
-
-        self.writes.cancel_timer(inst.timer_id.take());
-        let now = Utc::now();
-        let wait = chrono::Duration::from_std(step.timeout).unwrap_or(chrono::Duration::MAX);
-        // A step's wait never outlives the saga's deadline.
-        let fires_at = match phase {
-            Phase::Step => (now + wait).min(inst.deadline),
-            Phase::Compensation => now + wait,
-        };
-        let timer = serde_json::to_value(Timer {
-            saga_id: inst.id,
-            step: step.name.clone(),
-            phase,
-            attempt: attempt as u32,
-        })
-        .expect("a timer serializes");
-        // No key: a timer waiting for its time must not hold back the saga's
-        // other messages. Its row id becomes the instance's timer_id.
-        let timer_id = Uuid::now_v7();
-        self.writes.outgoing.push(Outgoing {
-            message_id: timer_id,
-            topic: self.timeout_topic.to_string(),
-            partition_key: None,
-            payload: timer,
-            headers: json!({}),
-            available_at: Some(fires_at),
-        });
-        self.writes.timer = Some(timer_id);
-        inst.step = index;
-        inst.attempt = attempt;
-        inst.waiting_since = Some(now);
-        let kind = match phase {
-            Phase::Step => "command_sent",
-            Phase::Compensation => "compensation_sent",
-        };
-        self.event(inst, kind, Some(index), None, Some(message_id));
-    }
-
-    /// What the instance waits for: (phase, step index, attempt).
-    fn waiting(inst: &Instance) -> Option<Phase> {
-        match inst.state {
-            State::Running => Some(Phase::Step),
-            State::Compensating => Some(Phase::Compensation),
-            _ => None,
-        }
-    }
-
-    /// A reply to the instance's command (or compensation).
-    fn reply(
-        &mut self,
-        inst: &mut Instance,
-        reply: Reply,
-        cause: Uuid,
-    ) -> Result<(), HandlerError> {
-        if inst.saga != self.saga.name {
-            return Err(HandlerError::Reject(format!(
-                "a reply on {} for instance {} of saga {}",
-                self.reply_topic, inst.id, inst.saga
-            )));
-        }
-        let current = self.step(inst.step).name.clone();
-        // A success counts from any attempt of the step waited for (all its
-        // attempts are one message: its effect happened once); a failure
-        // only from the current attempt (an older one is stale).
-        let fits = Self::waiting(inst) == Some(reply.phase)
-            && reply.step == current
-            && if reply.ok {
-                reply.attempt as i32 <= inst.attempt
-            } else {
-                reply.attempt as i32 == inst.attempt
-            };
-        if !fits {
-            let detail = serde_json::to_value(&reply).ok();
-            self.event(inst, "ignored_reply", None, detail, Some(cause));
-            self.count("outbox_saga_replies_ignored_total", None);
-            return Ok(());
-        }
-        let took = inst
-            .waiting_since
-            .map(|t| (Utc::now() - t).to_std().unwrap_or_default())
-            .unwrap_or_default();
-        match (reply.phase, reply.ok) {
-            (Phase::Step, true) => {
-                self.measures.push(Measure::Observe(
-                    "outbox_saga_step_duration_seconds",
-                    vec![("saga", self.saga.name.clone()), ("step", current.clone())],
-                    took.as_secs_f64(),
-                ));
-                let output = reply.output.unwrap_or(Value::Null);
-                if let Value::Object(outputs) = &mut inst.outputs {
-                    outputs.insert(current.clone(), output.clone());
-                }
-                self.event(
-                    inst,
-                    "step_done",
-                    Some(inst.step),
-                    Some(output),
-                    Some(cause),
-                );
-                inst.done = inst.step + 1;
-                if inst.done as usize == self.saga.steps.len() {
-                    self.finish(inst, State::Completed);
-                } else {
-                    let next = inst.done;
-                    self.send(inst, Phase::Step, next, 1, None);
-                }
-            }
-            (Phase::Step, false) => {
-                let reason = format!(
-                    "step {current} failed: {}",
-                    reply.reason.as_deref().unwrap_or("(no reason given)")
-                );
-                self.event(
-                    inst,
-                    "step_failed",
-                    Some(inst.step),
-                    Some(json!(reason)),
-                    Some(cause),
-                );
-                // What failed did not happen; the steps before it did.
-                inst.done = inst.step;
-                self.compensate(inst, reason);
-            }
-            (Phase::Compensation, true) => {
-                self.event(
-                    inst,
-                    "compensation_done",
-                    Some(inst.step),
-                    None,
-                    Some(cause),
-                );
-                inst.done = inst.step;
-                let reason = inst.reason.clone().unwrap_or_default();
-                self.compensate(inst, reason);
-            }
-            (Phase::Compensation, false) => {
-                let why = reply
-                    .reason
-                    .as_deref()
-                    .unwrap_or("(no reason given)")
-                    .to_string();
-                self.event(
-                    inst,
-                    "compensation_failed",
-                    Some(inst.step),
-                    Some(json!(why)),
-                    Some(cause),
-                );
-                self.compensation_did_not_work(
-                    inst,
-                    format!("the compensation of step {current} failed: {why}"),
-                );
-            }
-        }
-        Ok(())
-    }
-
-    /// A timer of the instance's wait, arrived: whether it still applied
-    /// (and changed the instance).
-    fn timer(&mut self, inst: &mut Instance, timer: Timer) -> bool {
-        let fits = Self::waiting(inst) == Some(timer.phase)
-            && self.step(inst.step).name == timer.step
-            && inst.attempt == timer.attempt as i32;
-        if !fits {
-            // The answer came first; this timer was on its way already.
-            return false;
-        }
-        inst.timer_id = None;
-        let step = self.step(inst.step).clone();
-        self.event(inst, "timed_out", Some(inst.step), None, None);
-        let retries_left = inst.attempt as u32 <= step.retries;
-        match timer.phase {
-            Phase::Step if Utc::now() >= inst.deadline => {
-                // The command may have been done, unanswered: undo it too.
-                inst.done = inst.step + 1;
-                let reason = format!(
-                    "the deadline of {} passed while step {} waited for a reply",
-                    humantime::format_duration(self.saga.deadline),
-                    step.name
-                );
-                self.compensate(inst, reason);
-            }
-            Phase::Step if retries_left => {
-                let (index, attempt) = (inst.step, inst.attempt + 1);
-                self.send(inst, Phase::Step, index, attempt, None);
-            }
-            Phase::Step => {
-                inst.done = inst.step + 1;
-                let reason = format!(
-                    "step {} got no reply in {} after {} attempt(s)",
-                    step.name,
-                    humantime::format_duration(step.timeout),
-                    inst.attempt
-                );
-                self.compensate(inst, reason);
-            }
-            Phase::Compensation => {
-                let reason = format!(
-                    "the compensation of step {} got no reply in {}",
-                    step.name,
-                    humantime::format_duration(step.timeout)
-                );
-                self.compensation_did_not_work(inst, reason);
-            }
-        }
-        true
-    }
-
-    /// Undo the steps that completed (below `inst.done`), the latest first:
-    /// send the next compensation, or finish as compensated.
-    pub fn compensate(&mut self, inst: &mut Instance, reason: String) {
-        if inst.state == State::Running {
-            info!(saga = %self.saga.name, id = %inst.id, reason = %reason, "compensating");
-            inst.reason = Some(reason.clone());
-        }
-        inst.state = State::Compensating;
-        let next = (0..inst.done)
-            .rev()
-            .find(|&i| self.step(i).compensation.is_some());
-        match next {
-            Some(i) => {
-                let why = inst.reason.clone();
-                self.send(inst, Phase::Compensation, i, 1, why.as_deref())
-            }
-            None => self.finish(inst, State::Compensated),
-        }
-    }
-
-    /// A compensation failed or got no answer: again while its retries
-    /// last, then the saga fails and waits for an operator.
-    fn compensation_did_not_work(&mut self, inst: &mut Instance, reason: String) {
-        let step = self.step(inst.step).clone();
-        if inst.attempt as u32 <= step.retries {
-            let (index, attempt) = (inst.step, inst.attempt + 1);
-            let why = inst.reason.clone();
-            self.send(inst, Phase::Compensation, index, attempt, why.as_deref());
-            return;
-        }
-        warn!(saga = %self.saga.name, id = %inst.id, reason = %reason,
-            "saga failed: a compensation ran out of retries; see `outboxctl saga why {}`", inst.id);
-        self.writes.cancel_timer(inst.timer_id.take());
-        inst.state = State::Failed;
-        inst.waiting_since = None;
-        inst.reason = Some(reason.clone());
-        self.event(inst, "failed", Some(inst.step), Some(json!(reason)), None);
-        self.count("outbox_sagas_total", Some("failed"));
-    }
-
-    fn finish(&mut self, inst: &mut Instance, state: State) {
-        self.writes.cancel_timer(inst.timer_id.take());
-        inst.state = state;
-        inst.waiting_since = None;
-        inst.finished_at = Some(Utc::now());
-        self.event(inst, state.as_str(), None, None, None);
-        self.count("outbox_sagas_total", Some(state.as_str()));
-        let took = (Utc::now() - inst.started_at)
-            .to_std()
-            .unwrap_or(Duration::ZERO);
-        self.measures.push(Measure::Observe(
-            "outbox_saga_duration_seconds",
-            vec![
-                ("saga", self.saga.name.clone()),
-                ("outcome", state.as_str().to_string()),
-            ],
-            took.as_secs_f64(),
-        ));
-    }
 }

@@ -4,8 +4,8 @@
 use chrono::{DateTime, Utc};
 use sqlx::{PgPool, Postgres, QueryBuilder};
 
-use super::{EVENT_COLUMNS, LANE_LOCK_NAMESPACE, NOTIFY_CHANNEL, event_state};
-use crate::model::{EventState, OutboxRow, OutboxStatus, RowRef};
+use super::pipeline::{EVENT_COLUMNS, LANE_LOCK_NAMESPACE, NOTIFY_CHANNEL, event_state};
+use crate::model::{EventState, MessageId, OutboxRow, OutboxStatus, RowRef};
 use crate::store::{StoreError, Tx};
 
 /// Which rows `outbox ls` (and `replay` by filter) selects.
@@ -23,6 +23,8 @@ pub struct ListFilter {
     pub oldest_first: bool,
     /// Only pending rows waiting out a backoff after a failed attempt.
     pub in_backoff: bool,
+    /// Only rows with an id up to this (what a resumed bulk change selects).
+    pub max_id: Option<i64>,
 }
 
 /// The listing query. The status predicates are written out literally so the
@@ -56,6 +58,9 @@ fn push_select(q: &mut QueryBuilder<Postgres>, filter: &ListFilter, columns: &st
     }
     if filter.in_backoff {
         q.push(" AND attempts > 0 AND available_at > now()");
+    }
+    if let Some(max) = filter.max_id {
+        q.push(" AND id <= ").push_bind(max);
     }
     q.push(if filter.oldest_first {
         " ORDER BY id"
@@ -442,14 +447,56 @@ pub struct AuditEntry {
     pub detail: serde_json::Value,
 }
 
-/// What operators did to a row (discard, retry, edit), oldest first.
-pub async fn audit(pool: &PgPool, row_id: i64) -> Result<Vec<AuditEntry>, StoreError> {
+/// What operators did to a row (discard, retry, edit) and to the dead
+/// letters of its message (dlq replay, drop, purge), oldest first.
+pub async fn audit(
+    pool: &PgPool,
+    row_id: i64,
+    message_id: MessageId,
+) -> Result<Vec<AuditEntry>, StoreError> {
     Ok(sqlx::query_as(
-        "SELECT action, actor, at, detail FROM outbox_audit WHERE row_id = $1 ORDER BY id",
+        "SELECT action, actor, at, detail FROM outbox_audit \
+         WHERE row_id = $1 OR message_id = $2 ORDER BY id",
     )
     .bind(row_id)
+    .bind(message_id)
     .fetch_all(pool)
     .await?)
+}
+
+/// An operator's action on a dead letter, for the audit.
+#[derive(Debug, Clone)]
+pub struct DeadLetterAction {
+    /// The outbox row it came from, when it came from one.
+    pub row_id: Option<i64>,
+    pub message_id: Option<MessageId>,
+    pub detail: serde_json::Value,
+}
+
+/// Record what an operator did to dead letters (`dlq replay`, `dlq drop`,
+/// `dlq purge`), one entry each, in one statement.
+pub async fn audit_dead_letters(
+    pool: &PgPool,
+    action: &str,
+    actor: &str,
+    done: &[DeadLetterAction],
+) -> Result<(), StoreError> {
+    if done.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        r#"INSERT INTO outbox_audit (row_id, message_id, action, actor, detail)
+           SELECT r, m, $4, $5, d
+           FROM unnest($1::bigint[], $2::uuid[], $3::jsonb[]) AS a(r, m, d)"#,
+    )
+    .bind(done.iter().map(|d| d.row_id).collect::<Vec<_>>())
+    .bind(done.iter().map(|d| d.message_id).collect::<Vec<_>>())
+    .bind(done.iter().map(|d| &d.detail).collect::<Vec<_>>())
+    .bind(action)
+    .bind(actor)
+    .execute(pool)
+    .await?;
+    Ok(())
 }
 
 /// The discard record of a row that no longer exists, found by id or

@@ -1,21 +1,82 @@
-//! What a delivery that did not commit becomes: a copy on the retry queue,
-//! a dead letter (after the saga it belongs to heard of the failure), or,
-//! when the copy cannot be made, the delivery back on its queue.
+//! What becomes of a delivery once its transaction answered: committed,
+//! it is acknowledged and counted; rolled back, it goes to the retry queue,
+//! or — rejected, or out of attempts — to the dead-letter queue (after the
+//! saga it belongs to heard of the failure); when its copy cannot be made,
+//! it goes back to its queue.
 
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use chrono::Utc;
 use tracing::{debug, warn};
 
-use super::lane::{Ctx, Failure, Item, count_handler};
+use super::consumer::{Abandoned, Consumer, Ctx};
 use super::message::{saga_of, write_reply};
-use super::{Abandoned, Consumer};
+use super::transaction::{Failure, Item, Ran, Settled};
 use crate::broker::{BrokerError, Delivery};
-use crate::flow::handlers::HandlerError;
+use crate::flow::handlers::{HandlerError, Route};
 use crate::model::MessageId;
 use crate::store::{self, StoreError, inbox};
 
 impl Consumer {
+    /// One message in a transaction of its own, after its calls out (`ran`).
+    pub(super) async fn one(
+        &self,
+        ctx: &Ctx<'_>,
+        item: &Item,
+        ran: Ran,
+        received_at: chrono::DateTime<Utc>,
+        started: Instant,
+    ) -> Result<(), Abandoned> {
+        match self
+            .commit(ctx, &[item], &[ran], received_at, started)
+            .await?
+        {
+            Ok(mut outcomes) => {
+                let outcome = outcomes.pop().expect("one outcome per item");
+                self.settled(ctx, item, outcome, started).await
+            }
+            Err(f) => self.failed(ctx, item, f).await,
+        }
+    }
+
+    /// Committed: acknowledge and count.
+    pub(super) async fn settled(
+        &self,
+        ctx: &Ctx<'_>,
+        item: &Item,
+        outcome: Settled,
+        started: Instant,
+    ) -> Result<(), Abandoned> {
+        let message = &item.message;
+        // Committed but not acknowledged: the redelivery is a duplicate.
+        ctx.broker(item.delivery.ack().await)?;
+        let (label, counter) = match &outcome {
+            Settled::Processed(_) => ("processed", &self.counters.processed),
+            Settled::Duplicate => ("duplicate", &self.counters.duplicates),
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        self.count(&message.topic, label);
+        if let Settled::Processed(ran) = &outcome {
+            for (route, took, done) in ran {
+                count_handler(route, "processed");
+                metrics::histogram!("outbox_handler_duration_seconds", "handler" => route.name.clone())
+                    .record(took.as_secs_f64());
+                done.measures.iter().for_each(|m| m.record());
+            }
+            metrics::histogram!("outbox_consumer_handler_duration_seconds", "topic" => message.topic.clone())
+                .record(started.elapsed().as_secs_f64());
+            if let Some(ms) = message.created_at_ms {
+                let e2e = (Utc::now().timestamp_millis() - ms).max(0) as f64 / 1000.0;
+                metrics::histogram!("outbox_consumer_end_to_end_seconds", "topic" => message.topic.clone())
+                    .record(e2e);
+            }
+        }
+        debug!(message_id = %message.message_id, trace_id = %message.trace_id(), topic = %message.topic,
+            attempt = message.attempt, outcome = label, ms = started.elapsed().as_millis() as u64, "message");
+        Ok(())
+    }
+
     /// Rolled back: retry later, or dead-letter.
     pub(super) async fn failed(
         &self,
@@ -37,12 +98,14 @@ impl Consumer {
                     .dead_letter(ctx, delivery, attempt, &reason, &message.topic)
                     .await;
             }
-            HandlerError::RetryAfter(reason, after) => (reason, after.max(self.retry_delay)),
+            HandlerError::RetryAfter(reason, after) => {
+                (reason, after.max(self.settings.retry_delay))
+            }
             HandlerError::Retry(reason) | HandlerError::Unavailable(reason) => {
-                (reason, self.retry_delay)
+                (reason, self.settings.retry_delay)
             }
         };
-        if attempt >= self.max_attempts {
+        if attempt >= self.settings.max_attempts {
             warn!(message_id = %message.message_id, trace_id = %message.trace_id(), attempt, reason = %reason,
                 "last attempt failed; dead-lettering the message");
             if let Some(h) = &handler {
@@ -149,9 +212,9 @@ impl Consumer {
         };
         let record = inbox::record_dead_letter(
             &self.pool,
-            &self.name,
+            &self.settings.name,
             MessageId(id),
-            &self.queue,
+            &self.settings.queue,
             topic,
             reason,
             i32::try_from(attempt).unwrap_or(i32::MAX),
@@ -182,4 +245,10 @@ impl Consumer {
         }
         ctx.broker(delivery.requeue().await)
     }
+}
+
+pub(super) fn count_handler(route: &Route, outcome: &'static str) {
+    metrics::counter!("outbox_handler_messages_total", "handler" => route.name.clone(),
+        "kind" => route.kind, "outcome" => outcome)
+    .increment(1);
 }
