@@ -350,6 +350,7 @@ Register-ArgumentCompleter -Native -CommandName 'outboxctl' -ScriptBlock {
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Say what would happen, change nothing')
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask for confirmation when more than one row is affected')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask for confirmation when more than one row is affected')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Send saga commands out again even when their saga has moved on (an outside participant would act on them; outboxctl''s handlers fence them)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -370,6 +371,7 @@ Register-ArgumentCompleter -Native -CommandName 'outboxctl' -ScriptBlock {
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Say what would happen, change nothing')
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask for confirmation when more than one row is affected')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask for confirmation when more than one row is affected')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Send saga commands out again even when their saga has moved on (an outside participant would act on them; outboxctl''s handlers fence them)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -390,6 +392,7 @@ Register-ArgumentCompleter -Native -CommandName 'outboxctl' -ScriptBlock {
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Say what would happen, change nothing')
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask for confirmation when more than one row is affected')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask for confirmation when more than one row is affected')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Send saga commands out again even when their saga has moved on (an outside participant would act on them; outboxctl''s handlers fence them)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -580,6 +583,7 @@ Register-ArgumentCompleter -Native -CommandName 'outboxctl' -ScriptBlock {
             [CompletionResult]::new('--log-level', '--log-level', [CompletionResultType]::ParameterName, 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]')
             [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]')
             [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Move every dead letter')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Move saga commands back even when their saga has moved on (an outside participant would act on them; outboxctl''s handlers fence them)')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Say what would happen, change nothing')
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask for confirmation')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask for confirmation')
@@ -698,6 +702,7 @@ Register-ArgumentCompleter -Native -CommandName 'outboxctl' -ScriptBlock {
             [CompletionResult]::new('why', 'why', [CompletionResultType]::ParameterValue, 'What an instance waits for and what to do about it; of a finished one, its story')
             [CompletionResult]::new('abort', 'abort', [CompletionResultType]::ParameterValue, 'Compensate now: undo the steps done so far, in reverse')
             [CompletionResult]::new('retry', 'retry', [CompletionResultType]::ParameterValue, 'Send the waited-for command (or compensation) once more')
+            [CompletionResult]::new('plan', 'plan', [CompletionResultType]::ParameterValue, 'Check the configuration''s saga definitions against the instances in flight: exit 0 when running them strands none, 1 listing each change and the instances it strands')
             [CompletionResult]::new('graph', 'graph', [CompletionResultType]::ParameterValue, 'The steps and compensations of a saga, as a Mermaid flowchart')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -781,6 +786,18 @@ Register-ArgumentCompleter -Native -CommandName 'outboxctl' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
+        'outboxctl;saga;plan' {
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: ./outbox.toml when present]')
+            [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]')
+            [CompletionResult]::new('--broker-url', '--broker-url', [CompletionResultType]::ParameterName, 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]')
+            [CompletionResult]::new('--log-level', '--log-level', [CompletionResultType]::ParameterName, 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
         'outboxctl;saga;graph' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: ./outbox.toml when present]')
             [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]')
@@ -798,6 +815,7 @@ Register-ArgumentCompleter -Native -CommandName 'outboxctl' -ScriptBlock {
             [CompletionResult]::new('why', 'why', [CompletionResultType]::ParameterValue, 'What an instance waits for and what to do about it; of a finished one, its story')
             [CompletionResult]::new('abort', 'abort', [CompletionResultType]::ParameterValue, 'Compensate now: undo the steps done so far, in reverse')
             [CompletionResult]::new('retry', 'retry', [CompletionResultType]::ParameterValue, 'Send the waited-for command (or compensation) once more')
+            [CompletionResult]::new('plan', 'plan', [CompletionResultType]::ParameterValue, 'Check the configuration''s saga definitions against the instances in flight: exit 0 when running them strands none, 1 listing each change and the instances it strands')
             [CompletionResult]::new('graph', 'graph', [CompletionResultType]::ParameterValue, 'The steps and compensations of a saga, as a Mermaid flowchart')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -818,6 +836,9 @@ Register-ArgumentCompleter -Native -CommandName 'outboxctl' -ScriptBlock {
             break
         }
         'outboxctl;saga;help;retry' {
+            break
+        }
+        'outboxctl;saga;help;plan' {
             break
         }
         'outboxctl;saga;help;graph' {
@@ -1043,6 +1064,7 @@ Register-ArgumentCompleter -Native -CommandName 'outboxctl' -ScriptBlock {
             [CompletionResult]::new('why', 'why', [CompletionResultType]::ParameterValue, 'What an instance waits for and what to do about it; of a finished one, its story')
             [CompletionResult]::new('abort', 'abort', [CompletionResultType]::ParameterValue, 'Compensate now: undo the steps done so far, in reverse')
             [CompletionResult]::new('retry', 'retry', [CompletionResultType]::ParameterValue, 'Send the waited-for command (or compensation) once more')
+            [CompletionResult]::new('plan', 'plan', [CompletionResultType]::ParameterValue, 'Check the configuration''s saga definitions against the instances in flight: exit 0 when running them strands none, 1 listing each change and the instances it strands')
             [CompletionResult]::new('graph', 'graph', [CompletionResultType]::ParameterValue, 'The steps and compensations of a saga, as a Mermaid flowchart')
             break
         }
@@ -1062,6 +1084,9 @@ Register-ArgumentCompleter -Native -CommandName 'outboxctl' -ScriptBlock {
             break
         }
         'outboxctl;help;saga;retry' {
+            break
+        }
+        'outboxctl;help;saga;plan' {
             break
         }
         'outboxctl;help;saga;graph' {

@@ -268,6 +268,9 @@ _outboxctl() {
             outboxctl__subcmd__help__subcmd__saga,ls)
                 cmd="outboxctl__subcmd__help__subcmd__saga__subcmd__ls"
                 ;;
+            outboxctl__subcmd__help__subcmd__saga,plan)
+                cmd="outboxctl__subcmd__help__subcmd__saga__subcmd__plan"
+                ;;
             outboxctl__subcmd__help__subcmd__saga,retry)
                 cmd="outboxctl__subcmd__help__subcmd__saga__subcmd__retry"
                 ;;
@@ -373,6 +376,9 @@ _outboxctl() {
             outboxctl__subcmd__saga,ls)
                 cmd="outboxctl__subcmd__saga__subcmd__ls"
                 ;;
+            outboxctl__subcmd__saga,plan)
+                cmd="outboxctl__subcmd__saga__subcmd__plan"
+                ;;
             outboxctl__subcmd__saga,retry)
                 cmd="outboxctl__subcmd__saga__subcmd__retry"
                 ;;
@@ -396,6 +402,9 @@ _outboxctl() {
                 ;;
             outboxctl__subcmd__saga__subcmd__help,ls)
                 cmd="outboxctl__subcmd__saga__subcmd__help__subcmd__ls"
+                ;;
+            outboxctl__subcmd__saga__subcmd__help,plan)
+                cmd="outboxctl__subcmd__saga__subcmd__help__subcmd__plan"
                 ;;
             outboxctl__subcmd__saga__subcmd__help,retry)
                 cmd="outboxctl__subcmd__saga__subcmd__help__subcmd__retry"
@@ -1092,7 +1101,7 @@ _outboxctl() {
             return 0
             ;;
         outboxctl__subcmd__dlq__subcmd__replay)
-            opts="-y -o -h --all --reason --queue --rate --dry-run --yes --output --config --database-url --broker-url --log-level --log-format --help"
+            opts="-y -o -h --all --reason --force --queue --rate --dry-run --yes --output --config --database-url --broker-url --log-level --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1772,7 +1781,7 @@ _outboxctl() {
             return 0
             ;;
         outboxctl__subcmd__help__subcmd__saga)
-            opts="run ls show why abort retry graph"
+            opts="run ls show why abort retry plan graph"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1814,6 +1823,20 @@ _outboxctl() {
             return 0
             ;;
         outboxctl__subcmd__help__subcmd__saga__subcmd__ls)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        outboxctl__subcmd__help__subcmd__saga__subcmd__plan)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2694,7 +2717,7 @@ _outboxctl() {
             return 0
             ;;
         outboxctl__subcmd__outbox__subcmd__replay)
-            opts="-y -o -h --topic --since --until --same-id --new-id --dry-run --yes --batch --max-id --rate --output --config --database-url --broker-url --log-level --log-format --help"
+            opts="-y -o -h --topic --since --until --same-id --new-id --dry-run --yes --batch --max-id --rate --output --force --config --database-url --broker-url --log-level --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2760,7 +2783,7 @@ _outboxctl() {
             return 0
             ;;
         outboxctl__subcmd__outbox__subcmd__requeue)
-            opts="-y -o -h --dead --topic --dry-run --yes --batch --max-id --rate --output --config --database-url --broker-url --log-level --log-format --help"
+            opts="-y -o -h --dead --topic --dry-run --yes --batch --max-id --rate --output --force --config --database-url --broker-url --log-level --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2818,7 +2841,7 @@ _outboxctl() {
             return 0
             ;;
         outboxctl__subcmd__outbox__subcmd__retry)
-            opts="-y -o -h --failing --topic --dry-run --yes --batch --max-id --rate --output --config --database-url --broker-url --log-level --log-format --help"
+            opts="-y -o -h --failing --topic --dry-run --yes --batch --max-id --rate --output --force --config --database-url --broker-url --log-level --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3014,7 +3037,7 @@ _outboxctl() {
             return 0
             ;;
         outboxctl__subcmd__saga)
-            opts="-h --config --database-url --broker-url --log-level --log-format --help run ls show why abort retry graph help"
+            opts="-h --config --database-url --broker-url --log-level --log-format --help run ls show why abort retry plan graph help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3116,7 +3139,7 @@ _outboxctl() {
             return 0
             ;;
         outboxctl__subcmd__saga__subcmd__help)
-            opts="run ls show why abort retry graph help"
+            opts="run ls show why abort retry plan graph help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3172,6 +3195,20 @@ _outboxctl() {
             return 0
             ;;
         outboxctl__subcmd__saga__subcmd__help__subcmd__ls)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        outboxctl__subcmd__saga__subcmd__help__subcmd__plan)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -3268,6 +3305,48 @@ _outboxctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --broker-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        outboxctl__subcmd__saga__subcmd__plan)
+            opts="-o -h --output --config --database-url --broker-url --log-level --log-format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --output)
                     COMPREPLY=($(compgen -W "table json" -- "${cur}"))
                     return 0

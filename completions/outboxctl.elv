@@ -318,6 +318,7 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand --dry-run 'Say what would happen, change nothing'
             cand -y 'Do not ask for confirmation when more than one row is affected'
             cand --yes 'Do not ask for confirmation when more than one row is affected'
+            cand --force 'Send saga commands out again even when their saga has moved on (an outside participant would act on them; outboxctl''s handlers fence them)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -337,6 +338,7 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand --dry-run 'Say what would happen, change nothing'
             cand -y 'Do not ask for confirmation when more than one row is affected'
             cand --yes 'Do not ask for confirmation when more than one row is affected'
+            cand --force 'Send saga commands out again even when their saga has moved on (an outside participant would act on them; outboxctl''s handlers fence them)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -356,6 +358,7 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand --dry-run 'Say what would happen, change nothing'
             cand -y 'Do not ask for confirmation when more than one row is affected'
             cand --yes 'Do not ask for confirmation when more than one row is affected'
+            cand --force 'Send saga commands out again even when their saga has moved on (an outside participant would act on them; outboxctl''s handlers fence them)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -525,6 +528,7 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand --log-level 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]'
             cand --log-format 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]'
             cand --all 'Move every dead letter'
+            cand --force 'Move saga commands back even when their saga has moved on (an outside participant would act on them; outboxctl''s handlers fence them)'
             cand --dry-run 'Say what would happen, change nothing'
             cand -y 'Do not ask for confirmation'
             cand --yes 'Do not ask for confirmation'
@@ -628,6 +632,7 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand why 'What an instance waits for and what to do about it; of a finished one, its story'
             cand abort 'Compensate now: undo the steps done so far, in reverse'
             cand retry 'Send the waited-for command (or compensation) once more'
+            cand plan 'Check the configuration''s saga definitions against the instances in flight: exit 0 when running them strands none, 1 listing each change and the instances it strands'
             cand graph 'The steps and compensations of a saga, as a Mermaid flowchart'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -704,6 +709,17 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'outboxctl;saga;plan'= {
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand --config 'Configuration file [default: ./outbox.toml when present]'
+            cand --database-url 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]'
+            cand --broker-url 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]'
+            cand --log-level 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]'
+            cand --log-format 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'outboxctl;saga;graph'= {
             cand --config 'Configuration file [default: ./outbox.toml when present]'
             cand --database-url 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]'
@@ -720,6 +736,7 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand why 'What an instance waits for and what to do about it; of a finished one, its story'
             cand abort 'Compensate now: undo the steps done so far, in reverse'
             cand retry 'Send the waited-for command (or compensation) once more'
+            cand plan 'Check the configuration''s saga definitions against the instances in flight: exit 0 when running them strands none, 1 listing each change and the instances it strands'
             cand graph 'The steps and compensations of a saga, as a Mermaid flowchart'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -734,6 +751,8 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
         &'outboxctl;saga;help;abort'= {
         }
         &'outboxctl;saga;help;retry'= {
+        }
+        &'outboxctl;saga;help;plan'= {
         }
         &'outboxctl;saga;help;graph'= {
         }
@@ -917,6 +936,7 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand why 'What an instance waits for and what to do about it; of a finished one, its story'
             cand abort 'Compensate now: undo the steps done so far, in reverse'
             cand retry 'Send the waited-for command (or compensation) once more'
+            cand plan 'Check the configuration''s saga definitions against the instances in flight: exit 0 when running them strands none, 1 listing each change and the instances it strands'
             cand graph 'The steps and compensations of a saga, as a Mermaid flowchart'
         }
         &'outboxctl;help;saga;run'= {
@@ -930,6 +950,8 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
         &'outboxctl;help;saga;abort'= {
         }
         &'outboxctl;help;saga;retry'= {
+        }
+        &'outboxctl;help;saga;plan'= {
         }
         &'outboxctl;help;saga;graph'= {
         }

@@ -264,6 +264,7 @@ complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_s
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from replay" -l new-id -d 'Publish copies with new message ids: consumers process them again'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from replay" -l dry-run -d 'Say what would happen, change nothing'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from replay" -s y -l yes -d 'Do not ask for confirmation when more than one row is affected'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from replay" -l force -d 'Send saga commands out again even when their saga has moved on (an outside participant would act on them; outboxctl\'s handlers fence them)'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from replay" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from requeue" -l topic -d 'With --dead: only this topic' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from requeue" -l batch -d 'Rows changed per transaction (a progress bar shows on a terminal)' -r
@@ -280,6 +281,7 @@ json\t''"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from requeue" -l dead -d 'Every dead row (of --topic, if given)'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from requeue" -l dry-run -d 'Say what would happen, change nothing'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from requeue" -s y -l yes -d 'Do not ask for confirmation when more than one row is affected'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from requeue" -l force -d 'Send saga commands out again even when their saga has moved on (an outside participant would act on them; outboxctl\'s handlers fence them)'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from requeue" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from retry" -l topic -d 'With --failing: only this topic' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from retry" -l batch -d 'Rows changed per transaction (a progress bar shows on a terminal)' -r
@@ -296,6 +298,7 @@ json\t''"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from retry" -l failing -d 'Every row waiting out a backoff (of --topic, if given)'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from retry" -l dry-run -d 'Say what would happen, change nothing'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from retry" -s y -l yes -d 'Do not ask for confirmation when more than one row is affected'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from retry" -l force -d 'Send saga commands out again even when their saga has moved on (an outside participant would act on them; outboxctl\'s handlers fence them)'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from retry" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from discard" -l topic -d 'With --dead or --pending: only this topic' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand outbox; and __fish_seen_subcommand_from discard" -l batch -d 'Rows changed per transaction (a progress bar shows on a terminal)' -r
@@ -422,6 +425,7 @@ complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from replay" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
 json\t''"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from replay" -l all -d 'Move every dead letter'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from replay" -l force -d 'Move saga commands back even when their saga has moved on (an outside participant would act on them; outboxctl\'s handlers fence them)'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from replay" -l dry-run -d 'Say what would happen, change nothing'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from replay" -s y -l yes -d 'Do not ask for confirmation'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand dlq; and __fish_seen_subcommand_from replay" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -478,21 +482,22 @@ complete -c outboxctl -n "__fish_outboxctl_using_subcommand handlers; and __fish
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand handlers; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand handlers; and __fish_seen_subcommand_from help" -f -a "ls" -d 'Every handler: name, queue, kind, topics, target (secrets masked), limits'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand handlers; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and not __fish_seen_subcommand_from run ls show why abort retry graph help" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and not __fish_seen_subcommand_from run ls show why abort retry graph help" -l database-url -d 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and not __fish_seen_subcommand_from run ls show why abort retry graph help" -l broker-url -d 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and not __fish_seen_subcommand_from run ls show why abort retry graph help" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and not __fish_seen_subcommand_from run ls show why abort retry graph help" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and not __fish_seen_subcommand_from run ls show why abort retry plan graph help" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and not __fish_seen_subcommand_from run ls show why abort retry plan graph help" -l database-url -d 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and not __fish_seen_subcommand_from run ls show why abort retry plan graph help" -l broker-url -d 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and not __fish_seen_subcommand_from run ls show why abort retry plan graph help" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and not __fish_seen_subcommand_from run ls show why abort retry plan graph help" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
 json\t''"
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and not __fish_seen_subcommand_from run ls show why abort retry graph help" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and not __fish_seen_subcommand_from run ls show why abort retry graph help" -f -a "run" -d 'Orchestrate: take starts, replies and time-outs from orchestrator.queue'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and not __fish_seen_subcommand_from run ls show why abort retry graph help" -f -a "ls" -d 'List instances: id, saga, key, state, step, attempt, age, reason'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and not __fish_seen_subcommand_from run ls show why abort retry graph help" -f -a "show" -d 'One instance\'s timeline: each step, attempt, duration, output or reason'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and not __fish_seen_subcommand_from run ls show why abort retry graph help" -f -a "why" -d 'What an instance waits for and what to do about it; of a finished one, its story'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and not __fish_seen_subcommand_from run ls show why abort retry graph help" -f -a "abort" -d 'Compensate now: undo the steps done so far, in reverse'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and not __fish_seen_subcommand_from run ls show why abort retry graph help" -f -a "retry" -d 'Send the waited-for command (or compensation) once more'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and not __fish_seen_subcommand_from run ls show why abort retry graph help" -f -a "graph" -d 'The steps and compensations of a saga, as a Mermaid flowchart'
-complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and not __fish_seen_subcommand_from run ls show why abort retry graph help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and not __fish_seen_subcommand_from run ls show why abort retry plan graph help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and not __fish_seen_subcommand_from run ls show why abort retry plan graph help" -f -a "run" -d 'Orchestrate: take starts, replies and time-outs from orchestrator.queue'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and not __fish_seen_subcommand_from run ls show why abort retry plan graph help" -f -a "ls" -d 'List instances: id, saga, key, state, step, attempt, age, reason'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and not __fish_seen_subcommand_from run ls show why abort retry plan graph help" -f -a "show" -d 'One instance\'s timeline: each step, attempt, duration, output or reason'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and not __fish_seen_subcommand_from run ls show why abort retry plan graph help" -f -a "why" -d 'What an instance waits for and what to do about it; of a finished one, its story'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and not __fish_seen_subcommand_from run ls show why abort retry plan graph help" -f -a "abort" -d 'Compensate now: undo the steps done so far, in reverse'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and not __fish_seen_subcommand_from run ls show why abort retry plan graph help" -f -a "retry" -d 'Send the waited-for command (or compensation) once more'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and not __fish_seen_subcommand_from run ls show why abort retry plan graph help" -f -a "plan" -d 'Check the configuration\'s saga definitions against the instances in flight: exit 0 when running them strands none, 1 listing each change and the instances it strands'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and not __fish_seen_subcommand_from run ls show why abort retry plan graph help" -f -a "graph" -d 'The steps and compensations of a saga, as a Mermaid flowchart'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and not __fish_seen_subcommand_from run ls show why abort retry plan graph help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from run" -l queue -d 'Queue the orchestrator takes starts, replies and time-outs from [setting: orchestrator.queue] [env: OUTBOX_ORCHESTRATOR_QUEUE]' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from run" -l metrics-listen -d 'Serve Prometheus metrics at http://ADDR/metrics [setting: metrics.listen] [env: OUTBOX_METRICS_LISTEN]' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from run" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
@@ -552,6 +557,15 @@ json\t''"
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from retry" -l dry-run -d 'Say what would happen, change nothing'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from retry" -s y -l yes -d 'Do not ask for confirmation when more than one instance is affected'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from retry" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from plan" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people'
+json\t'One JSON object per line, for scripts'"
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from plan" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from plan" -l database-url -d 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from plan" -l broker-url -d 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from plan" -l log-level -d 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]' -r
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from plan" -l log-format -d 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]' -r -f -a "text\t''
+json\t''"
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from plan" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from graph" -l config -d 'Configuration file [default: ./outbox.toml when present]' -r -F
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from graph" -l database-url -d 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]' -r
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from graph" -l broker-url -d 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]' -r
@@ -565,6 +579,7 @@ complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_see
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from help" -f -a "why" -d 'What an instance waits for and what to do about it; of a finished one, its story'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from help" -f -a "abort" -d 'Compensate now: undo the steps done so far, in reverse'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from help" -f -a "retry" -d 'Send the waited-for command (or compensation) once more'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from help" -f -a "plan" -d 'Check the configuration\'s saga definitions against the instances in flight: exit 0 when running them strands none, 1 listing each change and the instances it strands'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from help" -f -a "graph" -d 'The steps and compensations of a saga, as a Mermaid flowchart'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand saga; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand bench" -l events -d 'Events to relay (drain, default 100000; soak, default 10000000), consume (consume, default 20000), sagas (saga, default 2000), rows and messages to change (ops, default 100000) or starts (start, default 10)' -r
@@ -670,4 +685,5 @@ complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_see
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from saga" -f -a "why" -d 'What an instance waits for and what to do about it; of a finished one, its story'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from saga" -f -a "abort" -d 'Compensate now: undo the steps done so far, in reverse'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from saga" -f -a "retry" -d 'Send the waited-for command (or compensation) once more'
+complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from saga" -f -a "plan" -d 'Check the configuration\'s saga definitions against the instances in flight: exit 0 when running them strands none, 1 listing each change and the instances it strands'
 complete -c outboxctl -n "__fish_outboxctl_using_subcommand help; and __fish_seen_subcommand_from saga" -f -a "graph" -d 'The steps and compensations of a saga, as a Mermaid flowchart'

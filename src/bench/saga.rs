@@ -76,6 +76,7 @@ pub fn prepare(config: &mut Config, prefix: &str) {
         correlate: "n".into(),
         deadline: Duration::from_secs(3600),
         steps: vec![step("a"), step("b"), step("c")],
+        renamed: Vec::new(),
     }];
 }
 

@@ -449,12 +449,17 @@ impl Forwarder {
         reason: &str,
     ) -> Result<(), BrokerError> {
         let now_ms = chrono::Utc::now().timestamp_millis();
-        let extra = [
+        let mut extra = vec![
             (headers::DEATH_REASON, long_string(reason)),
             (headers::ATTEMPTS, AMQPValue::LongLongInt(attempts.into())),
             (headers::QUEUE, long_string(&self.queue)),
             (headers::DIED_AT_MS, AMQPValue::LongLongInt(now_ms)),
         ];
+        // A saga reply that could not be read (no message id, say) still
+        // names its saga when its body does: `dlq ls|show` then link it.
+        if let Some(id) = saga_id_in_body(d) {
+            extra.push((crate::model::saga::ID, long_string(&id)));
+        }
         let props = copy_properties(d, topic, &extra);
         let dlx = self.dead_letter_exchange.clone();
         self.publish(&dlx, &self.queue, d, props).await
@@ -603,6 +608,21 @@ fn long_string(s: &str) -> AMQPValue {
 /// A persistent copy of the delivery's properties with `extra` headers set.
 /// Left out: a stale quorum redelivery count, any expiration (the copy's
 /// own), and `user-id`, which the broker checks against our connection.
+/// The `saga_id` a message without an `x-saga-id` header carries in its
+/// JSON body, when it is a UUID.
+fn saga_id_in_body(d: &Delivery) -> Option<String> {
+    if d.header_str(crate::model::saga::ID).is_some() {
+        return None;
+    }
+    #[derive(serde::Deserialize)]
+    struct Body {
+        saga_id: uuid::Uuid,
+    }
+    serde_json::from_slice::<Body>(&d.body)
+        .ok()
+        .map(|b| b.saga_id.to_string())
+}
+
 fn copy_properties(d: &Delivery, topic: &str, extra: &[(&str, AMQPValue)]) -> BasicProperties {
     let mut table = FieldTable::default();
     if let Some(original) = d.properties.headers() {

@@ -43,6 +43,15 @@ pub struct ChangeArgs {
     pub output: OutputArgs,
 }
 
+/// `--force` of the commands that send rows out again.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct ForceArg {
+    /// Send saga commands out again even when their saga has moved on (an
+    /// outside participant would act on them; outboxctl's handlers fence them)
+    #[arg(long)]
+    pub force: bool,
+}
+
 /// Listings cut to the terminal's width unless told otherwise.
 #[derive(Debug, Clone, Copy, Args)]
 pub struct WideArg {

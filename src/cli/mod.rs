@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
-pub use args::{ChangeArgs, GroupBy, MoveArgs, Output, OutputArgs, RateArg, WideArg};
+pub use args::{ChangeArgs, ForceArg, GroupBy, MoveArgs, Output, OutputArgs, RateArg, WideArg};
 pub use bench::{BenchArgs, BenchHandler, Scenario, VerifyArgs};
 pub use ops::{
     DlqCommand, DlqQueueArg, HandlersCommand, LagArgs, SagaActArgs, SagaCommand, SagaLsArgs,

@@ -53,6 +53,17 @@ pub enum SagaCommand {
     Abort(SagaActArgs),
     /// Send the waited-for command (or compensation) once more
     Retry(SagaActArgs),
+    /// Check the configuration's saga definitions against the instances in flight: exit 0
+    /// when running them strands none, 1 listing each change and the instances it strands
+    ///
+    /// The definitions compared are the configuration's (./outbox.toml, or the new file given
+    /// with --config) and those the orchestrator recorded when it ran. `saga run` and `up`
+    /// refuse to start on a definition this would fail, naming the way out: finish or abort
+    /// the instances, or map renamed steps with [[sagas.renamed]] from = "OLD", to = "NEW".
+    Plan {
+        #[command(flatten)]
+        output: OutputArgs,
+    },
     /// The steps and compensations of a saga, as a Mermaid flowchart
     Graph {
         /// Saga name
@@ -153,6 +164,10 @@ pub enum DlqCommand {
         /// Move one cause of `dlq ls --by reason`: its number (#) or key
         #[arg(long, value_name = "N")]
         reason: Option<String>,
+        /// Move saga commands back even when their saga has moved on (an outside participant
+        /// would act on them; outboxctl's handlers fence them)
+        #[arg(long)]
+        force: bool,
         #[command(flatten)]
         queue: DlqQueueArg,
         #[command(flatten)]

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 
-use super::args::{ChangeArgs, GroupBy, OutputArgs};
+use super::args::{ChangeArgs, ForceArg, GroupBy, OutputArgs};
 use super::parse::{parse_duration, parse_time};
 use crate::model::RowRef;
 
@@ -60,6 +60,8 @@ pub struct RetryArgs {
     pub topic: Option<String>,
     #[command(flatten)]
     pub change: ChangeArgs,
+    #[command(flatten)]
+    pub force: ForceArg,
 }
 
 #[derive(Debug, Args)]
@@ -145,6 +147,8 @@ pub struct ReplayArgs {
     pub new_id: bool,
     #[command(flatten)]
     pub change: ChangeArgs,
+    #[command(flatten)]
+    pub force: ForceArg,
 }
 
 #[derive(Debug, Args)]
@@ -161,6 +165,8 @@ pub struct RequeueArgs {
     pub topic: Option<String>,
     #[command(flatten)]
     pub change: ChangeArgs,
+    #[command(flatten)]
+    pub force: ForceArg,
 }
 
 #[derive(Debug, Args)]

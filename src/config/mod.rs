@@ -23,5 +23,5 @@ pub use handlers::{
 };
 pub use origin::{CONFIG_ENV, ConfigError, DEFAULT_FILE, ENV_PREFIX, Source, env_name};
 pub use resolve::{Inputs, Resolved, Setting, resolve, settings};
-pub use sagas::{OrchestratorConfig, SagaConfig, StepConfig};
+pub use sagas::{OrchestratorConfig, Renamed, SagaConfig, StepConfig};
 pub use schema::*;

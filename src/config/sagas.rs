@@ -20,6 +20,18 @@ pub struct SagaConfig {
     #[serde(with = "humantime_serde")]
     pub deadline: Duration,
     pub steps: Vec<StepConfig>,
+    /// Steps renamed since instances in flight started: their commands,
+    /// replies and time-outs under the old name reach the new step.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub renamed: Vec<Renamed>,
+}
+
+/// A step's old name and its new one (`[[sagas.renamed]]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Renamed {
+    pub from: String,
+    pub to: String,
 }
 
 /// One step of a saga.
@@ -58,6 +70,28 @@ impl StepConfig {
 }
 
 impl SagaConfig {
+    /// The version of this definition: the first 16 hex digits of the
+    /// SHA-256 of it as JSON. An instance keeps the one it started under.
+    pub fn version(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let json = serde_json::to_vec(self).expect("a saga definition serialises");
+        hex::encode(&Sha256::digest(&json)[..8])
+    }
+
+    /// The step named `name` now: itself, or what it was renamed to.
+    pub fn current_name<'a>(&'a self, name: &'a str) -> &'a str {
+        self.renamed
+            .iter()
+            .find(|r| r.from == name)
+            .map_or(name, |r| r.to.as_str())
+    }
+
+    /// The index of the step named `name` (or renamed from it).
+    pub fn step_index(&self, name: &str) -> Option<usize> {
+        let name = self.current_name(name);
+        self.steps.iter().position(|s| s.name == name)
+    }
+
     /// The topic its replies come back on.
     pub fn reply_topic(&self) -> String {
         format!("saga.{}.reply", self.name)
@@ -85,6 +119,7 @@ impl SagaConfig {
                 ),
                 StepConfig::new("publish", "upload.publish", None),
             ],
+            renamed: Vec::new(),
         }
     }
 }

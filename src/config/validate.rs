@@ -423,6 +423,35 @@ fn validate_sagas(c: &Config) -> Result<(), ConfigError> {
                 );
             }
         }
+        let mut from = std::collections::HashSet::new();
+        for r in &s.renamed {
+            let rfail = |what: String| {
+                fail(format!(
+                    "[[sagas.renamed]] from = {:?}, to = {:?}: {what}",
+                    r.from, r.to
+                ))
+            };
+            if !steps.contains(r.to.as_str()) {
+                return rfail(format!(
+                    "there is no step {:?} — `to` is the step's name now (one of {})",
+                    r.to,
+                    s.steps
+                        .iter()
+                        .map(|s| s.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+            if steps.contains(r.from.as_str()) {
+                return rfail(format!(
+                    "{:?} is still a step's name — `from` is the name it had before",
+                    r.from
+                ));
+            }
+            if !from.insert(r.from.as_str()) {
+                return rfail("this old name is mapped twice — keep one entry for it".into());
+            }
+        }
     }
     Ok(())
 }

@@ -30,7 +30,15 @@ pub async fn run(config: &Config, shutdown: CancellationToken) -> anyhow::Result
     for m in store::migrate(&pool).await? {
         info!(version = m.version, description = %m.description, "applied migration");
     }
+    // A saga definition that would strand instances in flight stops `up`
+    // here, before anything runs.
+    let adopted = if config.sagas.is_empty() {
+        Ok(())
+    } else {
+        saga::adopt(config, &pool).await
+    };
     pool.close().await;
+    adopted?;
     let broker = Broker::connect(&config.broker, "outboxctl up").await?;
     let declared = broker.apply_topology(&Topology::from_config(config)).await;
     broker.close().await;

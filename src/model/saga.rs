@@ -158,11 +158,14 @@ pub struct Command {
 }
 
 /// A step's answer: done (with an output the later steps see), or failed.
+/// Any attempt of the step awaited is the answer, so `attempt` is for the
+/// record (0 when a participant leaves it out).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Reply {
     pub saga_id: Uuid,
     pub step: String,
     pub phase: Phase,
+    #[serde(default)]
     pub attempt: u32,
     pub ok: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -193,6 +196,49 @@ pub struct Instance {
     pub started_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// The definition it started under (a hash; `None`: before versions).
+    pub version: Option<String>,
+    /// The step it waits for, by name: its command while running, its
+    /// compensation while compensating; `None` when it waits for nothing.
+    pub waiting_step: Option<String>,
+}
+
+impl Instance {
+    /// Whether the instance still waits for the command (or compensation)
+    /// `r` is — `None` when it cannot tell (it predates `waiting_step`).
+    /// A command it has moved past is stale: its effect must not happen.
+    pub fn waits_for(&self, r: &Ref) -> Option<bool> {
+        Wait {
+            state: self.state,
+            step: self.waiting_step.clone(),
+        }
+        .of(r.phase, &r.step)
+    }
+}
+
+/// What an instance waits for, as a handler's transaction reads it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Wait {
+    pub state: State,
+    /// The step waited for, by name (`None`: nothing, or it cannot tell).
+    pub step: Option<String>,
+}
+
+impl Wait {
+    /// Whether it waits for `step`'s command (or compensation) — `None`
+    /// when it cannot tell: a running or compensating instance that
+    /// predates the record of the step it waits on.
+    pub fn of(&self, phase: Phase, step: &str) -> Option<bool> {
+        let phase_fits = matches!(
+            (self.state, phase),
+            (State::Running, Phase::Step) | (State::Compensating, Phase::Compensation)
+        );
+        match &self.step {
+            _ if !phase_fits => Some(false),
+            None => None,
+            Some(waited) => Some(waited == step),
+        }
+    }
 }
 
 /// One entry of an instance's timeline.

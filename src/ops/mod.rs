@@ -6,6 +6,7 @@
 mod bulk;
 pub mod dlq;
 pub mod docs;
+mod fenced;
 pub mod handlers;
 pub mod lag;
 pub mod outbox;

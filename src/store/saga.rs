@@ -14,7 +14,7 @@ use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use super::StoreError;
-use crate::model::saga::{Event, Instance, Outgoing, State, Writes};
+use crate::model::saga::{Event, Instance, Outgoing, State, Wait, Writes};
 
 /// A message id already in the outbox — a command sent again — puts that
 /// row back to pending with the new topic, payload and headers, as
@@ -26,7 +26,7 @@ const RESEND: &str = "ON CONFLICT (message_id) DO UPDATE SET \
     replayed_at = now(), replayed_by = 'saga'";
 
 const COLUMNS: &str = "id, saga, correlation, state, step, attempt, done, input, outputs, reason, \
-    deadline, waiting_since, timer_id, started_at, updated_at, finished_at";
+    deadline, waiting_since, timer_id, started_at, updated_at, finished_at, version, waiting_step";
 
 /// A new instance, for [`start`].
 #[derive(Debug)]
@@ -36,6 +36,8 @@ pub struct NewInstance<'a> {
     pub correlation: &'a str,
     pub input: &'a Value,
     pub deadline: DateTime<Utc>,
+    /// The definition it starts under.
+    pub version: &'a str,
 }
 
 /// An instance this transaction holds: locked by [`lock`] or created by
@@ -62,10 +64,12 @@ pub async fn start(
     }
     // No scan to plan: conflicts are found in the correlation key's index.
     let rows = sqlx::query_as::<_, Held>(sqlx::AssertSqlSafe(format!(
-        r#"INSERT INTO saga_instances (id, saga, correlation, state, step, attempt, input, deadline)
-           SELECT i, s, c, 'running', 0, 1, p, d
-           FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::timestamptz[])
-                WITH ORDINALITY AS n(i, s, c, p, d, o)
+        r#"INSERT INTO saga_instances (id, saga, correlation, state, step, attempt, input, deadline,
+                                      version)
+           SELECT i, s, c, 'running', 0, 1, p, d, v
+           FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::timestamptz[],
+                       $6::text[])
+                WITH ORDINALITY AS n(i, s, c, p, d, v, o)
            ORDER BY o
            ON CONFLICT (saga, correlation) DO NOTHING
            RETURNING ctid::text AS ctid, {COLUMNS}"#
@@ -75,6 +79,7 @@ pub async fn start(
     .bind(new.iter().map(|n| n.correlation).collect::<Vec<_>>())
     .bind(new.iter().map(|n| n.input).collect::<Vec<_>>())
     .bind(new.iter().map(|n| n.deadline).collect::<Vec<_>>())
+    .bind(new.iter().map(|n| n.version).collect::<Vec<_>>())
     .fetch_all(&mut *conn)
     .await?;
     Ok(rows)
@@ -175,12 +180,13 @@ pub async fn save(conn: &mut PgConnection, changes: &mut [Change]) -> Result<(),
                done = u.done, outputs = u.outputs, reason = u.reason,
                waiting_since = u.waiting_since,
                timer_id = COALESCE((SELECT id FROM sent WHERE message_id = u.timer), u.timer_id),
-               finished_at = u.finished_at, updated_at = clock_timestamp()
+               finished_at = u.finished_at, updated_at = clock_timestamp(),
+               waiting_step = u.waiting_step, version = u.version
            FROM unnest($15::text[]::tid[], $16::text[], $17::int[], $18::int[], $19::int[],
                        $20::jsonb[], $21::text[], $22::timestamptz[], $23::bigint[],
-                       $24::timestamptz[], $25::uuid[])
+                       $24::timestamptz[], $25::uuid[], $27::text[], $28::text[])
                 AS u(t, state, step, attempt, done, outputs, reason, waiting_since, timer_id,
-                     finished_at, timer)
+                     finished_at, timer, waiting_step, version)
            WHERE {find}
            RETURNING s.id, s.timer_id"#
     )))
@@ -224,6 +230,12 @@ pub async fn save(conn: &mut PgConnection, changes: &mut [Change]) -> Result<(),
     .bind(i.iter().map(|x| x.finished_at).collect::<Vec<_>>())
     .bind(changes.iter().map(|c| c.writes.timer).collect::<Vec<_>>())
     .bind(changes[0].held.instance.id)
+    .bind(
+        i.iter()
+            .map(|x| x.waiting_step.as_deref())
+            .collect::<Vec<_>>(),
+    )
+    .bind(i.iter().map(|x| x.version.as_deref()).collect::<Vec<_>>())
     .fetch_all(&mut *conn)
     .await?;
     if timers.len() != changes.len() {
@@ -371,4 +383,162 @@ pub async fn census(pool: &PgPool) -> Result<Vec<(String, State, i64, i64)>, Sto
     .fetch_all(pool)
     .await?;
     Ok(rows)
+}
+
+/// What each of these instances waits for, by id (those that exist). With
+/// `lock`, each is held against a transition until the caller's
+/// transaction ends (`FOR SHARE`, in id order): a handler's effect commits
+/// only while the saga still waits for it, and an abort that comes after
+/// sees it done.
+pub async fn waits(
+    conn: &mut PgConnection,
+    ids: &[Uuid],
+    lock: bool,
+) -> Result<HashMap<Uuid, Wait>, StoreError> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(Uuid, State, Option<String>)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT id, state, waiting_step FROM saga_instances WHERE id = ANY($1) ORDER BY id{}",
+        if lock { " FOR SHARE" } else { "" }
+    )))
+    .bind(ids)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, state, step)| (id, Wait { state, step }))
+        .collect())
+}
+
+/// A command a handler did not run because its saga had moved on.
+#[derive(Debug, Clone)]
+pub struct Stale {
+    pub saga_id: Uuid,
+    pub step: String,
+    pub attempt: i32,
+    pub message_id: Uuid,
+    /// Who fenced it, and why.
+    pub detail: Value,
+}
+
+/// Write each fenced command on its instance's timeline (`stale_command`).
+pub async fn record_stale(conn: &mut PgConnection, stale: &[Stale]) -> Result<(), StoreError> {
+    if stale.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        r#"INSERT INTO saga_events (saga_id, kind, step, attempt, detail, message_id)
+           SELECT i, 'stale_command', s, a, d, m
+           FROM unnest($1::uuid[], $2::text[], $3::int[], $4::jsonb[], $5::uuid[])
+                AS x(i, s, a, d, m)
+           WHERE EXISTS (SELECT 1 FROM saga_instances WHERE id = x.i)"#,
+    )
+    .bind(stale.iter().map(|s| s.saga_id).collect::<Vec<_>>())
+    .bind(stale.iter().map(|s| s.step.as_str()).collect::<Vec<_>>())
+    .bind(stale.iter().map(|s| s.attempt).collect::<Vec<_>>())
+    .bind(stale.iter().map(|s| &s.detail).collect::<Vec<_>>())
+    .bind(stale.iter().map(|s| s.message_id).collect::<Vec<_>>())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Delete a command's outbox row if it never went out (pending, or dead):
+/// whether there was one. A row a relayer is publishing right now is
+/// waited for (its batch is short) and then found sent.
+pub async fn drop_unsent(conn: &mut PgConnection, message_id: Uuid) -> Result<bool, StoreError> {
+    let dropped: Option<i64> = sqlx::query_scalar(
+        "DELETE FROM outbox WHERE message_id = $1 AND sent_at IS NULL RETURNING id",
+    )
+    .bind(message_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(dropped.is_some())
+}
+
+/// Remember a definition the orchestrator runs (once per version).
+pub async fn record_definition(
+    pool: &PgPool,
+    saga: &str,
+    version: &str,
+    definition: &Value,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO saga_definitions (saga, version, definition) VALUES ($1, $2, $3) \
+         ON CONFLICT (saga, version) DO NOTHING",
+    )
+    .bind(saga)
+    .bind(version)
+    .bind(definition)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// The definitions of `saga` that ran, newest first: (version, definition).
+pub async fn definitions(pool: &PgPool, saga: &str) -> Result<Vec<(String, Value)>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT version, definition FROM saga_definitions WHERE saga = $1 \
+         ORDER BY first_run_at DESC",
+    )
+    .bind(saga)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// The instances of `saga` in flight (running, compensating) or failed:
+/// those a changed definition must still serve.
+pub async fn unfinished(pool: &PgPool, saga: &str) -> Result<Vec<Instance>, StoreError> {
+    Ok(sqlx::query_as::<_, Instance>(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM saga_instances \
+         WHERE saga = $1 AND state IN ('running', 'compensating', 'failed') ORDER BY started_at"
+    )))
+    .bind(saga)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// The sagas that have instances in flight or failed.
+pub async fn unfinished_sagas(pool: &PgPool) -> Result<Vec<String>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT DISTINCT saga FROM saga_instances \
+         WHERE state IN ('running', 'compensating', 'failed') ORDER BY saga",
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Move the unfinished instances of `saga` under `version`: the step they
+/// wait on and the outputs they keep renamed by `renamed` (old → new).
+pub async fn adopt_version(
+    pool: &PgPool,
+    saga: &str,
+    version: &str,
+    renamed: &[(String, String)],
+) -> Result<u64, StoreError> {
+    let (from, to): (Vec<&str>, Vec<&str>) = renamed
+        .iter()
+        .map(|(f, t)| (f.as_str(), t.as_str()))
+        .unzip();
+    Ok(sqlx::query(
+        r#"UPDATE saga_instances s SET version = $2,
+               waiting_step = COALESCE(
+                   (SELECT r.t FROM unnest($3::text[], $4::text[]) AS r(f, t)
+                    WHERE r.f = s.waiting_step),
+                   s.waiting_step),
+               outputs = (SELECT COALESCE(jsonb_object_agg(COALESCE(r.t, o.key), o.value),
+                                          '{}'::jsonb)
+                          FROM jsonb_each(s.outputs) AS o
+                          LEFT JOIN unnest($3::text[], $4::text[]) AS r(f, t) ON r.f = o.key)
+           WHERE saga = $1 AND state IN ('running', 'compensating', 'failed')
+             AND version IS DISTINCT FROM $2"#,
+    )
+    .bind(saga)
+    .bind(version)
+    .bind(from)
+    .bind(to)
+    .execute(pool)
+    .await?
+    .rows_affected())
 }

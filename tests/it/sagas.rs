@@ -34,6 +34,7 @@ fn three_steps(timeout: Duration, retries: u32) -> SagaConfig {
             step("b", "step.b", Some("undo.b")),
             step("c", "step.c", None),
         ],
+        renamed: Vec::new(),
     }
 }
 

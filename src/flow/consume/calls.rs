@@ -12,7 +12,7 @@ use super::consumer::{Abandoned, Consumer, Ctx};
 use super::transaction::{Failure, Item, Ran};
 use crate::flow::handlers::{Effect, Message};
 use crate::model::MessageId;
-use crate::store::{self, inbox};
+use crate::store::{self, StoreError, inbox};
 
 impl Consumer {
     /// Messages with handlers that act outside the database (webhooks,
@@ -29,16 +29,27 @@ impl Consumer {
         started: Instant,
     ) -> Result<(), Abandoned> {
         let ids: Vec<MessageId> = items.iter().map(|i| i.message.message_id).collect();
-        let known = loop {
+        let messages: Vec<&Message> = items.iter().map(|i| &i.message).collect();
+        // What was recorded before is not called again; a saga command its
+        // saga has moved past is not called at all (the transaction below
+        // records it as stale).
+        let look = || async {
+            let known = inbox::recorded(&self.pool, &self.settings.name, &ids).await?;
+            let mut conn = self.pool.acquire().await?;
+            let fresh = |n: usize| !known.contains(&ids[n]);
+            let stale = self.stale(&mut conn, &messages, fresh, false).await?;
+            Ok::<_, StoreError>((known, stale))
+        };
+        let (known, stale) = loop {
             let asked = tokio::select! {
-                k = store::bounded(store::CALL_TIMEOUT, inbox::recorded(&self.pool, &self.settings.name, &ids)) => k,
+                k = store::bounded(store::CALL_TIMEOUT, look()) => k,
                 _ = ctx.lost.token.cancelled() => return Err(Abandoned),
             };
             match asked {
                 Ok(k) => break k,
                 Err(e) if e.is_transient() => self.wait_for_database(ctx, e.to_string()).await?,
-                // Not known to be recorded: the transaction below will tell.
-                Err(_) => break Default::default(),
+                // Not known: the transaction below will tell.
+                Err(_) => break (Default::default(), vec![None; items.len()]),
             }
         };
         // One group per key, in order; a message without a key is a group
@@ -46,7 +57,7 @@ impl Consumer {
         let mut groups: Vec<Vec<usize>> = Vec::new();
         let mut of_key: std::collections::HashMap<&str, usize> = Default::default();
         for (n, item) in items.iter().enumerate() {
-            if known.contains(&item.message.message_id) {
+            if known.contains(&item.message.message_id) || stale[n].is_some() {
                 continue;
             }
             match item.message.partition_key.as_deref() {
@@ -84,7 +95,8 @@ impl Consumer {
         let mut failed = Vec::new();
         for (item, outcome) in items.iter().zip(outcomes) {
             match outcome {
-                // Recorded before: the transaction counts the duplicate.
+                // Recorded before, or stale: the transaction counts the
+                // duplicate, or records it as stale.
                 None => {
                     ok.push(item);
                     ran.push(Vec::new());

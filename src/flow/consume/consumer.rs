@@ -22,6 +22,7 @@ use crate::watchdog::Stage;
 pub(super) struct Counters {
     pub processed: AtomicU64,
     pub duplicates: AtomicU64,
+    pub stale: AtomicU64,
     pub retried: AtomicU64,
     pub dead_lettered: AtomicU64,
 }

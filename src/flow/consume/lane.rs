@@ -78,7 +78,12 @@ impl Consumer {
                     warn!(reason = %reason, message_id = delivery.message_id().unwrap_or("-"),
                         "undecodable message; dead-lettering it");
                     let reason = format!("undecodable: {reason}");
-                    self.dead_letter(ctx, &delivery, attempt, &reason, "-")
+                    let topic = delivery
+                        .message_type()
+                        .unwrap_or(&delivery.routing_key)
+                        .to_string();
+                    let topic = if topic.is_empty() { "-".into() } else { topic };
+                    self.dead_letter(ctx, &delivery, attempt, &reason, &topic)
                         .await?;
                     continue;
                 }

@@ -28,6 +28,7 @@
 
 mod calls;
 mod consumer;
+mod fence;
 mod lane;
 mod message;
 mod outcome;
@@ -60,6 +61,8 @@ pub use settings::{Settings, pool_size};
 pub struct ConsumeSummary {
     pub processed: u64,
     pub duplicates: u64,
+    /// Saga commands not run: their saga had moved on.
+    pub stale: u64,
     pub retried: u64,
     pub dead_lettered: u64,
 }
@@ -187,12 +190,14 @@ async fn consume(
     let summary = ConsumeSummary {
         processed: c.processed.load(Ordering::Relaxed),
         duplicates: c.duplicates.load(Ordering::Relaxed),
+        stale: c.stale.load(Ordering::Relaxed),
         retried: c.retried.load(Ordering::Relaxed),
         dead_lettered: c.dead_lettered.load(Ordering::Relaxed),
     };
     info!(
         processed = summary.processed,
         duplicates = summary.duplicates,
+        stale = summary.stale,
         retried = summary.retried,
         dead_lettered = summary.dead_lettered,
         "consumer stopped"

@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use tracing::{debug, warn};
+use tracing::{debug, info, warn};
 
 use super::consumer::{Abandoned, Consumer, Ctx};
 use super::message::{saga_of, write_reply};
@@ -54,6 +54,11 @@ impl Consumer {
         let (label, counter) = match &outcome {
             Settled::Processed(_) => ("processed", &self.counters.processed),
             Settled::Duplicate => ("duplicate", &self.counters.duplicates),
+            Settled::Stale(why) => {
+                info!(message_id = %message.message_id, topic = %message.topic, why = %why,
+                    "saga command not run: its saga has moved on (recorded as stale)");
+                ("stale", &self.counters.stale)
+            }
         };
         counter.fetch_add(1, Ordering::Relaxed);
         self.count(&message.topic, label);

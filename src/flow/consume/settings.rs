@@ -32,6 +32,9 @@ pub struct Settings {
     pub watchdog: WatchdogConfig,
     /// How long deliveries in hand may take to finish after shutdown.
     pub grace: Duration,
+    /// Saga steps renamed (saga, old name, new name): a command under an old
+    /// name is for the step of the new one.
+    pub renamed: Vec<(String, String, String)>,
 }
 
 /// The connections a consumer with `lanes` lanes uses at most: one
@@ -80,6 +83,23 @@ impl Settings {
             broker: config.broker.clone(),
             watchdog: config.watchdog.clone(),
             grace: config.shutdown.grace,
+            renamed: config
+                .sagas
+                .iter()
+                .flat_map(|s| {
+                    s.renamed
+                        .iter()
+                        .map(|r| (s.name.clone(), r.from.clone(), r.to.clone()))
+                })
+                .collect(),
         }
+    }
+
+    /// The name step `step` of saga `saga` has now.
+    pub fn current_step<'a>(&'a self, saga: &str, step: &'a str) -> &'a str {
+        self.renamed
+            .iter()
+            .find(|(s, from, _)| s == saga && from == step)
+            .map_or(step, |(.., to)| to.as_str())
     }
 }

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 
 use super::consumer::{Abandoned, Consumer, Ctx};
+use super::fence;
 use super::message::reply;
 use crate::broker::Delivery;
 use crate::flow::handlers::{Done, Effect, HandlerError, Message, Route};
@@ -29,6 +30,8 @@ pub(super) enum Settled {
     Processed(Ran),
     /// Recorded before: nothing ran.
     Duplicate,
+    /// A saga command its saga has moved past (why): nothing ran.
+    Stale(String),
 }
 
 /// Why a transaction did not commit, and which handler said so (none when
@@ -133,6 +136,12 @@ impl Consumer {
             })
             .collect();
         let new = inbox::record(&mut tx, &self.settings.name, &records).await?;
+        // A saga command whose saga has moved on runs nothing — unless its
+        // calls out were made already (that effect happened: the reply says so).
+        let messages: Vec<&Message> = items.iter().map(|i| &i.message).collect();
+        let unran = |n: usize| new[n].is_some() && calls.get(n).is_none_or(|r| r.is_empty());
+        let stale = self.stale(&mut tx, &messages, unran, true).await?;
+        let mut fenced = Vec::new();
         // A saga command seen before still gets its reply (it may have been
         // sent again because the first reply was late), with what its
         // handlers handed on then.
@@ -156,14 +165,25 @@ impl Consumer {
         while n < items.len() {
             let m = &items[n].message;
             let Some(recorded) = new[n].take() else {
-                if self.replies(m) {
-                    let output = earlier.get(&m.message_id).cloned();
+                let output = earlier.get(&m.message_id).cloned();
+                if self.replies(m) && !fence::was_stale(output.as_ref()) {
                     replies.extend(reply(m, Ok(output)));
                 }
                 outcomes.push(Settled::Duplicate);
                 n += 1;
                 continue;
             };
+            if let (Some(why), Some(r)) = (&stale[n], &m.saga) {
+                fenced.push(fence::record(r, m.message_id.0, &self.settings.name, why));
+                done.push(inbox::Finished {
+                    recorded,
+                    processing_ms: started.elapsed().as_secs_f64() * 1000.0,
+                    output: Some(fence::output(why)),
+                });
+                outcomes.push(Settled::Stale(why.clone()));
+                n += 1;
+                continue;
+            }
             // A handler that does a run of messages in fewer statements gets
             // this message and the new ones after it that only it handles.
             if let Some(route) = self.batching(m) {
@@ -171,9 +191,11 @@ impl Consumer {
                 let len = items[n..]
                     .iter()
                     .zip(&new[n..])
+                    .zip(&stale[n..])
                     .skip(1)
-                    .take_while(|(i, r)| {
+                    .take_while(|((i, r), stale)| {
                         r.is_some()
+                            && stale.is_none()
                             && self
                                 .batching(&i.message)
                                 .is_some_and(|other| Arc::ptr_eq(&other, &route))
@@ -235,6 +257,7 @@ impl Consumer {
             n += 1;
         }
         store::saga::send(&mut tx, &replies).await?;
+        store::saga::record_stale(&mut tx, &fenced).await?;
         inbox::finish(&mut tx, &self.settings.name, &done).await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(outcomes)

@@ -177,6 +177,7 @@ impl<'a> Transition<'a> {
         inst.step = index;
         inst.attempt = attempt;
         inst.waiting_since = Some(self.now);
+        inst.waiting_step = Some(step.name.clone());
         let kind = match phase {
             Phase::Step => "command_sent",
             Phase::Compensation => "compensation_sent",
@@ -194,32 +195,38 @@ impl<'a> Transition<'a> {
         }
     }
 
-    /// A reply to the instance's command (or compensation). `Err`: the reply
-    /// is not this saga's at all.
-    pub fn reply(&mut self, inst: &mut Instance, reply: Reply, cause: Uuid) -> Result<(), String> {
+    /// A reply to the instance's command (or compensation): `Ok(None)` when
+    /// it was the answer, `Ok(Some(why))` when it came after the saga decided
+    /// otherwise and is only recorded (`duplicate`, `stale`, `unknown
+    /// step`). `Err`: the reply is not this saga's at all.
+    ///
+    /// Every attempt of a step is one message (one message id, one effect),
+    /// so a reply to any attempt of the step awaited is its answer — a
+    /// success or a failure alike.
+    pub fn reply(
+        &mut self,
+        inst: &mut Instance,
+        reply: Reply,
+        cause: Uuid,
+    ) -> Result<Option<&'static str>, String> {
         if inst.saga != self.saga.name {
             return Err(format!(
                 "a reply on {} for instance {} of saga {}",
                 self.reply_topic, inst.id, inst.saga
             ));
         }
-        let current = self.step(inst.step).name.clone();
-        // A success counts from any attempt of the step waited for (all its
-        // attempts are one message: its effect happened once); a failure
-        // only from the current attempt (an older one is stale).
-        let fits = Self::waiting(inst) == Some(reply.phase)
-            && reply.step == current
-            && if reply.ok {
-                reply.attempt as i32 <= inst.attempt
+        let Some(index) = self.saga.step_index(&reply.step) else {
+            return Ok(Some(self.ignore(inst, reply, cause, "unknown step")));
+        };
+        if Self::waiting(inst) != Some(reply.phase) || index as i32 != inst.step {
+            let why = if self.recorded(inst, &reply, index) {
+                "duplicate"
             } else {
-                reply.attempt as i32 == inst.attempt
+                "stale"
             };
-        if !fits {
-            let detail = serde_json::to_value(&reply).ok();
-            self.event(inst, "ignored_reply", None, detail, Some(cause));
-            self.count("outbox_saga_replies_ignored_total", None);
-            return Ok(());
+            return Ok(Some(self.ignore(inst, reply, cause, why)));
         }
+        let current = self.step(inst.step).name.clone();
         let took = inst
             .waiting_since
             .map(|t| (self.now - t).to_std().unwrap_or_default())
@@ -297,14 +304,52 @@ impl<'a> Transition<'a> {
                 );
             }
         }
-        Ok(())
+        Ok(None)
+    }
+
+    /// Whether the saga has recorded already what `reply` says of step
+    /// `index`: a step done (its output is kept), or a compensation done
+    /// (the instance has undone it).
+    fn recorded(&self, inst: &Instance, reply: &Reply, index: usize) -> bool {
+        let name = &self.saga.steps[index].name;
+        match (reply.phase, reply.ok) {
+            (Phase::Step, true) => inst.outputs.get(name).is_some(),
+            (Phase::Compensation, true) => {
+                inst.state != State::Running
+                    && index as i32 >= inst.done
+                    && self.saga.steps[index].compensation.is_some()
+            }
+            _ => false,
+        }
+    }
+
+    /// A reply that is not the answer: on the timeline with `why`, counted.
+    fn ignore(
+        &mut self,
+        inst: &Instance,
+        reply: Reply,
+        cause: Uuid,
+        why: &'static str,
+    ) -> &'static str {
+        let mut detail = serde_json::to_value(&reply).unwrap_or(Value::Null);
+        if let Value::Object(d) = &mut detail {
+            d.insert("ignored".into(), json!(why));
+        }
+        self.event(inst, "ignored_reply", None, Some(detail), Some(cause));
+        let labels = vec![
+            ("saga", self.saga.name.clone()),
+            ("reason", why.to_string()),
+        ];
+        self.measures
+            .push(Measure::Count("outbox_saga_replies_ignored_total", labels));
+        why
     }
 
     /// A timer of the instance's wait, arrived: whether it still applied
     /// (and changed the instance).
     pub fn timer(&mut self, inst: &mut Instance, timer: Timer) -> bool {
         let fits = Self::waiting(inst) == Some(timer.phase)
-            && self.step(inst.step).name == timer.step
+            && self.step(inst.step).name == self.saga.current_name(&timer.step)
             && inst.attempt == timer.attempt as i32;
         if !fits {
             // The answer came first; this timer was on its way already.
@@ -352,8 +397,16 @@ impl<'a> Transition<'a> {
     }
 
     /// An operator's action. `Err`: why it does not apply to the instance as
-    /// it is (nothing changed).
-    pub fn act(&mut self, inst: &mut Instance, action: Action) -> Result<(), String> {
+    /// it is (nothing changed). `command_sent`: for an abort, whether the
+    /// command of the step in flight went out (its row was not found unsent
+    /// and dropped) — then its effect may have happened and it is undone
+    /// too, as after a time-out; else only the steps before it are.
+    pub fn act(
+        &mut self,
+        inst: &mut Instance,
+        action: Action,
+        command_sent: bool,
+    ) -> Result<(), String> {
         let (id, state) = (inst.id, inst.state);
         match (action, state) {
             (_, State::Completed | State::Compensated) => {
@@ -363,9 +416,14 @@ impl<'a> Transition<'a> {
                 ));
             }
             (Action::Abort, State::Running) => {
-                self.event(inst, "aborted", None, None, None);
-                // The command in flight may have been done: undo it too.
-                inst.done = inst.step + 1;
+                let command = if command_sent {
+                    "sent"
+                } else {
+                    "never sent (dropped)"
+                };
+                let detail = json!({ "step": self.step(inst.step).name, "command": command });
+                self.event(inst, "aborted", None, Some(detail), None);
+                inst.done = inst.step + i32::from(command_sent);
                 let actor = self.actor.unwrap_or("an operator");
                 self.compensate(inst, format!("aborted by {actor}"));
             }
@@ -423,6 +481,7 @@ impl<'a> Transition<'a> {
         self.writes.cancel_timer(inst.timer_id.take());
         inst.state = State::Failed;
         inst.waiting_since = None;
+        inst.waiting_step = None;
         inst.reason = Some(reason.clone());
         self.event(inst, "failed", Some(inst.step), Some(json!(reason)), None);
         self.count("outbox_sagas_total", Some("failed"));
@@ -432,6 +491,7 @@ impl<'a> Transition<'a> {
         self.writes.cancel_timer(inst.timer_id.take());
         inst.state = state;
         inst.waiting_since = None;
+        inst.waiting_step = None;
         inst.finished_at = Some(self.now);
         self.event(inst, state.as_str(), None, None, None);
         self.count("outbox_sagas_total", Some(state.as_str()));
@@ -476,6 +536,10 @@ mod tests {
                 step("charge", "order.charge", Some("order.refund"), 1),
                 step("ship", "order.ship", None, 0),
             ],
+            renamed: vec![crate::config::Renamed {
+                from: "pay".into(),
+                to: "charge".into(),
+            }],
         }
     }
 
@@ -485,7 +549,15 @@ mod tests {
 
     /// An instance of the order saga waiting for `step`'s reply, `attempt`.
     fn waiting(state: State, step: i32, attempt: i32, done: i32) -> Instance {
+        let waits = matches!(state, State::Running | State::Compensating);
+        // Each step done has its output kept.
+        let outputs: serde_json::Map<String, Value> = order_saga().steps[..done.min(3) as usize]
+            .iter()
+            .map(|s| (s.name.clone(), json!({ "id": s.name })))
+            .collect();
         Instance {
+            version: Some(order_saga().version()),
+            waiting_step: waits.then(|| order_saga().steps[step as usize].name.clone()),
             id: Uuid::from_u128(42),
             saga: "order".into(),
             correlation: "42".into(),
@@ -494,7 +566,7 @@ mod tests {
             attempt,
             done,
             input: json!({"order_id": 42}),
-            outputs: json!({}),
+            outputs: Value::Object(outputs),
             reason: (state != State::Running).then(|| "step ship failed: no courier".into()),
             deadline: now() + chrono::Duration::minutes(10),
             waiting_since: Some(now() - chrono::Duration::seconds(3)),
@@ -531,6 +603,8 @@ mod tests {
         Reply(Reply),
         Timer(Timer),
         Act(Action),
+        /// An abort whose step's command had not gone out yet.
+        AbortUnsent,
     }
 
     struct Case {
@@ -547,6 +621,8 @@ mod tests {
         timer: bool,
         /// What the reason says after, in part.
         reason: Option<&'static str>,
+        /// A reply that is not the answer: why it was ignored.
+        ignored: Option<&'static str>,
     }
 
     fn run(c: Case) {
@@ -561,14 +637,23 @@ mod tests {
                 t.start(&mut inst, "42", Uuid::from_u128(1));
                 Ok(())
             }
-            Arrives::Reply(r) => t.reply(&mut inst, r, Uuid::from_u128(2)),
+            Arrives::Reply(r) => {
+                let ignored = t.reply(&mut inst, r, Uuid::from_u128(2));
+                assert_eq!(ignored, Ok(c.ignored), "{}: ignored", c.name);
+                Ok(())
+            }
             Arrives::Timer(x) => {
                 t.timer(&mut inst, x);
                 Ok(())
             }
-            Arrives::Act(a) => t.act(&mut inst, a),
+            Arrives::Act(a) => t.act(&mut inst, a, true),
+            Arrives::AbortUnsent => t.act(&mut inst, Action::Abort, false),
         };
         assert!(applied.is_ok(), "{}: {applied:?}", c.name);
+        // What it waits for, by name, is what a handler checks.
+        let waits = matches!(inst.state, State::Running | State::Compensating);
+        let expected = waits.then(|| saga.steps[inst.step as usize].name.clone());
+        assert_eq!(inst.waiting_step, expected, "{}: waiting_step", c.name);
         assert_eq!(
             (inst.state, inst.step, inst.attempt, inst.done),
             c.after,
@@ -619,6 +704,7 @@ mod tests {
                 sent: &[("order.reserve", 1)],
                 timer: true,
                 reason: None,
+                ignored: None,
             },
             Case {
                 name: "step done",
@@ -629,6 +715,7 @@ mod tests {
                 sent: &[("order.charge", 1)],
                 timer: true,
                 reason: None,
+                ignored: None,
             },
             Case {
                 name: "last step done",
@@ -639,6 +726,7 @@ mod tests {
                 sent: &[],
                 timer: false,
                 reason: None,
+                ignored: None,
             },
             Case {
                 name: "step failed: the steps before it are undone",
@@ -649,6 +737,7 @@ mod tests {
                 sent: &[("order.release", 1)],
                 timer: true,
                 reason: Some("step charge failed: declined"),
+                ignored: None,
             },
             Case {
                 name: "first step failed: nothing to undo",
@@ -659,6 +748,7 @@ mod tests {
                 sent: &[],
                 timer: false,
                 reason: Some("step reserve failed"),
+                ignored: None,
             },
             Case {
                 name: "time-out with retries left: the same command again",
@@ -669,6 +759,7 @@ mod tests {
                 sent: &[("order.reserve", 2)],
                 timer: true,
                 reason: None,
+                ignored: None,
             },
             Case {
                 name: "time-out with no retry left: compensate it too",
@@ -679,6 +770,7 @@ mod tests {
                 sent: &[("order.refund", 1)],
                 timer: true,
                 reason: Some("step charge got no reply in 30s after 2 attempt(s)"),
+                ignored: None,
             },
             Case {
                 name: "time-out past the deadline",
@@ -692,6 +784,7 @@ mod tests {
                 sent: &[("order.refund", 1)],
                 timer: true,
                 reason: Some("the deadline of 10m passed while step charge waited"),
+                ignored: None,
             },
             Case {
                 name: "a timer of an attempt answered already",
@@ -702,6 +795,7 @@ mod tests {
                 sent: &[],
                 timer: false,
                 reason: None,
+                ignored: None,
             },
             Case {
                 name: "a timer racing the reply that already moved the step on",
@@ -712,6 +806,7 @@ mod tests {
                 sent: &[],
                 timer: false,
                 reason: None,
+                ignored: None,
             },
             Case {
                 name: "success from an older attempt of the step waited for",
@@ -722,16 +817,73 @@ mod tests {
                 sent: &[("order.charge", 1)],
                 timer: true,
                 reason: None,
+                ignored: None,
             },
             Case {
-                name: "failure from an older attempt of the step waited for",
-                before: waiting(Running, 0, 2, 0),
-                arrives: Arrives::Reply(reply("reserve", Step, 1, false)),
-                after: (Running, 0, 2, 0),
+                name: "failure from an older attempt of the step waited for: the answer too",
+                before: waiting(Running, 1, 2, 1),
+                arrives: Arrives::Reply(reply("charge", Step, 1, false)),
+                after: (Compensating, 0, 1, 1),
+                timeline: &["step_failed", "compensation_sent"],
+                sent: &[("order.release", 1)],
+                timer: true,
+                reason: Some("step charge failed: declined"),
+                ignored: None,
+            },
+            Case {
+                name: "a reply under a step's old name reaches it",
+                before: waiting(Running, 1, 1, 1),
+                arrives: Arrives::Reply(reply("pay", Step, 1, true)),
+                after: (Running, 2, 1, 2),
+                timeline: &["step_done", "command_sent"],
+                sent: &[("order.ship", 1)],
+                timer: true,
+                reason: None,
+                ignored: None,
+            },
+            Case {
+                name: "a timer under a step's old name fires",
+                before: waiting(Running, 1, 1, 1),
+                arrives: Arrives::Timer(timer("pay", Step, 1)),
+                after: (Running, 1, 2, 1),
+                timeline: &["timed_out", "command_sent"],
+                sent: &[("order.charge", 2)],
+                timer: true,
+                reason: None,
+                ignored: None,
+            },
+            Case {
+                name: "a reply naming no step of the saga",
+                before: waiting(Running, 1, 1, 1),
+                arrives: Arrives::Reply(reply("bill", Step, 1, true)),
+                after: (Running, 1, 1, 1),
                 timeline: &["ignored_reply"],
                 sent: &[],
                 timer: false,
                 reason: None,
+                ignored: Some("unknown step"),
+            },
+            Case {
+                name: "a failure for a step the saga has moved past",
+                before: waiting(Compensating, 0, 1, 1),
+                arrives: Arrives::Reply(reply("charge", Step, 1, false)),
+                after: (Compensating, 0, 1, 1),
+                timeline: &["ignored_reply"],
+                sent: &[],
+                timer: false,
+                reason: None,
+                ignored: Some("stale"),
+            },
+            Case {
+                name: "abort before the command in flight went out: it is not undone",
+                before: waiting(Running, 1, 1, 1),
+                arrives: Arrives::AbortUnsent,
+                after: (Compensating, 0, 1, 1),
+                timeline: &["aborted", "compensation_sent"],
+                sent: &[("order.release", 1)],
+                timer: true,
+                reason: Some("aborted by alice@db1"),
+                ignored: None,
             },
             Case {
                 name: "a duplicate reply of a step done",
@@ -742,6 +894,7 @@ mod tests {
                 sent: &[],
                 timer: false,
                 reason: None,
+                ignored: Some("duplicate"),
             },
             Case {
                 name: "abort while a step is in flight: compensate it too",
@@ -752,6 +905,7 @@ mod tests {
                 sent: &[("order.refund", 1)],
                 timer: true,
                 reason: Some("aborted by alice@db1"),
+                ignored: None,
             },
             Case {
                 name: "compensation done: the next one down",
@@ -762,6 +916,7 @@ mod tests {
                 sent: &[("order.release", 1)],
                 timer: true,
                 reason: None,
+                ignored: None,
             },
             Case {
                 name: "compensation failed with retries left: sent again",
@@ -772,6 +927,7 @@ mod tests {
                 sent: &[("order.release", 2)],
                 timer: true,
                 reason: None,
+                ignored: None,
             },
             Case {
                 name: "compensation failing past its retries: the saga fails",
@@ -782,6 +938,7 @@ mod tests {
                 sent: &[],
                 timer: false,
                 reason: Some("the compensation of step reserve failed: declined"),
+                ignored: None,
             },
             Case {
                 name: "a compensation's time-out past its retries",
@@ -792,6 +949,7 @@ mod tests {
                 sent: &[],
                 timer: false,
                 reason: Some("got no reply in 30s"),
+                ignored: None,
             },
             Case {
                 name: "retry of a failed saga: its compensation again",
@@ -805,6 +963,7 @@ mod tests {
                 sent: &[("order.release", 4)],
                 timer: true,
                 reason: None,
+                ignored: None,
             },
         ];
         for c in cases {
@@ -823,7 +982,7 @@ mod tests {
             let mut t = Transition::new(&saga, Some("alice"), now());
             let mut inst = before.clone();
             assert!(
-                t.act(&mut inst, action).is_err(),
+                t.act(&mut inst, action, true).is_err(),
                 "{action:?} {:?}",
                 before.state
             );

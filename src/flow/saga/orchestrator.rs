@@ -21,7 +21,7 @@ use crate::config::{Config, SagaConfig};
 use crate::flow::handlers::{
     Done, Handler, HandlerError, HandlerFuture, HandlersFuture, Measure, Message,
 };
-use crate::model::saga::{Instance, Reply, State, Timer, Writes};
+use crate::model::saga::{Instance, Phase, Reply, State, Timer, Writes};
 use crate::store::StoreError;
 use crate::store::saga::{self as db, NewInstance};
 
@@ -29,6 +29,8 @@ pub struct Orchestrator {
     saga: Arc<SagaConfig>,
     reply_topic: String,
     timeout_topic: String,
+    /// The definition's version, kept by the instances it starts.
+    version: String,
 }
 
 impl Orchestrator {
@@ -36,6 +38,7 @@ impl Orchestrator {
         Self {
             reply_topic: saga.reply_topic(),
             timeout_topic: saga.timeout_topic(),
+            version: saga.version(),
             saga: Arc::new(saga.clone()),
         }
     }
@@ -194,6 +197,7 @@ impl Orchestrator {
                     correlation,
                     input: payload,
                     deadline,
+                    version: &self.version,
                 }),
                 _ => None,
             })
@@ -238,10 +242,19 @@ impl Orchestrator {
                 t.start(inst, &correlation, cause);
                 Ok(true)
             }
-            Input::Reply(reply, cause) => t
-                .reply(inst, reply, cause)
-                .map(|()| true)
-                .map_err(HandlerError::Reject),
+            Input::Reply(reply, cause) => {
+                let step = reply.step.clone();
+                match t.reply(inst, reply, cause) {
+                    Ok(Some("unknown step")) => {
+                        warn!(saga = %self.saga.name, id = %inst.id, step,
+                            "a reply names a step the saga does not have: recorded and ignored \
+                             — a participant replies with the `step` of the command it got");
+                        Ok(true)
+                    }
+                    Ok(_) => Ok(true),
+                    Err(e) => Err(HandlerError::Reject(e)),
+                }
+            }
             Input::Timer(timer) => Ok(t.timer(inst, timer)),
         };
         c.writes = std::mem::take(&mut t.writes);
@@ -285,7 +298,16 @@ pub async fn act(
     };
     let mut t = Transition::new(saga, Some(actor), chrono::Utc::now());
     let before = inst.state;
-    if let Err(why) = t.act(inst, action) {
+    // An abort drops the command of the step in flight if it never went
+    // out: then its effect cannot have happened, and it is not undone.
+    let command_sent = match (action, inst.state, inst.waiting_step.as_deref()) {
+        (Action::Abort, State::Running, Some(step)) => {
+            let command = crate::model::saga::command_id(inst.id, Phase::Step, step);
+            !db::drop_unsent(&mut tx, command).await?
+        }
+        _ => true,
+    };
+    if let Err(why) = t.act(inst, action, command_sent) {
         return Ok(Err(why));
     }
     tell(&saga.name, before, inst);

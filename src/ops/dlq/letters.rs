@@ -34,6 +34,9 @@ pub struct DeadLetter {
     /// The saga it is a command or reply of, when its headers say.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub saga_id: Option<String>,
+    /// A saga command whose saga no longer waits for it: why (`dlq show`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub moved_on: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub headers: Option<Vec<(String, String)>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -68,6 +71,7 @@ pub fn describe(queue: &str, d: &Delivery, full: bool) -> DeadLetter {
             .and_then(|ms| Utc.timestamp_millis_opt(ms).single()),
         bytes: d.body.len(),
         saga_id: d.header_str(saga::ID),
+        moved_on: None,
         headers: full.then(|| d.headers_text()),
         body: full.then(|| String::from_utf8_lossy(&d.body).into_owned()),
     }

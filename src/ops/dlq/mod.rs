@@ -44,6 +44,7 @@ pub async fn command(config: &Config, cmd: DlqCommand) -> anyhow::Result<Outcome
             ids,
             all,
             reason,
+            force,
             queue,
             rate,
             change,
@@ -59,6 +60,7 @@ pub async fn command(config: &Config, cmd: DlqCommand) -> anyhow::Result<Outcome
                 verb: Verb::Replay,
                 change,
                 rate: rate.rate,
+                force,
             };
             moves::move_letters(config, m).await
         }
@@ -79,6 +81,7 @@ pub async fn command(config: &Config, cmd: DlqCommand) -> anyhow::Result<Outcome
                 verb: Verb::Drop,
                 change,
                 rate: rate.rate,
+                force: true,
             };
             moves::move_letters(config, m).await
         }

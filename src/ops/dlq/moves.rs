@@ -16,6 +16,7 @@ use crate::cli::{MoveArgs, Output};
 use crate::config::Config;
 use crate::model::{MessageId, headers as outbox_headers};
 use crate::ops::bulk::{self, Bulk};
+use crate::ops::fenced;
 use crate::ops::reasons::{self, Failure};
 use crate::ops::{Outcome, declined};
 use crate::output;
@@ -78,6 +79,8 @@ pub struct Move<'a> {
     pub verb: Verb,
     pub change: MoveArgs,
     pub rate: Option<f64>,
+    /// Replay saga commands whose saga has moved on too.
+    pub force: bool,
 }
 
 /// What one dead-letter queue gave up.
@@ -87,6 +90,13 @@ pub(super) struct QueueMoved {
     pub queue: String,
     pub count: u64,
     pub messages: Vec<Option<String>>,
+    /// Left in the dead-letter queue: saga commands whose saga has moved on.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub kept: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// What `dlq replay|drop|purge` did, as `-o json` prints it.
@@ -148,6 +158,14 @@ fn print(report: &Moved, verb: Verb, format: Output) -> anyhow::Result<()> {
     }
     for q in &report.queues {
         let work = q.queue.trim_end_matches(".dlq");
+        if q.kept > 0 {
+            eprintln!(
+                "outboxctl: {} left in {}: saga commands whose saga has moved on (their effect \
+                 must not happen now) — `outboxctl dlq drop` removes them, --force replays them",
+                messages(q.kept),
+                q.queue
+            );
+        }
         let text = match (report.dry_run, verb) {
             (true, Verb::Replay) => format!(
                 "would move {} from {} back to {work}",
@@ -282,6 +300,7 @@ async fn move_picked(
                     .iter()
                     .map(|d| d.message_id().map(str::to_string))
                     .collect(),
+                kept: 0,
             })
             .collect(),
         messages: Vec::new(),
@@ -290,6 +309,10 @@ async fn move_picked(
         resume: None,
     };
     let chosen = n as u64;
+    if m.verb == Verb::Replay && !m.force {
+        let letters: Vec<&Delivery> = per_queue.iter().flatten().copied().collect();
+        refuse_moved_on(config, &letters).await?;
+    }
     if n == 0 || m.change.dry_run || !confirm(m, chosen)? {
         return Ok((n == 0 || m.change.dry_run).then_some(Done {
             report,
@@ -354,6 +377,40 @@ async fn move_picked(
     }))
 }
 
+/// The saga command a dead letter is, if it is one.
+fn command_of(d: &Delivery) -> Option<fenced::For> {
+    fenced::For::of(|k| d.header_str(k))
+}
+
+/// Replaying a saga command its saga has moved past would have its effect
+/// after the saga decided otherwise: an error naming each (nothing changed)
+/// unless `--force`.
+async fn refuse_moved_on(config: &Config, letters: &[&Delivery]) -> anyhow::Result<()> {
+    let commands: Vec<Option<fenced::For>> = letters.iter().map(|d| command_of(d)).collect();
+    if commands.iter().all(Option::is_none) {
+        return Ok(());
+    }
+    let pool = store::connect(&config.database, "outboxctl dlq", &[]).await?;
+    let mut refused = Vec::new();
+    for c in commands.iter().flatten() {
+        if let Some(why) = fenced::moved_on(config, &pool, c).await? {
+            refused.push(why);
+        }
+    }
+    pool.close().await;
+    if !refused.is_empty() {
+        anyhow::bail!(
+            "{} of these dead letters {} saga command(s) whose saga has moved on ({}) — their \
+             effect must not happen now; nothing changed. `outboxctl dlq drop` removes them; \
+             --force replays them anyway",
+            refused.len(),
+            if refused.len() == 1 { "is a" } else { "are" },
+            refused.join("; ")
+        );
+    }
+    Ok(())
+}
+
 /// The command that moves the rest: the same verb, queue and pace, with
 /// `choice` (the letters left, the cause, or `--all`).
 fn resume_args(m: &Move<'_>, choice: &[String]) -> Vec<String> {
@@ -365,6 +422,9 @@ fn resume_args(m: &Move<'_>, choice: &[String]) -> Vec<String> {
     args.push("--yes".into());
     if let Some(r) = m.rate {
         args.extend(["--rate".to_string(), format!("{r}/s")]);
+    }
+    if m.force && m.verb == Verb::Replay {
+        args.push("--force".into());
     }
     args
 }
@@ -489,12 +549,13 @@ async fn stream_queue(
         .subscribe(&dlq, round_size as u16, "outboxctl-dlq")
         .await?;
     let result = async {
-        while moved.count < total {
+        while moved.count + moved.kept < total {
             if !bulk.next(*done).await {
                 break;
             }
             let mut round = Vec::new();
-            while round.len() < round_size && moved.count + (round.len() as u64) < total {
+            let seen = moved.count + moved.kept;
+            while round.len() < round_size && seen + (round.len() as u64) < total {
                 // A queue that runs dry early (someone else took messages)
                 // ends the run instead of waiting forever.
                 let wait = if round.is_empty() { IDLE } else { IDLE / 10 };
@@ -504,18 +565,36 @@ async fn stream_queue(
                 }
             }
             let Some(last) = round.last() else { break };
-            let refs: Vec<&Delivery> = round.iter().collect();
+            // Saga commands whose saga has moved on stay (unless --force):
+            // they go back to the queue when the subscription closes.
+            let keep = match (m.verb, m.force) {
+                (Verb::Replay, false) => moved_on(config, &round).await?,
+                _ => vec![false; round.len()],
+            };
+            let refs: Vec<&Delivery> = round
+                .iter()
+                .zip(&keep)
+                .filter(|(_, k)| !**k)
+                .map(|(d, _)| d)
+                .collect();
             if let Some(f) = &forwarder {
                 f.restore_all(&refs).await?;
             }
-            // A subscription delivers in order: the round is every delivery
-            // up to its last one not yet acknowledged.
-            last.ack_through().await?;
+            if keep.iter().any(|k| *k) {
+                for d in &refs {
+                    d.ack().await?;
+                }
+                moved.kept += keep.iter().filter(|k| **k).count() as u64;
+            } else {
+                // A subscription delivers in order: the round is every
+                // delivery up to its last one not yet acknowledged.
+                last.ack_through().await?;
+            }
             record(config, queue, m.verb, &refs).await;
-            moved.count += round.len() as u64;
+            moved.count += refs.len() as u64;
             moved
                 .messages
-                .extend(round.iter().map(|d| d.message_id().map(str::to_string)));
+                .extend(refs.iter().map(|d| d.message_id().map(str::to_string)));
             *done += round.len() as u64;
         }
         anyhow::Ok(())
@@ -534,6 +613,18 @@ async fn stream_queue(
             total - moved.count
         ))
     })
+}
+
+/// Which of a round's dead letters are saga commands whose saga has moved on.
+async fn moved_on(config: &Config, round: &[Delivery]) -> anyhow::Result<Vec<bool>> {
+    let commands: Vec<Option<fenced::For>> = round.iter().map(command_of).collect();
+    if commands.iter().all(Option::is_none) {
+        return Ok(vec![false; round.len()]);
+    }
+    let pool = store::connect(&config.database, "outboxctl dlq", &[]).await?;
+    let moved = fenced::moved_on_all(config, &pool, &commands).await;
+    pool.close().await;
+    moved
 }
 
 /// After a round left its dead-letter queue: each letter in the audit, and

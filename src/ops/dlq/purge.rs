@@ -86,6 +86,7 @@ async fn purge_queues(
                 queue: dlq.clone(),
                 count: *count,
                 messages: Vec::new(),
+                kept: 0,
             })
             .collect(),
         messages: Vec::new(),
@@ -127,6 +128,7 @@ async fn purge_queues(
             queue: dlq.clone(),
             count: u64::from(purged),
             messages: Vec::new(),
+            kept: 0,
         });
         report.count += u64::from(purged);
     }

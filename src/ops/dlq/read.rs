@@ -9,7 +9,7 @@ use crate::broker::Broker;
 use crate::cli::Output;
 use crate::config::Config;
 use crate::ops::reasons::{self, Failure};
-use crate::ops::{Outcome, empty};
+use crate::ops::{Outcome, empty, fenced};
 use crate::output::{self, Column, when};
 
 /// What `dlq ls` was asked.
@@ -169,7 +169,9 @@ pub async fn show(
             let picked = letters::pick(&opened, &[Name::parse(id)]);
             let found = picked.map(|p| {
                 let (q, l) = p[0];
-                describe(&opened[q].queue, &opened[q].letters[l], true)
+                let d = &opened[q].letters[l];
+                let command = fenced::For::of(|k| d.header_str(k));
+                (describe(&opened[q].queue, d, true), command)
             });
             letters::close(opened).await;
             found
@@ -177,7 +179,10 @@ pub async fn show(
         Err(e) => Err(e),
     };
     broker.close().await;
-    let l = found?;
+    let (mut l, command) = found?;
+    if let Some(c) = command {
+        l.moved_on = saga_moved_on(config, &c).await;
+    }
     if format == Output::Json {
         output::json_line(&l)?;
         return Ok(Outcome::Success);
@@ -197,6 +202,13 @@ pub async fn show(
     output::line(format!("topic     {}", l.topic.as_deref().unwrap_or("-")))?;
     if let Some(s) = &l.saga_id {
         output::line(format!("saga      {s} (`outboxctl saga why {s}`)"))?;
+    }
+    if let Some(why) = &l.moved_on {
+        output::line(format!(
+            "moved on  {why} — replaying it would have its effect after the saga decided \
+             otherwise: `outboxctl dlq drop {}` removes it (`dlq replay --force` sends it anyway)",
+            l.id
+        ))?;
     }
     output::line(format!("reason    {}", l.reason.as_deref().unwrap_or("-")))?;
     output::line(format!(
@@ -218,4 +230,23 @@ pub async fn show(
         output::line(format!("  {line}"))?;
     }
     Ok(Outcome::Success)
+}
+
+/// Why the saga of a dead saga command no longer waits for it; nothing when
+/// it does, or when the database cannot say (`dlq show` still shows the
+/// letter).
+async fn saga_moved_on(config: &Config, c: &fenced::For) -> Option<String> {
+    let pool = match crate::ops::connect(config).await {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::debug!(error = %e, "cannot tell whether the saga has moved on");
+            return None;
+        }
+    };
+    let why = fenced::moved_on(config, &pool, c).await;
+    pool.close().await;
+    why.unwrap_or_else(|e| {
+        tracing::debug!(error = %e, "cannot tell whether the saga has moved on");
+        None
+    })
 }

@@ -3,16 +3,18 @@
 //! rows away, kept in the audit), `edit` (a row's payload and headers in
 //! $EDITOR) and `purge` (old sent rows deleted).
 
+use std::collections::HashSet;
 use std::io::IsTerminal;
 
 use chrono::Utc;
 use serde::Serialize;
+use sqlx::PgPool;
 
 use super::select::{Action, Changed, Resume, change, gone, named_rows, rows_word};
-use crate::cli::{DiscardArgs, Output, PurgeArgs, ReplayArgs, RequeueArgs, RetryArgs};
+use crate::cli::{DiscardArgs, ForceArg, Output, PurgeArgs, ReplayArgs, RequeueArgs, RetryArgs};
 use crate::config::Config;
-use crate::model::{OutboxStatus, RowRef};
-use crate::ops::{Outcome, connect, declined};
+use crate::model::{EventState, OutboxStatus, RowRef};
+use crate::ops::{Outcome, connect, declined, fenced};
 use crate::output;
 use crate::store::outbox::{self, ListFilter};
 
@@ -44,27 +46,87 @@ pub async fn replay(config: &Config, args: &ReplayArgs) -> anyhow::Result<Outcom
         let rows = named_rows(&pool, &args.rows, &[OutboxStatus::Sent], hint).await?;
         (rows, Resume::named(&words))
     };
+    let (rows, kept) = fence(config, &pool, rows, !args.rows.is_empty(), args.force.force).await?;
     let action = if args.new_id {
         Action::ReplayNewId
     } else {
         Action::Replay
     };
-    let resume = match new_id {
-        Some(flag) => Resume {
-            words: resume.words.into_iter().chain([flag]).collect(),
-            ..resume
-        },
-        None => resume,
+    let flags = new_id.into_iter().chain(forced(args.force));
+    let resume = Resume {
+        words: resume.words.into_iter().chain(flags).collect(),
+        ..resume
     };
     change(
         &pool,
         action,
-        &rows,
+        (&rows, kept),
         &args.change,
         "no sent rows match; nothing to replay",
         resume,
     )
     .await
+}
+
+/// `--force` again in the command that resumes an interrupted change.
+fn forced(f: ForceArg) -> Option<String> {
+    f.force.then(|| "--force".to_string())
+}
+
+/// Saga commands among `rows` whose saga has moved on must not go out
+/// again without `--force`: named on the command line, the command refuses
+/// (naming each and why); selected by a filter, they are left alone and
+/// returned so the report says so.
+async fn fence(
+    config: &Config,
+    pool: &PgPool,
+    rows: Vec<EventState>,
+    named: bool,
+    force: bool,
+) -> anyhow::Result<(Vec<EventState>, Vec<i64>)> {
+    if force || rows.is_empty() {
+        return Ok((rows, Vec::new()));
+    }
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let commands = outbox::saga_headers(pool, &ids).await?;
+    if commands.is_empty() {
+        return Ok((rows, Vec::new()));
+    }
+    let mut moved = HashSet::new();
+    if named {
+        let mut why = Vec::new();
+        for (id, headers) in &commands {
+            let Some(c) = fenced::For::of_json(headers) else {
+                continue;
+            };
+            if let Some(w) = fenced::moved_on(config, pool, &c).await? {
+                why.push(format!("row {id}: {w}"));
+            }
+        }
+        if !why.is_empty() {
+            anyhow::bail!(
+                "{}\nsending these again would have their effect after the saga decided \
+                 otherwise (outboxctl's handlers fence them as stale; an outside participant \
+                 would act) — leave them out, or add --force",
+                why.join("\n")
+            );
+        }
+        return Ok((rows, Vec::new()));
+    }
+    let fors: Vec<_> = commands
+        .iter()
+        .map(|(_, h)| fenced::For::of_json(h))
+        .collect();
+    let on = fenced::moved_on_all(config, pool, &fors).await?;
+    moved.extend(
+        commands
+            .iter()
+            .zip(on)
+            .filter(|(_, m)| *m)
+            .map(|((id, _), _)| *id),
+    );
+    let (kept, rows): (Vec<_>, Vec<_>) = rows.into_iter().partition(|r| moved.contains(&r.id));
+    Ok((rows, kept.iter().map(|r| r.id).collect()))
 }
 
 /// `--max-id` narrows a selection by filter; rows named are named.
@@ -99,10 +161,12 @@ pub async fn requeue(config: &Config, args: &RequeueArgs) -> anyhow::Result<Outc
         let rows = named_rows(&pool, &args.rows, &[OutboxStatus::Dead], hint).await?;
         (rows, Resume::named(&words))
     };
+    let (rows, kept) = fence(config, &pool, rows, !args.rows.is_empty(), args.force.force).await?;
+    let resume = resume.flags(forced(args.force));
     change(
         &pool,
         Action::Requeue,
-        &rows,
+        (&rows, kept),
         &args.change,
         "no dead rows match; nothing to requeue",
         resume,
@@ -149,10 +213,12 @@ pub async fn retry(config: &Config, args: &RetryArgs) -> anyhow::Result<Outcome>
         }
         (rows, Resume::named(&words))
     };
+    let (rows, kept) = fence(config, &pool, rows, !args.rows.is_empty(), args.force.force).await?;
+    let resume = resume.flags(forced(args.force));
     change(
         &pool,
         Action::Retry,
-        &rows,
+        (&rows, kept),
         &args.change,
         "no rows wait out a backoff; nothing to retry",
         resume,
@@ -195,7 +261,7 @@ pub async fn discard(config: &Config, args: &DiscardArgs) -> anyhow::Result<Outc
     change(
         &pool,
         Action::Discard,
-        &rows,
+        (&rows, Vec::new()),
         &args.change,
         "no rows match; nothing to discard",
         resume,

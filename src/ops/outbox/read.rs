@@ -13,6 +13,7 @@ use super::select::gone;
 use crate::cli::{LsArgs, Output};
 use crate::config::Config;
 use crate::model::{EventState, OutboxRow, OutboxStatus, RowRef};
+use crate::ops::fenced;
 use crate::ops::reasons::{self, Failure};
 use crate::ops::{Outcome, connect, cut_short, empty};
 use crate::output::{self, age, cut, when};
@@ -356,7 +357,7 @@ pub async fn why(config: &Config, row: RowRef, format: Output) -> anyhow::Result
     let Some(r) = outbox::find(&pool, row).await? else {
         return gone(&pool, row).await;
     };
-    let text = explain(&pool, &r).await?;
+    let text = explain(config, &pool, &r).await?;
     if format == Output::Json {
         output::json_line(&Why {
             id: r.state.id,
@@ -373,7 +374,11 @@ pub async fn why(config: &Config, row: RowRef, format: Output) -> anyhow::Result
 /// Where a sent row went, as it happened: consumed, dead-lettered by a
 /// consumer, its dead letter replayed, dropped or purged by an operator —
 /// in time order, ending on what is true now and what to do.
-async fn after_sending(pool: &PgPool, r: &OutboxRow) -> anyhow::Result<String> {
+async fn after_sending(
+    pool: &PgPool,
+    r: &OutboxRow,
+    moved_on: Option<&str>,
+) -> anyhow::Result<String> {
     let mid = r.state.message_id;
     let dead = inbox::dead_lettered(pool, mid).await?;
     let consumed = inbox::history(pool, mid).await?;
@@ -403,18 +408,29 @@ async fn after_sending(pool: &PgPool, r: &OutboxRow) -> anyhow::Result<String> {
         }
     };
     for d in &dead {
+        // Sending back a command its saga has moved past would have its
+        // effect after the saga decided otherwise.
+        let advice = match moved_on {
+            Some(why) => format!(
+                "Do not send it back: {why}, and its effect must not happen now — `outboxctl \
+                 dlq drop {}` removes it",
+                name(&d.queue)
+            ),
+            None => format!(
+                "Fix the cause, then `outboxctl dlq replay {}` sends it back",
+                name(&d.queue)
+            ),
+        };
         story.push((
             d.dead_at,
             format!(
                 "Consumer {} gave up on it {} after {} attempt(s) and put it in the dead-letter \
-                 queue of {}: {}. Fix the cause, then `outboxctl dlq replay {}` sends it back \
-                 (`outboxctl dlq show {}` shows it in full).",
+                 queue of {}: {}. {advice} (`outboxctl dlq show {}` shows it in full).",
                 d.consumer,
                 when(d.dead_at),
                 d.attempts,
                 d.queue,
                 d.reason,
-                name(&d.queue),
                 name(&d.queue)
             ),
         ));
@@ -469,23 +485,28 @@ async fn after_sending(pool: &PgPool, r: &OutboxRow) -> anyhow::Result<String> {
 }
 
 /// Where row `id` stands and why, in one paragraph (for `top`).
-pub async fn why_row(pool: &PgPool, id: i64) -> anyhow::Result<String> {
+pub async fn why_row(config: &Config, pool: &PgPool, id: i64) -> anyhow::Result<String> {
     Ok(match outbox::find(pool, RowRef::Id(id)).await? {
-        Some(r) => explain(pool, &r).await?,
+        Some(r) => explain(config, pool, &r).await?,
         None => format!("Row {id} is gone (sent and purged, or discarded)."),
     })
 }
 
 /// One paragraph on where a row stands and why.
-async fn explain(pool: &PgPool, r: &OutboxRow) -> anyhow::Result<String> {
+async fn explain(config: &Config, pool: &PgPool, r: &OutboxRow) -> anyhow::Result<String> {
     let name = format!("Row {} ({})", r.state.id, r.state.topic);
-    Ok(match r.state.status {
+    // A saga command its saga has moved past must not have its effect now.
+    let moved_on = match fenced::For::of_json(&r.headers) {
+        Some(c) => fenced::moved_on(config, pool, &c).await?,
+        None => None,
+    };
+    let text = match r.state.status {
         OutboxStatus::Sent => {
             let at = r.state.sent_at.map_or("-".into(), when);
             format!(
                 "{name} went out at {at}: the broker confirmed it on attempt {}. {}",
                 r.state.attempts,
-                after_sending(pool, r).await?
+                after_sending(pool, r, moved_on.as_deref()).await?
             )
         }
         OutboxStatus::Dead => format!(
@@ -518,6 +539,13 @@ async fn explain(pool: &PgPool, r: &OutboxRow) -> anyhow::Result<String> {
                 _ => format!("{name} {}", own.sentence(pool, state).await?),
             }
         }
+    };
+    Ok(match moved_on {
+        Some(why) if r.state.status != OutboxStatus::Sent => format!(
+            "{text} Careful: {why}. Its effect must not happen now: consumers fence it as \
+             stale, and `outbox requeue`, `retry` and `replay` refuse it without --force."
+        ),
+        _ => text,
     })
 }
 

@@ -48,6 +48,10 @@ pub struct Changed {
     /// Stopped by SIGINT or SIGTERM before every row selected was reached.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub interrupted: bool,
+    /// Selected by the filter but left alone: saga commands whose saga has
+    /// moved on (`--force` includes them).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub kept: Vec<i64>,
     /// With `interrupted`: the command that changes the rest.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resume: Option<String>,
@@ -180,6 +184,12 @@ impl Resume {
         }
     }
 
+    /// Add flags given (`--force`).
+    pub fn flags(mut self, flags: impl IntoIterator<Item = String>) -> Self {
+        self.words.extend(flags);
+        self
+    }
+
     /// Add `--flag value` when there is a value.
     pub fn with(mut self, flag: &str, value: Option<String>) -> Self {
         if let Some(v) = value {
@@ -220,7 +230,7 @@ impl Resume {
 pub(super) async fn change(
     pool: &PgPool,
     action: Action,
-    rows: &[EventState],
+    (rows, kept): (&[EventState], Vec<i64>),
     change: &ChangeArgs,
     nothing: &str,
     resume: Resume,
@@ -230,6 +240,7 @@ pub(super) async fn change(
         action: action.name(),
         dry_run: change.dry_run,
         selected: rows.iter().map(|r| r.id).collect(),
+        kept,
         ..Changed::default()
     };
     if rows.is_empty() {
@@ -237,6 +248,7 @@ pub(super) async fn change(
             output::json_line(&report)?;
         } else {
             output::line(nothing)?;
+            say_kept(&report)?;
         }
         return Ok(Outcome::Success);
     }
@@ -251,6 +263,7 @@ pub(super) async fn change(
                 rows_word(n),
                 ids_text(&report.selected)
             ))?;
+            say_kept(&report)?;
         }
         return Ok(Outcome::Success);
     }
@@ -329,6 +342,20 @@ fn say(report: &Changed, action: Action) -> anyhow::Result<()> {
             "{} changed state meanwhile and were left alone: {}",
             rows_word(report.skipped.len()),
             ids_text(&report.skipped)
+        ))?;
+    }
+    say_kept(report)
+}
+
+/// Saga commands left out of a selection, and why.
+fn say_kept(report: &Changed) -> anyhow::Result<()> {
+    if !report.kept.is_empty() {
+        output::line(format!(
+            "{} left alone: saga commands whose saga has moved on (sent again they would have \
+             their effect after the saga decided otherwise; `outboxctl outbox why ID` says \
+             more, --force includes them): {}",
+            rows_word(report.kept.len()),
+            ids_text(&report.kept)
         ))?;
     }
     Ok(())

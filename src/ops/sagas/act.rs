@@ -28,9 +28,8 @@ pub async fn act(config: &Config, args: &SagaActArgs, action: Action) -> anyhow:
             // What the transition would do to a copy of the instance.
             let mut copy = i.clone();
             let applies = match config.sagas.iter().find(|s| s.name == i.saga) {
-                Some(def) => {
-                    Transition::new(def, Some("dry run"), chrono::Utc::now()).act(&mut copy, action)
-                }
+                Some(def) => Transition::new(def, Some("dry run"), chrono::Utc::now())
+                    .act(&mut copy, action, true),
                 None => Err(format!(
                     "instance {} belongs to saga {}, which the configuration no longer declares",
                     i.id, i.saga

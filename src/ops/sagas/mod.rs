@@ -1,12 +1,15 @@
-//! `outboxctl saga ls|show|why|abort|retry|graph`: see every instance, its
-//! timeline and what it waits for (or, finished, how it ended); steer one
-//! that is stuck. An instance is named by its id or by its business key
+//! `outboxctl saga ls|show|why|abort|retry|plan|graph`: see every
+//! instance, its timeline and what it waits for (or, finished, how it
+//! ended); steer one that is stuck; check a changed definition before it is
+//! deployed. An instance is named by its id or by its business key
 //! (`order:42`).
 //!
-//! `read` lists and shows, `why` explains, `act` aborts and retries.
+//! `read` lists and shows, `why` explains, `act` aborts and retries,
+//! `plan` checks definitions.
 
 mod act;
 mod instances;
+mod plan;
 mod read;
 mod why;
 
@@ -27,6 +30,7 @@ pub async fn command(config: &Config, cmd: SagaCommand) -> anyhow::Result<Outcom
         SagaCommand::Why { id } => why::why(config, &id).await,
         SagaCommand::Abort(args) => act::act(config, &args, Action::Abort).await,
         SagaCommand::Retry(args) => act::act(config, &args, Action::Retry).await,
+        SagaCommand::Plan { output } => plan::plan(config, output.output).await,
         SagaCommand::Graph { name } => read::graph(config, &name),
     }
 }

@@ -218,10 +218,10 @@ impl App {
 }
 
 /// Carry out a command (not `Quit`) and say what happened, as the CLI would.
-pub async fn apply(pool: &PgPool, cmd: &Command) -> anyhow::Result<String> {
+pub async fn apply(config: &Config, pool: &PgPool, cmd: &Command) -> anyhow::Result<String> {
     let (action, id, what) = match *cmd {
         Command::Quit => return Ok(String::new()),
-        Command::Why(id) => return rows::why_row(pool, id).await,
+        Command::Why(id) => return rows::why_row(config, pool, id).await,
         Command::Requeue(id) => (
             rows::Action::Requeue,
             id,
@@ -250,7 +250,7 @@ pub async fn step(app: &mut App, pool: &PgPool, config: &Config, key: KeyEvent) 
         return false;
     }
     let changes = !matches!(cmd, Command::Why(_));
-    match apply(pool, &cmd).await {
+    match apply(config, pool, &cmd).await {
         Ok(text) => app.note(text),
         Err(e) => app.note(format!("Failed: {e:#}")),
     }

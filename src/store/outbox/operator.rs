@@ -110,6 +110,22 @@ pub async fn explain_list(pool: &PgPool, filter: &ListFilter) -> Result<String, 
     Ok(lines.join("\n"))
 }
 
+/// The headers of those of rows `ids` that are saga commands (they carry
+/// a saga id), by row id.
+pub async fn saga_headers(
+    pool: &PgPool,
+    ids: &[i64],
+) -> Result<Vec<(i64, serde_json::Value)>, StoreError> {
+    let rows = sqlx::query_as(
+        "SELECT id, headers FROM outbox WHERE id = ANY($1) AND headers ? $2 ORDER BY id",
+    )
+    .bind(ids)
+    .bind(crate::model::saga::ID)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows)
+}
+
 /// What [`OutboxRow`] has beyond [`EVENT_COLUMNS`].
 const ROW_EXTRA_COLUMNS: &str = "payload, headers, traceparent, lane, replay_of, replay_count, \
     replayed_at, replayed_by, requeued_at, requeued_by";
