@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Where ./scripts/tools.sh keeps a tool that is not a system package:
-#   ./scripts/tools-path.sh schemathesis   → the venv directory
+#   ./scripts/tools-path.sh schemathesis   → its venv directory
+#   ./scripts/tools-path.sh participant    → the venv with pika
 set -euo pipefail
 cd "$(dirname "$0")/.."
 case "${1:-}" in
-  schemathesis)
-    digest=$(sha256sum scripts/schemathesis-requirements.txt | cut -c1-12)
-    echo "${XDG_CACHE_HOME:-$HOME/.cache}/outboxctl/schemathesis-$digest"
+  schemathesis | participant)
+    digest=$(sha256sum "scripts/$1-requirements.txt" | cut -c1-12)
+    echo "${XDG_CACHE_HOME:-$HOME/.cache}/outboxctl/$1-$digest"
     ;;
-  *) echo "usage: $0 schemathesis" >&2; exit 2 ;;
+  *) echo "usage: $0 schemathesis|participant" >&2; exit 2 ;;
 esac

@@ -7,6 +7,9 @@
 #   ${XDG_CACHE_HOME:-~/.cache}/outboxctl/, named after the requirements'
 #   digest, so a change of pins installs afresh; the tests look for it there
 #   (or at $SCHEMATHESIS).
+# - pika (PyPI, pinned in scripts/participant-requirements.txt) runs
+#   examples/participant.py, the outside saga participant the tests drive, in
+#   a venv made the same way.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -23,11 +26,17 @@ if ! command -v promtool >/dev/null; then
   as_root pkill -x prometheus 2>/dev/null || true
 fi
 
-requirements=scripts/schemathesis-requirements.txt
-venv="$(./scripts/tools-path.sh schemathesis)"
-# A venv cannot be moved once made; a marker says this one is complete.
-if [ ! -f "$venv/.installed" ]; then
-  echo "tools: installing Schemathesis into $venv (PyPI)" >&2
+# A venv of its own for each Python tool, named after its pinned
+# requirements' digest; a marker says it is complete (a venv cannot be moved
+# once made).
+python_venv() {
+  local name=$1
+  shift
+  local requirements="scripts/$name-requirements.txt"
+  local venv
+  venv="$(./scripts/tools-path.sh "$name")"
+  if [ -f "$venv/.installed" ]; then return; fi
+  echo "tools: installing $name into $venv (PyPI)" >&2
   if ! command -v python3 >/dev/null; then apt_install python3 python3-venv; fi
   rm -rf "$venv"
   mkdir -p "$(dirname "$venv")"
@@ -37,6 +46,9 @@ if [ ! -f "$venv/.installed" ]; then
     python3 -m venv "$venv"
   fi
   "$venv/bin/pip" install -q --disable-pip-version-check -r "$requirements"
-  "$venv/bin/schemathesis" --version >/dev/null
+  "$venv/bin/$1" "${@:2}" >/dev/null
   touch "$venv/.installed"
-fi
+}
+
+python_venv schemathesis schemathesis --version
+python_venv participant python -c "import pika"

@@ -444,17 +444,34 @@ pub async fn record_stale(conn: &mut PgConnection, stale: &[Stale]) -> Result<()
     Ok(())
 }
 
-/// Delete a command's outbox row if it never went out (pending, or dead):
-/// whether there was one. A row a relayer is publishing right now is
-/// waited for (its batch is short) and then found sent.
-pub async fn drop_unsent(conn: &mut PgConnection, message_id: Uuid) -> Result<bool, StoreError> {
-    let dropped: Option<i64> = sqlx::query_scalar(
-        "DELETE FROM outbox WHERE message_id = $1 AND sent_at IS NULL RETURNING id",
+/// When consumers fenced deliveries of command `message_id` as stale, and
+/// who: (at, consumer).
+pub async fn fenced(
+    pool: &PgPool,
+    message_id: Uuid,
+) -> Result<Vec<(DateTime<Utc>, String)>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT at, coalesce(detail->>'consumer', '?') FROM saga_events \
+         WHERE kind = 'stale_command' AND message_id = $1 ORDER BY id",
+    )
+    .bind(message_id)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Withdraw a command: delete its outbox row if it is not out now
+/// (pending, or dead), so it does not go out. Whether the command has ever
+/// gone out: sent now, or an earlier attempt sent before this re-send (its
+/// replay count says). A row a relayer is publishing right now is waited
+/// for (its batch is short) and then found sent.
+pub async fn withdraw(conn: &mut PgConnection, message_id: Uuid) -> Result<bool, StoreError> {
+    let dropped: Option<i32> = sqlx::query_scalar(
+        "DELETE FROM outbox WHERE message_id = $1 AND sent_at IS NULL RETURNING replay_count",
     )
     .bind(message_id)
     .fetch_optional(&mut *conn)
     .await?;
-    Ok(dropped.is_some())
+    Ok(dropped.is_none_or(|replays| replays > 0))
 }
 
 /// Remember a definition the orchestrator runs (once per version).
@@ -492,7 +509,7 @@ pub async fn definitions(pool: &PgPool, saga: &str) -> Result<Vec<(String, Value
 pub async fn unfinished(pool: &PgPool, saga: &str) -> Result<Vec<Instance>, StoreError> {
     Ok(sqlx::query_as::<_, Instance>(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM saga_instances \
-         WHERE saga = $1 AND state IN ('running', 'compensating', 'failed') ORDER BY started_at"
+         WHERE saga = $1 AND state IN ('running', 'compensating', 'failed') ORDER BY started_at, id"
     )))
     .bind(saga)
     .fetch_all(pool)

@@ -15,9 +15,9 @@ use crate::api::PNG;
 use crate::support::*;
 
 /// One sample of the text exposition format: name, labels, value.
-type Samples = Vec<(String, BTreeMap<String, String>, f64)>;
+pub(crate) type Samples = Vec<(String, BTreeMap<String, String>, f64)>;
 
-fn parse_exposition(text: &str) -> Samples {
+pub(crate) fn parse_exposition(text: &str) -> Samples {
     let mut out = Vec::new();
     for line in text
         .lines()
@@ -51,7 +51,7 @@ fn parse_exposition(text: &str) -> Samples {
 }
 
 /// Sum of `name` over the samples whose labels include `with`.
-fn total(samples: &Samples, name: &str, with: &[(&str, &str)]) -> f64 {
+pub(crate) fn total(samples: &Samples, name: &str, with: &[(&str, &str)]) -> f64 {
     samples
         .iter()
         .filter(|(n, labels, _)| {
@@ -64,7 +64,7 @@ fn total(samples: &Samples, name: &str, with: &[(&str, &str)]) -> f64 {
         .sum()
 }
 
-async fn scrape(url: &str) -> String {
+pub(crate) async fn scrape(url: &str) -> String {
     let r = reqwest::get(url)
         .await
         .unwrap_or_else(|e| panic!("scraping {url}: {e}"));

@@ -16,7 +16,7 @@ use crate::api::Server;
 use crate::support::*;
 
 /// One saga, `orders`: a → b → c, a and b undone by undo.a and undo.b.
-fn three_steps(timeout: Duration, retries: u32) -> SagaConfig {
+pub(crate) fn three_steps(timeout: Duration, retries: u32) -> SagaConfig {
     let step = |name: &str, command: &str, undo: Option<&str>| StepConfig {
         name: name.into(),
         command: command.into(),
@@ -38,7 +38,7 @@ fn three_steps(timeout: Duration, retries: u32) -> SagaConfig {
     }
 }
 
-fn sql_handler(name: &str, topics: &[&str], statement: &str) -> HandlerConfig {
+pub(crate) fn sql_handler(name: &str, topics: &[&str], statement: &str) -> HandlerConfig {
     HandlerConfig::sql(name, topics, statement)
 }
 
@@ -46,13 +46,13 @@ fn sql_handler(name: &str, topics: &[&str], statement: &str) -> HandlerConfig {
 /// Every effect is a row of `effects` (no key: a double shows). A step
 /// fails when the start payload names it in `fail_at`; a compensation fails
 /// while `fixed` says false for it.
-async fn saga_env(pool: PgPool, saga: SagaConfig) -> TestEnv {
+pub(crate) async fn saga_env(pool: PgPool, saga: SagaConfig) -> TestEnv {
     saga_env_with(pool, saga, &[]).await
 }
 
 /// [`saga_env`] with an extra queue `<id>.extra` bound to `extra`, which no
 /// consumer reads.
-async fn saga_env_with(pool: PgPool, saga: SagaConfig, extra: &[&str]) -> TestEnv {
+pub(crate) async fn saga_env_with(pool: PgPool, saga: SagaConfig, extra: &[&str]) -> TestEnv {
     let mut env = TestEnv::new(pool, &[]);
     if !extra.is_empty() {
         env.config.broker.queues.push(QueueConfig {
@@ -100,7 +100,7 @@ async fn saga_env_with(pool: PgPool, saga: SagaConfig, extra: &[&str]) -> TestEn
 }
 
 /// The step handlers and the orchestrator, in this process.
-fn start_workers(env: &TestEnv) -> (RunningRelay, RunningConsumer, RunningConsumer) {
+pub(crate) fn start_workers(env: &TestEnv) -> (RunningRelay, RunningConsumer, RunningConsumer) {
     let relay = RunningRelay::start(&env.config);
     let steps = RunningConsumer::start(
         &env.config,
@@ -113,7 +113,7 @@ fn start_workers(env: &TestEnv) -> (RunningRelay, RunningConsumer, RunningConsum
     (relay, steps, orchestrator)
 }
 
-async fn start_saga(env: &TestEnv, order: &str, extra: Value) {
+pub(crate) async fn start_saga(env: &TestEnv, order: &str, extra: Value) {
     let mut payload = json!({ "order": order });
     payload
         .as_object_mut()
@@ -123,7 +123,7 @@ async fn start_saga(env: &TestEnv, order: &str, extra: Value) {
 }
 
 /// (id, state) of the instance for an order, once it is in one of `states`.
-async fn settled(env: &TestEnv, order: &str, states: &[&str]) -> Uuid {
+pub(crate) async fn settled(env: &TestEnv, order: &str, states: &[&str]) -> Uuid {
     wait_for(&format!("order {order} to end in {states:?}"), || async {
         let row: Option<(Uuid, String)> = sqlx::query_as(
             "SELECT id, state FROM saga_instances WHERE saga = 'orders' AND correlation = $1",
@@ -139,7 +139,7 @@ async fn settled(env: &TestEnv, order: &str, states: &[&str]) -> Uuid {
 }
 
 /// The effects of one instance, in the order they committed.
-async fn effects_of(pool: &PgPool, id: Uuid) -> Vec<String> {
+pub(crate) async fn effects_of(pool: &PgPool, id: Uuid) -> Vec<String> {
     sqlx::query_scalar("SELECT kind || ' ' || step FROM effects WHERE saga_id = $1 ORDER BY id")
         .bind(id)
         .fetch_all(pool)
@@ -147,7 +147,7 @@ async fn effects_of(pool: &PgPool, id: Uuid) -> Vec<String> {
         .unwrap()
 }
 
-async fn timeline(pool: &PgPool, id: Uuid) -> Vec<String> {
+pub(crate) async fn timeline(pool: &PgPool, id: Uuid) -> Vec<String> {
     sqlx::query_scalar(
         "SELECT kind || coalesce(' ' || step, '') || coalesce(' #' || attempt, '') \
          FROM saga_events WHERE saga_id = $1 ORDER BY id",
@@ -158,7 +158,31 @@ async fn timeline(pool: &PgPool, id: Uuid) -> Vec<String> {
     .unwrap()
 }
 
-async fn stop_workers(workers: (RunningRelay, RunningConsumer, RunningConsumer)) {
+/// A reply to the `orders` saga, as a service sends it: a message id of its
+/// own, the body as given.
+pub(crate) async fn send_reply(env: &TestEnv, body: &Value) {
+    env.publish(RawMessage {
+        routing_key: "saga.orders.reply",
+        body: body.to_string().as_bytes(),
+        message_id: Some(&Uuid::new_v4().to_string()),
+        message_type: None,
+    })
+    .await;
+}
+
+/// Why each ignored reply of an instance was ignored, in order.
+pub(crate) async fn ignored(pool: &PgPool, id: Uuid) -> Vec<String> {
+    sqlx::query_scalar(
+        "SELECT detail->>'ignored' FROM saga_events WHERE saga_id = $1 AND kind = 'ignored_reply' \
+         ORDER BY id",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+pub(crate) async fn stop_workers(workers: (RunningRelay, RunningConsumer, RunningConsumer)) {
     let (relay, steps, orchestrator) = workers;
     orchestrator.stop().await;
     steps.stop().await;
@@ -350,10 +374,26 @@ async fn a_thousand_sagas_end_through_ten_orchestrator_sigkills_with_each_effect
             .await
             .unwrap()
     };
+    // A message the orchestrator's inbox took on a redelivery: the killed
+    // one had it and had not committed its transition.
+    let orchestrator_queue = env.config.orchestrator.queue.clone();
+    let redelivered = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM consumed_messages WHERE queue = $1 AND redelivered",
+        )
+        .bind(&orchestrator_queue)
+        .fetch_one(&env.pool)
+        .await
+        .unwrap()
+    };
     let config = env.config.clone();
     let mut kills = 0;
     let mut landed = 0;
+    // Kills after which the next orchestrator committed a transition its
+    // killed predecessor had open.
+    let mut open = 0;
     while kills < 10 {
+        let redelivered_before = redelivered().await;
         let mut orchestrator = spawn(env.cmd_with(&config).args(["saga", "run"]));
         // At work: fifty transitions (of about nine per saga) past where
         // the last one was killed.
@@ -365,6 +405,9 @@ async fn a_thousand_sagas_end_through_ten_orchestrator_sigkills_with_each_effect
             "the orchestrator did not get on with it:\n{}",
             orchestrator.log()
         );
+        if kills > 0 && redelivered().await > redelivered_before {
+            open += 1;
+        }
         let pause = rand::random::<u64>() % 300;
         tokio::time::sleep(Duration::from_millis(pause)).await;
         orchestrator.kill().unwrap();
@@ -375,8 +418,17 @@ async fn a_thousand_sagas_end_through_ten_orchestrator_sigkills_with_each_effect
         }
     }
     assert_eq!(landed, kills, "a kill came after every saga had ended");
+    let redelivered_before = redelivered().await;
     let mut orchestrator = spawn(env.cmd_with(&config).args(["saga", "run"]));
     let ended = wait_progress(SAGAS, finished).await;
+    if redelivered().await > redelivered_before {
+        open += 1;
+    }
+    assert!(
+        open > 0,
+        "no kill hit an open transition (no redelivered message in the orchestrator's inbox)"
+    );
+    eprintln!("{open} of {kills} kills hit a transition the next orchestrator committed");
     terminate(&orchestrator);
     wait_exit(&mut orchestrator).await;
     steps.stop().await;
@@ -418,13 +470,7 @@ async fn a_duplicated_reply_is_ignored_and_one_for_an_unknown_saga_dead_lettered
     let copy = json!({ "saga_id": id, "step": "a", "phase": "step", "attempt": 1, "ok": true });
     let stray = json!({ "saga_id": Uuid::new_v4(), "step": "a", "phase": "step", "attempt": 1, "ok": true });
     for body in [&copy, &stray] {
-        env.publish(RawMessage {
-            routing_key: "saga.orders.reply",
-            body: body.to_string().as_bytes(),
-            message_id: Some(&Uuid::new_v4().to_string()),
-            message_type: None,
-        })
-        .await;
+        send_reply(&env, body).await;
     }
     let dlq = format!("{}.sagas.dlq", env.id);
     wait_for("the stray reply dead-lettered", || async {

@@ -298,12 +298,13 @@ pub async fn act(
     };
     let mut t = Transition::new(saga, Some(actor), chrono::Utc::now());
     let before = inst.state;
-    // An abort drops the command of the step in flight if it never went
-    // out: then its effect cannot have happened, and it is not undone.
+    // An abort withdraws the command of the step in flight if it is not
+    // out; if no attempt of it ever went out, its effect cannot have
+    // happened, and it is not undone.
     let command_sent = match (action, inst.state, inst.waiting_step.as_deref()) {
         (Action::Abort, State::Running, Some(step)) => {
             let command = crate::model::saga::command_id(inst.id, Phase::Step, step);
-            !db::drop_unsent(&mut tx, command).await?
+            db::withdraw(&mut tx, command).await?
         }
         _ => true,
     };

@@ -387,7 +387,18 @@ async fn after_sending(
         .into_iter()
         .filter(|a| a.action.starts_with("dlq "))
         .collect();
+    let fenced_at = crate::store::saga::fenced(pool, mid.0).await?;
     let mut story: Vec<(chrono::DateTime<Utc>, String)> = Vec::new();
+    for (at, consumer) in &fenced_at {
+        story.push((
+            *at,
+            format!(
+                "Consumer {consumer} fenced a delivery of it as stale {}: its saga no longer \
+                 waited for it, so its effect did not run.",
+                when(*at)
+            ),
+        ));
+    }
     for c in &consumed {
         story.push((
             c.committed_at,
@@ -474,6 +485,12 @@ async fn after_sending(
                 .into(),
         ),
         _ => {}
+    }
+    if let (Some(why), true) = (moved_on, dead.is_empty()) {
+        parts.push(format!(
+            "Do not send it again: {why}, and its effect must not happen now (`outbox replay` \
+             refuses it without --force)."
+        ));
     }
     if !consumed.is_empty() {
         parts.push(format!(
