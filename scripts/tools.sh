@@ -10,6 +10,8 @@
 # - pika (PyPI, pinned in scripts/participant-requirements.txt) runs
 #   examples/participant.py, the outside saga participant the tests drive, in
 #   a venv made the same way.
+# - standardwebhooks (PyPI, pinned in scripts/webhook-requirements.txt) runs
+#   examples/webhook-receiver.py, the verifying receiver the tests drive.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -52,3 +54,4 @@ python_venv() {
 
 python_venv schemathesis schemathesis --version
 python_venv participant python -c "import pika"
+python_venv webhook python -c "import standardwebhooks"

@@ -170,11 +170,10 @@ impl Lab {
     pub(super) async fn cleanup(self) {
         for queue in &self.config.broker.queues {
             let q = &queue.name;
-            for q in [
-                q.clone(),
-                topology::retry_queue(q),
-                topology::dead_letter_queue(q),
-            ] {
+            let tiers = self.config.consumer.retry_delays().tiers();
+            let mut all = topology::retry_queues(q, &tiers);
+            all.extend([q.clone(), topology::dead_letter_queue(q)]);
+            for q in all {
                 let _ = self.broker.delete_queue(&q).await;
             }
         }

@@ -625,12 +625,12 @@ async fn tally(
     Ok(())
 }
 
-/// The work queue and its retry queue hold nothing ready.
+/// The work queue and its retry queues hold nothing ready.
 async fn queues_empty(lab: &Lab, queue: &str) -> anyhow::Result<bool> {
-    for q in [
-        queue.to_string(),
-        crate::broker::topology::retry_queue(queue),
-    ] {
+    let tiers = lab.config.consumer.retry_delays().tiers();
+    let mut all = crate::broker::topology::retry_queues(queue, &tiers);
+    all.push(queue.to_string());
+    for q in all {
         if lab
             .broker
             .queue_stats(&q)

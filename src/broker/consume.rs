@@ -358,9 +358,10 @@ impl Forwarder {
         self.channel.status().connected()
     }
 
-    /// Send a copy to `<queue>.retry`, which hands it back to the work queue
-    /// after `delay`, as attempt number `attempt`. The copy comes back under
-    /// the queue's name as routing key, so its `type` carries `topic`.
+    /// Send a copy to the retry queue of `delay` (one of the topology's
+    /// tiers), which hands it back to the work queue when it has waited that
+    /// long, as attempt number `attempt`. The copy comes back under the
+    /// queue's name as routing key, so its `type` carries `topic`.
     pub async fn retry(
         &self,
         d: &Delivery,
@@ -374,9 +375,9 @@ impl Forwarder {
             (headers::LAST_ERROR, long_string(error)),
             (headers::QUEUE, long_string(&self.queue)),
         ];
-        let props = copy_properties(d, topic, &extra)
-            .with_expiration(ShortString::from(delay.as_millis().to_string()));
-        self.publish("", &retry_queue(&self.queue), d, props).await
+        let props = copy_properties(d, topic, &extra);
+        self.publish("", &retry_queue(&self.queue, delay), d, props)
+            .await
     }
 
     /// Send a dead letter back to the work queue for a fresh start: without

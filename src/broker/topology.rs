@@ -5,14 +5,24 @@
 //!                                            │ reject / delivery limit
 //! exchange <dead_letter_exchange> (direct) ◄─┘ routing key <queue>
 //!          └──► <queue>.dlq                 dead letters, kept for operators
-//! <queue>.retry ──message TTL expires──► default exchange ──► <queue>
+//! <queue>.retry.<delay> ──queue TTL expires──► default exchange ──► <queue>
 //! ```
+//!
+//! A retry queue per delay tier (see `ConsumerConfig::retry_tiers`): every
+//! message in one waits as long as the others, so RabbitMQ, which expires
+//! only the head of a queue, never holds a short retry behind a long one.
 //!
 //! Declaring an object that exists with the same arguments is a no-op;
 //! different arguments are refused by the broker and reported with the fix.
+//! Only [`Topology::retire`] (`outboxctl topology apply`) removes anything:
+//! retry queues of delays no longer configured, once empty.
+
+use std::time::Duration;
 
 use lapin::ExchangeKind;
-use lapin::options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions};
+use lapin::options::{
+    ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions, QueueDeleteOptions,
+};
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
 
 use super::connection::Broker;
@@ -42,10 +52,39 @@ pub struct Topology {
     pub dead_letter_exchange: String,
     pub queue_type: QueueType,
     pub queues: Vec<QueueConfig>,
+    /// The delays of each queue's retry queues, shortest first.
+    pub retry_tiers: Vec<Duration>,
 }
 
-pub fn retry_queue(queue: &str) -> String {
+/// The retry queue of `queue` whose messages wait `delay`.
+pub fn retry_queue(queue: &str, delay: Duration) -> String {
+    format!("{queue}.retry.{}", delay_label(delay))
+}
+
+/// The retry queues of `queue`, shortest delay first.
+pub fn retry_queues(queue: &str, tiers: &[Duration]) -> Vec<String> {
+    tiers.iter().map(|d| retry_queue(queue, *d)).collect()
+}
+
+/// How the retry queues of `queue` are named together: `<queue>.retry.*`.
+pub fn retry_queues_pattern(queue: &str) -> String {
+    format!("{queue}.retry.*")
+}
+
+/// The one retry queue of versions before the delay tiers.
+pub fn legacy_retry_queue(queue: &str) -> String {
     format!("{queue}.retry")
+}
+
+/// `250ms`, `5s`, `2m`, `1h`: the largest whole unit.
+pub fn delay_label(d: Duration) -> String {
+    let ms = d.as_millis();
+    match ms {
+        ms if ms > 0 && ms % 3_600_000 == 0 => format!("{}h", ms / 3_600_000),
+        ms if ms > 0 && ms % 60_000 == 0 => format!("{}m", ms / 60_000),
+        ms if ms > 0 && ms % 1000 == 0 => format!("{}s", ms / 1000),
+        ms => format!("{ms}ms"),
+    }
 }
 
 pub fn dead_letter_queue(queue: &str) -> String {
@@ -62,6 +101,7 @@ impl Topology {
             dead_letter_exchange: cfg.dead_letter_exchange.clone(),
             queue_type: cfg.queue_type,
             queues: config.bound_queues(),
+            retry_tiers: config.consumer.retry_delays().tiers(),
         }
     }
 
@@ -199,12 +239,20 @@ impl Topology {
                 q.bindings.join(", ")
             ));
 
-            let retry = retry_queue(&q.name);
-            declare(retry.clone(), self.dead_letter_args("", &q.name)).await?;
-            report.push(format!(
-                "queue {retry} ({kind}) → {} after each message's delay",
-                q.name
-            ));
+            for delay in &self.retry_tiers {
+                let retry = retry_queue(&q.name, *delay);
+                let mut args = self.dead_letter_args("", &q.name);
+                args.insert(
+                    "x-message-ttl".into(),
+                    AMQPValue::LongLongInt(delay.as_millis() as i64),
+                );
+                declare(retry.clone(), args).await?;
+                report.push(format!(
+                    "queue {retry} ({kind}) → {} after {}",
+                    q.name,
+                    humantime::format_duration(*delay)
+                ));
+            }
 
             let dlq = dead_letter_queue(&q.name);
             declare(dlq.clone(), self.base_args()).await?;
@@ -225,6 +273,82 @@ impl Topology {
         }
         let _ = channel.close(200, "topology applied".into()).await;
         Ok(report)
+    }
+}
+
+/// What [`Topology::retire`] did with a retry queue no longer configured.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Retired {
+    pub queue: String,
+    /// Deleted (it was empty); else kept, holding `messages`.
+    pub removed: bool,
+    pub messages: u64,
+}
+
+impl Retired {
+    pub fn text(&self, work_queue: &str) -> String {
+        if self.removed {
+            format!(
+                "removed queue {} (no longer a retry queue; it was empty)",
+                self.queue
+            )
+        } else {
+            format!(
+                "queue {} is no longer a retry queue but still holds {} message(s), on their way \
+                 back to {work_queue} — run `outboxctl topology apply` again once it is empty \
+                 to remove it",
+                self.queue, self.messages
+            )
+        }
+    }
+}
+
+impl Topology {
+    /// Remove the retry queues a queue no longer has — the single
+    /// `<queue>.retry` of earlier versions, tiers of delays no longer
+    /// configured — when they are empty; keep (and report) the others, whose
+    /// messages still go back to their work queue as they expire. Run this
+    /// once every consumer runs a version with the same tiers: an older
+    /// consumer still sends its retries to the old queue.
+    pub async fn retire(&self, broker: &Broker) -> Result<Vec<(String, Retired)>, BrokerError> {
+        let mut out = Vec::new();
+        let ladder = crate::config::RetryDelays::ladder();
+        for q in &self.queues {
+            let current = retry_queues(&q.name, &self.retry_tiers);
+            let candidates = std::iter::once(legacy_retry_queue(&q.name))
+                .chain(ladder.iter().map(|d| retry_queue(&q.name, *d)))
+                .filter(|n| !current.contains(n));
+            for name in candidates {
+                let Some(stats) = broker.queue_stats(&name).await? else {
+                    continue;
+                };
+                let removed = stats.ready == 0 && {
+                    let channel = broker.channel().await?;
+                    // Quorum queues refuse `if_empty` (a connection error);
+                    // for them the check above is the guard, which is why
+                    // this runs only once no older consumer sends retries.
+                    let delete = channel.queue_delete(
+                        ShortString::from(name.as_str()),
+                        QueueDeleteOptions {
+                            if_empty: self.queue_type == QueueType::Classic,
+                            ..QueueDeleteOptions::default()
+                        },
+                    );
+                    let deleted = broker.request("delete a retired retry queue", delete).await;
+                    let _ = channel.close(200, "retired".into()).await;
+                    deleted.is_ok()
+                };
+                out.push((
+                    q.name.clone(),
+                    Retired {
+                        queue: name,
+                        removed,
+                        messages: stats.ready,
+                    },
+                ));
+            }
+        }
+        Ok(out)
     }
 }
 

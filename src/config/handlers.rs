@@ -65,9 +65,81 @@ pub struct SqlSpec {
 pub struct HttpSpec {
     /// Where to POST the payload.
     pub url: SecretUrl,
-    /// HMAC-SHA256 key for the `Outbox-Signature` header.
+    /// How a request is signed with `secret`; unset means the scheme of
+    /// earlier versions (Stripe's, see [`Signature::Stripe`]), with a warning.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub secret: Option<Secret>,
+    pub signature: Option<Signature>,
+    /// The HMAC-SHA256 key, or several during a key rotation (each request
+    /// then carries a signature by each).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<Secrets>,
+}
+
+/// A webhook signature scheme.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Signature {
+    /// standardwebhooks.com: `webhook-id`, `webhook-timestamp` and
+    /// `webhook-signature: v1,<base64 HMAC of "id.timestamp.body">`, keyed
+    /// by the bytes a `whsec_<base64>` secret encodes — what Svix, Zapier,
+    /// Twilio, Supabase and the `standardwebhooks` libraries verify.
+    StandardWebhooks,
+    /// Stripe's: `Stripe-Signature: t=<unix>,v1=<hex HMAC of "t.body">`,
+    /// keyed by the secret string as written; also sent as
+    /// `Outbox-Signature`, the header earlier versions used.
+    Stripe,
+}
+
+impl Signature {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::StandardWebhooks => "standard-webhooks",
+            Self::Stripe => "stripe",
+        }
+    }
+}
+
+/// `secret = "…"` or `secret = ["new…", "old…"]`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Secrets {
+    One(Secret),
+    Many(Vec<Secret>),
+}
+
+impl Secrets {
+    pub fn all(&self) -> &[Secret] {
+        match self {
+            Self::One(s) => std::slice::from_ref(s),
+            Self::Many(v) => v,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Secrets {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Secrets;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a secret string, or a list of them during a key rotation")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Secrets, E> {
+                Ok(Secrets::One(Secret::new(v)))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<Secrets, A::Error> {
+                let mut all = Vec::new();
+                while let Some(s) = a.next_element::<String>()? {
+                    all.push(Secret::new(s));
+                }
+                Ok(Secrets::Many(all))
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
 }
 
 /// `kind = "exec"`.
@@ -152,7 +224,7 @@ pub const KINDS: &[Kind] = &[
     },
     Kind {
         name: "http",
-        fields: &["url", "secret"],
+        fields: &["url", "signature", "secret"],
         example: "url = \"https://billing.internal/hooks\"",
     },
     Kind {
@@ -196,15 +268,20 @@ impl HandlerSpec {
         }
     }
 
-    /// Whether it signs what it sends.
-    pub fn signs(&self) -> bool {
-        matches!(
-            self,
-            Self::Http(HttpSpec {
-                secret: Some(_),
-                ..
-            })
-        )
+    /// The scheme it signs what it sends with, if it does.
+    pub fn signature(&self) -> Option<Signature> {
+        match self {
+            Self::Http(h) => h.scheme(),
+            _ => None,
+        }
+    }
+
+    /// What the operator should change though it works, if anything.
+    pub fn advice(&self) -> Option<String> {
+        match self {
+            Self::Http(h) => h.advice(),
+            _ => None,
+        }
     }
 
     /// The secrets it holds, to be masked wherever they would be printed.
@@ -214,7 +291,12 @@ impl HandlerSpec {
                 .url
                 .passwords()
                 .into_iter()
-                .chain(h.secret.iter().map(|s| s.expose().to_string()))
+                .chain(
+                    h.secret
+                        .iter()
+                        .flat_map(Secrets::all)
+                        .map(|s| s.expose().to_string()),
+                )
                 .collect(),
             _ => Vec::new(),
         }
@@ -225,8 +307,13 @@ impl HandlerSpec {
     pub(super) fn expose_in(&self, entry: &mut toml::Value) {
         if let Self::Http(h) = self {
             entry["url"] = toml::Value::String(h.url.expose().into());
-            if let Some(secret) = &h.secret {
-                entry["secret"] = toml::Value::String(secret.expose().into());
+            let clear = |s: &Secret| toml::Value::String(s.expose().into());
+            match &h.secret {
+                Some(Secrets::One(s)) => entry["secret"] = clear(s),
+                Some(Secrets::Many(all)) => {
+                    entry["secret"] = toml::Value::Array(all.iter().map(clear).collect());
+                }
+                None => {}
             }
         }
     }
@@ -256,14 +343,7 @@ impl HandlerSpec {
                         ));
                     }
                 }
-                if h.secret.as_ref().is_some_and(|s| s.expose().len() < 16) {
-                    return Err(
-                        "secret must be at least 16 characters — generate one, e.g. \
-                                `openssl rand -hex 32`"
-                            .into(),
-                    );
-                }
-                Ok(())
+                h.check_signing()
             }
             Self::Exec(e) if e.command.first().is_none_or(|p| p.trim().is_empty()) => Err(format!(
                 "kind = \"exec\" needs a command, e.g. {}",
@@ -272,6 +352,86 @@ impl HandlerSpec {
             _ => Ok(()),
         }
     }
+}
+
+impl HttpSpec {
+    /// The scheme requests are signed with, if any.
+    pub fn scheme(&self) -> Option<Signature> {
+        self.secret
+            .as_ref()
+            .map(|_| self.signature.unwrap_or(Signature::Stripe))
+    }
+
+    /// What an operator should change, though it works: a secret without a
+    /// `signature` signs as earlier versions did.
+    pub fn advice(&self) -> Option<String> {
+        (self.secret.is_some() && self.signature.is_none()).then(|| {
+            "signature is not set, so requests are signed as by earlier versions (Stripe's \
+             scheme, headers Stripe-Signature and Outbox-Signature) — set signature = \
+             \"standard-webhooks\" (secret whsec_<base64>; what Svix, Zapier, Twilio, Supabase \
+             and the standardwebhooks libraries verify), or signature = \"stripe\" to keep \
+             this scheme"
+                .to_string()
+        })
+    }
+
+    fn check_signing(&self) -> Result<(), String> {
+        const GENERATE: &str = "generate one: echo \"whsec_$(openssl rand -base64 32)\"";
+        let secrets = self.secret.as_ref().map_or(&[][..], Secrets::all);
+        if let (Some(scheme), None) = (self.signature, &self.secret) {
+            return Err(format!(
+                "signature = \"{}\" needs a secret to sign with — {GENERATE}",
+                scheme.as_str()
+            ));
+        }
+        if self.secret.is_some() && secrets.is_empty() {
+            return Err(format!(
+                "secret is an empty list — give at least one; {GENERATE}"
+            ));
+        }
+        for (i, s) in secrets.iter().enumerate() {
+            let which = if secrets.len() > 1 {
+                format!("secret #{}", i + 1)
+            } else {
+                "secret".to_string()
+            };
+            match self.scheme() {
+                Some(Signature::StandardWebhooks) => {
+                    if let Err(e) = standard_webhooks_key(s.expose()) {
+                        return Err(format!(
+                            "{which} is not a Standard Webhooks secret: {e} — {GENERATE}"
+                        ));
+                    }
+                }
+                _ if s.expose().len() < 16 => {
+                    return Err(format!(
+                        "{which} must be at least 16 characters — {GENERATE}"
+                    ));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The key a Standard Webhooks secret encodes: the bytes of the base64 after
+/// `whsec_`, 24 to 64 of them (the specification's bounds).
+pub fn standard_webhooks_key(secret: &str) -> Result<Vec<u8>, String> {
+    use base64::Engine;
+    let encoded = secret
+        .strip_prefix("whsec_")
+        .ok_or("it must start with whsec_")?;
+    let key = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .map_err(|e| format!("what follows whsec_ is not base64 ({e})"))?;
+    if !(24..=64).contains(&key.len()) {
+        return Err(format!(
+            "it encodes {} bytes; a key has 24 to 64",
+            key.len()
+        ));
+    }
+    Ok(key)
 }
 
 impl HandlerConfig {
@@ -310,6 +470,7 @@ impl HandlerConfig {
             topics,
             HandlerSpec::Http(HttpSpec {
                 url: SecretUrl::new(url),
+                signature: None,
                 secret: None,
             }),
         )
@@ -488,12 +649,78 @@ mod tests {
     }
 
     #[test]
+    fn a_webhook_signature_needs_a_secret_of_its_scheme() {
+        let http = |rest: &str| {
+            read(&format!(
+                "name = 'h'\ntopics = ['x']\nkind = 'http'\nurl = 'https://h/x'\n{rest}"
+            ))
+            .map(|h| match h.spec {
+                HandlerSpec::Http(spec) => spec,
+                _ => unreachable!(),
+            })
+        };
+        let key = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+        let rotated = http(&format!(
+            "signature = 'standard-webhooks'\nsecret = ['{key}', 'whsec_{}']",
+            "A".repeat(32)
+        ))
+        .unwrap();
+        assert_eq!(rotated.scheme(), Some(Signature::StandardWebhooks));
+        assert_eq!(rotated.secret.as_ref().unwrap().all().len(), 2);
+        assert_eq!(rotated.advice(), None);
+        rotated.check_signing().unwrap();
+        assert_eq!(standard_webhooks_key(key).unwrap().len(), 24);
+
+        let legacy = http("secret = '0123456789abcdef'").unwrap();
+        assert_eq!(legacy.scheme(), Some(Signature::Stripe));
+        legacy.check_signing().unwrap();
+        assert!(legacy.advice().unwrap().contains("standard-webhooks"));
+        assert_eq!(http("").unwrap().scheme(), None);
+
+        for (rest, says) in [
+            ("signature = 'standard-webhooks'", "needs a secret"),
+            (
+                "signature = 'standard-webhooks'\nsecret = 'hunter2hunter2hunter2'",
+                "whsec_",
+            ),
+            (
+                "signature = 'standard-webhooks'\nsecret = 'whsec_!!!'",
+                "not base64",
+            ),
+            (
+                "signature = 'standard-webhooks'\nsecret = 'whsec_AAAA'",
+                "3 bytes",
+            ),
+            ("signature = 'stripe'\nsecret = []", "empty list"),
+            (
+                "signature = 'stripe'\nsecret = ['0123456789abcdef', 'short']",
+                "secret #2",
+            ),
+        ] {
+            let e = http(rest).unwrap().check_signing().unwrap_err();
+            assert!(
+                e.contains(says) && e.contains("openssl rand"),
+                "{rest}: {e}"
+            );
+            assert!(!e.contains("hunter2"), "{e}");
+        }
+        let e = http("signature = 'hmac'\nsecret = '0123456789abcdef'").unwrap_err();
+        assert!(
+            e.contains("standard-webhooks") && e.contains("stripe"),
+            "{e}"
+        );
+        let e = http("secret = 3").unwrap_err();
+        assert!(e.contains("list of them"), "{e}");
+    }
+
+    #[test]
     fn the_kinds_table_names_every_field_of_every_kind() {
         // Serialising one handler of each kind shows exactly the fields
         // KINDS lists for it (besides the common ones).
         let mut signed = HandlerConfig::http("h", &["x"], "https://h/x");
         if let HandlerSpec::Http(h) = &mut signed.spec {
-            h.secret = Some(Secret::new("0123456789abcdef"));
+            h.signature = Some(Signature::Stripe);
+            h.secret = Some(Secrets::One(Secret::new("0123456789abcdef")));
         }
         for h in [
             HandlerConfig::sql("s", &["x"], "SELECT 1"),

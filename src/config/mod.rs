@@ -19,7 +19,8 @@ mod validate;
 
 pub use crate::secret::{Secret, SecretUrl};
 pub use handlers::{
-    Builtin, BuiltinSpec, ExecSpec, HandlerConfig, HandlerSpec, HttpSpec, KINDS, SqlSpec,
+    Builtin, BuiltinSpec, ExecSpec, HandlerConfig, HandlerSpec, HttpSpec, KINDS, Secrets,
+    Signature, SqlSpec, standard_webhooks_key,
 };
 pub use origin::{CONFIG_ENV, ConfigError, DEFAULT_FILE, ENV_PREFIX, Source, env_name};
 pub use resolve::{Inputs, Resolved, Setting, resolve, settings};

@@ -266,10 +266,92 @@ pub struct ConsumerConfig {
     /// Wait before a failed message is delivered again.
     #[serde(with = "humantime_serde")]
     pub retry_delay: Duration,
+    /// Longest wait a handler's `Retry-After` gets; a longer one is cut to
+    /// this (and logged once).
+    #[serde(with = "humantime_serde")]
+    pub max_retry_after: Duration,
     /// Dead-letter messages of topics without a handler instead of recording them.
     pub reject_unknown_topics: bool,
     /// Declare the topology on start.
     pub apply_topology: bool,
+}
+
+/// Delays a retry queue may have between `consumer.retry_delay` and
+/// `consumer.max_retry_after`.
+const RETRY_LADDER: [u64; 13] = [
+    1,
+    5,
+    30,
+    60,
+    120,
+    300,
+    600,
+    1800,
+    3600,
+    3 * 3600,
+    6 * 3600,
+    12 * 3600,
+    24 * 3600,
+];
+
+/// How long failed messages wait: `consumer.retry_delay` and
+/// `consumer.max_retry_after`, and the retry queues they make.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryDelays {
+    pub retry_delay: Duration,
+    pub max_retry_after: Duration,
+}
+
+impl RetryDelays {
+    /// Every delay of the fixed ladder (to find retry queues no longer used).
+    pub fn ladder() -> Vec<Duration> {
+        RETRY_LADDER
+            .iter()
+            .map(|s| Duration::from_secs(*s))
+            .collect()
+    }
+
+    /// The delays of the retry queues, shortest first: `retry_delay`, the
+    /// steps of a fixed ladder (1s 5s 30s 1m 2m 5m 10m 30m 1h …) between it
+    /// and `max_retry_after`, and `max_retry_after`. Each queue holds
+    /// messages of one delay, so none waits behind a longer one; a failed
+    /// message goes to the shortest that is at least its delay.
+    pub fn tiers(&self) -> Vec<Duration> {
+        let mut tiers = vec![self.retry_delay];
+        tiers.extend(
+            Self::ladder()
+                .into_iter()
+                .filter(|d| *d > self.retry_delay && *d < self.max_retry_after),
+        );
+        if self.max_retry_after > self.retry_delay {
+            tiers.push(self.max_retry_after);
+        }
+        tiers
+    }
+
+    /// The delay a failed message waits when its handler asked for `wanted`
+    /// (`None`: no wish, `retry_delay`): at least `retry_delay`, at most
+    /// `max_retry_after`, rounded up to a tier; and whether the wish was cut
+    /// to `max_retry_after`.
+    pub fn tier(&self, wanted: Option<Duration>) -> (Duration, bool) {
+        let wanted = wanted.unwrap_or(self.retry_delay);
+        let tiers = self.tiers();
+        let tier = tiers
+            .iter()
+            .copied()
+            .find(|t| *t >= wanted)
+            .unwrap_or_else(|| *tiers.last().expect("at least retry_delay"));
+        (tier, wanted > self.max_retry_after)
+    }
+}
+
+impl ConsumerConfig {
+    pub fn retry_delays(&self) -> RetryDelays {
+        RetryDelays {
+            retry_delay: self.retry_delay,
+            max_retry_after: self.max_retry_after,
+        }
+    }
 }
 
 impl Default for ConsumerConfig {
@@ -281,6 +363,7 @@ impl Default for ConsumerConfig {
             concurrency: 4,
             max_attempts: 5,
             retry_delay: Duration::from_secs(5),
+            max_retry_after: Duration::from_secs(300),
             reject_unknown_topics: false,
             apply_topology: true,
         }
@@ -554,6 +637,38 @@ mod tests {
     struct Sized {
         #[serde(with = "exact_size")]
         size: ByteSize,
+    }
+
+    #[test]
+    fn retry_tiers_keep_retry_delay_and_round_a_wish_up() {
+        let secs = Duration::from_secs;
+        let d = ConsumerConfig::default().retry_delays();
+        assert_eq!(d.tiers(), [5, 30, 60, 120, 300].map(secs));
+        assert_eq!(d.tier(None), (secs(5), false));
+        assert_eq!(d.tier(Some(secs(1))), (secs(5), false));
+        assert_eq!(d.tier(Some(secs(20))), (secs(30), false));
+        assert_eq!(d.tier(Some(secs(300))), (secs(300), false));
+        assert_eq!(d.tier(Some(secs(86400))), (secs(300), true));
+        let odd = RetryDelays {
+            retry_delay: Duration::from_millis(250),
+            max_retry_after: secs(45),
+        };
+        assert_eq!(
+            odd.tiers(),
+            [
+                Duration::from_millis(250),
+                secs(1),
+                secs(5),
+                secs(30),
+                secs(45)
+            ]
+        );
+        let flat = RetryDelays {
+            retry_delay: secs(10),
+            max_retry_after: secs(10),
+        };
+        assert_eq!(flat.tiers(), [secs(10)]);
+        assert_eq!(flat.tier(Some(secs(11))), (secs(10), true));
     }
 
     #[test]

@@ -136,9 +136,10 @@ impl Checks<'_> {
         for q in &c.broker.queues {
             check_name("broker.queues.name", &q.name, "")?;
             // The retry and dead-letter queues are named after the work queue.
-            if q.name.len() > 255 - ".retry".len() {
+            // (`<queue>.retry.<delay>`, the delay at most "86399999ms").
+            if q.name.len() > 255 - ".retry.86399999ms".len() {
                 return Err(err(format!(
-                    "broker.queues: queue name {:?} is too long — keep it under 250 bytes",
+                    "broker.queues: queue name {:?} is too long — keep it under 238 bytes",
                     q.name
                 )));
             }
@@ -210,6 +211,21 @@ impl Checks<'_> {
             1000,
         )?;
         self.nonzero("consumer.retry_delay", c.consumer.retry_delay)?;
+        if c.consumer.max_retry_after < c.consumer.retry_delay {
+            return Err(err(format!(
+                "consumer.max_retry_after ({}) is shorter than consumer.retry_delay ({}) — raise \
+                 it (default 5m) or lower retry_delay",
+                humantime::format_duration(c.consumer.max_retry_after),
+                humantime::format_duration(c.consumer.retry_delay)
+            )));
+        }
+        if c.consumer.max_retry_after > Duration::from_secs(24 * 3600) {
+            return Err(err(format!(
+                "consumer.max_retry_after ({}) is over a day — a wait that long belongs to a \
+                 saga time-out or a row scheduled for later; use at most 24h",
+                humantime::format_duration(c.consumer.max_retry_after)
+            )));
+        }
         // A relay publishing into a topology managed elsewhere needs no queue of
         // its own; `consume` says so when it has nothing to read.
         if c.broker.queues.is_empty() && c.consumer.queue.is_none() && c.relay.apply_topology {

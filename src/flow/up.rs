@@ -92,6 +92,7 @@ pub async fn run(config: &Config, shutdown: CancellationToken) -> anyhow::Result
             consume::Settings::for_queue(&sized, &q.name)
         };
         let handlers = Handlers::for_queue(&config, &settings.queue)?;
+        handlers.advise();
         let (settings, stop) = (Arc::new(settings), token.clone());
         tasks.spawn(supervise("consume", token.clone(), move || {
             let (settings, handlers, stop) = (settings.clone(), handlers.clone(), stop.clone());

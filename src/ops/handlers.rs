@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::Outcome;
 use crate::cli::{HandlersCommand, Output};
-use crate::config::{Config, HandlerConfig};
+use crate::config::{Config, HandlerConfig, Signature};
 use crate::output::{self, Column};
 
 /// One handler, as `--output json` prints it.
@@ -18,8 +18,10 @@ pub struct HandlerLine {
     /// The statement, the URL (password masked), the command line, or the
     /// built-in's name.
     pub target: String,
-    /// `http`: whether requests carry an `Outbox-Signature`.
+    /// `http`: whether requests are signed, and by which scheme
+    /// (`standard-webhooks` or `stripe`).
     pub signed: bool,
+    pub signature: Option<&'static str>,
     /// `http`, `exec`: the time-out and attempts in flight at once.
     pub timeout_seconds: Option<f64>,
     pub concurrency: Option<u32>,
@@ -49,7 +51,9 @@ pub fn command(config: &Config, cmd: HandlersCommand) -> anyhow::Result<Outcome>
                         (Some(s), Some(c)) => format!("{s}s × {c}"),
                         _ => "-".into(),
                     };
-                    let signed = if l.signed { " (signed)" } else { "" };
+                    let signed = l
+                        .signature
+                        .map_or(String::new(), |s| format!(" (signed: {s})"));
                     vec![
                         l.name.clone(),
                         l.queue.clone(),
@@ -86,7 +90,8 @@ fn line(config: &Config, h: &HandlerConfig) -> HandlerLine {
         kind: h.spec.kind(),
         topics: h.topics.clone(),
         target: h.spec.target(),
-        signed: h.spec.signs(),
+        signed: h.spec.signature().is_some(),
+        signature: h.spec.signature().map(Signature::as_str),
         timeout_seconds: outside.then_some(h.timeout.as_secs_f64()),
         concurrency: outside.then(|| h.concurrency.unwrap_or(config.consumer.concurrency)),
     }

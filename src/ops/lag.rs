@@ -45,7 +45,8 @@ pub struct OutboxFigures {
 #[derive(Debug, Clone, Serialize)]
 pub struct QueueFigures {
     pub name: String,
-    /// `work`, `retry` or `dead-letter`.
+    /// `work`, `retry` (a queue's retry queues together, named
+    /// `<queue>.retry.*`) or `dead-letter`.
     pub role: &'static str,
     pub ready: Option<u64>,
     /// Needs the management API; `null` when it cannot be reached.
@@ -113,14 +114,17 @@ pub async fn snapshot(config: &Config, pool: &PgPool) -> anyhow::Result<Snapshot
     let o = outbox::lag(pool).await?;
     let mut queues = Vec::new();
     let broker = Broker::connect(&config.broker, "outboxctl lag").await;
+    let tiers = config.consumer.retry_delays().tiers();
     for q in &config.broker.queues {
-        for (name, role) in [
-            (q.name.clone(), "work"),
-            (topology::retry_queue(&q.name), "retry"),
-            (topology::dead_letter_queue(&q.name), "dead-letter"),
-        ] {
-            queues.push(queue_figures(config, broker.as_ref().ok(), name, role).await);
+        let b = broker.as_ref().ok();
+        queues.push(queue_figures(config, b, q.name.clone(), "work").await);
+        let mut retry = Vec::new();
+        for name in topology::retry_queues(&q.name, &tiers) {
+            retry.push(queue_figures(config, b, name, "retry").await);
         }
+        queues.push(together(topology::retry_queues_pattern(&q.name), retry));
+        let dlq = topology::dead_letter_queue(&q.name);
+        queues.push(queue_figures(config, b, dlq, "dead-letter").await);
     }
     if let Ok(b) = &broker {
         b.close().await;
@@ -140,6 +144,22 @@ pub async fn snapshot(config: &Config, pool: &PgPool) -> anyhow::Result<Snapshot
         queues,
         broker_error,
     })
+}
+
+/// Queues of one role as one line, under `name`: their figures added up
+/// (unknown when any is), the first note.
+fn together(name: String, parts: Vec<QueueFigures>) -> QueueFigures {
+    let sum = |f: fn(&QueueFigures) -> Option<u64>| {
+        parts.iter().map(f).try_fold(0u64, |acc, x| Some(acc + x?))
+    };
+    QueueFigures {
+        role: parts.first().map_or("retry", |p| p.role),
+        ready: sum(|p| p.ready),
+        unacked: sum(|p| p.unacked),
+        consumers: sum(|p| p.consumers),
+        note: parts.iter().find_map(|p| p.note.clone()),
+        name,
+    }
 }
 
 async fn queue_figures(

@@ -47,20 +47,37 @@ pub async fn migrate(config: &Config, format: Output) -> anyhow::Result<Outcome>
 /// Declare the exchanges and queues from `[broker]`.
 pub async fn topology_apply(config: &Config, format: Output) -> anyhow::Result<Outcome> {
     let broker = Broker::connect(&config.broker, "outboxctl topology").await?;
-    let declared = broker.apply_topology(&Topology::from_config(config)).await;
+    let topology = Topology::from_config(config);
+    let declared = broker.apply_topology(&topology).await;
+    let retired = match &declared {
+        Ok(_) => topology.retire(&broker).await,
+        Err(_) => Ok(Vec::new()),
+    };
     broker.close().await;
-    let declared = declared?;
+    let (declared, retired) = (declared?, retired?);
     let unrouted = config.unrouted_topics();
     if format == Output::Json {
         let unrouted: Vec<_> = unrouted
             .iter()
             .map(|(topic, by)| serde_json::json!({ "topic": topic, "published_by": by }))
             .collect();
-        output::json_line(&serde_json::json!({ "declared": declared, "unrouted": unrouted }))?;
+        let retired: Vec<_> = retired.iter().map(|(_, r)| r).collect();
+        output::json_line(&serde_json::json!({
+            "declared": declared,
+            "retired": retired,
+            "unrouted": unrouted,
+        }))?;
         return Ok(Outcome::Success);
     }
     for line in declared {
         output::line(format!("declared {line}"))?;
+    }
+    for (work, r) in &retired {
+        if r.removed {
+            output::line(r.text(work))?;
+        } else {
+            eprintln!("outboxctl: warning: {}", r.text(work));
+        }
     }
     for (topic, by) in &unrouted {
         eprintln!("outboxctl: warning: {}", unrouted_text(topic, by));
@@ -211,7 +228,10 @@ pub async fn config_check(resolved: &Resolved, format: Output) -> anyhow::Result
                     "not checked: the database is unreachable".into(),
                 ),
                 Some(pool) => match route.check(pool).await {
-                    Ok(detail) => add("handler", target, Verdict::Ok, detail),
+                    Ok(detail) => match &route.advice {
+                        Some(advice) => add("handler", target, Verdict::Warn, advice.clone()),
+                        None => add("handler", target, Verdict::Ok, detail),
+                    },
                     Err(message) => add("handler", target, Verdict::Failed, message),
                 },
             }
@@ -308,12 +328,46 @@ async fn check_broker(
     }
     let management = management::base_url(&config.broker).map_or("-".into(), |u| u.to_string());
     let mut management_ok = true;
+    let tiers = config.consumer.retry_delays().tiers();
     for q in config.bound_queues() {
-        let names = [
-            q.name.clone(),
-            topology::retry_queue(&q.name),
-            topology::dead_letter_queue(&q.name),
-        ];
+        let mut missing = Vec::new();
+        for (name, delay) in topology::retry_queues(&q.name, &tiers).iter().zip(&tiers) {
+            match broker.queue_stats(name).await {
+                Ok(Some(_)) => {}
+                Ok(None) => missing.push(topology::delay_label(*delay)),
+                Err(e) => missing.push(format!("{} ({e})", topology::delay_label(*delay))),
+            }
+        }
+        let labels: Vec<String> = tiers.iter().map(|d| topology::delay_label(*d)).collect();
+        add(
+            "topology",
+            format!("queue {}", topology::retry_queues_pattern(&q.name)),
+            if missing.is_empty() {
+                Verdict::Ok
+            } else {
+                Verdict::Failed
+            },
+            if missing.is_empty() {
+                format!("declared: {}", labels.join(", "))
+            } else {
+                format!("missing {} — {fix}", missing.join(", "))
+            },
+        );
+        let legacy = topology::legacy_retry_queue(&q.name);
+        if let Ok(Some(stats)) = broker.queue_stats(&legacy).await {
+            add(
+                "topology",
+                format!("queue {legacy}"),
+                Verdict::Warn,
+                format!(
+                    "the retry queue of earlier versions ({} message(s) in it, on their way back \
+                     to {}) — once every consumer runs this version, `outboxctl topology apply` \
+                     removes it when it is empty",
+                    stats.ready, q.name
+                ),
+            );
+        }
+        let names = [q.name.clone(), topology::dead_letter_queue(&q.name)];
         for name in names {
             match broker.queue_stats(&name).await {
                 Ok(Some(_)) => add(

@@ -40,7 +40,14 @@ impl From<sqlx::Error> for StatementError {
         match &e {
             sqlx::Error::Database(db) => {
                 let sqlstate = db.code().map(|c| c.to_string()).unwrap_or_default();
-                let message = one_line(db.message());
+                let mut message = one_line(db.message());
+                if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+                    for (label, text) in [("DETAIL", pg.detail()), ("HINT", pg.hint())] {
+                        if let Some(text) = text.filter(|t| !t.trim().is_empty()) {
+                            message.push_str(&format!(" — {label}: {}", bounded(&one_line(text))));
+                        }
+                    }
+                }
                 if sqlstate.starts_with("08")
                     || matches!(sqlstate.as_str(), "57P01" | "57P02" | "57P03")
                 {
@@ -52,6 +59,15 @@ impl From<sqlx::Error> for StatementError {
             sqlx::Error::Io(io) => Self::Unavailable(crate::model::describe_io(io)),
             other => Self::Unavailable(one_line(&other.to_string())),
         }
+    }
+}
+
+/// At most 300 characters of `s`, an ellipsis saying it was cut.
+fn bounded(s: &str) -> String {
+    const MAX: usize = 300;
+    match s.char_indices().nth(MAX) {
+        Some((at, _)) => format!("{}…", &s[..at]),
+        None => s.to_string(),
     }
 }
 

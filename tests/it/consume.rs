@@ -228,7 +228,7 @@ async fn a_handler_failing_twice_is_processed_once_after_two_delayed_retries(poo
     );
     // The attempt number travelled through the retry queue twice.
     assert_eq!(history(&env.pool, &message_id).await, vec![(3, false, 0)]);
-    assert_eq!(env.depth(&format!("{}.retry", env.queue())).await, 0);
+    assert_eq!(env.retry_depth(&env.queue()).await, 0);
 }
 
 #[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]

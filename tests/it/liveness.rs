@@ -230,7 +230,7 @@ async fn the_consumer_lives_through_resets_refusals_and_freezes_of_its_broker_co
             "{stuck_at} of {inserted} rows consumed, then nothing for a minute: outbox \
              pending {pending}, sent {sent}, dead {dead}; queue {} ready, retry {}, dlq {}\n{}",
             env.depth(&q).await,
-            env.depth(&format!("{q}.retry")).await,
+            env.retry_depth(&q).await,
             env.depth(&format!("{q}.dlq")).await,
             drain.log()
         );
@@ -308,7 +308,7 @@ async fn a_database_cut_or_refused_under_the_consumer_uses_no_attempt(pool: PgPo
         !log.contains("retrying later"),
         "a message went to the retry queue:\n{log}"
     );
-    assert_eq!(env.depth(&format!("{}.retry", env.queue())).await, 0);
+    assert_eq!(env.retry_depth(&env.queue()).await, 0);
 }
 
 #[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]

@@ -21,3 +21,4 @@ mod saga_safety;
 mod sagas;
 mod setup;
 mod support;
+mod webhooks;

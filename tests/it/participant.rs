@@ -22,18 +22,7 @@ use crate::support::*;
 
 /// The Python of the venv ./scripts/tools.sh installed pika into.
 fn python() -> PathBuf {
-    let out = Command::new("./scripts/tools-path.sh")
-        .arg("participant")
-        .output()
-        .expect("scripts/tools-path.sh runs");
-    let venv = String::from_utf8(out.stdout).unwrap();
-    let bin = Path::new(venv.trim()).join("bin/python");
-    assert!(
-        bin.exists(),
-        "{} is missing — run ./scripts/tools.sh (./scripts/test.sh does)",
-        bin.display()
-    );
-    bin
+    venv_python("participant")
 }
 
 /// The participant on `queue`, misbehaving as `chaos` says (CHAOS_TWICE,

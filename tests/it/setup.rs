@@ -79,7 +79,7 @@ async fn topology_apply_is_idempotent_and_reports_conflicts(pool: PgPool) {
             "{text}"
         );
         assert!(
-            text.contains(&format!("declared queue {}.work.retry", env.id)),
+            text.contains(&format!("declared queue {}.work.retry.100ms", env.id)),
             "{text}"
         );
         assert!(
@@ -387,4 +387,88 @@ fn a_bad_environment_value_is_the_same_error_under_every_subcommand() {
         "{}",
         errors[0]
     );
+}
+
+/// The single `<queue>.retry` of earlier versions: `topology apply` keeps it
+/// while a message is still on its way back (and says so), and removes it
+/// once it is empty; the message reached the work queue.
+#[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]
+async fn topology_apply_retires_the_old_retry_queue_once_it_is_empty(pool: PgPool) {
+    use lapin::options::BasicPublishOptions;
+    let env = TestEnv::new(pool, &["#"]);
+    let (queue, legacy) = (env.queue(), format!("{}.retry", env.queue()));
+    env.apply_topology().await;
+    // The old queue as earlier versions declared it, a retry waiting in it.
+    let conn = env.amqp().await;
+    let ch = conn.create_channel().await.unwrap();
+    let mut args = FieldTable::default();
+    args.insert(
+        "x-queue-type".into(),
+        AMQPValue::LongString("quorum".into()),
+    );
+    args.insert(
+        "x-dead-letter-exchange".into(),
+        AMQPValue::LongString("".into()),
+    );
+    args.insert(
+        "x-dead-letter-routing-key".into(),
+        AMQPValue::LongString(queue.as_str().into()),
+    );
+    ch.queue_declare(legacy.as_str().into(), QueueDeclareOptions::durable(), args)
+        .await
+        .unwrap();
+    ch.basic_publish(
+        "".into(),
+        legacy.as_str().into(),
+        BasicPublishOptions::default(),
+        b"{}",
+        lapin::BasicProperties::default().with_expiration("3000".into()),
+    )
+    .await
+    .unwrap();
+    wait_for("the retry in the old queue", || async {
+        (env.depth(&legacy).await == 1).then_some(())
+    })
+    .await;
+
+    let out = run(env.cmd().args(["topology", "apply"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!(
+            "queue {legacy} is no longer a retry queue but still holds 1 message(s), on their \
+             way back to {queue}"
+        )),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(env.depth(&legacy).await, 1, "kept with its message");
+    let check = run(env.cmd().args(["config", "check"]));
+    assert!(
+        stdout(&check).contains(&format!("queue {legacy}")),
+        "{}",
+        stdout(&check)
+    );
+
+    wait_for("the retry back in the work queue", || async {
+        (env.depth(&queue).await == 1).then_some(())
+    })
+    .await;
+    let out = run(env.cmd().args(["topology", "apply", "-o", "json"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report: Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(
+        report["retired"],
+        json!([{ "queue": legacy, "removed": true, "messages": 0 }])
+    );
+    let gone = ch
+        .queue_declare(
+            legacy.as_str().into(),
+            QueueDeclareOptions {
+                passive: true,
+                ..QueueDeclareOptions::default()
+            },
+            FieldTable::default(),
+        )
+        .await;
+    assert!(gone.is_err(), "{legacy} still exists");
 }

@@ -14,6 +14,7 @@ use lapin::options::{
     BasicAckOptions, BasicConsumeOptions, BasicQosOptions, QueueDeclareOptions, QueueDeleteOptions,
 };
 use lapin::types::FieldTable;
+use outboxctl::broker::topology;
 use outboxctl::config::{Config, HandlerConfig, QueueConfig, QueueType, SagaConfig, SecretUrl};
 use outboxctl::flow::relay::Settings;
 use sqlx::PgPool;
@@ -73,6 +74,8 @@ impl TestEnv {
         config.sagas = Vec::new();
         config.relay.interval = Duration::from_millis(200);
         config.consumer.retry_delay = Duration::from_millis(100);
+        // Retry queues of 100ms, 1s and 5s (a tier more for each ladder step).
+        config.consumer.max_retry_after = Duration::from_secs(5);
         config.relay.backoff_initial = Duration::from_millis(20);
         config.relay.backoff_max = Duration::from_millis(100);
         config.log.level = "warn".into();
@@ -199,6 +202,16 @@ impl TestEnv {
             .expect("no node of the test's broker.url answers")
     }
 
+    /// Ready messages in the retry queues of `queue`, all tiers together.
+    pub async fn retry_depth(&self, queue: &str) -> u32 {
+        let tiers = self.config.consumer.retry_delays().tiers();
+        let mut n = 0;
+        for q in topology::retry_queues(queue, &tiers) {
+            n += self.depth(&q).await;
+        }
+        n
+    }
+
     /// Ready messages in a queue.
     pub async fn depth(&self, queue: &str) -> u32 {
         let conn = self.amqp().await;
@@ -294,7 +307,9 @@ impl Drop for TestEnv {
         let mut queues: Vec<String> = Vec::new();
         // The configured queues, and the default one a test may have renamed.
         let names = self.config.broker.queues.iter().map(|q| q.name.clone());
+        let tiers = self.config.consumer.retry_delays().tiers();
         for name in names.chain([format!("{}.work", self.id)]) {
+            queues.extend(topology::retry_queues(&name, &tiers));
             queues.extend([format!("{name}.retry"), format!("{name}.dlq"), name]);
         }
         queues.push(format!("{}.extra", self.id));
@@ -743,6 +758,69 @@ impl TestEnv {
             .unwrap();
         broker.close().await;
     }
+}
+
+/// Wait until the consumers recorded `n` messages.
+pub async fn wait_consumed(env: &TestEnv, n: i64) {
+    wait_for(&format!("{n} messages consumed"), || async {
+        let seen: i64 = sqlx::query_scalar("SELECT count(*) FROM consumed_messages")
+            .fetch_one(&env.pool)
+            .await
+            .unwrap();
+        (seen == n).then_some(())
+    })
+    .await;
+}
+
+/// Serve `app` on a free port of 127.0.0.1 in the background; its `/hook` URL.
+pub async fn serve_hook(app: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
+
+/// The python of the venv ./scripts/tools.sh made for `tool`
+/// (scripts/tools-path.sh names it).
+pub fn venv_python(tool: &str) -> PathBuf {
+    let out = Command::new("./scripts/tools-path.sh")
+        .arg(tool)
+        .output()
+        .expect("scripts/tools-path.sh runs");
+    let venv = String::from_utf8(out.stdout).unwrap();
+    let bin = std::path::Path::new(venv.trim()).join("bin/python");
+    assert!(
+        bin.exists(),
+        "{} is missing — run ./scripts/tools.sh (./scripts/test.sh does)",
+        bin.display()
+    );
+    bin
+}
+
+/// The first `n` dead letters of the test's queue: (message id, death reason).
+pub async fn dead_letters(env: &TestEnv, n: usize) -> Vec<(String, String)> {
+    let dlq = format!("{}.dlq", env.queue());
+    wait_for("the dead letters", || async {
+        (env.depth(&dlq).await as usize >= n).then_some(())
+    })
+    .await;
+    env.take(&dlq, n)
+        .await
+        .iter()
+        .map(|d| {
+            let id = d.properties.message_id().as_ref().unwrap().to_string();
+            let reason = match d
+                .properties
+                .headers()
+                .as_ref()
+                .and_then(|h| h.inner().get("x-outbox-death-reason"))
+            {
+                Some(lapin::types::AMQPValue::LongString(s)) => s.to_string(),
+                other => panic!("no death reason: {other:?}"),
+            };
+            (id, reason)
+        })
+        .collect()
 }
 
 /// The RabbitMQ management API of the shared broker, as `guest` (an

@@ -85,6 +85,7 @@ pub async fn command(config: &Config, shutdown: CancellationToken) -> anyhow::Re
     MetricsEndpoint::around(config, &shutdown.clone(), async {
         let settings = Settings::from_config(config)?;
         let handlers = Handlers::for_queue(config, &settings.queue)?;
+        handlers.advise();
         Ok(run(&settings, handlers, shutdown).await?)
     })
     .await?;

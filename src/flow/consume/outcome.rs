@@ -4,7 +4,7 @@
 //! saga it belongs to heard of the failure); when its copy cannot be made,
 //! it goes back to its queue.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -17,6 +17,10 @@ use crate::broker::{BrokerError, Delivery};
 use crate::flow::handlers::{HandlerError, Route};
 use crate::model::MessageId;
 use crate::store::{self, StoreError, inbox};
+
+/// Whether a `Retry-After` cut to `consumer.max_retry_after` was logged
+/// (once per process).
+static CUT_LOGGED: AtomicBool = AtomicBool::new(false);
 
 impl Consumer {
     /// One message in a transaction of its own, after its calls out (`ran`).
@@ -82,7 +86,8 @@ impl Consumer {
         Ok(())
     }
 
-    /// Rolled back: retry later, or dead-letter.
+    /// Rolled back: retry later (in the retry queue of the delay), or
+    /// dead-letter.
     pub(super) async fn failed(
         &self,
         ctx: &Ctx<'_>,
@@ -104,10 +109,18 @@ impl Consumer {
                     .await;
             }
             HandlerError::RetryAfter(reason, after) => {
-                (reason, after.max(self.settings.retry_delay))
+                let (delay, cut) = self.settings.retry.tier(Some(after));
+                if cut && !CUT_LOGGED.swap(true, Ordering::Relaxed) {
+                    warn!(message_id = %message.message_id, asked = ?after, waits = ?delay,
+                        "a handler asked to retry after {} — longer than consumer.max_retry_after, \
+                         so it waits {}; raise consumer.max_retry_after to honour longer waits \
+                         (logged once)",
+                        humantime::format_duration(after), humantime::format_duration(delay));
+                }
+                (reason, delay)
             }
             HandlerError::Retry(reason) | HandlerError::Unavailable(reason) => {
-                (reason, self.settings.retry_delay)
+                (reason, self.settings.retry.tier(None).0)
             }
         };
         if attempt >= self.settings.max_attempts {

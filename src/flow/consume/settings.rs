@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use crate::broker::{BrokerError, Topology};
-use crate::config::{BrokerConfig, Config, DatabaseConfig, WatchdogConfig};
+use crate::config::{BrokerConfig, Config, DatabaseConfig, RetryDelays, WatchdogConfig};
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -21,7 +21,8 @@ pub struct Settings {
     /// Lanes processing messages at once (a key's messages share one).
     pub lanes: u32,
     pub max_attempts: u32,
-    pub retry_delay: Duration,
+    /// How long failed messages wait, and the retry queues they wait in.
+    pub retry: RetryDelays,
     /// Dead-letter messages of topics no handler serves.
     pub reject_unknown_topics: bool,
     /// Declared on every (re)connection, when it declares any.
@@ -73,7 +74,7 @@ impl Settings {
             prefetch: config.consumer.prefetch,
             lanes,
             max_attempts: config.consumer.max_attempts,
-            retry_delay: config.consumer.retry_delay,
+            retry: config.consumer.retry_delays(),
             reject_unknown_topics: config.consumer.reject_unknown_topics,
             topology: config
                 .consumer

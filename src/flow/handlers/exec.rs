@@ -7,7 +7,7 @@
 //!
 //! Exit 0: done (a JSON object on stdout is the output). 75 (`EX_TEMPFAIL`)
 //! or a signal: retried later. Anything else: dead-lettered with the end of
-//! stderr. Past the time-out the whole process group is killed, children
+//! stderr (of stdout when stderr is empty). Past the time-out the whole process group is killed, children
 //! included, and the message is retried.
 
 use std::path::{Path, PathBuf};
@@ -108,6 +108,23 @@ async fn read_up_to(mut from: impl AsyncRead + Unpin, max: usize, keep_tail: boo
     out
 }
 
+/// What a failed command said: the end of its stderr, else of its stdout
+/// (tools such as jq explain themselves there), else that it said nothing.
+fn said(stderr: &[u8], stdout: &[u8]) -> String {
+    let tail = |b: &[u8]| {
+        let text = String::from_utf8_lossy(&b[b.len().saturating_sub(STDERR_TAIL)..]);
+        text.trim().to_string()
+    };
+    let err = tail(stderr);
+    if !err.is_empty() {
+        return err;
+    }
+    match tail(stdout) {
+        out if out.is_empty() => "(no output on stderr or stdout)".to_string(),
+        out => format!("(no stderr; stdout ends) {out}"),
+    }
+}
+
 impl Call for Command {
     fn call<'a>(&'a self, m: &'a Message) -> HandlerFuture<'a> {
         Box::pin(async move {
@@ -171,12 +188,7 @@ impl Call for Command {
                 .map_err(|e| HandlerError::Retry(format!("waiting for {}: {e}", self.program)))?;
             // The command is done; what it left running in its group is not ours to keep.
             group.kill();
-            let stderr = String::from_utf8_lossy(&err).trim().to_string();
-            let stderr = if stderr.is_empty() {
-                "(no stderr)".to_string()
-            } else {
-                stderr
-            };
+            let stderr = said(&err, &out);
             match status.code() {
                 Some(0) => Ok(Done {
                     output: serde_json::from_slice(&out).ok(),
@@ -217,5 +229,26 @@ impl Call for Command {
                 )),
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::said;
+
+    #[test]
+    fn a_failure_says_stderr_else_the_end_of_stdout() {
+        assert_eq!(said(b"  boom\n", b"ignored"), "boom");
+        assert_eq!(
+            said(
+                b"",
+                b"jq: error (at <stdin>:0): Cannot index number with \"id\"\n"
+            ),
+            "(no stderr; stdout ends) jq: error (at <stdin>:0): Cannot index number with \"id\""
+        );
+        let long = format!("{}END", "x".repeat(5000));
+        let r = said(b"\n", long.as_bytes());
+        assert!(r.ends_with("END") && r.len() < 1100, "{r}");
+        assert_eq!(said(b"", b" \n"), "(no output on stderr or stdout)");
     }
 }

@@ -1,9 +1,11 @@
 //! `kind = "http"`: a webhook. The payload is POSTed as it arrived, with
 //! `Idempotency-Key: <message id>` (the same on every redelivery), the
-//! topic, the attempt and the trace context, and — when a secret is set —
-//! `Outbox-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`,
-//! the scheme webhook receivers already verify. At least once: a receiver
-//! that saw the key before answers as it did then.
+//! topic, the attempt, the trace context, the row's own headers (each as
+//! `Outbox-Header-<name>`) and — when a secret is set — a signature by the
+//! configured scheme ([`Signature`]): Standard Webhooks' `webhook-id`,
+//! `webhook-timestamp` and `webhook-signature`, or Stripe's
+//! `Stripe-Signature` (also as `Outbox-Signature`). At least once: a
+//! receiver that saw the key before answers as it did then.
 //!
 //! 2xx: done. 408, 429 (after its `Retry-After`), 5xx, a time-out or a
 //! connection error: retried later. Any other status: dead-lettered with the
@@ -12,23 +14,31 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use base64::Engine;
 use hmac::{Hmac, KeyInit, Mac};
 use reqwest::StatusCode;
-use reqwest::header::{CONTENT_TYPE, HeaderMap, RETRY_AFTER};
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
 use sha2::Sha256;
 use tokio::sync::Semaphore;
 
 use super::handler::{Call, HandlerError, HandlerFuture, Limits, Message};
-use crate::config::{HttpSpec, Secret, SecretUrl};
+use crate::config::{HttpSpec, SecretUrl, Signature, standard_webhooks_key};
 
-pub const SIGNATURE_HEADER: &str = "Outbox-Signature";
+/// The prefix a row's own headers are forwarded under.
+pub const HEADER_PREFIX: &str = "Outbox-Header-";
 
 pub struct Webhook {
     url: SecretUrl,
-    secret: Option<Secret>,
+    signer: Option<Signer>,
     client: reqwest::Client,
     timeout: Duration,
     permits: Arc<Semaphore>,
+}
+
+/// A scheme and its keys (several during a rotation: one signature each).
+struct Signer {
+    scheme: Signature,
+    keys: Vec<Vec<u8>>,
 }
 
 impl Webhook {
@@ -41,9 +51,23 @@ impl Webhook {
             .user_agent(concat!("outboxctl/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| format!("cannot build an HTTP client: {e}"))?;
+        let signer = match (spec.scheme(), &spec.secret) {
+            (Some(scheme), Some(secrets)) => Some(Signer {
+                scheme,
+                keys: secrets
+                    .all()
+                    .iter()
+                    .map(|s| match scheme {
+                        Signature::StandardWebhooks => standard_webhooks_key(s.expose()),
+                        Signature::Stripe => Ok(s.expose().as_bytes().to_vec()),
+                    })
+                    .collect::<Result<_, _>>()?,
+            }),
+            _ => None,
+        };
         Ok(Self {
             url: spec.url.clone(),
-            secret: spec.secret.clone(),
+            signer,
             client,
             timeout: limits.timeout,
             permits: Arc::new(Semaphore::new(limits.concurrency.max(1))),
@@ -51,16 +75,107 @@ impl Webhook {
     }
 }
 
-/// `t=<timestamp>,v1=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>`.
-pub fn signature(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes a key of any size");
-    mac.update(timestamp.to_string().as_bytes());
-    mac.update(b".");
-    mac.update(body);
-    format!(
-        "t={timestamp},v1={}",
-        hex::encode(mac.finalize().into_bytes())
-    )
+fn hmac(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes a key of any size");
+    for p in parts {
+        mac.update(p);
+    }
+    mac.finalize().into_bytes().to_vec()
+}
+
+/// Stripe's `t=<timestamp>,v1=<hex HMAC-SHA256(key, "<timestamp>.<body>")>`,
+/// one `v1` per key.
+pub fn stripe_signature(keys: &[Vec<u8>], timestamp: i64, body: &[u8]) -> String {
+    let t = timestamp.to_string();
+    let mut out = format!("t={t}");
+    for key in keys {
+        out.push_str(",v1=");
+        out.push_str(&hex::encode(hmac(key, &[t.as_bytes(), b".", body])));
+    }
+    out
+}
+
+/// Standard Webhooks' `v1,<base64 HMAC-SHA256(key, "<id>.<timestamp>.<body>")>`,
+/// space-separated, one per key.
+pub fn standard_signature(keys: &[Vec<u8>], id: &str, timestamp: i64, body: &[u8]) -> String {
+    let t = timestamp.to_string();
+    keys.iter()
+        .map(|key| {
+            let mac = hmac(key, &[id.as_bytes(), b".", t.as_bytes(), b".", body]);
+            format!(
+                "v1,{}",
+                base64::engine::general_purpose::STANDARD.encode(mac)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+impl Signer {
+    fn headers(&self, id: &str, body: &[u8]) -> Vec<(&'static str, String)> {
+        let now = chrono::Utc::now().timestamp();
+        match self.scheme {
+            Signature::StandardWebhooks => vec![
+                ("webhook-id", id.to_string()),
+                ("webhook-timestamp", now.to_string()),
+                (
+                    "webhook-signature",
+                    standard_signature(&self.keys, id, now, body),
+                ),
+            ],
+            Signature::Stripe => {
+                let sig = stripe_signature(&self.keys, now, body);
+                vec![("Stripe-Signature", sig.clone()), ("Outbox-Signature", sig)]
+            }
+        }
+    }
+}
+
+/// Headers outboxctl, RabbitMQ or the saga engine set; the rest are the
+/// row's own.
+fn is_own(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    !(n.starts_with("x-outbox-")
+        || n.starts_with("x-saga-")
+        || n.starts_with("x-death")
+        || n.starts_with("x-first-death-")
+        || n.starts_with("x-last-death-")
+        || n == "x-delivery-count"
+        || n == crate::model::headers::TRACEPARENT)
+}
+
+/// The row's own headers as HTTP headers under [`HEADER_PREFIX`]: text as
+/// it is, other values as JSON. A name or value HTTP cannot carry is left
+/// out, and so are hop-by-hop names, which proxies would act on.
+pub fn forwarded(headers: &serde_json::Value) -> Vec<(HeaderName, HeaderValue)> {
+    const HOP_BY_HOP: &[&str] = &[
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+    ];
+    let Some(map) = headers.as_object() else {
+        return Vec::new();
+    };
+    map.iter()
+        .filter(|(k, _)| is_own(k) && !HOP_BY_HOP.contains(&k.to_ascii_lowercase().as_str()))
+        .filter_map(|(k, v)| {
+            let text = match v {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            Some((
+                HeaderName::try_from(format!("{HEADER_PREFIX}{k}")).ok()?,
+                HeaderValue::try_from(text).ok()?,
+            ))
+        })
+        .collect()
 }
 
 impl Call for Webhook {
@@ -86,12 +201,13 @@ impl Call for Webhook {
             if let Some(key) = &m.partition_key {
                 request = request.header("Outbox-Partition-Key", key);
             }
-            if let Some(secret) = &self.secret {
-                let now = chrono::Utc::now().timestamp();
-                request = request.header(
-                    SIGNATURE_HEADER,
-                    signature(secret.expose().as_bytes(), now, &m.body),
-                );
+            for (name, value) in forwarded(&m.headers) {
+                request = request.header(name, value);
+            }
+            if let Some(signer) = &self.signer {
+                for (name, value) in signer.headers(&m.message_id.to_string(), &m.body) {
+                    request = request.header(name, value);
+                }
             }
             let response = match request.send().await {
                 Ok(r) => r,
@@ -227,11 +343,58 @@ mod tests {
     }
 
     #[test]
-    fn the_signature_is_hmac_sha256_over_timestamp_and_body() {
+    fn the_stripe_signature_is_hmac_sha256_over_timestamp_and_body() {
         // echo -n '1700000000.{"a":1}' | openssl dgst -sha256 -hmac 'whsec_0123456789abcdef'
+        let key = b"whsec_0123456789abcdef".to_vec();
+        let one = "v1=9f5e37cdc7ea587c7c02062d93283cad000d66a831b2a1676418696db47ed6c2";
         assert_eq!(
-            signature(b"whsec_0123456789abcdef", 1_700_000_000, b"{\"a\":1}"),
-            "t=1700000000,v1=9f5e37cdc7ea587c7c02062d93283cad000d66a831b2a1676418696db47ed6c2"
+            stripe_signature(std::slice::from_ref(&key), 1_700_000_000, b"{\"a\":1}"),
+            format!("t=1700000000,{one}")
+        );
+        let two = stripe_signature(&[key.clone(), key], 1_700_000_000, b"{\"a\":1}");
+        assert_eq!(two, format!("t=1700000000,{one},{one}"));
+    }
+
+    #[test]
+    fn the_standard_signature_matches_the_specifications_example() {
+        // The example of standard-webhooks' own test suite (python/tests).
+        let key = standard_webhooks_key("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
+        let body = br#"{"test": 2432232314}"#;
+        let sig = standard_signature(
+            &[key.clone(), key],
+            "msg_p5jXN8AQM9LWM0D4loKWxJek",
+            1614265330,
+            body,
+        );
+        let one = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
+        assert_eq!(sig, format!("{one} {one}"));
+    }
+
+    #[test]
+    fn a_rows_own_headers_are_forwarded_under_the_prefix() {
+        let headers = serde_json::json!({
+            "tenant": "acme",
+            "priority": 3,
+            "connection": "close",
+            "bad name": "x",
+            "x-outbox-id": 7,
+            "x-saga-id": "s",
+            "traceparent": "00-a-b-01",
+            "x-death": [],
+            "x-delivery-count": 2,
+            "newline": "a\nb",
+        });
+        let mut got: Vec<(String, String)> = forwarded(&headers)
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_str().unwrap().to_string()))
+            .collect();
+        got.sort();
+        assert_eq!(
+            got,
+            [
+                ("outbox-header-priority".to_string(), "3".to_string()),
+                ("outbox-header-tenant".to_string(), "acme".to_string()),
+            ]
         );
     }
 

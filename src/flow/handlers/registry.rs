@@ -23,6 +23,9 @@ pub struct Route {
     pub kind: &'static str,
     pub patterns: Vec<TopicPattern>,
     pub effect: Effect,
+    /// What the operator should change though it works (see
+    /// [`HandlerSpec::advice`]).
+    pub advice: Option<String>,
 }
 
 impl Route {
@@ -72,6 +75,7 @@ impl Handlers {
                 kind: h.spec.kind(),
                 patterns,
                 effect,
+                advice: h.spec.advice(),
             }));
         }
         Ok(handlers)
@@ -89,8 +93,18 @@ impl Handlers {
             kind: "builtin",
             patterns: vec![TopicPattern::parse(pattern).expect("a valid topic pattern")],
             effect: Effect::InDatabase(Arc::new(handler)),
+            advice: None,
         }));
         self
+    }
+
+    /// Log, once at start, what should change in the handlers' configuration.
+    pub fn advise(&self) {
+        for r in &self.routes {
+            if let Some(advice) = &r.advice {
+                tracing::warn!(handler = %r.name, "handler {}: {advice}", r.name);
+            }
+        }
     }
 
     /// Add a route.

@@ -54,6 +54,7 @@ pub fn handlers(config: &Config) -> Handlers {
             kind: "saga",
             patterns,
             effect: Effect::InDatabase(Arc::new(Orchestrator::new(s))),
+            advice: None,
         });
     }
     handlers

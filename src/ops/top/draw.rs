@@ -122,7 +122,7 @@ fn deployment(v: &View, width: usize) -> Vec<Line<'static>> {
             n(q.ready),
             n(q.unacked),
             n(q.consumers),
-            n(of(topology::retry_queue(&q.name))),
+            n(of(topology::retry_queues_pattern(&q.name))),
             n(dlq)
         );
         let name = cut(&q.name, width.saturating_sub(figures.len() + 2).max(8));
