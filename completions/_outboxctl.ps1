@@ -41,6 +41,7 @@ Register-ArgumentCompleter -Native -CommandName 'outboxctl' -ScriptBlock {
             [CompletionResult]::new('outbox', 'outbox', [CompletionResultType]::ParameterValue, 'Inspect and steer outbox rows: ls, show, why, replay, requeue, retry, discard, edit, purge')
             [CompletionResult]::new('lag', 'lag', [CompletionResultType]::ParameterValue, 'How far behind each stage is: pending rows and their age, queues, unconsumed')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Who is running: every relayer, consumer, API and orchestrator, the broker''s consumers per queue, a verdict per stage; exit 1 when a stage has nobody serving it')
+            [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check the servers for what will hurt the pipeline: vacuum, the xmin horizon, connection slots and time-outs on PostgreSQL; alarms, blocked connections, lossy queue limits and missing consumers on RabbitMQ — each with its evidence and fix; exit 1 when one needs action')
             [CompletionResult]::new('top', 'top', [CompletionResultType]::ParameterValue, 'A live view in the terminal: rates and lag per stage, processes, failing topics, dead letters, and the rows that need you — with keys to see why and to retry, requeue or discard them')
             [CompletionResult]::new('dlq', 'dlq', [CompletionResultType]::ParameterValue, 'The dead-letter queue: ls, show, replay, drop, purge')
             [CompletionResult]::new('handlers', 'handlers', [CompletionResultType]::ParameterValue, 'The handlers the consumer runs ([[handlers]] in the config file): ls')
@@ -516,6 +517,19 @@ Register-ArgumentCompleter -Native -CommandName 'outboxctl' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
+        'outboxctl;doctor' {
+            [CompletionResult]::new('--long-after', '--long-after', [CompletionResultType]::ParameterName, 'A transaction, idle session or prepared transaction that has held the xmin horizon longer than this is a finding')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: ./outbox.toml when present]')
+            [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]')
+            [CompletionResult]::new('--broker-url', '--broker-url', [CompletionResultType]::ParameterName, 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]')
+            [CompletionResult]::new('--log-level', '--log-level', [CompletionResultType]::ParameterName, 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
         'outboxctl;top' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: ./outbox.toml when present]')
             [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]')
@@ -924,6 +938,7 @@ Register-ArgumentCompleter -Native -CommandName 'outboxctl' -ScriptBlock {
             [CompletionResult]::new('outbox', 'outbox', [CompletionResultType]::ParameterValue, 'Inspect and steer outbox rows: ls, show, why, replay, requeue, retry, discard, edit, purge')
             [CompletionResult]::new('lag', 'lag', [CompletionResultType]::ParameterValue, 'How far behind each stage is: pending rows and their age, queues, unconsumed')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Who is running: every relayer, consumer, API and orchestrator, the broker''s consumers per queue, a verdict per stage; exit 1 when a stage has nobody serving it')
+            [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check the servers for what will hurt the pipeline: vacuum, the xmin horizon, connection slots and time-outs on PostgreSQL; alarms, blocked connections, lossy queue limits and missing consumers on RabbitMQ — each with its evidence and fix; exit 1 when one needs action')
             [CompletionResult]::new('top', 'top', [CompletionResultType]::ParameterValue, 'A live view in the terminal: rates and lag per stage, processes, failing topics, dead letters, and the rows that need you — with keys to see why and to retry, requeue or discard them')
             [CompletionResult]::new('dlq', 'dlq', [CompletionResultType]::ParameterValue, 'The dead-letter queue: ls, show, replay, drop, purge')
             [CompletionResult]::new('handlers', 'handlers', [CompletionResultType]::ParameterValue, 'The handlers the consumer runs ([[handlers]] in the config file): ls')
@@ -1022,6 +1037,9 @@ Register-ArgumentCompleter -Native -CommandName 'outboxctl' -ScriptBlock {
             break
         }
         'outboxctl;help;status' {
+            break
+        }
+        'outboxctl;help;doctor' {
             break
         }
         'outboxctl;help;top' {

@@ -31,6 +31,9 @@ _outboxctl() {
             outboxctl,dlq)
                 cmd="outboxctl__subcmd__dlq"
                 ;;
+            outboxctl,doctor)
+                cmd="outboxctl__subcmd__doctor"
+                ;;
             outboxctl,handlers)
                 cmd="outboxctl__subcmd__handlers"
                 ;;
@@ -156,6 +159,9 @@ _outboxctl() {
                 ;;
             outboxctl__subcmd__help,dlq)
                 cmd="outboxctl__subcmd__help__subcmd__dlq"
+                ;;
+            outboxctl__subcmd__help,doctor)
+                cmd="outboxctl__subcmd__help__subcmd__doctor"
                 ;;
             outboxctl__subcmd__help,handlers)
                 cmd="outboxctl__subcmd__help__subcmd__handlers"
@@ -437,7 +443,7 @@ _outboxctl() {
 
     case "${cmd}" in
         outboxctl)
-            opts="-h -V --config --database-url --broker-url --log-level --log-format --help --version migrate topology lanes config relay serve consume up outbox lag status top dlq handlers saga bench verify completions man help"
+            opts="-h -V --config --database-url --broker-url --log-level --log-format --help --version migrate topology lanes config relay serve consume up outbox lag status doctor top dlq handlers saga bench verify completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1200,6 +1206,52 @@ _outboxctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        outboxctl__subcmd__doctor)
+            opts="-o -h --long-after --output --config --database-url --broker-url --log-level --log-format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --long-after)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --broker-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         outboxctl__subcmd__handlers)
             opts="-h --config --database-url --broker-url --log-level --log-format --help ls help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1319,7 +1371,7 @@ _outboxctl() {
             return 0
             ;;
         outboxctl__subcmd__help)
-            opts="migrate topology lanes config relay serve consume up outbox lag status top dlq handlers saga bench verify completions man help"
+            opts="migrate topology lanes config relay serve consume up outbox lag status doctor top dlq handlers saga bench verify completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1489,6 +1541,20 @@ _outboxctl() {
         outboxctl__subcmd__help__subcmd__dlq__subcmd__show)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        outboxctl__subcmd__help__subcmd__doctor)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -38,6 +38,7 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand outbox 'Inspect and steer outbox rows: ls, show, why, replay, requeue, retry, discard, edit, purge'
             cand lag 'How far behind each stage is: pending rows and their age, queues, unconsumed'
             cand status 'Who is running: every relayer, consumer, API and orchestrator, the broker''s consumers per queue, a verdict per stage; exit 1 when a stage has nobody serving it'
+            cand doctor 'Check the servers for what will hurt the pipeline: vacuum, the xmin horizon, connection slots and time-outs on PostgreSQL; alarms, blocked connections, lossy queue limits and missing consumers on RabbitMQ — each with its evidence and fix; exit 1 when one needs action'
             cand top 'A live view in the terminal: rates and lag per stage, processes, failing topics, dead letters, and the rows that need you — with keys to see why and to retry, requeue or discard them'
             cand dlq 'The dead-letter queue: ls, show, replay, drop, purge'
             cand handlers 'The handlers the consumer runs ([[handlers]] in the config file): ls'
@@ -465,6 +466,18 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'outboxctl;doctor'= {
+            cand --long-after 'A transaction, idle session or prepared transaction that has held the xmin horizon longer than this is a finding'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand --config 'Configuration file [default: ./outbox.toml when present]'
+            cand --database-url 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]'
+            cand --broker-url 'RabbitMQ URL [setting: broker.url] [env: OUTBOX_BROKER_URL]'
+            cand --log-level 'Log filter: error, warn, info, debug, trace or e.g. outboxctl=debug [setting: log.level] [env: OUTBOX_LOG_LEVEL]'
+            cand --log-format 'Log line format on stderr [setting: log.format] [env: OUTBOX_LOG_FORMAT]'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'outboxctl;top'= {
             cand --config 'Configuration file [default: ./outbox.toml when present]'
             cand --database-url 'PostgreSQL URL [setting: database.url] [env: OUTBOX_DATABASE_URL]'
@@ -831,6 +844,7 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
             cand outbox 'Inspect and steer outbox rows: ls, show, why, replay, requeue, retry, discard, edit, purge'
             cand lag 'How far behind each stage is: pending rows and their age, queues, unconsumed'
             cand status 'Who is running: every relayer, consumer, API and orchestrator, the broker''s consumers per queue, a verdict per stage; exit 1 when a stage has nobody serving it'
+            cand doctor 'Check the servers for what will hurt the pipeline: vacuum, the xmin horizon, connection slots and time-outs on PostgreSQL; alarms, blocked connections, lossy queue limits and missing consumers on RabbitMQ — each with its evidence and fix; exit 1 when one needs action'
             cand top 'A live view in the terminal: rates and lag per stage, processes, failing topics, dead letters, and the rows that need you — with keys to see why and to retry, requeue or discard them'
             cand dlq 'The dead-letter queue: ls, show, replay, drop, purge'
             cand handlers 'The handlers the consumer runs ([[handlers]] in the config file): ls'
@@ -904,6 +918,8 @@ set edit:completion:arg-completer[outboxctl] = {|@words|
         &'outboxctl;help;lag'= {
         }
         &'outboxctl;help;status'= {
+        }
+        &'outboxctl;help;doctor'= {
         }
         &'outboxctl;help;top'= {
         }

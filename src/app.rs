@@ -5,7 +5,7 @@
 use crate::cli::{Cli, Command, ConfigCommand, LanesCommand, SagaCommand, TopologyCommand};
 use crate::config::{self, Inputs, Resolved};
 use crate::flow::{consume, produce, relay, saga, up};
-use crate::ops::{dlq, docs, handlers, lag, outbox, sagas, setup, status, top};
+use crate::ops::{dlq, docs, doctor, handlers, lag, outbox, sagas, setup, status, top};
 use crate::{bench, output, shutdown};
 
 pub use crate::output::Outcome;
@@ -60,6 +60,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Outbox(cmd) => outbox::command(&load()?.config, cmd).await,
         Command::Lag(args) => lag::command(&load()?.config, args, shutdown::on_signal()).await,
         Command::Status { output } => status::command(&load()?.config, output.output).await,
+        Command::Doctor { long_after, output } => {
+            doctor::command(&load()?.config, long_after, output.output).await
+        }
         Command::Top => top::command(&load()?.config).await,
         Command::Dlq(cmd) => dlq::command(&load()?.config, cmd).await,
         Command::Handlers(cmd) => handlers::command(&load()?.config, cmd),

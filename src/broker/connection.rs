@@ -145,7 +145,7 @@ impl Broker {
     ) -> Result<Connection, BrokerError> {
         let props = ConnectionProperties::default().with_connection_name(name.into());
         let url = with_heartbeat(node);
-        tokio::time::timeout(cfg.connect_timeout, Connection::connect(&url, props))
+        let conn = tokio::time::timeout(cfg.connect_timeout, Connection::connect(&url, props))
             .await
             .map_err(|_| {
                 BrokerError::Unavailable(format!(
@@ -163,7 +163,9 @@ impl Broker {
                 } else {
                     BrokerError::Unavailable(format!("cannot connect to {node}: {why}"))
                 }
-            })
+            })?;
+        super::pressure::watch(&conn, name);
+        Ok(conn)
     }
 
     /// Which node of `broker.url` this connection went to (0 for the first).

@@ -19,11 +19,18 @@ pub enum BrokerError {
     /// The broker refused a declaration (e.g. a queue exists with other arguments).
     #[error("{0}")]
     Topology(String),
+    /// The broker blocks this process's connections (a resource alarm): a
+    /// request waited on the block, not on a dead server. Worth retrying.
+    #[error(
+        "{0} — RabbitMQ raised a resource alarm (see `outboxctl doctor`); it is up, and what \
+         waits goes out once the alarm clears"
+    )]
+    Blocked(String),
 }
 
 impl BrokerError {
     pub fn is_transient(&self) -> bool {
-        matches!(self, Self::Unavailable(_))
+        matches!(self, Self::Unavailable(_) | Self::Blocked(_))
     }
 }
 
@@ -53,9 +60,15 @@ pub(crate) async fn bounded<T>(
             "cannot {what}: {}",
             describe(&e)
         ))),
-        Err(_) => Err(BrokerError::Unavailable(format!(
-            "cannot {what}: no answer within {}",
-            humantime::format_duration(limit)
-        ))),
+        Err(_) => Err(match super::pressure::current() {
+            Some(block) => BrokerError::Blocked(format!(
+                "{block}: cannot {what} (no answer within {})",
+                humantime::format_duration(limit)
+            )),
+            None => BrokerError::Unavailable(format!(
+                "cannot {what}: no answer within {}",
+                humantime::format_duration(limit)
+            )),
+        }),
     }
 }

@@ -112,6 +112,104 @@ pub async fn bindings(
     Ok(found.into_iter().map(|b| b.routing_key).collect())
 }
 
+/// The resource alarms of each node that has one: (node, `memory`/`disk`).
+/// While any is raised, RabbitMQ blocks every publishing connection.
+pub async fn alarms(cfg: &BrokerConfig) -> Result<Vec<(String, &'static str)>, String> {
+    #[derive(Deserialize)]
+    struct Node {
+        name: String,
+        #[serde(default)]
+        mem_alarm: bool,
+        #[serde(default)]
+        disk_free_alarm: bool,
+    }
+    let nodes: Vec<Node> =
+        get_json(cfg, "/api/nodes?columns=name,mem_alarm,disk_free_alarm").await?;
+    Ok(nodes
+        .into_iter()
+        .flat_map(|n| {
+            let mut out = Vec::new();
+            if n.mem_alarm {
+                out.push((n.name.clone(), "memory"));
+            }
+            if n.disk_free_alarm {
+                out.push((n.name.clone(), "disk"));
+            }
+            out
+        })
+        .collect())
+}
+
+/// Connections the broker blocks or is about to (`blocked`, `blocking`):
+/// (connection name as the client gave it, or its address; state).
+pub async fn blocked_connections(cfg: &BrokerConfig) -> Result<Vec<(String, String)>, String> {
+    #[derive(Deserialize)]
+    struct Connection {
+        name: String,
+        #[serde(default)]
+        state: String,
+        #[serde(default)]
+        client_properties: serde_json::Value,
+    }
+    let all: Vec<Connection> =
+        get_json(cfg, "/api/connections?columns=name,state,client_properties").await?;
+    Ok(all
+        .into_iter()
+        .filter(|c| matches!(c.state.as_str(), "blocked" | "blocking"))
+        .map(|c| {
+            let name = c.client_properties["connection_name"]
+                .as_str()
+                .map_or(c.name.clone(), str::to_string);
+            (name, c.state)
+        })
+        .collect())
+}
+
+/// What the management API knows of a queue beyond its counts: its
+/// arguments and the policy in force.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct QueueInfo {
+    #[serde(default)]
+    pub messages: u64,
+    #[serde(default)]
+    pub consumers: u64,
+    #[serde(default)]
+    pub arguments: serde_json::Map<String, serde_json::Value>,
+    /// The policy applied, if any.
+    #[serde(default)]
+    pub policy: Option<String>,
+    #[serde(default)]
+    pub effective_policy_definition: serde_json::Value,
+}
+
+impl QueueInfo {
+    /// A limit or setting by its policy key (`max-length`), from the queue's
+    /// arguments (`x-max-length`) or the policy in force; the lower number
+    /// when both set one (RabbitMQ applies the stricter).
+    pub fn setting(&self, key: &str) -> Option<serde_json::Value> {
+        let arg = self.arguments.get(&format!("x-{key}")).cloned();
+        let pol = self.effective_policy_definition.get(key).cloned();
+        match (arg, pol) {
+            (Some(a), Some(p)) => match (a.as_f64(), p.as_f64()) {
+                (Some(x), Some(y)) => Some(if x <= y { a } else { p }),
+                _ => Some(a),
+            },
+            (a, p) => a.or(p),
+        }
+    }
+}
+
+/// `queue`'s arguments, policy and counts, or why they are unknown
+/// (`Ok(None)`: no such queue).
+pub async fn queue_info(cfg: &BrokerConfig, queue: &str) -> Result<Option<QueueInfo>, String> {
+    let path = format!("/api/queues/{}/{}", enc(&vhost(cfg)), enc(queue));
+    match get_json(cfg, &path).await {
+        Ok(info) => Ok(Some(info)),
+        Err(e) if e.ends_with("answered 404 Not Found") => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// GET `path` from the management API with the configured credentials.
 async fn get_json<T: serde::de::DeserializeOwned>(
     cfg: &BrokerConfig,

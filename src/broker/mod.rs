@@ -12,6 +12,7 @@ mod error;
 pub mod link;
 pub mod management;
 pub mod observe;
+pub mod pressure;
 pub mod publish;
 pub mod topology;
 

@@ -122,6 +122,18 @@ pub enum Command {
         #[command(flatten)]
         output: OutputArgs,
     },
+    /// Check the servers for what will hurt the pipeline: vacuum, the xmin horizon, connection
+    /// slots and time-outs on PostgreSQL; alarms, blocked connections, lossy queue limits and
+    /// missing consumers on RabbitMQ — each with its evidence and fix; exit 1 when one needs
+    /// action
+    Doctor {
+        /// A transaction, idle session or prepared transaction that has held the xmin horizon
+        /// longer than this is a finding
+        #[arg(long, value_parser = parse_duration, value_name = "DURATION", default_value = "5m")]
+        long_after: Duration,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
     /// A live view in the terminal: rates and lag per stage, processes, failing topics, dead
     /// letters, and the rows that need you — with keys to see why and to retry, requeue or
     /// discard them

@@ -6,6 +6,7 @@
 mod bulk;
 pub mod dlq;
 pub mod docs;
+pub mod doctor;
 mod fenced;
 pub mod handlers;
 pub mod lag;

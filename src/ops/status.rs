@@ -7,7 +7,7 @@ use chrono::Utc;
 use serde::Serialize;
 
 use super::Outcome;
-use crate::broker::Broker;
+use crate::broker::{Broker, management};
 use crate::cli::Output;
 use crate::config::Config;
 use crate::output::{self, age, cut};
@@ -60,6 +60,13 @@ fn served_queues(config: &Config) -> Vec<String> {
                 || (!config.sagas.is_empty() && *q == config.orchestrator.queue)
         })
         .collect()
+}
+
+/// The block a process reported in its beat (see `broker::pressure`).
+fn blocked_since(doing: &str) -> Option<String> {
+    let at = doing.find("RabbitMQ blocks publishers")?;
+    let rest = &doing[at..];
+    Some(rest.split(';').next().unwrap_or(rest).trim().to_string())
 }
 
 pub async fn command(config: &Config, format: Output) -> anyhow::Result<Outcome> {
@@ -153,6 +160,33 @@ pub async fn command(config: &Config, format: Output) -> anyhow::Result<Outcome>
             stage: format!("queue {}", v.name),
             ok,
             verdict,
+        });
+    }
+    // A resource alarm blocks every publisher: as the processes feel it
+    // (their beat says since when), and as the broker tells it.
+    let felt = listed
+        .iter()
+        .filter(|l| l.alive)
+        .find_map(|l| l.process.doing.as_deref().and_then(blocked_since));
+    let alarms = management::alarms(&config.broker).await.unwrap_or_default();
+    if felt.is_some() || !alarms.is_empty() {
+        let on: Vec<String> = alarms
+            .iter()
+            .map(|(n, k)| format!("{k} alarm on {n}"))
+            .collect();
+        stages.push(Verdict {
+            stage: "broker".into(),
+            ok: false,
+            verdict: format!(
+                "{}{} — rows wait (no attempt used) and go out once it clears; `outboxctl \
+                 doctor` shows the evidence",
+                felt.unwrap_or_else(|| "RabbitMQ blocks publishers".into()),
+                if on.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", on.join(", "))
+                }
+            ),
         });
     }
     let apis = alive("serve");

@@ -8,6 +8,7 @@
 //! Depends on `model` and `config` only; never on the broker.
 
 pub mod bench;
+pub mod health;
 pub mod inbox;
 pub mod outbox;
 pub mod processes;

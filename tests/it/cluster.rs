@@ -311,3 +311,116 @@ async fn a_node_restarted_during_up_loses_no_upload(pool: PgPool) {
     assert!(wait_exit(&mut up).await.success(), "{}", up.log());
     assert!(up.log().contains("reconnected to RabbitMQ"), "{}", up.log());
 }
+
+/// A memory alarm on node 2, cleared when dropped (also after a failed
+/// assert). While it is raised RabbitMQ blocks every publisher of the
+/// cluster.
+struct MemoryAlarm;
+
+impl MemoryAlarm {
+    fn raise() -> Self {
+        rabbitmqctl(&["set_vm_memory_high_watermark", "0"]);
+        Self
+    }
+}
+
+impl Drop for MemoryAlarm {
+    fn drop(&mut self) {
+        rabbitmqctl(&["set_vm_memory_high_watermark", "0.4"]);
+    }
+}
+
+fn rabbitmqctl(args: &[&str]) {
+    let out = Command::new("rabbitmqctl")
+        .args(["-q", "-n", &node_name(2)])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "rabbitmqctl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A memory alarm under a running relay: the relay says so once at warn with
+/// the broker's reason, the gauge shows it, `status` names it, no row uses an
+/// attempt while it lasts, and every row goes out once it clears.
+#[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]
+async fn a_memory_alarm_is_named_uses_no_attempt_and_everything_goes_out_after(pool: PgPool) {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let mut env = cluster_env(pool, &["alarm.#"]).await;
+    env.config.broker.confirm_timeout = Duration::from_secs(2);
+    env.config.log.level = "info".into();
+    env.apply_topology().await;
+    let mut relay = spawn(env.cmd().args(["relay", "--metrics-listen", "127.0.0.1:0"]));
+    let port = bound(&mut relay, "metrics at /metrics").await;
+    env.insert_many(20, "alarm.before", 0).await;
+    wait_for("the first rows out", || async {
+        (sent(&env).await == 20).then_some(())
+    })
+    .await;
+
+    let alarm = MemoryAlarm::raise();
+    env.insert_many(200, "alarm.during", 4).await;
+    wait_for("the block in the relay's log", || {
+        let log = relay.log();
+        async move {
+            log.contains("RabbitMQ blocks publishers: low on memory")
+                .then_some(())
+        }
+    })
+    .await;
+    let metrics = crate::observability::scrape(&format!("http://127.0.0.1:{port}/metrics")).await;
+    assert!(
+        metrics.contains("outbox_broker_blocked{reason=\"low on memory\"} 1"),
+        "{metrics}"
+    );
+    // Several confirm time-outs pass while it is blocked.
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    let status = run(env.cmd().arg("status"));
+    assert_eq!(status.status.code(), Some(1), "{}", stdout(&status));
+    assert!(
+        stdout(&status).contains("RabbitMQ blocks publishers: low on memory (since"),
+        "{}",
+        stdout(&status)
+    );
+    let (attempts, pending): (i64, i64) = sqlx::query_as(
+        "SELECT coalesce(sum(attempts), 0)::int8, count(*)::int8 FROM outbox WHERE sent_at IS NULL",
+    )
+    .fetch_one(&env.pool)
+    .await
+    .unwrap();
+    assert_eq!(attempts, 0, "attempts used while the broker blocked");
+    assert!(pending > 0, "the alarm blocked nothing?");
+
+    drop(alarm);
+    wait_for("every row out after the alarm", || async {
+        (sent(&env).await == 220).then_some(())
+    })
+    .await;
+    wait_for("the end of the block in the log", || {
+        let log = relay.log();
+        async move {
+            log.contains("RabbitMQ unblocked publishers after")
+                .then_some(())
+        }
+    })
+    .await;
+    let log = relay.log();
+    assert_eq!(
+        log.matches("RabbitMQ blocks publishers: low on memory")
+            .count(),
+        1,
+        "the block is logged once:\n{log}"
+    );
+    // One attempt each: the one that went out.
+    let attempts: i64 = sqlx::query_scalar("SELECT max(attempts)::int8 FROM outbox")
+        .fetch_one(&env.pool)
+        .await
+        .unwrap();
+    assert_eq!(attempts, 1, "a failed attempt was recorded");
+    let copies = drain(&env, &env.queue()).await;
+    assert_eq!(copies.len(), 220, "every row reached the queue");
+    terminate(&relay);
+}

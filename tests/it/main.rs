@@ -8,6 +8,7 @@ mod cluster;
 mod consume;
 mod contract;
 mod deployment;
+mod doctor;
 mod faults;
 mod handlers;
 mod liveness;

@@ -417,6 +417,18 @@ async fn the_dashboard_and_alert_rules_use_only_exported_metrics(pool: PgPool) {
         stdout(&promtool),
         stderr(&promtool)
     );
+    // The rules' own tests: each alert fires on the series it is for.
+    let tested = std::process::Command::new("promtool")
+        .args(["test", "rules"])
+        .arg(root.join("deploy/prometheus/alerts_test.yml"))
+        .output()
+        .unwrap();
+    assert!(
+        tested.status.success(),
+        "{}{}",
+        stdout(&tested),
+        stderr(&tested)
+    );
 }
 
 #[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]

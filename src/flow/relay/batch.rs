@@ -95,6 +95,7 @@ impl Relay {
         let mut out = Published::default();
         let mut remaining: Vec<&Envelope> = rows.iter().collect();
         let mut failed_keys: HashSet<&str> = HashSet::new();
+        let mut blocked = false;
         while !remaining.is_empty()
             && publisher.is_usable()
             && !(out.waves > 0 && (token.is_cancelled() || started.elapsed() > self.batch_budget))
@@ -124,7 +125,18 @@ impl Relay {
                 if let Some(key) = row.partition_key.as_deref() {
                     failed_keys.insert(key);
                 }
+                // A confirm that waited on the broker's block: the row goes
+                // back as it was, no attempt used (the block is logged once).
+                if outcome == PublishOutcome::TimedOut
+                    && crate::broker::pressure::current().is_some()
+                {
+                    blocked = true;
+                    continue;
+                }
                 out.failures.push(self.failure(row, &outcome));
+            }
+            if blocked {
+                break;
             }
         }
         out

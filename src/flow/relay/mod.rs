@@ -145,10 +145,14 @@ async fn relay(
             None,
             Arc::new(move || {
                 let t = r.totals();
-                format!(
+                let relaying = format!(
                     "relaying: {} sent, {} failed, {} dead since start",
                     t.sent, t.failed, t.dead
-                )
+                );
+                match crate::broker::pressure::current() {
+                    Some(block) => format!("{block}; {relaying}"),
+                    None => relaying,
+                }
             }),
         )
     };

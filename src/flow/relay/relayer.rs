@@ -267,6 +267,16 @@ impl Relay {
                     report
                 }
                 Err(e) if once || !e.is_transient() => return Err(e),
+                Err(RelayError::Broker(e @ BrokerError::Blocked(_))) => {
+                    // The block was logged once where it began; this worker
+                    // holds no rows meanwhile (they went back as they were),
+                    // so the watchdog has nothing to wait for.
+                    stage.idle();
+                    tracing::debug!(error = %e, "relay worker {n}: waiting for the broker's block to end");
+                    let wait = retry.next_delay();
+                    token.run_until_cancelled(tokio::time::sleep(wait)).await;
+                    continue;
+                }
                 Err(e) => {
                     let wait = retry.next_delay();
                     // Still holding work: the rows wait for this worker.
