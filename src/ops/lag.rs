@@ -26,6 +26,10 @@ pub struct Snapshot {
     /// Why RabbitMQ could not be reached over AMQP (`null` when it could):
     /// relayers and consumers cannot work, whatever the management API says.
     pub broker_error: Option<String>,
+    /// The resource alarms raised (`memory alarm on rabbit@mq1`): while any
+    /// is, RabbitMQ blocks every publisher. Empty when none is, or when the
+    /// management API cannot tell.
+    pub broker_alarms: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -104,6 +108,15 @@ pub async fn command(
     }
 }
 
+/// The resource alarms, said as what they do.
+pub fn blocked_text(alarms: &[String]) -> String {
+    format!(
+        "RabbitMQ blocks publishers ({}) — rows wait and go out once it clears; `outboxctl \
+         doctor` shows the evidence",
+        alarms.join(", ")
+    )
+}
+
 fn over(snap: &Snapshot, max: Duration) -> bool {
     snap.outbox.oldest_pending_age_seconds > max.as_secs_f64()
 }
@@ -130,6 +143,12 @@ pub async fn snapshot(config: &Config, pool: &PgPool) -> anyhow::Result<Snapshot
         b.close().await;
     }
     let broker_error = broker.err().map(|e| e.to_string());
+    let broker_alarms = management::alarms(&config.broker)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(node, kind)| format!("{kind} alarm on {node}"))
+        .collect();
     Ok(Snapshot {
         at: Utc::now(),
         outbox: OutboxFigures {
@@ -143,6 +162,7 @@ pub async fn snapshot(config: &Config, pool: &PgPool) -> anyhow::Result<Snapshot
         },
         queues,
         broker_error,
+        broker_alarms,
     })
 }
 
@@ -278,6 +298,9 @@ fn print(snap: &Snapshot, format: Output, max_age: Option<Duration>) -> anyhow::
         output::line(format!(
             "broker: UNREACHABLE over AMQP — relayers and consumers cannot work: {e}"
         ))?;
+    }
+    if !snap.broker_alarms.is_empty() {
+        output::line(format!("broker: {}", blocked_text(&snap.broker_alarms)))?;
     }
     for note in notes {
         output::line(format!("note: {note}"))?;

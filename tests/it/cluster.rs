@@ -385,6 +385,17 @@ async fn a_memory_alarm_is_named_uses_no_attempt_and_everything_goes_out_after(p
         "{}",
         stdout(&status)
     );
+    // The management API's node figures lag the alarm by its stats interval.
+    let blocked = format!(
+        "broker: RabbitMQ blocks publishers (memory alarm on {})",
+        node_name(2)
+    );
+    wait_for("`lag` to name the alarm", || {
+        let lag = stdout(&run(env.cmd().arg("lag")));
+        let named = lag.contains(&blocked);
+        async move { named.then_some(()) }
+    })
+    .await;
     let (attempts, pending): (i64, i64) = sqlx::query_as(
         "SELECT coalesce(sum(attempts), 0)::int8, count(*)::int8 FROM outbox WHERE sent_at IS NULL",
     )

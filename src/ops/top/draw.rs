@@ -103,6 +103,10 @@ fn outbox_line(v: &View) -> Line<'static> {
 fn deployment(v: &View, width: usize) -> Vec<Line<'static>> {
     let n = |x: Option<u64>| x.map_or("?".into(), |x| x.to_string());
     let mut lines = Vec::new();
+    if !v.lag.broker_alarms.is_empty() {
+        let text = crate::ops::lag::blocked_text(&v.lag.broker_alarms);
+        lines.push(Line::from(clip(&text, width)).red());
+    }
     if let Some(e) = &v.lag.broker_error {
         lines.push(Line::from(clip(&format!("broker UNREACHABLE: {e}"), width)).red());
     }
