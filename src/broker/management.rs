@@ -199,6 +199,90 @@ impl QueueInfo {
     }
 }
 
+impl QueueInfo {
+    /// Where a setting comes from: the queue's argument, or the policy.
+    pub fn source(&self, key: &str) -> String {
+        match (
+            &self.policy,
+            self.arguments.contains_key(&format!("x-{key}")),
+        ) {
+            (_, true) => format!("queue argument x-{key}"),
+            (Some(p), false) => format!("policy {p}"),
+            (None, false) => "policy".to_string(),
+        }
+    }
+}
+
+/// A setting of a queue that discards messages the publisher was already
+/// told are safe.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LossRisk {
+    pub queue: String,
+    /// The setting and where it comes from, e.g. `max-length 100 with
+    /// overflow drop-head (policy cap)`.
+    pub setting: String,
+    /// What it does to messages.
+    pub means: String,
+    pub fix: String,
+}
+
+/// The settings of `queue` that lose messages: a length limit that drops
+/// (any overflow but `reject-publish`), a `message-ttl` (except on a retry
+/// queue, whose TTL is how its messages return), an `expires`.
+pub fn loss_risks(queue: &str, retry: bool, info: &QueueInfo) -> Vec<LossRisk> {
+    let mut out = Vec::new();
+    let overflow = info
+        .setting("overflow")
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_else(|| "drop-head".into());
+    for key in ["max-length", "max-length-bytes"] {
+        let Some(limit) = info.setting(key).and_then(|v| v.as_u64()) else {
+            continue;
+        };
+        if overflow != "reject-publish" {
+            out.push(LossRisk {
+                queue: queue.to_string(),
+                setting: format!(
+                    "{key} {limit} with overflow {overflow} ({})",
+                    info.source(key)
+                ),
+                means: "once a backlog reaches it, RabbitMQ discards messages the publisher was \
+                        told are safe"
+                    .into(),
+                fix: format!(
+                    "remove the limit from {queue}, or set overflow = reject-publish so a full \
+                     queue refuses new messages instead (the relay retries them)"
+                ),
+            });
+        }
+    }
+    let expiring = [
+        (
+            "message-ttl",
+            "a message waiting longer leaves the queue unprocessed",
+        ),
+        (
+            "expires",
+            "the queue, and what it holds, is deleted when unused that long",
+        ),
+    ];
+    for (key, means) in expiring {
+        let Some(ms) = info.setting(key) else {
+            continue;
+        };
+        if key == "message-ttl" && retry {
+            continue;
+        }
+        out.push(LossRisk {
+            queue: queue.to_string(),
+            setting: format!("{key} {ms} ms ({})", info.source(key)),
+            means: means.into(),
+            fix: format!("remove {key} from {queue}"),
+        });
+    }
+    out
+}
+
 /// `queue`'s arguments, policy and counts, or why they are unknown
 /// (`Ok(None)`: no such queue).
 pub async fn queue_info(cfg: &BrokerConfig, queue: &str) -> Result<Option<QueueInfo>, String> {

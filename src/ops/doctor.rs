@@ -386,41 +386,24 @@ async fn rabbitmq(config: &Config, r: &mut Report) {
 /// queue nobody consumes.
 fn queue(r: &mut Report, name: &str, role: &str, info: &management::QueueInfo) {
     const MQ: &str = "rabbitmq";
-    let whose = |key: &str| match (
-        &info.policy,
-        info.arguments.contains_key(&format!("x-{key}")),
-    ) {
-        (_, true) => format!("queue argument x-{key}"),
-        (Some(p), false) => format!("policy {p}"),
-        (None, false) => "policy".to_string(),
-    };
-    let mut clean = true;
-    let overflow = info
-        .setting("overflow")
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_else(|| "drop-head".into());
-    for key in ["max-length", "max-length-bytes"] {
-        let Some(limit) = info.setting(key).and_then(|v| v.as_u64()) else {
-            continue;
-        };
+    let risks = management::loss_risks(name, role == "retry", info);
+    let mut clean = risks.is_empty();
+    for risk in risks {
+        r.push(
+            MQ,
+            "lossy limit",
+            name.to_string(),
+            Verdict::Action,
+            format!("{}: {}", risk.setting, risk.means),
+            Some(risk.fix),
+        );
+    }
+    let overflow = info.setting("overflow");
+    if let Some(limit) = info.setting("max-length").and_then(|v| v.as_u64())
+        && overflow.as_ref().and_then(|v| v.as_str()) == Some("reject-publish")
+    {
         clean = false;
-        if overflow != "reject-publish" {
-            r.push(
-                MQ,
-                "lossy limit",
-                name.to_string(),
-                Verdict::Action,
-                format!(
-                    "{key} {limit} with overflow {overflow} ({}): once a backlog reaches it, \
-                     RabbitMQ discards messages the publisher was told are safe",
-                    whose(key)
-                ),
-                Some(format!(
-                    "remove the limit from {name}, or set overflow = reject-publish so a full \
-                     queue refuses new messages instead (the relay retries them)"
-                )),
-            );
-        } else if key == "max-length" && info.messages * 5 >= limit * 4 {
+        if info.messages * 5 >= limit * 4 {
             r.push(
                 MQ,
                 "near limit",
@@ -429,39 +412,11 @@ fn queue(r: &mut Report, name: &str, role: &str, info: &management::QueueInfo) {
                 format!(
                     "{} of max-length {limit} messages ({}): publishes are refused at the limit",
                     info.messages,
-                    whose(key)
+                    info.source("max-length")
                 ),
                 Some("start more consumers, or raise the limit".into()),
             );
         }
-    }
-    // A retry queue's TTL is outboxctl's own: it is how its messages return.
-    let expiring = [
-        (
-            "message-ttl",
-            "a message waiting longer leaves the queue unprocessed",
-        ),
-        (
-            "expires",
-            "the queue, and what it holds, is deleted when unused that long",
-        ),
-    ];
-    for (key, means) in expiring {
-        let Some(ms) = info.setting(key) else {
-            continue;
-        };
-        if key == "message-ttl" && role == "retry" {
-            continue;
-        }
-        clean = false;
-        r.push(
-            MQ,
-            "lossy limit",
-            name.to_string(),
-            Verdict::Action,
-            format!("{key} {ms} ms ({}): {means}", whose(key)),
-            Some(format!("remove {key} from {name}")),
-        );
     }
     if role == "work" && info.consumers == 0 {
         clean = false;

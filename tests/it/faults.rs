@@ -654,3 +654,76 @@ fn regex_escape(s: &str) -> String {
         })
         .collect()
 }
+
+/// A short `verify` with no faults, on `queue_type`.
+fn quiet_verify(env: &TestEnv, queue_type: &str) -> std::process::Output {
+    run(env.cmd().args([
+        "verify",
+        "--events",
+        "300",
+        "--rate",
+        "1000",
+        "--kills",
+        "0",
+        "--cuts",
+        "0",
+        "--relays",
+        "1",
+        "--consumers",
+        "1",
+        "--queue-type",
+        queue_type,
+        "-o",
+        "json",
+    ]))
+}
+
+/// `verify` looks at the queues' settings before the first event: a limit
+/// that drops messages fails the run even when this run never reached it
+/// (nothing lost), naming the policy and the fix. The same policy on a quorum
+/// queue, which outboxctl declares with reject-publish overflow, passes.
+#[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]
+async fn verify_fails_a_lossy_limit_the_run_never_reached(pool: PgPool) {
+    let env = TestEnv::new(pool, &["#"]);
+    let admin = Management::new();
+    let policy = format!("{}-roomy", env.id);
+    admin
+        .set_policy(
+            &policy,
+            &format!("^{}\\.verify-", regex_escape(&env.queue())),
+            serde_json::json!({ "max-length": 100000 }),
+        )
+        .await;
+    let classic = quiet_verify(&env, "classic");
+    let quorum = quiet_verify(&env, "quorum");
+    admin.clear_policy(&policy).await;
+
+    let report = verify_report(&classic);
+    assert_eq!(classic.status.code(), Some(1), "{report:#}");
+    assert_eq!(report["lost"], 0, "the limit was never reached: {report:#}");
+    let risk = &report["loss_risks"][0];
+    assert!(
+        risk["setting"].as_str().unwrap().contains(&format!(
+            "max-length 100000 with overflow drop-head (policy {policy})"
+        )) && risk["fix"].as_str().unwrap().contains("reject-publish"),
+        "{report:#}"
+    );
+    assert!(
+        stderr(&classic).contains("verify failed: loss risk on"),
+        "{}",
+        stderr(&classic)
+    );
+
+    let report = verify_report(&quorum);
+    assert_eq!(
+        quorum.status.code(),
+        Some(0),
+        "{report:#}\n{}",
+        stderr(&quorum)
+    );
+    assert_eq!(report["loss_risks"], serde_json::json!([]));
+    assert_eq!(
+        report["sent"].as_i64().unwrap() + report["dead"].as_i64().unwrap(),
+        300
+    );
+}

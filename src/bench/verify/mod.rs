@@ -18,14 +18,17 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use rand::{Rng, SeedableRng};
-use serde::Serialize;
+
+mod report;
+
+pub use report::Report;
 
 use super::lab::{Lab, Process, progress};
+use crate::broker::management;
 use crate::broker::observe::Seen;
-use crate::cli::{Output, VerifyArgs};
+use crate::cli::VerifyArgs;
 use crate::config::{Config, HandlerConfig, QueueConfig, SecretUrl};
 use crate::ops::Outcome;
-use crate::output;
 use crate::proxy::FaultProxy;
 use crate::store::bench as sql;
 
@@ -34,7 +37,7 @@ const TOPIC: &str = "verify.event";
 const STALL: Duration = Duration::from_secs(2);
 const REFUSAL: Duration = Duration::from_secs(1);
 /// Longest the run waits for the pipeline to move again before it calls it stuck.
-const STUCK: Duration = Duration::from_secs(60);
+pub(super) const STUCK: Duration = Duration::from_secs(60);
 
 pub async fn command(base: &Config, args: &VerifyArgs) -> anyhow::Result<Outcome> {
     let seed = args.seed.unwrap_or_else(rand::random);
@@ -68,158 +71,6 @@ pub async fn command(base: &Config, args: &VerifyArgs) -> anyhow::Result<Outcome
         logs.display()
     );
     Ok(Outcome::CheckFailed)
-}
-
-/// What a campaign found.
-#[derive(Debug, Default, Serialize)]
-pub struct Report {
-    pub seed: u64,
-    pub settings: indexmap::IndexMap<&'static str, String>,
-    pub faults: indexmap::IndexMap<&'static str, u64>,
-    pub inserted: i64,
-    pub sent: i64,
-    pub dead: i64,
-    pub reached_broker: i64,
-    pub broker_duplicates: i64,
-    pub effects: i64,
-    pub duplicate_effects: i64,
-    pub dead_lettered: i64,
-    pub lost: i64,
-    pub order_violations: i64,
-    pub longest_recovery_ms: Option<u64>,
-    /// The longest recovery after each kind of fault, in ms.
-    pub recovery_ms_by_fault: indexmap::IndexMap<&'static str, u64>,
-    /// Faults after which the pipeline did not move again within a minute.
-    pub stuck: u64,
-    /// Faults whose process had no work left to show it recovered: every
-    /// event had its effect before it spoke again (a late fault).
-    pub unobserved: u64,
-    /// Why `lost` may be non-zero, when the counts point somewhere.
-    pub hint: Option<String>,
-}
-
-impl Report {
-    fn passed(&self) -> bool {
-        self.failures().is_empty()
-    }
-
-    /// The rows of the table that failed, each with what it means.
-    fn failures(&self) -> Vec<String> {
-        let mut f = Vec::new();
-        if self.lost > 0 {
-            f.push(format!(
-                "lost {} — of {} events, {} never had their effect",
-                self.lost, self.inserted, self.lost
-            ));
-        }
-        if self.duplicate_effects > 0 {
-            f.push(format!(
-                "duplicate effects {} — a message's effect committed more than once",
-                self.duplicate_effects
-            ));
-        }
-        if self.order_violations > 0 {
-            f.push(format!(
-                "per-key order violations {} — a key's events reached the broker or took effect \
-                 out of order",
-                self.order_violations
-            ));
-        }
-        if self.dead > 0 {
-            f.push(format!(
-                "dead {} — the relayer gave up on rows (`outboxctl outbox ls --dead` in the \
-                 run's database shows why; it is dropped at the end)",
-                self.dead
-            ));
-        }
-        if self.stuck > 0 {
-            f.push(format!(
-                "stuck {} — after a fault the pipeline did not move again within {}s",
-                self.stuck,
-                STUCK.as_secs()
-            ));
-        }
-        f
-    }
-
-    fn print(&self, format: Output) -> anyhow::Result<()> {
-        if format == Output::Json {
-            return Ok(output::json_line(self)?);
-        }
-        output::line(format!("outboxctl verify — seed {}", self.seed))?;
-        let mut t = output::table(&["", ""]);
-        for (k, v) in &self.settings {
-            t.add_row(vec![k.to_string(), v.clone()]);
-        }
-        let faults: Vec<String> = self
-            .faults
-            .iter()
-            .filter(|(_, n)| **n > 0)
-            .map(|(k, n)| format!("{n} {k}"))
-            .collect();
-        t.add_row(vec!["faults".into(), faults.join(", ")]);
-        let recoveries: Vec<String> = self
-            .recovery_ms_by_fault
-            .iter()
-            .map(|(k, ms)| format!("{k} {ms} ms"))
-            .collect();
-        t.add_row(vec![
-            "longest recovery by fault".into(),
-            recoveries.join(", "),
-        ]);
-        output::print_table(&t)?;
-        output::line("")?;
-        let verdict = |bad: bool| if bad { "FAILED" } else { "ok" };
-        let mut f = output::table(&["", "count", ""]);
-        let rows: [(&str, String, &str); 13] = [
-            ("inserted", self.inserted.to_string(), ""),
-            ("sent", self.sent.to_string(), ""),
-            ("dead", self.dead.to_string(), verdict(self.dead > 0)),
-            ("reached the broker", self.reached_broker.to_string(), ""),
-            (
-                "duplicates at the broker",
-                self.broker_duplicates.to_string(),
-                "",
-            ),
-            ("effects", self.effects.to_string(), ""),
-            (
-                "duplicate effects",
-                self.duplicate_effects.to_string(),
-                verdict(self.duplicate_effects > 0),
-            ),
-            ("dead-lettered", self.dead_lettered.to_string(), ""),
-            ("lost", self.lost.to_string(), verdict(self.lost > 0)),
-            (
-                "per-key order violations",
-                self.order_violations.to_string(),
-                verdict(self.order_violations > 0),
-            ),
-            (
-                "longest recovery",
-                self.longest_recovery_ms
-                    .map_or("-".into(), |ms| format!("{ms} ms")),
-                "",
-            ),
-            (
-                "stuck after a fault",
-                self.stuck.to_string(),
-                verdict(self.stuck > 0),
-            ),
-            (
-                "recovery not seen (work was done)",
-                self.unobserved.to_string(),
-                "",
-            ),
-        ];
-        for (what, count, verdict) in rows {
-            f.add_row(vec![what.to_string(), count, verdict.to_string()]);
-        }
-        output::print_table(&f)?;
-        if let Some(hint) = &self.hint {
-            output::line(format!("\n{hint}"))?;
-        }
-        Ok(())
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -337,6 +188,7 @@ async fn campaign(lab: &mut Lab, args: &VerifyArgs, seed: u64) -> anyhow::Result
         format!("{queue} ({})", lab.config.broker.queue_type.as_str()),
     );
 
+    static_look(lab, &queue, &mut report).await;
     sql::create_verify_effects(&lab.pool).await?;
     lab.set_handlers(vec![HandlerConfig {
         queue: Some(queue.clone()),
@@ -383,6 +235,41 @@ async fn campaign(lab: &mut Lab, args: &VerifyArgs, seed: u64) -> anyhow::Result
     let observed = std::mem::take(&mut *observed.lock().expect("not poisoned"));
     tally(lab, &queue, args, &observed, &mut report).await?;
     Ok(report)
+}
+
+/// The settings of the run's work and dead-letter queues that lose
+/// messages once a backlog forms, as the management API tells them (the
+/// effective policy and the arguments) — before any event, so that a limit
+/// the run happens not to reach still fails it.
+async fn static_look(lab: &Lab, queue: &str, report: &mut Report) {
+    let cfg = &lab.config.broker;
+    let dlq = crate::broker::topology::dead_letter_queue(queue);
+    for name in [queue.to_string(), dlq] {
+        // The management API knows a queue declared a moment ago only after
+        // its next statistics round (5 s by default).
+        let asked = Instant::now();
+        let info = loop {
+            match management::queue_info(cfg, &name).await {
+                Ok(None) if asked.elapsed() < Duration::from_secs(15) => {
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+                Ok(None) => {
+                    report.static_look = Some(format!(
+                        "the management API does not list {name}, declared 15 s ago"
+                    ));
+                    return;
+                }
+                Ok(Some(info)) => break info,
+                Err(e) => {
+                    report.static_look = Some(e);
+                    return;
+                }
+            }
+        };
+        report
+            .loss_risks
+            .extend(management::loss_risks(&name, false, &info));
+    }
 }
 
 /// A relayer or consumer process for each slot, each behind fault proxies
