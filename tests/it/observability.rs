@@ -562,3 +562,111 @@ async fn one_trace_id_follows_an_upload_from_request_to_consumer(pool: PgPool) {
     );
     let _ = conn.close(200, "".into()).await;
 }
+
+/// Every line every process logs at debug level — outboxctl's and its
+/// libraries' (sqlx, lapin, hyper, reqwest) — while work flows, a webhook is
+/// signed and a server is unreachable: none holds the database password,
+/// the broker password, the webhook secret or the API token.
+#[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]
+async fn no_secret_in_any_log_line_at_debug_level(pool: PgPool) {
+    use outboxctl::config::{
+        HandlerConfig, HandlerSpec, HttpSpec, Secret, SecretUrl, Secrets, Signature,
+    };
+    let mut env = TestEnv::new(pool, &["upload.#"]);
+    let pg_password = format!("pg-{}-Zq8", env.id);
+    let mq_user = format!("{}-user", env.id);
+    let mq_password = format!("mq-{}-Kw3", env.id);
+    let webhook_secret = "whsec_c2VjcmV0LXdlYmhvb2sta2V5LW5ldmVyLWxvZ2dlZA==";
+    let token = format!("tok-{}-Vb7", env.id);
+    let admin = Management::new();
+    admin.add_user(&mq_user, &mq_password).await;
+    // Trust authentication takes the password without checking it: it is in
+    // the URL, every connection option and every error that could echo it.
+    let mut db = url::Url::parse(&database_url(&env.pool)).unwrap();
+    db.set_password(Some(&pg_password)).unwrap();
+    env.config.database.url = SecretUrl::new(db.to_string());
+    env.config.broker.url =
+        SecretUrl::new(format!("amqp://{mq_user}:{mq_password}@127.0.0.1:5672/%2f"));
+    env.config.broker.management_url = Some(SecretUrl::new(format!(
+        "http://{mq_user}:{mq_password}@127.0.0.1:15672"
+    )));
+    env.config.api.token = Some(Secret::new(token.clone()));
+    env.config.api.listen = "127.0.0.1:0".parse().unwrap();
+    env.config.log.level = "debug".into();
+    let hook =
+        serve_hook(axum::Router::new().route("/hook", axum::routing::post(|| async { "{}" })))
+            .await;
+    env.config.handlers = vec![HandlerConfig {
+        queue: Some(env.queue()),
+        ..HandlerConfig::new(
+            "hook",
+            &["order.#"],
+            HandlerSpec::Http(HttpSpec {
+                url: SecretUrl::new(hook),
+                signature: Some(Signature::StandardWebhooks),
+                secret: Some(Secrets::One(Secret::new(webhook_secret))),
+            }),
+        )
+    }];
+    env.config.broker.queues[0].bindings.push("order.#".into());
+    env.apply_topology().await;
+
+    let mut up = spawn(env.cmd().arg("up"));
+    let relay = spawn(env.cmd().arg("relay"));
+    let consume = spawn(env.cmd().arg("consume"));
+    let api = bound(&mut up, "API listening").await;
+    for i in 0..20 {
+        env.insert(
+            "order.paid",
+            Some(&format!("k{}", i % 3)),
+            json!({ "i": i }),
+        )
+        .await;
+    }
+    let status = reqwest::Client::new()
+        .get(format!("http://127.0.0.1:{api}/uploads"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert!(status.is_success(), "{status}");
+    wait_consumed(&env, 20).await;
+    // Unreachable servers: the errors name the URLs.
+    let mut offline = env.config.clone();
+    offline.broker.url = SecretUrl::new(format!("amqp://{mq_user}:{mq_password}@127.0.0.1:1/%2f"));
+    let failed = run(env.cmd_with(&offline).args(["relay", "--once"]));
+    offline.database.url = SecretUrl::new(db.to_string().replace(":5432", ":1"));
+    let no_db = run(env.cmd_with(&offline).args(["outbox", "ls"]));
+    let mut logs = Vec::new();
+    for (name, mut p) in [("up", up), ("relay", relay), ("consume", consume)] {
+        terminate(&p);
+        wait_exit(&mut p).await;
+        logs.push((name, p.log()));
+    }
+    logs.push(("relay --once, broker down", stderr(&failed)));
+    logs.push(("outbox ls, database down", stderr(&no_db)));
+    admin.delete_user(&mq_user).await;
+
+    let debug_lines: usize = logs.iter().map(|(_, l)| l.matches(" DEBUG ").count()).sum();
+    assert!(
+        debug_lines > 100,
+        "a debug-level run logs plenty: {debug_lines}"
+    );
+    assert!(
+        logs.iter().any(|(_, l)| l.contains("127.0.0.1:1")),
+        "the unreachable servers were named: {logs:?}"
+    );
+    for (name, log) in &logs {
+        for secret in [
+            pg_password.as_str(),
+            mq_password.as_str(),
+            webhook_secret,
+            token.as_str(),
+        ] {
+            if let Some(line) = log.lines().find(|l| l.contains(secret)) {
+                panic!("{name} logged a secret:\n{line}");
+            }
+        }
+    }
+}
