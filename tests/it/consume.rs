@@ -888,3 +888,72 @@ async fn a_retry_is_delayed_by_the_retry_delay(pool: PgPool) {
         );
     }
 }
+
+/// SIGTERM while a handler's statement runs (seen in `pg_stat_activity`):
+/// the consumer finishes or abandons what it holds within `shutdown.grace`
+/// and exits 0; a second consumer drains the rest; every message's effect
+/// happened once — counted in a table without a key.
+#[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]
+async fn sigterm_mid_statement_exits_within_the_grace_and_loses_or_doubles_nothing(pool: PgPool) {
+    let mut env = TestEnv::new(pool, &["slow.#"]);
+    sqlx::raw_sql(
+        "CREATE TABLE slow_effects (message_id uuid NOT NULL); \
+         CREATE FUNCTION slow_effect(m uuid) RETURNS void LANGUAGE sql AS $$ \
+           SELECT pg_sleep(1.5); INSERT INTO slow_effects VALUES (m); $$",
+    )
+    .execute(&env.pool)
+    .await
+    .unwrap();
+    env.config.handlers = vec![outboxctl::config::HandlerConfig {
+        queue: Some(env.queue()),
+        ..outboxctl::config::HandlerConfig::sql("slow", &["slow.#"], "SELECT slow_effect($3)")
+    }];
+    env.config.shutdown.grace = std::time::Duration::from_secs(5);
+    env.apply_topology().await;
+    for i in 0..12 {
+        env.insert(
+            "slow.item",
+            Some(&format!("k{i}")),
+            serde_json::json!({ "i": i }),
+        )
+        .await;
+    }
+    relay_once(&env.config).await;
+    let mut first = spawn(env.cmd().arg("consume"));
+    wait_for("a handler statement running", || async {
+        let running: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+             AND state = 'active' AND query LIKE '%slow_effect%' AND pid <> pg_backend_pid()",
+        )
+        .fetch_one(&env.pool)
+        .await
+        .unwrap();
+        (running > 0).then_some(())
+    })
+    .await;
+    let signalled = std::time::Instant::now();
+    terminate(&first);
+    let status = wait_exit(&mut first).await;
+    let took = signalled.elapsed();
+    assert_eq!(status.code(), Some(0), "{}", first.log());
+    assert!(
+        took < std::time::Duration::from_secs(5 + 3),
+        "exit {took:?} after SIGTERM, grace 5s"
+    );
+    let done_first: i64 = sqlx::query_scalar("SELECT count(*) FROM slow_effects")
+        .fetch_one(&env.pool)
+        .await
+        .unwrap();
+    assert!(done_first < 12, "the signal came before the work was done");
+
+    let mut second = spawn(env.cmd().arg("consume"));
+    wait_consumed(&env, 12).await;
+    terminate(&second);
+    wait_exit(&mut second).await;
+    let (rows, distinct): (i64, i64) =
+        sqlx::query_as("SELECT count(*), count(DISTINCT message_id) FROM slow_effects")
+            .fetch_one(&env.pool)
+            .await
+            .unwrap();
+    assert_eq!((rows, distinct), (12, 12), "each effect once");
+}
