@@ -500,6 +500,17 @@ async fn purge_deletes_only_old_sent_rows_in_batches(pool: PgPool) {
         .await
         .unwrap()
     };
+    // Each DELETE statement and its transaction, with the rows it took.
+    exec(
+        &env.pool,
+        "CREATE TABLE purge_batches (xid xid8 NOT NULL, rows int NOT NULL); \
+         CREATE FUNCTION log_purge() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+           INSERT INTO purge_batches SELECT pg_current_xact_id(), count(*) FROM gone; \
+           RETURN NULL; END $$; \
+         CREATE TRIGGER log_purge AFTER DELETE ON outbox REFERENCING OLD TABLE AS gone \
+           FOR EACH STATEMENT EXECUTE FUNCTION log_purge()",
+    )
+    .await;
     let before = vacuums().await;
     let out = run(env.cmd().args([
         "outbox",
@@ -512,6 +523,19 @@ async fn purge_deletes_only_old_sent_rows_in_batches(pool: PgPool) {
     ]));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stdout(&out).contains("deleted 25 rows"), "{}", stdout(&out));
+    // 25 rows in batches of at most 10, each its own transaction: 10, 10, 5.
+    let sizes: Vec<i32> =
+        sqlx::query_scalar("SELECT rows FROM purge_batches WHERE rows > 0 ORDER BY rows DESC")
+            .fetch_all(&env.pool)
+            .await
+            .unwrap();
+    assert_eq!(sizes, [10, 10, 5], "batch sizes");
+    let transactions: i64 =
+        sqlx::query_scalar("SELECT count(DISTINCT xid::text) FROM purge_batches WHERE rows > 0")
+            .fetch_one(&env.pool)
+            .await
+            .unwrap();
+    assert_eq!(transactions, 3, "one transaction per batch");
     assert_eq!(
         env.counts().await,
         (4, 3, 2),
