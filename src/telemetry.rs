@@ -171,6 +171,23 @@ pub fn describe() {
         "Outbox rows that gave up and wait for an operator"
     );
     describe_gauge!(
+        "outbox_pg_dead_rows",
+        "Dead rows of outboxctl's tables, by table (vacuum keeping up or not)"
+    );
+    describe_gauge!(
+        "outbox_pg_xmin_horizon_held_seconds",
+        Unit::Seconds,
+        "Longest a transaction or prepared transaction of this database has held the xmin horizon"
+    );
+    describe_gauge!(
+        "outbox_pg_connections_used_ratio",
+        "Share of PostgreSQL's usable connection slots in use"
+    );
+    describe_gauge!(
+        "outbox_broker_blocked",
+        "1 while RabbitMQ blocks this process's publishers (a resource alarm), by reason"
+    );
+    describe_gauge!(
         "outbox_relay_heartbeat_timestamp_seconds",
         Unit::Seconds,
         "Last time a relay worker went round its loop"

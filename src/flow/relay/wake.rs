@@ -78,22 +78,48 @@ fn warn_listen(warned: &mut bool, e: &StoreError) {
     }
 }
 
-/// The backlog gauges (pending rows, the outbox lag, dead rows), every 5 s.
+/// The backlog gauges (pending rows, the outbox lag, dead rows), every 5 s;
+/// the server's pressure gauges (what `outboxctl doctor` looks at), every 30 s.
 pub(super) async fn refresh_gauges(
     pool: PgPool,
     token: CancellationToken,
 ) -> Result<(), RelayError> {
+    let mut round = 0u32;
     while !token.is_cancelled() {
         if let Ok(b) = db(outbox::backlog(&pool)).await {
             metrics::gauge!("outbox_pending_rows").set(b.pending as f64);
             metrics::gauge!("outbox_oldest_pending_age_seconds").set(b.oldest_pending_seconds);
             metrics::gauge!("outbox_dead_rows").set(b.dead as f64);
         }
+        if round.is_multiple_of(6) {
+            server_gauges(&pool).await;
+        }
+        round = round.wrapping_add(1);
         token
             .run_until_cancelled(tokio::time::sleep(Duration::from_secs(5)))
             .await;
     }
     Ok(())
+}
+
+/// Dead rows of outboxctl's tables, how long the xmin horizon has been held
+/// in this database, the share of connection slots in use.
+async fn server_gauges(pool: &PgPool) {
+    use crate::store::health;
+    if let Ok(tables) = health::tables(pool).await {
+        for t in tables {
+            metrics::gauge!("outbox_pg_dead_rows", "table" => t.table).set(t.dead as f64);
+        }
+    }
+    if let Ok(holders) = health::horizon_holders(pool).await {
+        let held = holders.iter().filter_map(|h| h.seconds).fold(0.0, f64::max);
+        metrics::gauge!("outbox_pg_xmin_horizon_held_seconds").set(held);
+    }
+    if let Ok(slots) = health::slots(pool).await {
+        let usable = (slots.max_connections - slots.reserved).max(1);
+        metrics::gauge!("outbox_pg_connections_used_ratio")
+            .set(slots.used() as f64 / usable as f64);
+    }
 }
 
 /// Every `log.summary_interval`: an info line when rows moved, and a warn
