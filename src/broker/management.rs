@@ -140,6 +140,28 @@ pub async fn alarms(cfg: &BrokerConfig) -> Result<Vec<(String, &'static str)>, S
         .collect())
 }
 
+/// A node's memory and disk against the limits that raise an alarm.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Headroom {
+    pub name: String,
+    #[serde(default)]
+    pub mem_used: u64,
+    #[serde(default)]
+    pub mem_limit: u64,
+    #[serde(default)]
+    pub disk_free: u64,
+    #[serde(default)]
+    pub disk_free_limit: u64,
+}
+
+pub async fn headroom(cfg: &BrokerConfig) -> Result<Vec<Headroom>, String> {
+    get_json(
+        cfg,
+        "/api/nodes?columns=name,mem_used,mem_limit,disk_free,disk_free_limit",
+    )
+    .await
+}
+
 /// Connections the broker blocks or is about to (`blocked`, `blocking`):
 /// (connection name as the client gave it, or its address; state).
 pub async fn blocked_connections(cfg: &BrokerConfig) -> Result<Vec<(String, String)>, String> {
@@ -180,6 +202,14 @@ pub struct QueueInfo {
     pub policy: Option<String>,
     #[serde(default)]
     pub effective_policy_definition: serde_json::Value,
+    /// `quorum`, `classic`, `stream`.
+    #[serde(default, rename = "type")]
+    pub kind: Option<String>,
+    /// A quorum queue's members, and those of them online.
+    #[serde(default)]
+    pub members: Vec<String>,
+    #[serde(default)]
+    pub online: Vec<String>,
 }
 
 impl QueueInfo {

@@ -341,6 +341,39 @@ async fn rabbitmq(config: &Config, r: &mut Report) {
         }
         Err(e) => return unreachable(r, e),
     }
+    match management::headroom(cfg).await {
+        Ok(nodes) => {
+            for n in nodes {
+                let mb = |b: u64| format!("{} MiB", b / (1 << 20));
+                let mem = n.mem_limit > 0 && n.mem_used * 10 >= n.mem_limit * 8;
+                let disk = n.disk_free_limit > 0 && n.disk_free < n.disk_free_limit * 2;
+                let evidence = format!(
+                    "memory {} of the {} watermark, disk {} free over the {} limit",
+                    mb(n.mem_used),
+                    mb(n.mem_limit),
+                    mb(n.disk_free),
+                    mb(n.disk_free_limit)
+                );
+                if mem || disk {
+                    r.push(
+                        MQ,
+                        "headroom",
+                        n.name,
+                        Verdict::Warn,
+                        format!("{evidence}: near the alarm that blocks every publisher"),
+                        Some(
+                            "drain the queues that hold the most, give the node memory or disk, \
+                             or adjust vm_memory_high_watermark / disk_free_limit"
+                                .into(),
+                        ),
+                    );
+                } else {
+                    r.ok(MQ, "headroom", n.name, evidence);
+                }
+            }
+        }
+        Err(e) => return unreachable(r, e),
+    }
     match management::blocked_connections(cfg).await {
         Ok(blocked) if blocked.is_empty() => {}
         Ok(blocked) => {
@@ -418,6 +451,41 @@ fn queue(r: &mut Report, name: &str, role: &str, info: &management::QueueInfo) {
             );
         }
     }
+    if info.kind.as_deref() == Some("quorum") && info.online.len() < info.members.len() {
+        clean = false;
+        let missing: Vec<&String> = info
+            .members
+            .iter()
+            .filter(|m| !info.online.contains(m))
+            .collect();
+        let majority = info.online.len() * 2 > info.members.len();
+        r.push(
+            MQ,
+            "quorum members",
+            name.to_string(),
+            if majority {
+                Verdict::Warn
+            } else {
+                Verdict::Action
+            },
+            format!(
+                "{} of {} members online (not: {}){}",
+                info.online.len(),
+                info.members.len(),
+                missing
+                    .iter()
+                    .map(|m| m.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if majority {
+                    "; it works while a majority is online, one more loss stops it"
+                } else {
+                    "; without a majority the queue takes and gives nothing"
+                }
+            ),
+            Some("start the missing nodes; they catch up by themselves".into()),
+        );
+    }
     if role == "work" && info.consumers == 0 {
         clean = false;
         r.push(
@@ -459,6 +527,7 @@ mod tests {
             arguments: arguments.as_object().unwrap().clone(),
             policy: (!policy.as_object().unwrap().is_empty()).then(|| "p".into()),
             effective_policy_definition: policy,
+            ..management::QueueInfo::default()
         }
     }
 
@@ -511,6 +580,14 @@ mod tests {
             ),
             [("lossy limit", Verdict::Action)]
         );
+        // A quorum queue with a member down, then without a majority.
+        let mut q = info(json!({}), none.clone(), 0);
+        q.kind = Some("quorum".into());
+        q.members = vec!["a".into(), "b".into(), "c".into()];
+        q.online = vec!["a".into(), "b".into()];
+        assert_eq!(checks("work", &q), [("quorum members", Verdict::Warn)]);
+        q.online.pop();
+        assert_eq!(checks("work", &q), [("quorum members", Verdict::Action)]);
         // The stricter of argument and policy applies.
         let both = info(json!({"x-max-length": 500}), json!({"max-length": 100}), 0);
         assert_eq!(both.setting("max-length"), Some(json!(100)));
