@@ -957,3 +957,87 @@ async fn sigterm_mid_statement_exits_within_the_grace_and_loses_or_doubles_nothi
             .unwrap();
     assert_eq!((rows, distinct), (12, 12), "each effect once");
 }
+
+/// Messages of one key take effect in the order they were written, across
+/// lanes and through a SIGKILL of the consumer in the middle of the work
+/// (the redelivered ones included); duplicates are counted in a table
+/// without a key, where no primary key can fold them away.
+#[sqlx::test(migrator = "outboxctl::store::MIGRATOR")]
+async fn each_keys_effects_keep_their_order_through_a_sigkill(pool: PgPool) {
+    let mut env = TestEnv::new(pool, &["ordered.#"]);
+    sqlx::raw_sql(
+        "CREATE TABLE ordered_effects (n bigserial, key text NOT NULL, seq int NOT NULL, \
+           message_id uuid NOT NULL); \
+         CREATE FUNCTION ordered_effect(p jsonb, m uuid, k text) RETURNS void LANGUAGE sql AS $$ \
+           SELECT pg_sleep(0.005); \
+           INSERT INTO ordered_effects (key, seq, message_id) VALUES (k, (p->>'seq')::int, m); $$",
+    )
+    .execute(&env.pool)
+    .await
+    .unwrap();
+    env.config.handlers = vec![outboxctl::config::HandlerConfig {
+        queue: Some(env.queue()),
+        ..outboxctl::config::HandlerConfig::sql(
+            "ordered",
+            &["ordered.#"],
+            "SELECT ordered_effect($1, $3, $5)",
+        )
+    }];
+    env.config.consumer.concurrency = 4;
+    env.apply_topology().await;
+    let total = 400;
+    sqlx::query(
+        "INSERT INTO outbox (topic, partition_key, payload) \
+         SELECT 'ordered.item', 'k' || (i % 8), jsonb_build_object('seq', i) \
+         FROM generate_series(1, $1) AS i ORDER BY i",
+    )
+    .bind(total)
+    .execute(&env.pool)
+    .await
+    .unwrap();
+    relay_once(&env.config).await;
+    let effects = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM ordered_effects")
+            .fetch_one(&env.pool)
+            .await
+            .unwrap()
+    };
+    let mut first = spawn(env.cmd().arg("consume"));
+    wait_for("some effects", || async {
+        (effects().await >= 60).then_some(())
+    })
+    .await;
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let at_kill = effects().await;
+    assert!(
+        at_kill < i64::from(total),
+        "the kill came after all the work"
+    );
+    let mut second = spawn(env.cmd().arg("consume"));
+    wait_consumed(&env, i64::from(total)).await;
+    terminate(&second);
+    wait_exit(&mut second).await;
+
+    let (rows, distinct): (i64, i64) =
+        sqlx::query_as("SELECT count(*), count(DISTINCT message_id) FROM ordered_effects")
+            .fetch_one(&env.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        (rows, distinct),
+        (i64::from(total), i64::from(total)),
+        "each effect once"
+    );
+    let out_of_order: Vec<(String, i32, i32)> = sqlx::query_as(
+        "SELECT key, seq, prev FROM (SELECT key, seq, lag(seq) OVER (PARTITION BY key ORDER BY n) \
+           AS prev FROM ordered_effects) o WHERE prev > seq",
+    )
+    .fetch_all(&env.pool)
+    .await
+    .unwrap();
+    assert!(
+        out_of_order.is_empty(),
+        "killed after {at_kill} effects; out of order (key, seq, after seq): {out_of_order:?}"
+    );
+}
