@@ -205,6 +205,10 @@ pub struct QueueInfo {
     /// `quorum`, `classic`, `stream`.
     #[serde(default, rename = "type")]
     pub kind: Option<String>,
+    /// `running`, …; absent until the queue's first statistics round, and
+    /// so are its policy and counts.
+    #[serde(default)]
+    pub state: Option<String>,
     /// A quorum queue's members, and those of them online.
     #[serde(default)]
     pub members: Vec<String>,

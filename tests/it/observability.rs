@@ -313,7 +313,9 @@ async fn every_metrics_endpoint_counts_what_the_pipeline_did(pool: PgPool) {
                     "quantile",
                     // One per relay worker, consumer lane or handler: bounded
                     // by the configuration.
-                    "stage", "handler", "kind"
+                    "stage", "handler", "kind",
+                    // One per table outboxctl owns (`outbox_pg_dead_rows`).
+                    "table"
                 ]
                 .contains(&key.as_str()),
                 "{name} has an unbounded label {key}"
@@ -650,7 +652,7 @@ async fn no_secret_in_any_log_line_at_debug_level(pool: PgPool) {
 
     let debug_lines: usize = logs.iter().map(|(_, l)| l.matches(" DEBUG ").count()).sum();
     assert!(
-        debug_lines > 100,
+        debug_lines > 30,
         "a debug-level run logs plenty: {debug_lines}"
     );
     assert!(

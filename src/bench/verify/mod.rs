@@ -245,21 +245,22 @@ async fn static_look(lab: &Lab, queue: &str, report: &mut Report) {
     let cfg = &lab.config.broker;
     let dlq = crate::broker::topology::dead_letter_queue(queue);
     for name in [queue.to_string(), dlq] {
-        // The management API knows a queue declared a moment ago only after
-        // its next statistics round (5 s by default).
+        // The management API lists a queue declared a moment ago at once,
+        // but its policy and state only after its first statistics round
+        // (5 s by default).
         let asked = Instant::now();
         let info = loop {
             match management::queue_info(cfg, &name).await {
-                Ok(None) if asked.elapsed() < Duration::from_secs(15) => {
+                Ok(Some(info)) if info.state.is_some() => break info,
+                Ok(_) if asked.elapsed() < Duration::from_secs(15) => {
                     tokio::time::sleep(Duration::from_millis(250)).await;
                 }
-                Ok(None) => {
+                Ok(_) => {
                     report.static_look = Some(format!(
-                        "the management API does not list {name}, declared 15 s ago"
+                        "the management API has no statistics of {name}, declared 15 s ago"
                     ));
                     return;
                 }
-                Ok(Some(info)) => break info,
                 Err(e) => {
                     report.static_look = Some(e);
                     return;
