@@ -612,25 +612,7 @@ async fn verify_passes_a_sound_setup_and_fails_a_broker_that_drops_messages(pool
             serde_json::json!({ "max-length": 10 }),
         )
         .await;
-    let out = run(env.cmd().args([
-        "verify",
-        "--events",
-        "2000",
-        "--rate",
-        "1000",
-        "--kills",
-        "2",
-        "--cuts",
-        "0",
-        "--relays",
-        "1",
-        "--consumers",
-        "1",
-        "--queue-type",
-        "classic",
-        "-o",
-        "json",
-    ]));
+    let out = one_by_one_verify(&env, "2000", "2", "classic");
     admin.clear_policy(&policy).await;
     let report = verify_report(&out);
     assert_eq!(out.status.code(), Some(1), "{report:#}\n{}", stderr(&out));
@@ -655,16 +637,22 @@ fn regex_escape(s: &str) -> String {
         .collect()
 }
 
-/// A short `verify` with no faults, on `queue_type`.
-fn quiet_verify(env: &TestEnv, queue_type: &str) -> std::process::Output {
+/// `verify` with one relayer and one consumer, `kills` SIGKILLs and no
+/// connection cuts, on `queue_type`.
+fn one_by_one_verify(
+    env: &TestEnv,
+    events: &str,
+    kills: &str,
+    queue_type: &str,
+) -> std::process::Output {
     run(env.cmd().args([
         "verify",
         "--events",
-        "300",
+        events,
         "--rate",
         "1000",
         "--kills",
-        "0",
+        kills,
         "--cuts",
         "0",
         "--relays",
@@ -697,8 +685,8 @@ async fn verify_fails_a_lossy_limit_the_run_never_reached(pool: PgPool) {
             serde_json::json!({ "max-length": 100000 }),
         )
         .await;
-    let classic = quiet_verify(&env, "classic");
-    let quorum = quiet_verify(&env, "quorum");
+    let classic = one_by_one_verify(&env, "300", "0", "classic");
+    let quorum = one_by_one_verify(&env, "300", "0", "quorum");
     admin.clear_policy(&policy).await;
 
     let report = verify_report(&classic);
