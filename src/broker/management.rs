@@ -187,6 +187,20 @@ pub async fn blocked_connections(cfg: &BrokerConfig) -> Result<Vec<(String, Stri
         .collect())
 }
 
+/// The names of the vhost's queues.
+pub async fn queue_names(cfg: &BrokerConfig) -> Result<Vec<String>, String> {
+    #[derive(Deserialize)]
+    struct Named {
+        name: String,
+    }
+    let all: Vec<Named> = get_json(
+        cfg,
+        &format!("/api/queues/{}?columns=name", enc(&vhost(cfg))),
+    )
+    .await?;
+    Ok(all.into_iter().map(|q| q.name).collect())
+}
+
 /// What the management API knows of a queue beyond its counts: its
 /// arguments and the policy in force.
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -8,7 +8,7 @@
 //! <queue>.retry.<delay> ──queue TTL expires──► default exchange ──► <queue>
 //! ```
 //!
-//! A retry queue per delay tier (see `ConsumerConfig::retry_tiers`): every
+//! A retry queue per delay tier (see `RetryDelays::tiers`): every
 //! message in one waits as long as the others, so RabbitMQ, which expires
 //! only the head of a queue, never holds a short retry behind a long one.
 //!
@@ -85,6 +85,15 @@ pub fn delay_label(d: Duration) -> String {
         ms if ms > 0 && ms % 1000 == 0 => format!("{}s", ms / 1000),
         ms => format!("{ms}ms"),
     }
+}
+
+/// Whether `s` is what [`delay_label`] writes (`250ms`, `5s`, `2m`, `1h`).
+fn is_delay_label(s: &str) -> bool {
+    let digits = s.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let unit = &s[digits.len()..];
+    !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && matches!(unit, "ms" | "s" | "m" | "h")
 }
 
 pub fn dead_letter_queue(queue: &str) -> String {
@@ -310,14 +319,32 @@ impl Topology {
     /// messages still go back to their work queue as they expire. Run this
     /// once every consumer runs a version with the same tiers: an older
     /// consumer still sends its retries to the old queue.
-    pub async fn retire(&self, broker: &Broker) -> Result<Vec<(String, Retired)>, BrokerError> {
+    ///
+    /// Candidates: the old queue, every delay of the ladder, and of `listed`
+    /// (the vhost's queues, when the management API could list them) those
+    /// named `<queue>.retry.<delay>` — a former `retry_delay` off the ladder.
+    pub async fn retire(
+        &self,
+        broker: &Broker,
+        listed: &[String],
+    ) -> Result<Vec<(String, Retired)>, BrokerError> {
         let mut out = Vec::new();
         let ladder = crate::config::RetryDelays::ladder();
         for q in &self.queues {
             let current = retry_queues(&q.name, &self.retry_tiers);
-            let candidates = std::iter::once(legacy_retry_queue(&q.name))
+            let prefix = format!("{}.retry.", q.name);
+            let mut candidates: Vec<String> = std::iter::once(legacy_retry_queue(&q.name))
                 .chain(ladder.iter().map(|d| retry_queue(&q.name, *d)))
-                .filter(|n| !current.contains(n));
+                .chain(
+                    listed
+                        .iter()
+                        .filter(|n| n.strip_prefix(&prefix).is_some_and(is_delay_label))
+                        .cloned(),
+                )
+                .filter(|n| !current.contains(n))
+                .collect();
+            candidates.sort();
+            candidates.dedup();
             for name in candidates {
                 let Some(stats) = broker.queue_stats(&name).await? else {
                     continue;
@@ -464,5 +491,24 @@ fn refused(what: &str, name: &str, setting: &str, e: &lapin::Error) -> BrokerErr
         ))
     } else {
         BrokerError::Unavailable(format!("declaring {what} {name} failed: {msg}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::{delay_label, is_delay_label};
+
+    #[test]
+    fn delay_labels_read_back() {
+        for d in [250, 1000, 5000, 120_000, 3_600_000, 90_000] {
+            let label = delay_label(Duration::from_millis(d));
+            assert!(is_delay_label(&label), "{label}");
+        }
+        assert_eq!(delay_label(Duration::from_millis(90_000)), "90s");
+        for other in ["audit", "5", "ms", "5sec", "1.5s", ""] {
+            assert!(!is_delay_label(other), "{other}");
+        }
     }
 }

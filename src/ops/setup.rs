@@ -50,7 +50,13 @@ pub async fn topology_apply(config: &Config, format: Output) -> anyhow::Result<O
     let topology = Topology::from_config(config);
     let declared = broker.apply_topology(&topology).await;
     let retired = match &declared {
-        Ok(_) => topology.retire(&broker).await,
+        Ok(_) => {
+            // Without the management API only the ladder's delays are found.
+            let listed = management::queue_names(&config.broker)
+                .await
+                .unwrap_or_default();
+            topology.retire(&broker, &listed).await
+        }
         Err(_) => Ok(Vec::new()),
     };
     broker.close().await;

@@ -430,6 +430,21 @@ async fn topology_apply_retires_the_old_retry_queue_once_it_is_empty(pool: PgPoo
         (env.depth(&legacy).await == 1).then_some(())
     })
     .await;
+    // A tier of a former retry_delay off the ladder, empty; and someone
+    // else's queue that only looks like a retry queue.
+    let (stale, theirs) = (
+        format!("{queue}.retry.250ms"),
+        format!("{queue}.retry.audit"),
+    );
+    for name in [&stale, &theirs] {
+        ch.queue_declare(
+            name.as_str().into(),
+            QueueDeclareOptions::durable(),
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
+    }
 
     let out = run(env.cmd().args(["topology", "apply"]));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -442,6 +457,16 @@ async fn topology_apply_retires_the_old_retry_queue_once_it_is_empty(pool: PgPoo
         stderr(&out)
     );
     assert_eq!(env.depth(&legacy).await, 1, "kept with its message");
+    assert!(
+        stdout(&out).contains(&format!("removed queue {stale} (no longer a retry queue")),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(
+        env.depth(&theirs).await,
+        0,
+        "{theirs} is not ours and stays"
+    );
     let check = run(env.cmd().args(["config", "check"]));
     assert!(
         stdout(&check).contains(&format!("queue {legacy}")),
@@ -471,4 +496,8 @@ async fn topology_apply_retires_the_old_retry_queue_once_it_is_empty(pool: PgPoo
         )
         .await;
     assert!(gone.is_err(), "{legacy} still exists");
+    let ch = conn.create_channel().await.unwrap();
+    ch.queue_delete(theirs.as_str().into(), Default::default())
+        .await
+        .unwrap();
 }
